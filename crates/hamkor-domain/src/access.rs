@@ -1,0 +1,187 @@
+//! The access policy: for each role, object type and action, how far a user reaches —
+//! `none`, `own` (records they own), `team` (records owned by their team) or `all`.
+//! These are the defaults until an administrator changes them; the storage layer turns a
+//! scope into a condition on every query, so no handler can forget it.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// How far an action reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    None,
+    Own,
+    Team,
+    All,
+}
+
+impl Scope {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Scope::None => "none",
+            Scope::Own => "own",
+            Scope::Team => "team",
+            Scope::All => "all",
+        }
+    }
+}
+
+impl FromStr for Scope {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Ok(match s {
+            "none" => Scope::None,
+            "own" => Scope::Own,
+            "team" => Scope::Team,
+            "all" => Scope::All,
+            _ => return Err(()),
+        })
+    }
+}
+
+/// What a user does to a record. Creating is writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Read,
+    Write,
+    Delete,
+}
+
+impl Action {
+    pub const ALL: [Action; 3] = [Action::Read, Action::Write, Action::Delete];
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Write => "write",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// The kinds of records the policy speaks of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectType {
+    Account,
+    Contact,
+}
+
+impl ObjectType {
+    pub const ALL: [ObjectType; 2] = [ObjectType::Account, ObjectType::Contact];
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ObjectType::Account => "account",
+            ObjectType::Contact => "contact",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        ObjectType::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+/// The built-in roles. An administrator may define more later; these always exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Administrator,
+    Head,
+    Sales,
+    Marketer,
+    Support,
+    ReadOnly,
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Administrator,
+        Role::Head,
+        Role::Sales,
+        Role::Marketer,
+        Role::Support,
+        Role::ReadOnly,
+    ];
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::Administrator => "administrator",
+            Role::Head => "head",
+            Role::Sales => "sales",
+            Role::Marketer => "marketer",
+            Role::Support => "support",
+            Role::ReadOnly => "read_only",
+        }
+    }
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Role::Administrator)
+    }
+
+    /// The default scope of this role for an action on an object type.
+    pub fn default_scope(&self, object: ObjectType, action: Action) -> Scope {
+        use Action::*;
+        use ObjectType::*;
+        match (self, object, action) {
+            (Role::Administrator, _, _) => Scope::All,
+            (Role::Head, _, _) => Scope::Team,
+            (Role::Sales, _, _) => Scope::Own,
+            (Role::Marketer, Account | Contact, Read) => Scope::All,
+            (Role::Marketer, Account | Contact, Write | Delete) => Scope::Own,
+            (Role::Support, Account | Contact, Read) => Scope::All,
+            (Role::Support, _, _) => Scope::None,
+            (Role::ReadOnly, _, Read) => Scope::All,
+            (Role::ReadOnly, _, _) => Scope::None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, UnknownRole> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_string()))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role {0:?}: use administrator, head, sales, marketer, support or read_only")]
+pub struct UnknownRole(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_policy() {
+        use Action::*;
+        use ObjectType::*;
+        assert_eq!(
+            Role::Administrator.default_scope(Contact, Delete),
+            Scope::All
+        );
+        assert_eq!(Role::Head.default_scope(Account, Write), Scope::Team);
+        assert_eq!(Role::Sales.default_scope(Contact, Read), Scope::Own);
+        assert_eq!(Role::Marketer.default_scope(Account, Read), Scope::All);
+        assert_eq!(Role::Marketer.default_scope(Account, Write), Scope::Own);
+        assert_eq!(Role::Support.default_scope(Contact, Read), Scope::All);
+        assert_eq!(Role::Support.default_scope(Contact, Write), Scope::None);
+        assert_eq!(Role::ReadOnly.default_scope(Account, Read), Scope::All);
+        assert_eq!(Role::ReadOnly.default_scope(Account, Delete), Scope::None);
+    }
+
+    #[test]
+    fn roles_parse_by_their_api_names() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}

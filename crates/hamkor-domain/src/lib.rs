@@ -1,0 +1,16 @@
+//! Pure types and rules of the Hamkor CRM. Nothing here touches a disk, a socket or a
+//! database: ids, timestamps, e-mails, phones, names across scripts, the access policy and
+//! the shape of validation errors. Every other crate builds on these.
+
+pub mod access;
+pub mod email;
+pub mod id;
+pub mod names;
+pub mod phone;
+pub mod time;
+pub mod validation;
+
+pub use access::{Action, ObjectType, Role, Scope};
+pub use id::Id;
+pub use time::Timestamp;
+pub use validation::{FieldError, ValidationErrors};
