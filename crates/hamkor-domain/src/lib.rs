@@ -3,9 +3,12 @@
 //! the shape of validation errors. Every other crate builds on these.
 
 pub mod access;
+pub mod custom;
 pub mod email;
 pub mod id;
+pub mod input;
 pub mod names;
+pub mod objects;
 pub mod phone;
 pub mod time;
 pub mod validation;

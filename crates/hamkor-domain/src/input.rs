@@ -1,0 +1,430 @@
+//! Turning a request body (JSON from the API, or a form converted to JSON by the web UI)
+//! into checked values for a record. Unknown fields, fields of the wrong type, over-long
+//! text, bad e-mails and phones, and system fields a caller may not set are all refused
+//! here, each naming its field, before anything touches the database.
+
+use crate::custom::{CustomFieldDef, validate_value};
+use crate::email::normalize_email;
+use crate::id::Id;
+use crate::objects::{EMAIL_KINDS, FieldKind, ObjectDef, PHONE_KINDS};
+use crate::phone::normalize_phone;
+use crate::validation::{FieldError, ValidationErrors};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+/// Creating a record (required fields must be there) or patching it (only what is sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Create,
+    Patch,
+}
+
+/// A contact's link to an account, with the position held there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountLink {
+    pub account_id: Id,
+    pub position: Option<String>,
+}
+
+/// Checked input for one record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordInput {
+    /// Core fields, in stored form; `Null` clears a field.
+    pub fields: Map<String, Value>,
+    /// Custom fields, in stored form; `Null` clears a field.
+    pub custom: Map<String, Value>,
+    /// A new owner, if the caller asked for one (checked against their rights later).
+    pub owner_id: Option<Id>,
+    /// For contacts: the full new set of account links, if sent.
+    pub account_links: Option<Vec<AccountLink>>,
+}
+
+const READ_ONLY: &[&str] = &[
+    "id",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "version",
+    "deleted_at",
+];
+const MAX_LIST: usize = 20;
+
+/// Checks a request body against the object's fields and custom fields.
+/// `default_cc` is the country calling code that fills a phone number missing one.
+pub fn parse_record_input(
+    def: &ObjectDef,
+    custom_defs: &[CustomFieldDef],
+    body: &Value,
+    mode: Mode,
+    default_cc: &str,
+) -> Result<RecordInput, ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    let Some(obj) = body.as_object() else {
+        return Err(FieldError::new("", "error-not-object").into());
+    };
+    let mut input = RecordInput::default();
+    for (key, value) in obj {
+        if let Some(field) = def.field(key) {
+            match parse_core(field.kind, key, value, default_cc) {
+                Ok(v) => {
+                    if field.required
+                        && v.is_null()
+                        && (mode == Mode::Create || obj.contains_key(key))
+                    {
+                        errors.push(FieldError::new(key.clone(), "error-required"));
+                    } else {
+                        input.fields.insert(key.clone(), v);
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        } else if key == "custom" {
+            match value {
+                Value::Object(custom) => {
+                    for (ck, cv) in custom {
+                        match custom_defs.iter().find(|d| &d.key == ck) {
+                            Some(cdef) => match validate_value(cdef, cv) {
+                                Ok(v) if v.is_null() && cdef.required => errors.push(
+                                    FieldError::new(format!("custom.{ck}"), "error-required"),
+                                ),
+                                Ok(v) => {
+                                    input.custom.insert(ck.clone(), v);
+                                }
+                                Err(e) => errors.push(e),
+                            },
+                            None => errors.push(FieldError::new(
+                                format!("custom.{ck}"),
+                                "error-unknown-field",
+                            )),
+                        }
+                    }
+                }
+                Value::Null => {}
+                _ => errors.push(FieldError::new("custom", "error-not-object")),
+            }
+        } else if key == "owner_id" {
+            match value.as_str().and_then(|s| s.parse::<Id>().ok()) {
+                Some(id) => input.owner_id = Some(id),
+                None => errors.push(FieldError::new("owner_id", "error-id")),
+            }
+        } else if key == "accounts" && def.plural == "contacts" {
+            match parse_account_links(value) {
+                Ok(links) => input.account_links = Some(links),
+                Err(e) => errors.push(e),
+            }
+        } else if READ_ONLY.contains(&key.as_str()) {
+            errors.push(FieldError::new(key.clone(), "error-read-only"));
+        } else {
+            errors.push(FieldError::new(key.clone(), "error-unknown-field"));
+        }
+    }
+    if mode == Mode::Create {
+        for field in def.fields.iter().filter(|f| f.required) {
+            if !obj.contains_key(field.name) {
+                errors.push(FieldError::new(field.name, "error-required"));
+            }
+        }
+        for cdef in custom_defs.iter().filter(|d| d.required) {
+            let given = obj
+                .get("custom")
+                .and_then(|c| c.get(&cdef.key))
+                .is_some_and(|v| !v.is_null());
+            if !given
+                && !errors
+                    .0
+                    .iter()
+                    .any(|e| e.field == format!("custom.{}", cdef.key))
+            {
+                errors.push(FieldError::new(
+                    format!("custom.{}", cdef.key),
+                    "error-required",
+                ));
+            }
+        }
+    }
+    errors.into_result().map(|_| input)
+}
+
+fn parse_text(key: &str, value: &Value, max: usize, multiline: bool) -> Result<Value, FieldError> {
+    let s = match value {
+        Value::Null => return Ok(Value::Null),
+        Value::String(s) => s.trim(),
+        _ => return Err(FieldError::new(key, "error-type-text")),
+    };
+    if s.chars().count() > max {
+        return Err(FieldError::new(key, "error-too-long").with("max", max));
+    }
+    if s.chars()
+        .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\r' || c == '\t')))
+    {
+        return Err(FieldError::new(key, "error-control-chars"));
+    }
+    Ok(if s.is_empty() {
+        Value::Null
+    } else {
+        Value::String(s.to_string())
+    })
+}
+
+fn parse_core(
+    kind: FieldKind,
+    key: &str,
+    value: &Value,
+    default_cc: &str,
+) -> Result<Value, FieldError> {
+    match kind {
+        FieldKind::Text { max } => parse_text(key, value, max, false),
+        FieldKind::LongText => parse_text(key, value, 20000, true),
+        FieldKind::Choice(options) => {
+            let v = parse_text(key, value, 50, false)?;
+            match v.as_str() {
+                None => Ok(Value::Null),
+                Some(s) if options.contains(&s) => Ok(v),
+                Some(_) => {
+                    Err(FieldError::new(key, "error-choice").with("options", options.join(", ")))
+                }
+            }
+        }
+        FieldKind::Url => {
+            let v = parse_text(key, value, 500, false)?;
+            let Some(s) = v.as_str() else {
+                return Ok(Value::Null);
+            };
+            let lower = s.to_ascii_lowercase();
+            let url = if lower.starts_with("http://") || lower.starts_with("https://") {
+                s.to_string()
+            } else if lower.contains("://")
+                || lower.contains(':') && !lower.contains('.')
+                || s.contains(' ')
+            {
+                return Err(FieldError::new(key, "error-url"));
+            } else {
+                format!("https://{s}")
+            };
+            if url.contains(['<', '>', '"', ' '])
+                || !url[url.find("://").map_or(0, |i| i + 3)..].contains('.')
+            {
+                return Err(FieldError::new(key, "error-url"));
+            }
+            Ok(Value::String(url))
+        }
+        FieldKind::TaxId => {
+            let v = parse_text(key, value, 20, false)?;
+            let Some(s) = v.as_str() else {
+                return Ok(Value::Null);
+            };
+            let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+            if !(9..=12).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
+                return Err(FieldError::new(key, "error-tax-id"));
+            }
+            Ok(Value::String(digits))
+        }
+        FieldKind::Date => {
+            let v = parse_text(key, value, 10, false)?;
+            let Some(s) = v.as_str() else {
+                return Ok(Value::Null);
+            };
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
+                .map_err(|_| FieldError::new(key, "error-type-date"))
+        }
+        FieldKind::Ref(_) => match value {
+            Value::Null => Ok(Value::Null),
+            Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
+            Value::String(s) => s
+                .trim()
+                .parse::<Id>()
+                .map(|id| Value::String(id.to_string()))
+                .map_err(|_| FieldError::new(key, "error-id")),
+            _ => Err(FieldError::new(key, "error-id")),
+        },
+        FieldKind::Phones => parse_list(key, value, |i, item| {
+            let (number, kind) = entry(item, "number");
+            let field = format!("{key}[{i}]");
+            let number = number.ok_or_else(|| FieldError::new(&field, "error-phone"))?;
+            if number.chars().count() > 40 {
+                return Err(FieldError::new(&field, "error-phone"));
+            }
+            let e164 = normalize_phone(&number, default_cc)
+                .map_err(|e| FieldError::new(&field, e.message_key()))?;
+            let kind = check_kind(&field, kind, PHONE_KINDS, "mobile")?;
+            Ok(json!({"number": number.trim(), "kind": kind, "e164": e164}))
+        }),
+        FieldKind::Emails => parse_list(key, value, |i, item| {
+            let (address, kind) = entry(item, "address");
+            let field = format!("{key}[{i}]");
+            let address = address.ok_or_else(|| FieldError::new(&field, "error-email"))?;
+            let address =
+                normalize_email(&address).map_err(|e| FieldError::new(&field, e.message_key()))?;
+            let kind = check_kind(&field, kind, EMAIL_KINDS, "work")?;
+            Ok(json!({"address": address, "kind": kind}))
+        }),
+        FieldKind::Tags => {
+            let mut seen: Vec<String> = Vec::new();
+            let list = parse_list(key, value, |i, item| {
+                let v = parse_text(&format!("{key}[{i}]"), item, 50, false)?;
+                Ok(v)
+            })?;
+            for tag in list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if !seen.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+                    seen.push(tag.to_string());
+                }
+            }
+            Ok(if seen.is_empty() {
+                Value::Null
+            } else {
+                json!(seen)
+            })
+        }
+    }
+}
+
+/// `{"<main>": "...", "kind": "..."}` or a bare string.
+fn entry(item: &Value, main: &str) -> (Option<String>, Option<String>) {
+    match item {
+        Value::String(s) => (Some(s.clone()), None),
+        Value::Object(o) => (
+            o.get(main).and_then(Value::as_str).map(str::to_string),
+            o.get("kind").and_then(Value::as_str).map(str::to_string),
+        ),
+        _ => (None, None),
+    }
+}
+
+fn check_kind(
+    field: &str,
+    kind: Option<String>,
+    kinds: &[&str],
+    default: &str,
+) -> Result<String, FieldError> {
+    match kind.as_deref().map(str::trim) {
+        None | Some("") => Ok(default.to_string()),
+        Some(k) if kinds.contains(&k) => Ok(k.to_string()),
+        Some(_) => Err(FieldError::new(format!("{field}.kind"), "error-choice")
+            .with("options", kinds.join(", "))),
+    }
+}
+
+fn parse_list(
+    key: &str,
+    value: &Value,
+    mut each: impl FnMut(usize, &Value) -> Result<Value, FieldError>,
+) -> Result<Value, FieldError> {
+    let items = match value {
+        Value::Null => return Ok(Value::Null),
+        Value::Array(items) => items,
+        _ => return Err(FieldError::new(key, "error-type-list")),
+    };
+    if items.len() > MAX_LIST {
+        return Err(FieldError::new(key, "error-too-many").with("max", MAX_LIST));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let v = each(i, item)?;
+        if !v.is_null() {
+            out.push(v);
+        }
+    }
+    Ok(if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(out)
+    })
+}
+
+fn parse_account_links(value: &Value) -> Result<Vec<AccountLink>, FieldError> {
+    let items = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => return Err(FieldError::new("accounts", "error-type-list")),
+    };
+    if items.len() > MAX_LIST {
+        return Err(FieldError::new("accounts", "error-too-many").with("max", MAX_LIST));
+    }
+    let mut links: Vec<AccountLink> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("accounts[{i}]");
+        let (id, position) = match item {
+            Value::String(s) => (Some(s.as_str()), None),
+            Value::Object(o) => (
+                o.get("account_id").and_then(Value::as_str),
+                o.get("position"),
+            ),
+            _ => (None, None),
+        };
+        let account_id = id
+            .and_then(|s| s.trim().parse::<Id>().ok())
+            .ok_or_else(|| FieldError::new(format!("{field}.account_id"), "error-id"))?;
+        let position = match position {
+            None => None,
+            Some(p) => parse_text(&format!("{field}.position"), p, 100, false)?
+                .as_str()
+                .map(str::to_string),
+        };
+        if !links.iter().any(|l| l.account_id == account_id) {
+            links.push(AccountLink {
+                account_id,
+                position,
+            });
+        }
+    }
+    Ok(links)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objects::{ACCOUNT, CONTACT};
+
+    #[test]
+    fn a_good_account_is_normalised() {
+        let body = json!({"name": "  Bahor MChJ ", "kind": "client", "phones": ["90 123 45 67"],
+            "emails": [{"address": "Info@Bahor.UZ"}], "website": "bahor.uz", "tags": ["vip", "VIP"]});
+        let input = parse_record_input(&ACCOUNT, &[], &body, Mode::Create, "998").unwrap();
+        assert_eq!(input.fields["name"], "Bahor MChJ");
+        assert_eq!(input.fields["phones"][0]["e164"], "+998901234567");
+        assert_eq!(input.fields["emails"][0]["address"], "Info@bahor.uz");
+        assert_eq!(input.fields["website"], "https://bahor.uz");
+        assert_eq!(input.fields["tags"], json!(["vip"]));
+    }
+
+    #[test]
+    fn every_problem_names_its_field() {
+        let body = json!({"kind": "friend", "emails": ["nope"], "phones": ["12"], "version": 3,
+            "colour": "red", "website": "javascript:alert(1)", "name": 5});
+        let errs = parse_record_input(&ACCOUNT, &[], &body, Mode::Create, "998").unwrap_err();
+        let fields: Vec<&str> = errs.0.iter().map(|e| e.field.as_str()).collect();
+        for f in [
+            "kind",
+            "emails[0]",
+            "phones[0]",
+            "version",
+            "colour",
+            "website",
+            "name",
+        ] {
+            assert!(fields.contains(&f), "{f} not named in {fields:?}");
+        }
+    }
+
+    #[test]
+    fn patch_needs_only_what_is_sent() {
+        let input = parse_record_input(
+            &CONTACT,
+            &[],
+            &json!({"last_name": "Иванов"}),
+            Mode::Patch,
+            "998",
+        )
+        .unwrap();
+        assert_eq!(input.fields.len(), 1);
+        let err = parse_record_input(&ACCOUNT, &[], &json!({"name": null}), Mode::Patch, "998")
+            .unwrap_err();
+        assert_eq!(err.0[0].field, "name");
+    }
+}

@@ -1,0 +1,161 @@
+//! The objects of the CRM described as data: which fields each has, of what kind, which
+//! may be filtered and sorted. The storage layer builds its SQL from these descriptions
+//! (so a column name never comes from a request), the API validates input against them,
+//! and the web UI draws forms and list columns from them.
+
+use crate::access::ObjectType;
+
+/// What a core field holds, and so how it is validated, stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// One line of text, at most `max` characters.
+    Text { max: usize },
+    /// Free text over several lines.
+    LongText,
+    /// One of a fixed list of values.
+    Choice(&'static [&'static str]),
+    /// A web address.
+    Url,
+    /// A tax id (STIR, INN): digits only.
+    TaxId,
+    /// A calendar date `YYYY-MM-DD`.
+    Date,
+    /// A link to another record of the given type.
+    Ref(ObjectType),
+    /// A list of `{number, kind}` phones; each is also kept in E.164.
+    Phones,
+    /// A list of `{address, kind}` e-mails.
+    Emails,
+    /// A list of short labels.
+    Tags,
+}
+
+impl FieldKind {
+    /// Kept as JSON in the database (lists).
+    pub fn is_json(&self) -> bool {
+        matches!(
+            self,
+            FieldKind::Phones | FieldKind::Emails | FieldKind::Tags
+        )
+    }
+}
+
+/// One core field of an object.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldDef {
+    /// API name, also the column name.
+    pub name: &'static str,
+    pub kind: FieldKind,
+    pub required: bool,
+    /// May be used in `?field=` filters and `?sort=`.
+    pub filterable: bool,
+    /// Shown as a list column when the user has chosen none.
+    pub default_column: bool,
+}
+
+const fn f(name: &'static str, kind: FieldKind) -> FieldDef {
+    FieldDef {
+        name,
+        kind,
+        required: false,
+        filterable: true,
+        default_column: false,
+    }
+}
+
+impl FieldDef {
+    const fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+    const fn column(mut self) -> Self {
+        self.default_column = true;
+        self
+    }
+    const fn no_filter(mut self) -> Self {
+        self.filterable = false;
+        self
+    }
+}
+
+/// The kinds an account may be.
+pub const ACCOUNT_KINDS: &[&str] = &[
+    "client",
+    "prospect",
+    "partner",
+    "agent",
+    "competitor",
+    "supplier",
+];
+/// The kinds of a phone number.
+pub const PHONE_KINDS: &[&str] = &["mobile", "work", "home", "fax", "other"];
+/// The kinds of an e-mail address.
+pub const EMAIL_KINDS: &[&str] = &["work", "personal", "other"];
+
+/// An object type with its fields.
+#[derive(Debug)]
+pub struct ObjectDef {
+    pub object: ObjectType,
+    /// Plural noun used in URLs and as the table name.
+    pub plural: &'static str,
+    pub fields: &'static [FieldDef],
+}
+
+pub static ACCOUNT: ObjectDef = ObjectDef {
+    object: ObjectType::Account,
+    plural: "accounts",
+    fields: &[
+        f("name", FieldKind::Text { max: 200 }).required().column(),
+        f("kind", FieldKind::Choice(ACCOUNT_KINDS)).column(),
+        f("legal_name", FieldKind::Text { max: 300 }),
+        f("tax_id", FieldKind::TaxId).column(),
+        f("parent_id", FieldKind::Ref(ObjectType::Account)),
+        f("phones", FieldKind::Phones).column(),
+        f("emails", FieldKind::Emails).column(),
+        f("website", FieldKind::Url),
+        f("industry", FieldKind::Text { max: 100 }).column(),
+        f("address", FieldKind::LongText).no_filter(),
+        f("tags", FieldKind::Tags),
+    ],
+};
+
+pub static CONTACT: ObjectDef = ObjectDef {
+    object: ObjectType::Contact,
+    plural: "contacts",
+    fields: &[
+        f("first_name", FieldKind::Text { max: 100 }).column(),
+        f("middle_name", FieldKind::Text { max: 100 }),
+        f("last_name", FieldKind::Text { max: 100 }).column(),
+        f("phones", FieldKind::Phones).column(),
+        f("emails", FieldKind::Emails).column(),
+        f("birthday", FieldKind::Date),
+        f("tags", FieldKind::Tags),
+    ],
+};
+
+impl ObjectDef {
+    pub fn get(object: ObjectType) -> &'static ObjectDef {
+        match object {
+            ObjectType::Account => &ACCOUNT,
+            ObjectType::Contact => &CONTACT,
+        }
+    }
+    pub fn by_plural(plural: &str) -> Option<&'static ObjectDef> {
+        [&ACCOUNT, &CONTACT]
+            .into_iter()
+            .find(|d| d.plural == plural)
+    }
+    pub fn field(&self, name: &str) -> Option<&'static FieldDef> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// Fields every record has, set by the system. Sortable and filterable where it makes sense.
+pub const SYSTEM_FIELDS: &[&str] = &[
+    "id",
+    "created_at",
+    "updated_at",
+    "created_by",
+    "owner_id",
+    "version",
+];
