@@ -1,1 +1,67 @@
-//! placeholder
+//! The Hamkor database. One query code path for SQLite and PostgreSQL ([`db`]); the few
+//! places where their SQL differs live in [`dialect`]. Every read and write of a record
+//! passes an [`access::Actor`], and the repositories turn the actor's scope into part of
+//! the statement, so a caller cannot forget an access check.
+
+pub mod access;
+pub mod audit;
+pub mod custom_fields;
+pub mod db;
+pub mod dialect;
+pub mod list;
+pub mod records;
+pub mod settings;
+pub mod users;
+
+pub use access::Actor;
+pub use db::{Arg, Backend, Db, Exec, Row, Sql, Tx};
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such record, or the actor may not see it: the two are never told apart.
+    #[error("not found")]
+    NotFound,
+    /// The actor sees the record but their role forbids this action on it.
+    #[error("forbidden")]
+    Forbidden,
+    /// The record changed since the version the caller had (optimistic locking).
+    #[error("the record was changed by someone else (now version {current})")]
+    Stale { current: i64 },
+    /// A uniqueness rule was broken; the name of the constraint or column.
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("invalid input")]
+    Invalid(hamkor_domain::ValidationErrors),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("stored data could not be read: {0}")]
+    Decode(String),
+    #[error("database: {0}")]
+    Db(sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return StoreError::Conflict(db.constraint().unwrap_or("unique").to_string());
+        }
+        StoreError::Db(e)
+    }
+}
+
+impl From<hamkor_domain::ValidationErrors> for StoreError {
+    fn from(e: hamkor_domain::ValidationErrors) -> Self {
+        StoreError::Invalid(e)
+    }
+}
+
+impl From<hamkor_domain::FieldError> for StoreError {
+    fn from(e: hamkor_domain::FieldError) -> Self {
+        StoreError::Invalid(e.into())
+    }
+}

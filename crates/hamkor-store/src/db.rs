@@ -1,0 +1,466 @@
+//! One query path for SQLite and PostgreSQL. Statements are written once, with `$1 … $n`
+//! placeholders (both sqlx drivers accept them), and values are bound through [`Arg`], which
+//! knows how each backend stores ids, timestamps and JSON. Rows are read through [`Row`].
+//!
+//! SQLite gets two pools: many read-only connections, and one writer whose transactions
+//! start with `BEGIN IMMEDIATE`, so writers queue instead of failing with "database is
+//! locked" when a read transaction tries to upgrade.
+
+use crate::StoreError;
+use chrono::NaiveDate;
+use hamkor_domain::{Id, Timestamp};
+use serde_json::Value;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Postgres, Row as _, Sqlite, Transaction};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which database engine is behind a [`Db`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A value bound to a statement parameter. `None` is SQL `NULL` of that type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Float(Option<f64>),
+    Bool(Option<bool>),
+    Id(Option<Id>),
+    Ts(Option<Timestamp>),
+    Date(Option<NaiveDate>),
+    Json(Option<Value>),
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_string()))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(Some(v))
+    }
+}
+impl From<Id> for Arg {
+    fn from(v: Id) -> Self {
+        Arg::Id(Some(v))
+    }
+}
+impl From<Option<Id>> for Arg {
+    fn from(v: Option<Id>) -> Self {
+        Arg::Id(v)
+    }
+}
+impl From<Timestamp> for Arg {
+    fn from(v: Timestamp) -> Self {
+        Arg::Ts(Some(v))
+    }
+}
+impl From<Option<Timestamp>> for Arg {
+    fn from(v: Option<Timestamp>) -> Self {
+        Arg::Ts(v)
+    }
+}
+
+/// A statement and its values. Build dynamic statements with [`Sql::push`] (for text that
+/// comes from the program, never from a request) and [`Sql::bind`] (for every value).
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    /// Starts a statement from program text.
+    pub fn new(text: &'static str) -> Self {
+        Sql { text: text.to_string(), args: Vec::new() }
+    }
+    /// Appends program text. Only identifiers from the object descriptions and literal SQL
+    /// may go here; values always go through [`Sql::bind`].
+    pub fn push(&mut self, text: &'static str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+    /// Appends an identifier or fragment chosen from a whitelist of `'static` names.
+    pub fn push_ident(&mut self, ident: &'static str) -> &mut Self {
+        debug_assert!(ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'));
+        self.text.push_str(ident);
+        self
+    }
+    /// Appends a placeholder and binds `value` to it.
+    pub fn bind(&mut self, value: impl Into<Arg>) -> &mut Self {
+        self.args.push(value.into());
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+    /// Binds a value to the next placeholder already written in the text.
+    pub fn arg(mut self, value: impl Into<Arg>) -> Self {
+        self.args.push(value.into());
+        self
+    }
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    fn sqlite(&self) -> sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments> {
+        let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for a in &self.args {
+            q = match a {
+                Arg::Text(v) => q.bind(v.clone()),
+                Arg::Int(v) => q.bind(*v),
+                Arg::Float(v) => q.bind(*v),
+                Arg::Bool(v) => q.bind(*v),
+                Arg::Id(v) => q.bind(v.map(|v| v.to_string())),
+                Arg::Ts(v) => q.bind(v.map(|v| v.to_storage())),
+                Arg::Date(v) => q.bind(v.map(|d| d.format("%Y-%m-%d").to_string())),
+                Arg::Json(v) => q.bind(v.as_ref().map(|v| v.to_string())),
+            };
+        }
+        q
+    }
+
+    fn postgres(&self) -> sqlx::query::Query<'static, Postgres, sqlx::postgres::PgArguments> {
+        let mut q = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for a in &self.args {
+            q = match a {
+                Arg::Text(v) => q.bind(v.clone()),
+                Arg::Int(v) => q.bind(*v),
+                Arg::Float(v) => q.bind(*v),
+                Arg::Bool(v) => q.bind(*v),
+                Arg::Id(v) => q.bind(v.map(|v| v.0)),
+                Arg::Ts(v) => q.bind(v.map(|v| v.0)),
+                Arg::Date(v) => q.bind(*v),
+                Arg::Json(v) => q.bind(v.clone().map(sqlx::types::Json)),
+            };
+        }
+        q
+    }
+}
+
+/// A result row from either backend, read by column name.
+pub enum Row {
+    Sqlite(SqliteRow),
+    Postgres(PgRow),
+}
+
+fn decode_err(col: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Decode(format!("column {col}: {e}"))
+}
+
+impl Row {
+    pub fn text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Row::Sqlite(r) => r.try_get::<Option<String>, _>(col),
+            Row::Postgres(r) => r.try_get::<Option<String>, _>(col),
+        }
+        .map_err(|e| decode_err(col, e))
+    }
+    pub fn req_text(&self, col: &str) -> Result<String, StoreError> {
+        self.text(col)?.ok_or_else(|| decode_err(col, "unexpected NULL"))
+    }
+    pub fn int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        match self {
+            Row::Sqlite(r) => r.try_get::<Option<i64>, _>(col),
+            Row::Postgres(r) => r.try_get::<Option<i64>, _>(col),
+        }
+        .map_err(|e| decode_err(col, e))
+    }
+    pub fn req_int(&self, col: &str) -> Result<i64, StoreError> {
+        self.int(col)?.ok_or_else(|| decode_err(col, "unexpected NULL"))
+    }
+    pub fn float(&self, col: &str) -> Result<Option<f64>, StoreError> {
+        match self {
+            Row::Sqlite(r) => r.try_get::<Option<f64>, _>(col),
+            Row::Postgres(r) => r.try_get::<Option<f64>, _>(col),
+        }
+        .map_err(|e| decode_err(col, e))
+    }
+    pub fn bool(&self, col: &str) -> Result<bool, StoreError> {
+        match self {
+            Row::Sqlite(r) => r.try_get::<Option<bool>, _>(col),
+            Row::Postgres(r) => r.try_get::<Option<bool>, _>(col),
+        }
+        .map(|b| b.unwrap_or(false))
+        .map_err(|e| decode_err(col, e))
+    }
+    pub fn id(&self, col: &str) -> Result<Option<Id>, StoreError> {
+        match self {
+            Row::Sqlite(r) => match r.try_get::<Option<String>, _>(col).map_err(|e| decode_err(col, e))? {
+                None => Ok(None),
+                Some(s) => s.parse::<Id>().map(Some).map_err(|e| decode_err(col, e)),
+            },
+            Row::Postgres(r) => r
+                .try_get::<Option<uuid::Uuid>, _>(col)
+                .map(|u| u.map(Id))
+                .map_err(|e| decode_err(col, e)),
+        }
+    }
+    pub fn req_id(&self, col: &str) -> Result<Id, StoreError> {
+        self.id(col)?.ok_or_else(|| decode_err(col, "unexpected NULL"))
+    }
+    pub fn ts(&self, col: &str) -> Result<Option<Timestamp>, StoreError> {
+        match self {
+            Row::Sqlite(r) => match r.try_get::<Option<String>, _>(col).map_err(|e| decode_err(col, e))? {
+                None => Ok(None),
+                Some(s) => Timestamp::parse_storage(&s).map(Some).ok_or_else(|| decode_err(col, "bad timestamp")),
+            },
+            Row::Postgres(r) => r
+                .try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(col)
+                .map(|t| t.map(Timestamp::from_datetime))
+                .map_err(|e| decode_err(col, e)),
+        }
+    }
+    pub fn req_ts(&self, col: &str) -> Result<Timestamp, StoreError> {
+        self.ts(col)?.ok_or_else(|| decode_err(col, "unexpected NULL"))
+    }
+    pub fn date(&self, col: &str) -> Result<Option<NaiveDate>, StoreError> {
+        match self {
+            Row::Sqlite(r) => match r.try_get::<Option<String>, _>(col).map_err(|e| decode_err(col, e))? {
+                None => Ok(None),
+                Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(Some).map_err(|e| decode_err(col, e)),
+            },
+            Row::Postgres(r) => r.try_get::<Option<NaiveDate>, _>(col).map_err(|e| decode_err(col, e)),
+        }
+    }
+    pub fn json(&self, col: &str) -> Result<Option<Value>, StoreError> {
+        match self {
+            Row::Sqlite(r) => match r.try_get::<Option<String>, _>(col).map_err(|e| decode_err(col, e))? {
+                None => Ok(None),
+                Some(s) => serde_json::from_str(&s).map(Some).map_err(|e| decode_err(col, e)),
+            },
+            Row::Postgres(r) => r
+                .try_get::<Option<sqlx::types::Json<Value>>, _>(col)
+                .map(|j| j.map(|j| j.0))
+                .map_err(|e| decode_err(col, e)),
+        }
+    }
+}
+
+enum Pools {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The database. Cheap to clone; all clones share the pools.
+#[derive(Clone)]
+pub struct Db {
+    pools: Arc<Pools>,
+}
+
+/// Runs statements, outside or inside a transaction.
+pub trait Exec: Send {
+    fn fetch_all(&mut self, q: &Sql) -> impl Future<Output = Result<Vec<Row>, StoreError>> + Send;
+    fn fetch_optional(&mut self, q: &Sql) -> impl Future<Output = Result<Option<Row>, StoreError>> + Send;
+    /// Runs a statement and returns the number of rows it changed.
+    fn execute(&mut self, q: &Sql) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn backend(&self) -> Backend;
+}
+
+impl Db {
+    /// Opens `sqlite://path` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        let pools = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            Pools::Postgres(pool)
+        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            if let Some(dir) = std::path::Path::new(path).parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            let base = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // NORMAL in WAL mode: a committed transaction survives an application crash;
+                // only a power loss may roll back the last few. See docs/operations.md.
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-32000")
+                .statement_cache_capacity(256);
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(base.clone())
+                .await?;
+            let readers = std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4).max(4) as u32;
+            let read = SqlitePoolOptions::new()
+                .max_connections(readers)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(base.read_only(true))
+                .await?;
+            Pools::Sqlite { read, write }
+        } else {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL {url:?}: use sqlite://path/to/file.db or postgres://user:password@host/db"
+            )));
+        };
+        Ok(Db { pools: Arc::new(pools) })
+    }
+
+    /// Brings the schema up to date. Safe to run on every start and from several servers.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match &*self.pools {
+            Pools::Sqlite { write, .. } => sqlx::migrate!("./migrations/sqlite").run(write).await?,
+            Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match &*self.pools {
+            Pools::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// `true` when the database answers a query.
+    pub async fn ping(&self) -> bool {
+        let mut db = self.clone();
+        db.fetch_optional(&Sql::new("SELECT 1 AS one")).await.is_ok()
+    }
+
+    /// Closes the pools, waiting for connections in use (graceful shutdown).
+    pub async fn close(&self) {
+        match &*self.pools {
+            Pools::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Connections open and idle, for `/metrics`.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match &*self.pools {
+            Pools::Sqlite { read, write } => (read.size() + write.size(), read.num_idle() + write.num_idle()),
+            Pools::Postgres(pool) => (pool.size(), pool.num_idle()),
+        }
+    }
+}
+
+impl Exec for Db {
+    async fn fetch_all(&mut self, q: &Sql) -> Result<Vec<Row>, StoreError> {
+        Ok(match &*self.pools {
+            Pools::Sqlite { read, .. } => q.sqlite().fetch_all(read).await?.into_iter().map(Row::Sqlite).collect(),
+            Pools::Postgres(pool) => q.postgres().fetch_all(pool).await?.into_iter().map(Row::Postgres).collect(),
+        })
+    }
+    async fn fetch_optional(&mut self, q: &Sql) -> Result<Option<Row>, StoreError> {
+        Ok(match &*self.pools {
+            Pools::Sqlite { read, .. } => q.sqlite().fetch_optional(read).await?.map(Row::Sqlite),
+            Pools::Postgres(pool) => q.postgres().fetch_optional(pool).await?.map(Row::Postgres),
+        })
+    }
+    async fn execute(&mut self, q: &Sql) -> Result<u64, StoreError> {
+        Ok(match &*self.pools {
+            Pools::Sqlite { write, .. } => q.sqlite().execute(write).await?.rows_affected(),
+            Pools::Postgres(pool) => q.postgres().execute(pool).await?.rows_affected(),
+        })
+    }
+    fn backend(&self) -> Backend {
+        match &*self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// A write transaction. Dropped without [`Tx::commit`], it rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Exec for Tx {
+    async fn fetch_all(&mut self, q: &Sql) -> Result<Vec<Row>, StoreError> {
+        Ok(match self {
+            Tx::Sqlite(t) => q.sqlite().fetch_all(&mut **t).await?.into_iter().map(Row::Sqlite).collect(),
+            Tx::Postgres(t) => q.postgres().fetch_all(&mut **t).await?.into_iter().map(Row::Postgres).collect(),
+        })
+    }
+    async fn fetch_optional(&mut self, q: &Sql) -> Result<Option<Row>, StoreError> {
+        Ok(match self {
+            Tx::Sqlite(t) => q.sqlite().fetch_optional(&mut **t).await?.map(Row::Sqlite),
+            Tx::Postgres(t) => q.postgres().fetch_optional(&mut **t).await?.map(Row::Postgres),
+        })
+    }
+    async fn execute(&mut self, q: &Sql) -> Result<u64, StoreError> {
+        Ok(match self {
+            Tx::Sqlite(t) => q.sqlite().execute(&mut **t).await?.rows_affected(),
+            Tx::Postgres(t) => q.postgres().execute(&mut **t).await?.rows_affected(),
+        })
+    }
+    fn backend(&self) -> Backend {
+        match self {
+            Tx::Sqlite(_) => Backend::Sqlite,
+            Tx::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+impl Sql {
+    /// Appends another fragment, renumbering its placeholders after this one's.
+    pub fn append(&mut self, other: Sql) -> &mut Self {
+        let offset = self.args.len();
+        let mut text = String::with_capacity(other.text.len());
+        let mut chars = other.text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                let mut n = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    n.push(d);
+                    chars.next();
+                }
+                let n: usize = n.parse().unwrap_or(0);
+                text.push('$');
+                text.push_str(&(n + offset).to_string());
+            } else {
+                text.push(c);
+            }
+        }
+        self.text.push_str(&text);
+        self.args.extend(other.args);
+        self
+    }
+}

@@ -1,0 +1,84 @@
+//! The few places where SQLite and PostgreSQL SQL differ, one function each.
+
+use crate::db::{Backend, Sql};
+
+/// Case-insensitive LIKE.
+pub fn ilike(b: Backend) -> &'static str {
+    match b {
+        Backend::Sqlite => " LIKE ",
+        Backend::Postgres => " ILIKE ",
+    }
+}
+
+/// Row lock for read-modify-write inside a transaction (SQLite's writer already holds
+/// the database lock, since write transactions begin IMMEDIATE).
+pub fn for_update(b: Backend) -> &'static str {
+    match b {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    }
+}
+
+/// How a custom field's value is read for comparing and sorting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonAs {
+    Text,
+    Number,
+    /// `{amount, currency}`: compared by amount.
+    MoneyAmount,
+    Bool,
+}
+
+/// Appends an expression reading `custom.<key>` (the key is bound, never spliced).
+pub fn push_custom_value(sql: &mut Sql, b: Backend, key: &str, as_: JsonAs) {
+    match (b, as_) {
+        (Backend::Sqlite, JsonAs::Text) => {
+            sql.push("COALESCE(json_extract(custom, ").bind(format!("$.\"{key}\"")).push("), '')");
+        }
+        (Backend::Sqlite, JsonAs::Number) => {
+            sql.push("COALESCE(CAST(json_extract(custom, ").bind(format!("$.\"{key}\"")).push(") AS REAL), -1e300)");
+        }
+        (Backend::Sqlite, JsonAs::MoneyAmount) => {
+            sql.push("COALESCE(CAST(json_extract(custom, ").bind(format!("$.\"{key}\".amount")).push(") AS REAL), -1e300)");
+        }
+        (Backend::Sqlite, JsonAs::Bool) => {
+            sql.push("COALESCE(json_extract(custom, ").bind(format!("$.\"{key}\"")).push("), 0) = 1");
+        }
+        (Backend::Postgres, JsonAs::Text) => {
+            sql.push("COALESCE(custom->>").bind(key.to_string()).push(", '')");
+        }
+        (Backend::Postgres, JsonAs::Number) => {
+            sql.push("COALESCE((custom->>").bind(key.to_string()).push(")::float8, -1e300)");
+        }
+        (Backend::Postgres, JsonAs::MoneyAmount) => {
+            sql.push("COALESCE((custom->").bind(key.to_string()).push("->>'amount')::float8, -1e300)");
+        }
+        (Backend::Postgres, JsonAs::Bool) => {
+            sql.push("COALESCE((custom->>").bind(key.to_string()).push(")::boolean, FALSE)");
+        }
+    }
+}
+
+/// Appends "the JSON list column contains this string".
+pub fn push_json_list_contains(sql: &mut Sql, b: Backend, column: &'static str, value: String) {
+    match b {
+        Backend::Sqlite => {
+            sql.push("EXISTS (SELECT 1 FROM json_each(").push_ident(column).push(") WHERE value = ").bind(value).push(")");
+        }
+        Backend::Postgres => {
+            sql.push(column).push(" @> jsonb_build_array(").bind(value).push("::text)");
+        }
+    }
+}
+
+/// Appends a date column as `YYYY-MM-DD` text ('' when empty), for sorting and keysets.
+pub fn push_date_text(sql: &mut Sql, b: Backend, column: &'static str) {
+    match b {
+        Backend::Sqlite => {
+            sql.push("COALESCE(").push_ident(column).push(", '')");
+        }
+        Backend::Postgres => {
+            sql.push("COALESCE(to_char(").push_ident(column).push(", 'YYYY-MM-DD'), '')");
+        }
+    }
+}
