@@ -1,1 +1,100 @@
-//! placeholder
+//! Hamkor's use cases, called alike by the web UI, the REST API, the CLI and workers:
+//! check access → validate → store → audit, in one transaction.
+
+pub mod auth;
+pub mod custom_fields;
+pub mod demo;
+pub mod records;
+pub mod users;
+
+use hamkor_domain::ValidationErrors;
+use hamkor_store::access::PolicyOverrides;
+use hamkor_store::{Db, StoreError};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// What a use case may answer instead of a result.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("stale: the record is now at version {0}")]
+    Stale(i64),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("invalid input")]
+    Invalid(ValidationErrors),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Forbidden => AppError::Forbidden,
+            StoreError::Stale { current } => AppError::Stale(current),
+            StoreError::Conflict(c) => AppError::Conflict(c),
+            StoreError::Invalid(v) => AppError::Invalid(v),
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<ValidationErrors> for AppError {
+    fn from(e: ValidationErrors) -> Self {
+        AppError::Invalid(e)
+    }
+}
+
+impl From<hamkor_domain::FieldError> for AppError {
+    fn from(e: hamkor_domain::FieldError) -> Self {
+        AppError::Invalid(e.into())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+/// How long a server trusts its copy of the access policy before reading it again, so
+/// that a change made on one server reaches the others quickly.
+const POLICY_TTL: Duration = Duration::from_secs(2);
+
+/// The application: the database and the little state shared by all requests.
+#[derive(Clone)]
+pub struct App {
+    pub db: Db,
+    policy: Arc<RwLock<Option<(Instant, Arc<PolicyOverrides>)>>>,
+}
+
+impl App {
+    pub fn new(db: Db) -> Self {
+        App { db, policy: Arc::new(RwLock::new(None)) }
+    }
+
+    /// The current access policy overrides (cached for a moment).
+    pub async fn policy(&self) -> AppResult<Arc<PolicyOverrides>> {
+        if let Ok(guard) = self.policy.read()
+            && let Some((at, p)) = guard.as_ref()
+            && at.elapsed() < POLICY_TTL
+        {
+            return Ok(p.clone());
+        }
+        let mut db = self.db.clone();
+        let fresh = Arc::new(hamkor_store::users::policy_overrides(&mut db).await?);
+        if let Ok(mut guard) = self.policy.write() {
+            *guard = Some((Instant::now(), fresh.clone()));
+        }
+        Ok(fresh)
+    }
+
+    /// Forgets the cached policy (after an administrator changed it).
+    pub fn invalidate_policy(&self) {
+        if let Ok(mut guard) = self.policy.write() {
+            *guard = None;
+        }
+    }
+}
