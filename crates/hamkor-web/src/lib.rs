@@ -1,1 +1,61 @@
-//! placeholder
+//! Hamkor's HTTP face: the REST API under `/api/v1`, the server-rendered web UI, and the
+//! operations endpoints. Handlers are thin: parse, call the app, render.
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+pub mod ops;
+pub mod ui;
+
+use axum::Router;
+use hamkor_app::App;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Settings the web layer needs.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Used in links and to decide whether cookies are `Secure`.
+    pub base_url: String,
+}
+
+/// Shared by all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub config: Arc<WebConfig>,
+}
+
+impl AppState {
+    pub fn secure_cookies(&self) -> bool {
+        self.config.base_url.starts_with("https://")
+    }
+}
+
+/// The whole router: API, UI, assets and operations endpoints.
+pub fn router(app: App, config: WebConfig) -> Router {
+    let state = AppState { app, config: Arc::new(config) };
+    let request_id = axum::http::HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(api::routes())
+        .merge(ui::routes())
+        .merge(ops::routes())
+        .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(axum::middleware::from_fn(ui::security_headers))
+        .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}

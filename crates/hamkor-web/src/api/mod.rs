@@ -1,0 +1,43 @@
+//! The REST API under `/api/v1` (conventions in the repository's docs/api.md).
+
+pub mod openapi;
+pub mod records;
+pub mod users;
+
+use crate::AppState;
+use crate::error::ApiError;
+use crate::i18n::Loc;
+use axum::Router;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde_json::Value;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(records::routes(&hamkor_domain::objects::ACCOUNT))
+        .merge(records::routes(&hamkor_domain::objects::CONTACT))
+        .merge(users::routes())
+        .merge(openapi::routes())
+        .fallback_service(axum::routing::any(not_found))
+}
+
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        ApiError::new(StatusCode::NOT_FOUND, "Not found", format!("No API route {}.", uri.path())).into_response()
+    } else {
+        crate::ui::not_found_page().into_response()
+    }
+}
+
+/// Parses a JSON request body, refusing other content types and malformed JSON with a
+/// problem that says what is wrong.
+pub fn json_body(headers: &HeaderMap, body: &Bytes, loc: &Loc) -> Result<Value, ApiError> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !ct.starts_with("application/json") && !ct.starts_with("application/merge-patch+json") {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type", "Send the body as application/json."));
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "Malformed JSON", format!("{} ({e})", loc.t("error-malformed-json")))
+    })
+}

@@ -1,0 +1,129 @@
+//! `/api/v1/openapi.json`: the OpenAPI 3.1 description, generated from the object
+//! descriptions (fields, kinds) and the route table below, which the router tests check
+//! against the real routes.
+
+use crate::AppState;
+use axum::Router;
+use axum::routing::get;
+use hamkor_domain::objects::{ACCOUNT, CONTACT, FieldKind, ObjectDef};
+use serde_json::{Map, Value, json};
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/openapi.json", get(|| async { axum::Json(spec()) }))
+}
+
+fn field_schema(kind: FieldKind) -> Value {
+    match kind {
+        FieldKind::Text { max } => json!({"type": ["string", "null"], "maxLength": max}),
+        FieldKind::LongText => json!({"type": ["string", "null"], "maxLength": 20000}),
+        FieldKind::Choice(options) => json!({"type": ["string", "null"], "enum": options}),
+        FieldKind::Url => json!({"type": ["string", "null"], "format": "uri"}),
+        FieldKind::TaxId => json!({"type": ["string", "null"], "pattern": "^[0-9]{9,12}$"}),
+        FieldKind::Date => json!({"type": ["string", "null"], "format": "date"}),
+        FieldKind::Ref(_) => json!({"type": ["string", "null"], "description": "id of the linked record"}),
+        FieldKind::Phones => json!({"type": ["array", "null"], "items": {"type": "object", "properties": {
+            "number": {"type": "string"}, "kind": {"type": "string", "enum": hamkor_domain::objects::PHONE_KINDS},
+            "e164": {"type": "string", "readOnly": true}}}}),
+        FieldKind::Emails => json!({"type": ["array", "null"], "items": {"type": "object", "properties": {
+            "address": {"type": "string", "format": "email"}, "kind": {"type": "string", "enum": hamkor_domain::objects::EMAIL_KINDS}}}}),
+        FieldKind::Tags => json!({"type": ["array", "null"], "items": {"type": "string", "maxLength": 50}}),
+    }
+}
+
+fn object_schema(def: &ObjectDef) -> Value {
+    let mut props = Map::new();
+    props.insert("id".into(), json!({"type": "string", "readOnly": true}));
+    for f in def.fields {
+        props.insert(f.name.into(), field_schema(f.kind));
+    }
+    if def.plural == "contacts" {
+        props.insert(
+            "accounts".into(),
+            json!({"type": "array", "items": {"type": "object", "properties": {"account_id": {"type": "string"}, "position": {"type": ["string", "null"]}, "name": {"type": "string", "readOnly": true}}}}),
+        );
+    }
+    props.insert("custom".into(), json!({"type": "object", "description": "custom field values by key"}));
+    props.insert("owner_id".into(), json!({"type": "string"}));
+    for k in ["created_by", "created_at", "updated_at"] {
+        props.insert(k.into(), json!({"type": "string", "readOnly": true}));
+    }
+    props.insert("version".into(), json!({"type": "integer", "readOnly": true}));
+    let required: Vec<&str> = def.fields.iter().filter(|f| f.required).map(|f| f.name).collect();
+    json!({"type": "object", "properties": props, "required": required})
+}
+
+/// Every API route: (path, methods). The router test asserts each answers.
+pub const API_ROUTES: &[(&str, &[&str])] = &[
+    ("/api/v1/accounts", &["get", "post"]),
+    ("/api/v1/accounts/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/accounts/{id}/restore", &["post"]),
+    ("/api/v1/accounts/{id}/history", &["get"]),
+    ("/api/v1/contacts", &["get", "post"]),
+    ("/api/v1/contacts/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/contacts/{id}/restore", &["post"]),
+    ("/api/v1/contacts/{id}/history", &["get"]),
+    ("/api/v1/users", &["get", "post"]),
+    ("/api/v1/users/me", &["get", "patch"]),
+    ("/api/v1/search", &["get"]),
+    ("/api/v1/custom_fields", &["get", "post"]),
+    ("/api/v1/custom_fields/{id}", &["delete"]),
+    ("/api/v1/openapi.json", &["get"]),
+];
+
+/// The OpenAPI document.
+pub fn spec() -> Value {
+    let mut paths = Map::new();
+    for (path, methods) in API_ROUTES {
+        let mut ops = Map::new();
+        let object = [&ACCOUNT, &CONTACT].into_iter().find(|d| path.starts_with(&format!("/api/v1/{}", d.plural)));
+        for m in *methods {
+            let mut op = json!({
+                "operationId": format!("{}_{}", m, path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '.'], "_")),
+                "responses": {
+                    "200": {"description": "OK"}, "401": {"description": "Unauthorized"},
+                    "404": {"description": "Not found or not visible"}, "422": {"description": "Invalid input",
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+                }
+            });
+            if path.contains("{id}") {
+                op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+            }
+            if let Some(def) = object {
+                let schema = json!({"$ref": format!("#/components/schemas/{}", def.object.as_str())});
+                if matches!(*m, "post" | "patch") && !path.ends_with("restore") {
+                    op["requestBody"] = json!({"content": {"application/json": {"schema": schema}}});
+                }
+                if *m == "get" && !path.contains("{id}") {
+                    op["parameters"] = json!([
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 500}},
+                        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                        {"name": "q", "in": "query", "schema": {"type": "string"}},
+                        {"name": "sort", "in": "query", "schema": {"type": "string"}},
+                        {"name": "count", "in": "query", "schema": {"type": "boolean"}},
+                        {"name": "trashed", "in": "query", "schema": {"type": "boolean"}}
+                    ]);
+                }
+            }
+            ops.insert(m.to_string(), op);
+        }
+        paths.insert(path.to_string(), Value::Object(ops));
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Hamkor CRM API", "version": env!("CARGO_PKG_VERSION")},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "account": object_schema(&ACCOUNT),
+                "contact": object_schema(&CONTACT),
+                "Problem": {"type": "object", "properties": {
+                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                    "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
+            }
+        }
+    })
+}

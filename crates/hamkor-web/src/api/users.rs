@@ -1,0 +1,169 @@
+//! `/api/v1/users`, `/api/v1/users/me`, `/api/v1/search` and `/api/v1/custom_fields`.
+
+use super::json_body;
+use crate::AppState;
+use crate::auth::ApiUser;
+use crate::error::ApiError;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use hamkor_app::custom_fields::CustomFieldRequest;
+use hamkor_app::users::UserRequest;
+use hamkor_domain::{FieldError, ObjectType, ValidationErrors};
+use hamkor_store::users::User;
+use serde_json::{Value, json};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users", get(list_users).post(create_user))
+        .route("/api/v1/users/me", get(me).patch(patch_me))
+        .route("/api/v1/search", get(search))
+        .route("/api/v1/custom_fields", get(list_custom_fields).post(create_custom_field))
+        .route("/api/v1/custom_fields/{id}", delete(delete_custom_field))
+}
+
+pub fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id.to_string(), "email": u.email, "name": u.name, "role": u.role.as_str(),
+        "team_id": u.team_id.map(|t| t.to_string()), "language": u.language, "time_zone": u.time_zone,
+        "disabled": u.disabled, "created_at": u.created_at.to_rfc3339(), "updated_at": u.updated_at.to_rfc3339(),
+        "version": u.version,
+    })
+}
+
+async fn me(ApiUser(c): ApiUser) -> Response {
+    axum::Json(user_json(&c.user)).into_response()
+}
+
+async fn list_users(State(s): State<AppState>, ApiUser(c): ApiUser) -> Result<Response, ApiError> {
+    let users = s.app.users().await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!({"items": users.iter().map(user_json).collect::<Vec<_>>(), "next_cursor": null})).into_response())
+}
+
+/// Only the fields listed may be sent; anything else (a role, an id) is refused by name.
+fn only_fields(body: &Value, allowed: &[&str]) -> Result<(), ValidationErrors> {
+    let mut errors = ValidationErrors::default();
+    match body.as_object() {
+        None => errors.push(FieldError::new("", "error-not-object")),
+        Some(obj) => {
+            for k in obj.keys() {
+                if !allowed.contains(&k.as_str()) {
+                    let key = if ["id", "role", "email", "team_id", "disabled", "created_at", "updated_at", "version"].contains(&k.as_str()) {
+                        "error-read-only"
+                    } else {
+                        "error-unknown-field"
+                    };
+                    errors.push(FieldError::new(k.clone(), key));
+                }
+            }
+        }
+    }
+    errors.into_result()
+}
+
+fn str_field(body: &Value, k: &str) -> Result<Option<String>, FieldError> {
+    match body.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(FieldError::new(k, "error-type-text")),
+    }
+}
+
+async fn create_user(State(s): State<AppState>, ApiUser(c): ApiUser, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    if !c.actor.is_admin() {
+        return Err(ApiError::from_app(hamkor_app::AppError::Forbidden, &c.loc));
+    }
+    let body = json_body(&headers, &body, &c.loc)?;
+    only_fields(&body, &["email", "name", "role", "team", "language", "password"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    let get = |k: &str| str_field(&body, k).map_err(|e| ApiError::invalid(&e.into(), &c.loc));
+    let req = UserRequest {
+        email: get("email")?.unwrap_or_default(),
+        name: get("name")?.unwrap_or_default(),
+        role: get("role")?.unwrap_or_default(),
+        team: get("team")?,
+        language: get("language")?,
+        password: get("password")?,
+    };
+    let u = s.app.create_user(Some(&c.actor), req).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok((StatusCode::CREATED, [("location", format!("/api/v1/users/{}", u.id))], axum::Json(user_json(&u))).into_response())
+}
+
+async fn patch_me(State(s): State<AppState>, ApiUser(c): ApiUser, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let body = json_body(&headers, &body, &c.loc)?;
+    only_fields(&body, &["language", "time_zone"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    let language = str_field(&body, "language").map_err(|e| ApiError::invalid(&e.into(), &c.loc))?;
+    let tz = str_field(&body, "time_zone").map_err(|e| ApiError::invalid(&e.into(), &c.loc))?;
+    s.app
+        .set_preferences(c.user.id, language.as_deref(), tz.as_deref())
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let u = s.app.user_by_id(c.user.id).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(u.map(|u| user_json(&u)).unwrap_or(Value::Null)).into_response())
+}
+
+async fn search(State(s): State<AppState>, ApiUser(c): ApiUser, Query(params): Query<Vec<(String, String)>>) -> Result<Response, ApiError> {
+    let q = params.iter().find(|(k, _)| k == "q").map(|(_, v)| v.as_str()).unwrap_or("").trim().to_string();
+    if q.is_empty() {
+        return Ok(axum::Json(json!({"items": []})).into_response());
+    }
+    let results = s.app.search(&c.actor, &q, 10).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let items: Vec<Value> = results
+        .iter()
+        .map(|(o, r)| {
+            let subtitle = match o {
+                ObjectType::Account => r.fields.get("tax_id").and_then(Value::as_str).unwrap_or("").to_string(),
+                ObjectType::Contact => r.accounts.first().map(|a| a.name.clone()).unwrap_or_default(),
+            };
+            json!({"type": o.as_str(), "id": r.id.to_string(), "title": r.title(), "subtitle": subtitle})
+        })
+        .collect();
+    Ok(axum::Json(json!({ "items": items })).into_response())
+}
+
+fn object_param(params: &[(String, String)], loc: &crate::i18n::Loc) -> Result<ObjectType, ApiError> {
+    params
+        .iter()
+        .find(|(k, _)| k == "object")
+        .and_then(|(_, v)| ObjectType::parse(v))
+        .ok_or_else(|| ApiError::invalid(&FieldError::new("object", "error-choice").with("options", "account, contact").into(), loc))
+}
+
+async fn list_custom_fields(State(s): State<AppState>, ApiUser(c): ApiUser, Query(params): Query<Vec<(String, String)>>) -> Result<Response, ApiError> {
+    let object = object_param(&params, &c.loc)?;
+    let defs = s.app.custom_fields(object).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!({"items": defs, "next_cursor": null})).into_response())
+}
+
+async fn create_custom_field(State(s): State<AppState>, ApiUser(c): ApiUser, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    let body = json_body(&headers, &body, &c.loc)?;
+    only_fields(&body, &["object", "key", "label", "kind", "required", "options", "link_object"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    let object = body
+        .get("object")
+        .and_then(Value::as_str)
+        .and_then(ObjectType::parse)
+        .ok_or_else(|| ApiError::invalid(&FieldError::new("object", "error-choice").with("options", "account, contact").into(), &c.loc))?;
+    let get = |k: &str| str_field(&body, k).map_err(|e| ApiError::invalid(&e.into(), &c.loc));
+    let req = CustomFieldRequest {
+        key: get("key")?.unwrap_or_default(),
+        label: get("label")?.unwrap_or_default(),
+        kind: get("kind")?.unwrap_or_default(),
+        required: body.get("required").and_then(Value::as_bool).unwrap_or(false),
+        options: body
+            .get("options")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default(),
+        link_object: get("link_object")?,
+    };
+    let def = s.app.create_custom_field(&c.actor, object, req).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok((StatusCode::CREATED, axum::Json(json!(def))).into_response())
+}
+
+async fn delete_custom_field(State(s): State<AppState>, ApiUser(c): ApiUser, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let id = id.parse().map_err(|_| ApiError::from_app(hamkor_app::AppError::NotFound, &c.loc))?;
+    s.app.delete_custom_field(&c.actor, id).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

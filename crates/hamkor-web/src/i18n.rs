@@ -1,0 +1,199 @@
+//! The interface's languages: Uzbek (Latin), Russian and English. Every user-facing
+//! string comes from `locales/<lang>/main.ftl`, compiled into the binary; dates and
+//! numbers are formatted per language.
+
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{Loader, static_loader};
+use hamkor_domain::FieldError;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use unic_langid::{LanguageIdentifier, langid};
+
+static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "en",
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+/// A language the interface speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Uz,
+    Ru,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::Uz, Lang::Ru, Lang::En];
+    pub fn code(&self) -> &'static str {
+        match self {
+            Lang::Uz => "uz",
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().split(['-', '_']).next()? {
+            "uz" => Some(Lang::Uz),
+            "ru" => Some(Lang::Ru),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+    /// The best language for an `Accept-Language` header (English when none fits).
+    pub fn from_accept_language(header: &str) -> Lang {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.split(',') {
+            let mut it = part.split(';');
+            let tag = it.next().unwrap_or("");
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            if let Some(l) = Lang::parse(tag)
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, l));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or(Lang::En)
+    }
+    fn id(&self) -> LanguageIdentifier {
+        match self {
+            Lang::Uz => langid!("uz"),
+            Lang::Ru => langid!("ru"),
+            Lang::En => langid!("en"),
+        }
+    }
+    /// The language's own name, for the language switch.
+    pub fn native_name(&self) -> &'static str {
+        match self {
+            Lang::Uz => "O'zbekcha",
+            Lang::Ru => "Русский",
+            Lang::En => "English",
+        }
+    }
+}
+
+/// Translations and formats for one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Loc {
+    pub lang: Lang,
+}
+
+impl Loc {
+    pub fn new(lang: Lang) -> Self {
+        Loc { lang }
+    }
+    /// The message for `key`.
+    pub fn t(&self, key: &str) -> String {
+        LOCALES.lookup(&self.lang.id(), key)
+    }
+    /// The message for `key` with arguments.
+    pub fn t_args(&self, key: &str, args: &[(&'static str, String)]) -> String {
+        let map: HashMap<Cow<'static, str>, FluentValue> =
+            args.iter().map(|(k, v)| (Cow::Borrowed(*k), FluentValue::from(v.clone()))).collect();
+        LOCALES.lookup_with_args(&self.lang.id(), key, &map)
+    }
+    /// A field error as a sentence in this language.
+    pub fn field_error(&self, e: &FieldError) -> String {
+        self.t_args(e.key, &e.args)
+    }
+    /// A date as people of this language write it.
+    pub fn date(&self, d: chrono::NaiveDate) -> String {
+        match self.lang {
+            Lang::En => d.format("%b %-d, %Y").to_string(),
+            Lang::Ru | Lang::Uz => d.format("%d.%m.%Y").to_string(),
+        }
+    }
+    /// A moment, in UTC for now (users' time zones come with the calendar).
+    pub fn datetime(&self, t: &hamkor_domain::Timestamp) -> String {
+        match self.lang {
+            Lang::En => t.0.format("%b %-d, %Y %H:%M UTC").to_string(),
+            Lang::Ru | Lang::Uz => t.0.format("%d.%m.%Y %H:%M UTC").to_string(),
+        }
+    }
+    /// A number with this language's grouping and decimal mark.
+    pub fn number(&self, n: f64, decimals: usize) -> String {
+        let s = format!("{:.*}", decimals, n.abs());
+        let (int, frac) = s.split_once('.').map(|(a, b)| (a.to_string(), Some(b.to_string()))).unwrap_or((s.clone(), None));
+        let (group, dec) = match self.lang {
+            Lang::En => (",", "."),
+            Lang::Ru | Lang::Uz => ("\u{a0}", ","),
+        };
+        let mut out = String::new();
+        for (i, c) in int.chars().enumerate() {
+            if i > 0 && (int.len() - i) % 3 == 0 {
+                out.push_str(group);
+            }
+            out.push(c);
+        }
+        if let Some(f) = frac {
+            out.push_str(dec);
+            out.push_str(&f);
+        }
+        if n < 0.0 { format!("-{out}") } else { out }
+    }
+}
+
+/// Every message key of a language file, for the completeness test.
+pub fn keys_of(ftl: &str) -> Vec<String> {
+    ftl.lines()
+        .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.trim().to_string()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_in_every_language() {
+        let en = keys_of(include_str!("../locales/en/main.ftl"));
+        for (name, file) in [("ru", include_str!("../locales/ru/main.ftl")), ("uz", include_str!("../locales/uz/main.ftl"))] {
+            let keys = keys_of(file);
+            let missing: Vec<_> = en.iter().filter(|k| !keys.contains(k)).collect();
+            let extra: Vec<_> = keys.iter().filter(|k| !en.contains(k)).collect();
+            assert!(missing.is_empty(), "{name} lacks {missing:?}");
+            assert!(extra.is_empty(), "{name} has keys English lacks: {extra:?}");
+        }
+    }
+
+    #[test]
+    fn every_key_used_in_code_exists() {
+        let en = keys_of(include_str!("../locales/en/main.ftl"));
+        let sources = [
+            include_str!("../../hamkor-domain/src/input.rs"),
+            include_str!("../../hamkor-domain/src/custom.rs"),
+            include_str!("../../hamkor-domain/src/email.rs"),
+            include_str!("../../hamkor-domain/src/phone.rs"),
+            include_str!("../../hamkor-store/src/list.rs"),
+            include_str!("../../hamkor-store/src/records.rs"),
+            include_str!("../../hamkor-app/src/records.rs"),
+            include_str!("../../hamkor-app/src/users.rs"),
+            include_str!("../../hamkor-app/src/auth.rs"),
+            include_str!("../../hamkor-app/src/custom_fields.rs"),
+        ];
+        for src in sources {
+            for part in src.split('"').skip(1).step_by(2) {
+                if part.starts_with("error-") && part.len() > 6 && part.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
+                    assert!(en.contains(&part.to_string()), "key {part} is used but not translated");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn languages_are_negotiated_and_formatted() {
+        assert_eq!(Lang::from_accept_language("ru-RU,ru;q=0.9,en;q=0.8"), Lang::Ru);
+        assert_eq!(Lang::from_accept_language("de-DE, uz;q=0.5"), Lang::Uz);
+        assert_eq!(Lang::from_accept_language("fr"), Lang::En);
+        assert_eq!(Loc::new(Lang::En).number(1234567.5, 2), "1,234,567.50");
+        assert_eq!(Loc::new(Lang::Ru).number(1234.5, 1), "1\u{a0}234,5");
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        assert_eq!(Loc::new(Lang::Uz).date(d), "28.11.2026");
+        assert_eq!(Loc::new(Lang::Ru).t("nav-accounts"), "Контрагенты");
+    }
+}
