@@ -34,7 +34,11 @@ pub fn hash_password(password: &str) -> AppResult<String> {
 /// Checks a password against a stored PHC hash.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -48,10 +52,16 @@ fn dummy_hash() -> &'static str {
 /// Checks a new password; the error names the field.
 pub fn check_password_rules(password: &str) -> AppResult<()> {
     if password.chars().count() < MIN_PASSWORD {
-        return Err(hamkor_domain::FieldError::new("password", "error-password-short").with("min", MIN_PASSWORD).into());
+        return Err(
+            hamkor_domain::FieldError::new("password", "error-password-short")
+                .with("min", MIN_PASSWORD)
+                .into(),
+        );
     }
     if password.len() > 1024 {
-        return Err(hamkor_domain::FieldError::new("password", "error-too-long").with("max", 1024).into());
+        return Err(hamkor_domain::FieldError::new("password", "error-too-long")
+            .with("max", 1024)
+            .into());
     }
     Ok(())
 }
@@ -84,9 +94,14 @@ impl App {
         };
         let token = random_secret();
         let csrf_token = random_secret();
-        let expires = Timestamp::from_datetime(chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS));
+        let expires =
+            Timestamp::from_datetime(chrono::Utc::now() + chrono::Duration::days(SESSION_DAYS));
         users::insert_session(&mut db, &token, user.id, &csrf_token, expires).await?;
-        Ok(NewSession { token, csrf_token, user })
+        Ok(NewSession {
+            token,
+            csrf_token,
+            user,
+        })
     }
 
     pub async fn logout(&self, token: &str) -> AppResult<()> {
@@ -127,7 +142,8 @@ impl App {
     /// Makes a one-time setup link token for a user (first login or password reset).
     pub async fn issue_setup_token(&self, user: Id) -> AppResult<String> {
         let token = random_secret();
-        let expires = Timestamp::from_datetime(chrono::Utc::now() + chrono::Duration::hours(SETUP_HOURS));
+        let expires =
+            Timestamp::from_datetime(chrono::Utc::now() + chrono::Duration::hours(SETUP_HOURS));
         let mut db = self.db.clone();
         users::set_setup_token(&mut db, user, &token, expires).await?;
         Ok(token)
@@ -168,7 +184,9 @@ impl App {
     /// Checks that the database answers (readiness).
     pub async fn ready(&self) -> bool {
         let mut db = self.db.clone();
-        db.fetch_optional(&hamkor_store::Sql::new("SELECT 1 AS one")).await.is_ok()
+        db.fetch_optional(&hamkor_store::Sql::new("SELECT 1 AS one"))
+            .await
+            .is_ok()
     }
 }
 

@@ -18,7 +18,12 @@ pub struct CustomFieldRequest {
 }
 
 impl App {
-    pub async fn create_custom_field(&self, actor: &Actor, object: ObjectType, req: CustomFieldRequest) -> AppResult<CustomFieldDef> {
+    pub async fn create_custom_field(
+        &self,
+        actor: &Actor,
+        object: ObjectType,
+        req: CustomFieldRequest,
+    ) -> AppResult<CustomFieldDef> {
         if !actor.is_admin() {
             return Err(AppError::Forbidden);
         }
@@ -38,14 +43,21 @@ impl App {
             errors.push(FieldError::new("kind", "error-choice"));
         }
         let mut options: Vec<String> = Vec::new();
-        for o in req.options.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        for o in req
+            .options
+            .iter()
+            .map(|o| o.trim())
+            .filter(|o| !o.is_empty())
+        {
             if o.chars().count() > 100 {
                 errors.push(FieldError::new("options", "error-too-long").with("max", 100));
             } else if !options.iter().any(|x| x == o) {
                 options.push(o.to_string());
             }
         }
-        if matches!(kind, Some(CustomKind::Picklist | CustomKind::MultiPicklist)) && options.is_empty() {
+        if matches!(kind, Some(CustomKind::Picklist | CustomKind::MultiPicklist))
+            && options.is_empty()
+        {
             errors.push(FieldError::new("options", "error-required"));
         }
         if options.len() > 200 {
@@ -94,6 +106,10 @@ impl App {
         let mut tx = self.db.begin().await?;
         let found = hamkor_store::custom_fields::delete(&mut tx, id).await?;
         tx.commit().await?;
-        if found { Ok(()) } else { Err(AppError::NotFound) }
+        if found {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
     }
 }

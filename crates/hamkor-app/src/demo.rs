@@ -20,49 +20,331 @@ pub struct DemoCredentials {
 }
 
 const USERS: &[(&str, &str, &str, Option<&str>, &str)] = &[
-    ("admin@demo.hamkor.uz", "Dilshod Karimov", "administrator", None, "uz"),
-    ("head@demo.hamkor.uz", "Nodira Rahimova", "head", Some("Toshkent"), "uz"),
-    ("aziz@demo.hamkor.uz", "Aziz Tursunov", "sales", Some("Toshkent"), "uz"),
-    ("malika@demo.hamkor.uz", "Malika Yusupova", "sales", Some("Toshkent"), "uz"),
-    ("ivan@demo.hamkor.uz", "Иван Петров", "sales", Some("Москва"), "ru"),
-    ("marketing@demo.hamkor.uz", "Sevara Aliyeva", "marketer", None, "uz"),
-    ("support@demo.hamkor.uz", "Олег Смирнов", "support", None, "ru"),
-    ("viewer@demo.hamkor.uz", "Jasur Nazarov", "read_only", None, "en"),
+    (
+        "admin@demo.hamkor.uz",
+        "Dilshod Karimov",
+        "administrator",
+        None,
+        "uz",
+    ),
+    (
+        "head@demo.hamkor.uz",
+        "Nodira Rahimova",
+        "head",
+        Some("Toshkent"),
+        "uz",
+    ),
+    (
+        "aziz@demo.hamkor.uz",
+        "Aziz Tursunov",
+        "sales",
+        Some("Toshkent"),
+        "uz",
+    ),
+    (
+        "malika@demo.hamkor.uz",
+        "Malika Yusupova",
+        "sales",
+        Some("Toshkent"),
+        "uz",
+    ),
+    (
+        "ivan@demo.hamkor.uz",
+        "Иван Петров",
+        "sales",
+        Some("Москва"),
+        "ru",
+    ),
+    (
+        "marketing@demo.hamkor.uz",
+        "Sevara Aliyeva",
+        "marketer",
+        None,
+        "uz",
+    ),
+    (
+        "support@demo.hamkor.uz",
+        "Олег Смирнов",
+        "support",
+        None,
+        "ru",
+    ),
+    (
+        "viewer@demo.hamkor.uz",
+        "Jasur Nazarov",
+        "read_only",
+        None,
+        "en",
+    ),
 ];
 
 /// (owner index into USERS, name, kind, tax id, phone, e-mail, industry, address)
 const ACCOUNTS: &[(usize, &str, &str, &str, &str, &str, &str, &str)] = &[
-    (2, "Bahor Textile MChJ", "client", "305123456", "+998 71 200-10-10", "info@bahor.uz", "Textile", "Toshkent, Chilonzor tumani, 7"),
-    (2, "Samarqand Non", "client", "302987654", "90 111 22 33", "sales@samnon.uz", "Food", "Samarqand, Registon ko'chasi, 12"),
-    (2, "Ипак Йўли Савдо", "prospect", "306555111", "+998 93 555 11 22", "office@ipakyoli.uz", "Retail", "Тошкент, Юнусобод, 4"),
-    (3, "Farg'ona Agro", "client", "301222333", "(91) 333-44-55", "agro@fergana.uz", "Agriculture", "Farg'ona, Mustaqillik 1"),
-    (3, "Toshkent Qurilish Invest", "prospect", "307111222", "+998 97 700 00 77", "invest@tqi.uz", "Construction", "Toshkent, Mirobod, 22"),
-    (3, "Navoiy Kon Servis", "partner", "308444555", "+998 79 223 45 67", "service@navoiykon.uz", "Mining", "Navoiy, Galaba 9"),
-    (4, "ООО «Северный Ветер»", "client", "7707083893", "+7 (495) 123-45-67", "info@sever-veter.ru", "Logistics", "Москва, ул. Тверская, 10"),
-    (4, "АО Уральские Станки", "prospect", "6661234567", "+7 343 200 30 40", "zakaz@uralstanki.ru", "Machinery", "Екатеринбург, пр. Ленина, 50"),
-    (4, "ИП Кузнецова Мария", "client", "500100732259", "+7 916 555 12 12", "maria.k@mail.ru", "Retail", "Подольск, ул. Садовая, 3"),
-    (1, "Buxoro Tilla", "client", "309876543", "+998 65 221 11 11", "gold@buxorotilla.uz", "Jewellery", "Buxoro, Naqshband 15"),
-    (5, "Media Plus Agency", "partner", "304567890", "+998 90 909 09 09", "hello@mediaplus.uz", "Advertising", "Toshkent, Shayxontohur 3"),
+    (
+        2,
+        "Bahor Textile MChJ",
+        "client",
+        "305123456",
+        "+998 71 200-10-10",
+        "info@bahor.uz",
+        "Textile",
+        "Toshkent, Chilonzor tumani, 7",
+    ),
+    (
+        2,
+        "Samarqand Non",
+        "client",
+        "302987654",
+        "90 111 22 33",
+        "sales@samnon.uz",
+        "Food",
+        "Samarqand, Registon ko'chasi, 12",
+    ),
+    (
+        2,
+        "Ипак Йўли Савдо",
+        "prospect",
+        "306555111",
+        "+998 93 555 11 22",
+        "office@ipakyoli.uz",
+        "Retail",
+        "Тошкент, Юнусобод, 4",
+    ),
+    (
+        3,
+        "Farg'ona Agro",
+        "client",
+        "301222333",
+        "(91) 333-44-55",
+        "agro@fergana.uz",
+        "Agriculture",
+        "Farg'ona, Mustaqillik 1",
+    ),
+    (
+        3,
+        "Toshkent Qurilish Invest",
+        "prospect",
+        "307111222",
+        "+998 97 700 00 77",
+        "invest@tqi.uz",
+        "Construction",
+        "Toshkent, Mirobod, 22",
+    ),
+    (
+        3,
+        "Navoiy Kon Servis",
+        "partner",
+        "308444555",
+        "+998 79 223 45 67",
+        "service@navoiykon.uz",
+        "Mining",
+        "Navoiy, Galaba 9",
+    ),
+    (
+        4,
+        "ООО «Северный Ветер»",
+        "client",
+        "7707083893",
+        "+7 (495) 123-45-67",
+        "info@sever-veter.ru",
+        "Logistics",
+        "Москва, ул. Тверская, 10",
+    ),
+    (
+        4,
+        "АО Уральские Станки",
+        "prospect",
+        "6661234567",
+        "+7 343 200 30 40",
+        "zakaz@uralstanki.ru",
+        "Machinery",
+        "Екатеринбург, пр. Ленина, 50",
+    ),
+    (
+        4,
+        "ИП Кузнецова Мария",
+        "client",
+        "500100732259",
+        "+7 916 555 12 12",
+        "maria.k@mail.ru",
+        "Retail",
+        "Подольск, ул. Садовая, 3",
+    ),
+    (
+        1,
+        "Buxoro Tilla",
+        "client",
+        "309876543",
+        "+998 65 221 11 11",
+        "gold@buxorotilla.uz",
+        "Jewellery",
+        "Buxoro, Naqshband 15",
+    ),
+    (
+        5,
+        "Media Plus Agency",
+        "partner",
+        "304567890",
+        "+998 90 909 09 09",
+        "hello@mediaplus.uz",
+        "Advertising",
+        "Toshkent, Shayxontohur 3",
+    ),
     (0, "Raqobat Soft", "competitor", "", "", "", "Software", ""),
-    (0, "Xorazm Paxta Supply", "supplier", "303030303", "+998 62 224 00 00", "supply@xorazmpaxta.uz", "Cotton", "Urganch, Al-Xorazmiy 20"),
+    (
+        0,
+        "Xorazm Paxta Supply",
+        "supplier",
+        "303030303",
+        "+998 62 224 00 00",
+        "supply@xorazmpaxta.uz",
+        "Cotton",
+        "Urganch, Al-Xorazmiy 20",
+    ),
 ];
 
 /// (account index, first, middle, last, position, phone, e-mail, birthday)
 const CONTACTS: &[(usize, &str, &str, &str, &str, &str, &str, &str)] = &[
-    (0, "Rustam", "", "Ismoilov", "Direktor", "+998 90 123 45 67", "r.ismoilov@bahor.uz", "1978-03-14"),
-    (0, "Gulnora", "", "Saidova", "Bosh hisobchi", "+998 91 765 43 21", "g.saidova@bahor.uz", "1985-09-02"),
-    (1, "Otabek", "", "Umarov", "Ta'minot bo'limi boshlig'i", "93 222 33 44", "otabek@samnon.uz", "1990-11-20"),
-    (2, "Шерзод", "", "Холматов", "Директор", "+998 94 100 20 30", "sherzod@ipakyoli.uz", "1982-06-08"),
-    (3, "Ulug'bek", "", "G'ulomov", "Agronom", "+998 99 876 54 32", "ulugbek@fergana.uz", ""),
-    (4, "Kamola", "", "Mirzayeva", "Moliya direktori", "+998 97 111 22 33", "kamola@tqi.uz", "1988-01-30"),
-    (5, "Bobur", "", "Xolmatov", "Texnik direktor", "+998 79 555 66 77", "bobur@navoiykon.uz", ""),
-    (6, "Алексей", "Сергеевич", "Иванов", "Генеральный директор", "+7 495 765 43 21", "a.ivanov@sever-veter.ru", "1975-12-01"),
-    (6, "Ольга", "Николаевна", "Соколова", "Менеджер по закупкам", "+7 926 111 22 33", "o.sokolova@sever-veter.ru", "1991-04-17"),
-    (7, "Дмитрий", "Павлович", "Журавлёв", "Главный инженер", "+7 343 200 30 41", "zhuravlev@uralstanki.ru", ""),
-    (8, "Мария", "Ивановна", "Кузнецова", "Владелец", "+7 916 555 12 12", "maria.k@mail.ru", "1980-07-25"),
-    (9, "Farrux", "", "Nazarov", "Sotuv menejeri", "+998 65 221 11 12", "farrux@buxorotilla.uz", ""),
-    (10, "Dilnoza", "", "Qodirova", "Account manager", "+998 90 909 09 10", "dilnoza@mediaplus.uz", "1993-02-11"),
-    (12, "Sardor", "", "Yo'ldoshev", "Logist", "+998 62 224 00 01", "sardor@xorazmpaxta.uz", ""),
+    (
+        0,
+        "Rustam",
+        "",
+        "Ismoilov",
+        "Direktor",
+        "+998 90 123 45 67",
+        "r.ismoilov@bahor.uz",
+        "1978-03-14",
+    ),
+    (
+        0,
+        "Gulnora",
+        "",
+        "Saidova",
+        "Bosh hisobchi",
+        "+998 91 765 43 21",
+        "g.saidova@bahor.uz",
+        "1985-09-02",
+    ),
+    (
+        1,
+        "Otabek",
+        "",
+        "Umarov",
+        "Ta'minot bo'limi boshlig'i",
+        "93 222 33 44",
+        "otabek@samnon.uz",
+        "1990-11-20",
+    ),
+    (
+        2,
+        "Шерзод",
+        "",
+        "Холматов",
+        "Директор",
+        "+998 94 100 20 30",
+        "sherzod@ipakyoli.uz",
+        "1982-06-08",
+    ),
+    (
+        3,
+        "Ulug'bek",
+        "",
+        "G'ulomov",
+        "Agronom",
+        "+998 99 876 54 32",
+        "ulugbek@fergana.uz",
+        "",
+    ),
+    (
+        4,
+        "Kamola",
+        "",
+        "Mirzayeva",
+        "Moliya direktori",
+        "+998 97 111 22 33",
+        "kamola@tqi.uz",
+        "1988-01-30",
+    ),
+    (
+        5,
+        "Bobur",
+        "",
+        "Xolmatov",
+        "Texnik direktor",
+        "+998 79 555 66 77",
+        "bobur@navoiykon.uz",
+        "",
+    ),
+    (
+        6,
+        "Алексей",
+        "Сергеевич",
+        "Иванов",
+        "Генеральный директор",
+        "+7 495 765 43 21",
+        "a.ivanov@sever-veter.ru",
+        "1975-12-01",
+    ),
+    (
+        6,
+        "Ольга",
+        "Николаевна",
+        "Соколова",
+        "Менеджер по закупкам",
+        "+7 926 111 22 33",
+        "o.sokolova@sever-veter.ru",
+        "1991-04-17",
+    ),
+    (
+        7,
+        "Дмитрий",
+        "Павлович",
+        "Журавлёв",
+        "Главный инженер",
+        "+7 343 200 30 41",
+        "zhuravlev@uralstanki.ru",
+        "",
+    ),
+    (
+        8,
+        "Мария",
+        "Ивановна",
+        "Кузнецова",
+        "Владелец",
+        "+7 916 555 12 12",
+        "maria.k@mail.ru",
+        "1980-07-25",
+    ),
+    (
+        9,
+        "Farrux",
+        "",
+        "Nazarov",
+        "Sotuv menejeri",
+        "+998 65 221 11 12",
+        "farrux@buxorotilla.uz",
+        "",
+    ),
+    (
+        10,
+        "Dilnoza",
+        "",
+        "Qodirova",
+        "Account manager",
+        "+998 90 909 09 10",
+        "dilnoza@mediaplus.uz",
+        "1993-02-11",
+    ),
+    (
+        12,
+        "Sardor",
+        "",
+        "Yo'ldoshev",
+        "Logist",
+        "+998 62 224 00 01",
+        "sardor@xorazmpaxta.uz",
+        "",
+    ),
 ];
 
 impl App {
@@ -118,7 +400,9 @@ impl App {
             if !address.is_empty() {
                 body["address"] = json!(address);
             }
-            let rec = self.create_record(admin, &hamkor_domain::objects::ACCOUNT, &body).await?;
+            let rec = self
+                .create_record(admin, &hamkor_domain::objects::ACCOUNT, &body)
+                .await?;
             account_ids.push((rec.id, *owner));
         }
         for (acc, first, middle, last, position, phone, email, birthday) in CONTACTS {
@@ -136,7 +420,8 @@ impl App {
             if !birthday.is_empty() {
                 body["birthday"] = json!(birthday);
             }
-            self.create_record(admin, &hamkor_domain::objects::CONTACT, &body).await?;
+            self.create_record(admin, &hamkor_domain::objects::CONTACT, &body)
+                .await?;
         }
         let mut tx = self.db.begin().await?;
         settings::set(&mut tx, "demo_password", &password).await?;
@@ -147,7 +432,13 @@ impl App {
 
 fn credentials(password: String) -> DemoCredentials {
     DemoCredentials {
-        logins: USERS.iter().map(|(e, _, r, _, _)| DemoLogin { email: e.to_string(), role: r.to_string() }).collect(),
+        logins: USERS
+            .iter()
+            .map(|(e, _, r, _, _)| DemoLogin {
+                email: e.to_string(),
+                role: r.to_string(),
+            })
+            .collect(),
         password,
     }
 }

@@ -72,7 +72,10 @@ pub struct App {
 
 impl App {
     pub fn new(db: Db) -> Self {
-        App { db, policy: Arc::new(RwLock::new(None)) }
+        App {
+            db,
+            policy: Arc::new(RwLock::new(None)),
+        }
     }
 
     /// The current access policy overrides (cached for a moment).

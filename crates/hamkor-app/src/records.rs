@@ -40,7 +40,12 @@ impl App {
 
     /// Parses list parameters against the whitelist; a role that may read none of this
     /// object type is refused outright.
-    pub async fn list_records(&self, actor: &Actor, def: &ObjectDef, params: &[(String, String)]) -> AppResult<Page> {
+    pub async fn list_records(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        params: &[(String, String)],
+    ) -> AppResult<Page> {
         if actor.scope(def.object, Action::Read) == Scope::None {
             return Err(AppError::Forbidden);
         }
@@ -50,7 +55,12 @@ impl App {
         Ok(records::list(&mut db, actor, def, &q).await?)
     }
 
-    pub async fn create_record(&self, actor: &Actor, def: &ObjectDef, body: &Value) -> AppResult<Record> {
+    pub async fn create_record(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        body: &Value,
+    ) -> AppResult<Record> {
         let customs = self.custom_fields(def.object).await?;
         let mut db = self.db.clone();
         let cc = settings::default_country_code(&mut db).await?;
@@ -62,7 +72,14 @@ impl App {
         Ok(record)
     }
 
-    pub async fn update_record(&self, actor: &Actor, def: &ObjectDef, id: Id, body: &Value, if_version: Option<i64>) -> AppResult<Record> {
+    pub async fn update_record(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        id: Id,
+        body: &Value,
+        if_version: Option<i64>,
+    ) -> AppResult<Record> {
         let customs = self.custom_fields(def.object).await?;
         let mut db = self.db.clone();
         let cc = settings::default_country_code(&mut db).await?;
@@ -76,21 +93,37 @@ impl App {
         Ok(record)
     }
 
-    pub async fn delete_record(&self, actor: &Actor, def: &ObjectDef, id: Id, if_version: Option<i64>) -> AppResult<()> {
+    pub async fn delete_record(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        id: Id,
+        if_version: Option<i64>,
+    ) -> AppResult<()> {
         let mut tx = self.db.begin().await?;
         records::delete(&mut tx, actor, def, id, if_version).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn restore_record(&self, actor: &Actor, def: &ObjectDef, id: Id) -> AppResult<Record> {
+    pub async fn restore_record(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        id: Id,
+    ) -> AppResult<Record> {
         let mut tx = self.db.begin().await?;
         let record = records::restore(&mut tx, actor, def, id).await?;
         tx.commit().await?;
         Ok(record)
     }
 
-    pub async fn record_history(&self, actor: &Actor, def: &ObjectDef, id: Id) -> AppResult<Vec<AuditEntry>> {
+    pub async fn record_history(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        id: Id,
+    ) -> AppResult<Vec<AuditEntry>> {
         let mut db = self.db.clone();
         Ok(records::history(&mut db, actor, def, id).await?)
     }
@@ -107,13 +140,24 @@ impl App {
 
     /// Searches every object the actor may read, best matches first: names that start
     /// with the query before names that merely contain it.
-    pub async fn search(&self, actor: &Actor, q: &str, per_object: u32) -> AppResult<Vec<(ObjectType, Record)>> {
+    pub async fn search(
+        &self,
+        actor: &Actor,
+        q: &str,
+        per_object: u32,
+    ) -> AppResult<Vec<(ObjectType, Record)>> {
         let mut out = Vec::new();
-        for def in [&hamkor_domain::objects::ACCOUNT, &hamkor_domain::objects::CONTACT] {
+        for def in [
+            &hamkor_domain::objects::ACCOUNT,
+            &hamkor_domain::objects::CONTACT,
+        ] {
             if actor.scope(def.object, Action::Read) == Scope::None {
                 continue;
             }
-            let params = vec![("q".to_string(), q.to_string()), ("limit".to_string(), per_object.to_string())];
+            let params = vec![
+                ("q".to_string(), q.to_string()),
+                ("limit".to_string(), per_object.to_string()),
+            ];
             let q2 = ListQuery::parse(def, &[], &params)?;
             let mut db = self.db.clone();
             for r in records::list(&mut db, actor, def, &q2).await?.items {
@@ -123,7 +167,11 @@ impl App {
         let needle = hamkor_domain::names::fold(q);
         out.sort_by_key(|(_, r)| {
             let t = hamkor_domain::names::fold(&r.title());
-            (!t.starts_with(&needle), !t.split(' ').any(|w| w.starts_with(&needle)), t)
+            (
+                !t.starts_with(&needle),
+                !t.split(' ').any(|w| w.starts_with(&needle)),
+                t,
+            )
         });
         Ok(out)
     }

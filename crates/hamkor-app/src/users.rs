@@ -45,7 +45,10 @@ impl App {
         let role = match req.role.parse::<Role>() {
             Ok(r) => Some(r),
             Err(_) => {
-                errors.push(FieldError::new("role", "error-choice").with("options", "administrator, head, sales, marketer, support, read_only"));
+                errors.push(FieldError::new("role", "error-choice").with(
+                    "options",
+                    "administrator, head, sales, marketer, support, read_only",
+                ));
                 None
             }
         };
@@ -85,11 +88,20 @@ impl App {
         let mut tx = self.db.begin().await?;
         let user = users::insert(
             &mut tx,
-            &NewUser { email, name, role: role.unwrap_or(Role::ReadOnly), team_id, language: req.language, password_hash },
+            &NewUser {
+                email,
+                name,
+                role: role.unwrap_or(Role::ReadOnly),
+                team_id,
+                language: req.language,
+                password_hash,
+            },
         )
         .await
         .map_err(|e| match e {
-            hamkor_store::StoreError::Conflict(_) => AppError::Invalid(FieldError::new("email", "error-email-taken").into()),
+            hamkor_store::StoreError::Conflict(_) => {
+                AppError::Invalid(FieldError::new("email", "error-email-taken").into())
+            }
             other => other.into(),
         })?;
         tx.commit().await?;
@@ -129,7 +141,12 @@ impl App {
     }
 
     /// Disables or enables a user; a disabled user's sessions and tokens stop at once.
-    pub async fn set_user_disabled(&self, actor: Option<&Actor>, id: Id, disabled: bool) -> AppResult<()> {
+    pub async fn set_user_disabled(
+        &self,
+        actor: Option<&Actor>,
+        id: Id,
+        disabled: bool,
+    ) -> AppResult<()> {
         if let Some(a) = actor {
             if !a.is_admin() {
                 return Err(AppError::Forbidden);
@@ -145,14 +162,25 @@ impl App {
     }
 
     /// Changes the caller's own language and time zone.
-    pub async fn set_preferences(&self, user: Id, language: Option<&str>, time_zone: Option<&str>) -> AppResult<()> {
+    pub async fn set_preferences(
+        &self,
+        user: Id,
+        language: Option<&str>,
+        time_zone: Option<&str>,
+    ) -> AppResult<()> {
         if let Some(l) = language
             && !LANGUAGES.contains(&l)
         {
-            return Err(FieldError::new("language", "error-choice").with("options", "uz, ru, en").into());
+            return Err(FieldError::new("language", "error-choice")
+                .with("options", "uz, ru, en")
+                .into());
         }
         if let Some(tz) = time_zone
-            && (tz.is_empty() || tz.len() > 64 || !tz.chars().all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)))
+            && (tz.is_empty()
+                || tz.len() > 64
+                || !tz
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)))
         {
             return Err(FieldError::new("time_zone", "error-time-zone").into());
         }
@@ -165,6 +193,8 @@ impl App {
     /// `true` if the database answers a trivial query through the pool.
     pub async fn db_ok(&self) -> bool {
         let mut db = self.db.clone();
-        db.fetch_optional(&hamkor_store::Sql::new("SELECT 1 AS one")).await.is_ok()
+        db.fetch_optional(&hamkor_store::Sql::new("SELECT 1 AS one"))
+            .await
+            .is_ok()
     }
 }

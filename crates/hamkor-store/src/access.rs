@@ -30,11 +30,19 @@ impl Actor {
     }
 
     /// May this actor do `action` to a record owned by `owner` (whose team is `owner_team`)?
-    pub fn allows(&self, object: ObjectType, action: Action, owner: Id, owner_team: Option<Id>) -> bool {
+    pub fn allows(
+        &self,
+        object: ObjectType,
+        action: Action,
+        owner: Id,
+        owner_team: Option<Id>,
+    ) -> bool {
         match self.scope(object, action) {
             Scope::None => false,
             Scope::Own => owner == self.user_id,
-            Scope::Team => owner == self.user_id || (self.team_id.is_some() && owner_team == self.team_id),
+            Scope::Team => {
+                owner == self.user_id || (self.team_id.is_some() && owner_team == self.team_id)
+            }
             Scope::All => true,
         }
     }
@@ -45,22 +53,41 @@ impl Actor {
 }
 
 /// Appends ` AND <condition>` limiting `owner_col` to what the actor may reach.
-pub fn push_scope(sql: &mut Sql, actor: &Actor, object: ObjectType, action: Action, owner_col: &'static str) {
+pub fn push_scope(
+    sql: &mut Sql,
+    actor: &Actor,
+    object: ObjectType,
+    action: Action,
+    owner_col: &'static str,
+) {
     match actor.scope(object, action) {
         Scope::All => {}
         Scope::None => {
             sql.push(" AND 1 = 0");
         }
         Scope::Own => {
-            sql.push(" AND ").push_ident(owner_col).push(" = ").bind(actor.user_id);
+            sql.push(" AND ")
+                .push_ident(owner_col)
+                .push(" = ")
+                .bind(actor.user_id);
         }
         Scope::Team => match actor.team_id {
             Some(team) => {
-                sql.push(" AND (").push_ident(owner_col).push(" = ").bind(actor.user_id);
-                sql.push(" OR ").push_ident(owner_col).push(" IN (SELECT id FROM users WHERE team_id = ").bind(team).push("))");
+                sql.push(" AND (")
+                    .push_ident(owner_col)
+                    .push(" = ")
+                    .bind(actor.user_id);
+                sql.push(" OR ")
+                    .push_ident(owner_col)
+                    .push(" IN (SELECT id FROM users WHERE team_id = ")
+                    .bind(team)
+                    .push("))");
             }
             None => {
-                sql.push(" AND ").push_ident(owner_col).push(" = ").bind(actor.user_id);
+                sql.push(" AND ")
+                    .push_ident(owner_col)
+                    .push(" = ")
+                    .bind(actor.user_id);
             }
         },
     }

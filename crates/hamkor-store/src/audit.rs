@@ -2,8 +2,8 @@
 //! when, and each field's value before and after. Written in the same transaction as the
 //! change it describes, so the two cannot disagree.
 
-use crate::db::{Exec, Sql};
 use crate::StoreError;
+use crate::db::{Exec, Sql};
 use hamkor_domain::{Id, ObjectType, Timestamp};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -43,7 +43,12 @@ pub async fn record(
 
 /// A record's history, newest first. The caller must already have checked that the
 /// actor may read the record (the records module does this in `history`).
-pub(crate) async fn for_record(ex: &mut impl Exec, object: ObjectType, record_id: Id, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
+pub(crate) async fn for_record(
+    ex: &mut impl Exec,
+    object: ObjectType,
+    record_id: Id,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, StoreError> {
     let q = Sql::new(
         "SELECT a.id, a.action, a.user_id, u.name AS user_name, a.at, a.changes FROM audit_log a \
          LEFT JOIN users u ON u.id = a.user_id WHERE a.object = $1 AND a.record_id = $2 ORDER BY a.at DESC, a.id DESC LIMIT $3",

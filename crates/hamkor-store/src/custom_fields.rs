@@ -1,8 +1,8 @@
 //! Custom field definitions (I2). Only administrators change them (checked by the caller
 //! in the app layer, which holds the actor); everyone reads them to validate and render.
 
-use crate::db::{Arg, Exec, Sql};
 use crate::StoreError;
+use crate::db::{Arg, Exec, Sql};
 use hamkor_domain::custom::{CustomFieldDef, CustomKind};
 use hamkor_domain::{Id, ObjectType, Timestamp};
 use serde_json::Value;
@@ -12,7 +12,8 @@ fn from_row(r: &crate::Row) -> Result<CustomFieldDef, StoreError> {
     let kind = r.req_text("kind")?;
     Ok(CustomFieldDef {
         id: r.req_id("id")?,
-        object: ObjectType::parse(&object).ok_or_else(|| StoreError::Decode(format!("object {object}")))?,
+        object: ObjectType::parse(&object)
+            .ok_or_else(|| StoreError::Decode(format!("object {object}")))?,
         key: r.req_text("key")?,
         label: r.req_text("label")?,
         kind: CustomKind::parse(&kind).ok_or_else(|| StoreError::Decode(format!("kind {kind}")))?,
@@ -27,8 +28,12 @@ fn from_row(r: &crate::Row) -> Result<CustomFieldDef, StoreError> {
 }
 
 /// The custom fields of an object type, in display order.
-pub async fn list(ex: &mut impl Exec, object: ObjectType) -> Result<Vec<CustomFieldDef>, StoreError> {
-    let q = Sql::new("SELECT * FROM custom_fields WHERE object = $1 ORDER BY position, created_at").arg(object.as_str());
+pub async fn list(
+    ex: &mut impl Exec,
+    object: ObjectType,
+) -> Result<Vec<CustomFieldDef>, StoreError> {
+    let q = Sql::new("SELECT * FROM custom_fields WHERE object = $1 ORDER BY position, created_at")
+        .arg(object.as_str());
     ex.fetch_all(&q).await?.iter().map(from_row).collect()
 }
 
@@ -52,5 +57,8 @@ pub async fn insert(ex: &mut impl Exec, def: &CustomFieldDef) -> Result<(), Stor
 }
 
 pub async fn delete(ex: &mut impl Exec, id: Id) -> Result<bool, StoreError> {
-    Ok(ex.execute(&Sql::new("DELETE FROM custom_fields WHERE id = $1").arg(id)).await? > 0)
+    Ok(ex
+        .execute(&Sql::new("DELETE FROM custom_fields WHERE id = $1").arg(id))
+        .await?
+        > 0)
 }

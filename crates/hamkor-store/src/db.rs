@@ -11,7 +11,10 @@ use chrono::NaiveDate;
 use hamkor_domain::{Id, Timestamp};
 use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, Postgres, Row as _, Sqlite, Transaction};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -94,7 +97,10 @@ pub struct Sql {
 impl Sql {
     /// Starts a statement from program text.
     pub fn new(text: &'static str) -> Self {
-        Sql { text: text.to_string(), args: Vec::new() }
+        Sql {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
     }
     /// Appends program text. Only identifiers from the object descriptions and literal SQL
     /// may go here; values always go through [`Sql::bind`].
@@ -104,7 +110,11 @@ impl Sql {
     }
     /// Appends an identifier or fragment chosen from a whitelist of `'static` names.
     pub fn push_ident(&mut self, ident: &'static str) -> &mut Self {
-        debug_assert!(ident.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.'));
+        debug_assert!(
+            ident
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        );
         self.text.push_str(ident);
         self
     }
@@ -178,7 +188,8 @@ impl Row {
         .map_err(|e| decode_err(col, e))
     }
     pub fn req_text(&self, col: &str) -> Result<String, StoreError> {
-        self.text(col)?.ok_or_else(|| decode_err(col, "unexpected NULL"))
+        self.text(col)?
+            .ok_or_else(|| decode_err(col, "unexpected NULL"))
     }
     pub fn int(&self, col: &str) -> Result<Option<i64>, StoreError> {
         match self {
@@ -188,7 +199,8 @@ impl Row {
         .map_err(|e| decode_err(col, e))
     }
     pub fn req_int(&self, col: &str) -> Result<i64, StoreError> {
-        self.int(col)?.ok_or_else(|| decode_err(col, "unexpected NULL"))
+        self.int(col)?
+            .ok_or_else(|| decode_err(col, "unexpected NULL"))
     }
     pub fn float(&self, col: &str) -> Result<Option<f64>, StoreError> {
         match self {
@@ -207,7 +219,10 @@ impl Row {
     }
     pub fn id(&self, col: &str) -> Result<Option<Id>, StoreError> {
         match self {
-            Row::Sqlite(r) => match r.try_get::<Option<String>, _>(col).map_err(|e| decode_err(col, e))? {
+            Row::Sqlite(r) => match r
+                .try_get::<Option<String>, _>(col)
+                .map_err(|e| decode_err(col, e))?
+            {
                 None => Ok(None),
                 Some(s) => s.parse::<Id>().map(Some).map_err(|e| decode_err(col, e)),
             },
@@ -218,13 +233,19 @@ impl Row {
         }
     }
     pub fn req_id(&self, col: &str) -> Result<Id, StoreError> {
-        self.id(col)?.ok_or_else(|| decode_err(col, "unexpected NULL"))
+        self.id(col)?
+            .ok_or_else(|| decode_err(col, "unexpected NULL"))
     }
     pub fn ts(&self, col: &str) -> Result<Option<Timestamp>, StoreError> {
         match self {
-            Row::Sqlite(r) => match r.try_get::<Option<String>, _>(col).map_err(|e| decode_err(col, e))? {
+            Row::Sqlite(r) => match r
+                .try_get::<Option<String>, _>(col)
+                .map_err(|e| decode_err(col, e))?
+            {
                 None => Ok(None),
-                Some(s) => Timestamp::parse_storage(&s).map(Some).ok_or_else(|| decode_err(col, "bad timestamp")),
+                Some(s) => Timestamp::parse_storage(&s)
+                    .map(Some)
+                    .ok_or_else(|| decode_err(col, "bad timestamp")),
             },
             Row::Postgres(r) => r
                 .try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(col)
@@ -233,22 +254,35 @@ impl Row {
         }
     }
     pub fn req_ts(&self, col: &str) -> Result<Timestamp, StoreError> {
-        self.ts(col)?.ok_or_else(|| decode_err(col, "unexpected NULL"))
+        self.ts(col)?
+            .ok_or_else(|| decode_err(col, "unexpected NULL"))
     }
     pub fn date(&self, col: &str) -> Result<Option<NaiveDate>, StoreError> {
         match self {
-            Row::Sqlite(r) => match r.try_get::<Option<String>, _>(col).map_err(|e| decode_err(col, e))? {
+            Row::Sqlite(r) => match r
+                .try_get::<Option<String>, _>(col)
+                .map_err(|e| decode_err(col, e))?
+            {
                 None => Ok(None),
-                Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d").map(Some).map_err(|e| decode_err(col, e)),
+                Some(s) => NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                    .map(Some)
+                    .map_err(|e| decode_err(col, e)),
             },
-            Row::Postgres(r) => r.try_get::<Option<NaiveDate>, _>(col).map_err(|e| decode_err(col, e)),
+            Row::Postgres(r) => r
+                .try_get::<Option<NaiveDate>, _>(col)
+                .map_err(|e| decode_err(col, e)),
         }
     }
     pub fn json(&self, col: &str) -> Result<Option<Value>, StoreError> {
         match self {
-            Row::Sqlite(r) => match r.try_get::<Option<String>, _>(col).map_err(|e| decode_err(col, e))? {
+            Row::Sqlite(r) => match r
+                .try_get::<Option<String>, _>(col)
+                .map_err(|e| decode_err(col, e))?
+            {
                 None => Ok(None),
-                Some(s) => serde_json::from_str(&s).map(Some).map_err(|e| decode_err(col, e)),
+                Some(s) => serde_json::from_str(&s)
+                    .map(Some)
+                    .map_err(|e| decode_err(col, e)),
             },
             Row::Postgres(r) => r
                 .try_get::<Option<sqlx::types::Json<Value>>, _>(col)
@@ -272,7 +306,10 @@ pub struct Db {
 /// Runs statements, outside or inside a transaction.
 pub trait Exec: Send {
     fn fetch_all(&mut self, q: &Sql) -> impl Future<Output = Result<Vec<Row>, StoreError>> + Send;
-    fn fetch_optional(&mut self, q: &Sql) -> impl Future<Output = Result<Option<Row>, StoreError>> + Send;
+    fn fetch_optional(
+        &mut self,
+        q: &Sql,
+    ) -> impl Future<Output = Result<Option<Row>, StoreError>> + Send;
     /// Runs a statement and returns the number of rows it changed.
     fn execute(&mut self, q: &Sql) -> impl Future<Output = Result<u64, StoreError>> + Send;
     fn backend(&self) -> Backend;
@@ -288,11 +325,16 @@ impl Db {
                 .connect(url)
                 .await?;
             Pools::Postgres(pool)
-        } else if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if let Some(dir) = std::path::Path::new(path).parent()
                 && !dir.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Config(format!("cannot create {}: {e}", dir.display()))
+                })?;
             }
             let base = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
                 .create_if_missing(true)
@@ -310,7 +352,10 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(30))
                 .connect_with(base.clone())
                 .await?;
-            let readers = std::thread::available_parallelism().map(|n| n.get() * 2).unwrap_or(4).max(4) as u32;
+            let readers = std::thread::available_parallelism()
+                .map(|n| n.get() * 2)
+                .unwrap_or(4)
+                .max(4) as u32;
             let read = SqlitePoolOptions::new()
                 .max_connections(readers)
                 .min_connections(1)
@@ -323,7 +368,9 @@ impl Db {
                 "unsupported database URL {url:?}: use sqlite://path/to/file.db or postgres://user:password@host/db"
             )));
         };
-        Ok(Db { pools: Arc::new(pools) })
+        Ok(Db {
+            pools: Arc::new(pools),
+        })
     }
 
     /// Brings the schema up to date. Safe to run on every start and from several servers.
@@ -346,7 +393,9 @@ impl Db {
     /// `true` when the database answers a query.
     pub async fn ping(&self) -> bool {
         let mut db = self.clone();
-        db.fetch_optional(&Sql::new("SELECT 1 AS one")).await.is_ok()
+        db.fetch_optional(&Sql::new("SELECT 1 AS one"))
+            .await
+            .is_ok()
     }
 
     /// Closes the pools, waiting for connections in use (graceful shutdown).
@@ -363,7 +412,10 @@ impl Db {
     /// Connections open and idle, for `/metrics`.
     pub fn pool_stats(&self) -> (u32, usize) {
         match &*self.pools {
-            Pools::Sqlite { read, write } => (read.size() + write.size(), read.num_idle() + write.num_idle()),
+            Pools::Sqlite { read, write } => (
+                read.size() + write.size(),
+                read.num_idle() + write.num_idle(),
+            ),
             Pools::Postgres(pool) => (pool.size(), pool.num_idle()),
         }
     }
@@ -372,8 +424,20 @@ impl Db {
 impl Exec for Db {
     async fn fetch_all(&mut self, q: &Sql) -> Result<Vec<Row>, StoreError> {
         Ok(match &*self.pools {
-            Pools::Sqlite { read, .. } => q.sqlite().fetch_all(read).await?.into_iter().map(Row::Sqlite).collect(),
-            Pools::Postgres(pool) => q.postgres().fetch_all(pool).await?.into_iter().map(Row::Postgres).collect(),
+            Pools::Sqlite { read, .. } => q
+                .sqlite()
+                .fetch_all(read)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Pools::Postgres(pool) => q
+                .postgres()
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
         })
     }
     async fn fetch_optional(&mut self, q: &Sql) -> Result<Option<Row>, StoreError> {
@@ -415,14 +479,30 @@ impl Tx {
 impl Exec for Tx {
     async fn fetch_all(&mut self, q: &Sql) -> Result<Vec<Row>, StoreError> {
         Ok(match self {
-            Tx::Sqlite(t) => q.sqlite().fetch_all(&mut **t).await?.into_iter().map(Row::Sqlite).collect(),
-            Tx::Postgres(t) => q.postgres().fetch_all(&mut **t).await?.into_iter().map(Row::Postgres).collect(),
+            Tx::Sqlite(t) => q
+                .sqlite()
+                .fetch_all(&mut **t)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Tx::Postgres(t) => q
+                .postgres()
+                .fetch_all(&mut **t)
+                .await?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
         })
     }
     async fn fetch_optional(&mut self, q: &Sql) -> Result<Option<Row>, StoreError> {
         Ok(match self {
             Tx::Sqlite(t) => q.sqlite().fetch_optional(&mut **t).await?.map(Row::Sqlite),
-            Tx::Postgres(t) => q.postgres().fetch_optional(&mut **t).await?.map(Row::Postgres),
+            Tx::Postgres(t) => q
+                .postgres()
+                .fetch_optional(&mut **t)
+                .await?
+                .map(Row::Postgres),
         })
     }
     async fn execute(&mut self, q: &Sql) -> Result<u64, StoreError> {

@@ -33,28 +33,44 @@ pub enum JsonAs {
 pub fn push_custom_value(sql: &mut Sql, b: Backend, key: &str, as_: JsonAs) {
     match (b, as_) {
         (Backend::Sqlite, JsonAs::Text) => {
-            sql.push("COALESCE(json_extract(custom, ").bind(format!("$.\"{key}\"")).push("), '')");
+            sql.push("COALESCE(json_extract(custom, ")
+                .bind(format!("$.\"{key}\""))
+                .push("), '')");
         }
         (Backend::Sqlite, JsonAs::Number) => {
-            sql.push("COALESCE(CAST(json_extract(custom, ").bind(format!("$.\"{key}\"")).push(") AS REAL), -1e300)");
+            sql.push("COALESCE(CAST(json_extract(custom, ")
+                .bind(format!("$.\"{key}\""))
+                .push(") AS REAL), -1e300)");
         }
         (Backend::Sqlite, JsonAs::MoneyAmount) => {
-            sql.push("COALESCE(CAST(json_extract(custom, ").bind(format!("$.\"{key}\".amount")).push(") AS REAL), -1e300)");
+            sql.push("COALESCE(CAST(json_extract(custom, ")
+                .bind(format!("$.\"{key}\".amount"))
+                .push(") AS REAL), -1e300)");
         }
         (Backend::Sqlite, JsonAs::Bool) => {
-            sql.push("COALESCE(json_extract(custom, ").bind(format!("$.\"{key}\"")).push("), 0) = 1");
+            sql.push("COALESCE(json_extract(custom, ")
+                .bind(format!("$.\"{key}\""))
+                .push("), 0) = 1");
         }
         (Backend::Postgres, JsonAs::Text) => {
-            sql.push("COALESCE(custom->>").bind(key.to_string()).push(", '')");
+            sql.push("COALESCE(custom->>")
+                .bind(key.to_string())
+                .push(", '')");
         }
         (Backend::Postgres, JsonAs::Number) => {
-            sql.push("COALESCE((custom->>").bind(key.to_string()).push(")::float8, -1e300)");
+            sql.push("COALESCE((custom->>")
+                .bind(key.to_string())
+                .push(")::float8, -1e300)");
         }
         (Backend::Postgres, JsonAs::MoneyAmount) => {
-            sql.push("COALESCE((custom->").bind(key.to_string()).push("->>'amount')::float8, -1e300)");
+            sql.push("COALESCE((custom->")
+                .bind(key.to_string())
+                .push("->>'amount')::float8, -1e300)");
         }
         (Backend::Postgres, JsonAs::Bool) => {
-            sql.push("COALESCE((custom->>").bind(key.to_string()).push(")::boolean, FALSE)");
+            sql.push("COALESCE((custom->>")
+                .bind(key.to_string())
+                .push(")::boolean, FALSE)");
         }
     }
 }
@@ -63,10 +79,17 @@ pub fn push_custom_value(sql: &mut Sql, b: Backend, key: &str, as_: JsonAs) {
 pub fn push_json_list_contains(sql: &mut Sql, b: Backend, column: &'static str, value: String) {
     match b {
         Backend::Sqlite => {
-            sql.push("EXISTS (SELECT 1 FROM json_each(").push_ident(column).push(") WHERE value = ").bind(value).push(")");
+            sql.push("EXISTS (SELECT 1 FROM json_each(")
+                .push_ident(column)
+                .push(") WHERE value = ")
+                .bind(value)
+                .push(")");
         }
         Backend::Postgres => {
-            sql.push(column).push(" @> jsonb_build_array(").bind(value).push("::text)");
+            sql.push(column)
+                .push(" @> jsonb_build_array(")
+                .bind(value)
+                .push("::text)");
         }
     }
 }
@@ -78,7 +101,9 @@ pub fn push_date_text(sql: &mut Sql, b: Backend, column: &'static str) {
             sql.push("COALESCE(").push_ident(column).push(", '')");
         }
         Backend::Postgres => {
-            sql.push("COALESCE(to_char(").push_ident(column).push(", 'YYYY-MM-DD'), '')");
+            sql.push("COALESCE(to_char(")
+                .push_ident(column)
+                .push(", 'YYYY-MM-DD'), '')");
         }
     }
 }

@@ -160,21 +160,42 @@ pub struct ListQuery {
 
 impl Default for ListQuery {
     fn default() -> Self {
-        ListQuery { filters: Vec::new(), sort: Vec::new(), limit: DEFAULT_LIMIT, cursor: None, search: None, trashed: false, count: false }
+        ListQuery {
+            filters: Vec::new(),
+            sort: Vec::new(),
+            limit: DEFAULT_LIMIT,
+            cursor: None,
+            search: None,
+            trashed: false,
+            count: false,
+        }
     }
 }
 
 fn resolve(def: &ObjectDef, customs: &[CustomFieldDef], name: &str) -> Option<FieldRef> {
     if let Some(key) = name.strip_prefix("custom.") {
-        return customs.iter().find(|d| d.key == key).cloned().map(FieldRef::Custom);
+        return customs
+            .iter()
+            .find(|d| d.key == key)
+            .cloned()
+            .map(FieldRef::Custom);
     }
     if let Some(f) = def.field(name) {
-        return f.filterable.then_some(FieldRef::Core(f.name, f.kind));
+        // Phones and e-mails are lists of objects: they are found through `q`, not filtered.
+        let listy = matches!(f.kind, FieldKind::Phones | FieldKind::Emails);
+        return (f.filterable && !listy).then_some(FieldRef::Core(f.name, f.kind));
     }
-    ["id", "owner_id", "created_by", "created_at", "updated_at", "version"]
-        .into_iter()
-        .find(|s| *s == name)
-        .map(FieldRef::System)
+    [
+        "id",
+        "owner_id",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "version",
+    ]
+    .into_iter()
+    .find(|s| *s == name)
+    .map(FieldRef::System)
 }
 
 fn parse_value(field: &FieldRef, param: &str, raw: &str) -> Result<Arg, FieldError> {
@@ -187,7 +208,8 @@ fn parse_value(field: &FieldRef, param: &str, raw: &str) -> Result<Arg, FieldErr
             Arg::Text(Some(raw.to_string()))
         }
         ValueType::Date => Arg::Date(Some(
-            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| bad("error-type-date"))?,
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map_err(|_| bad("error-type-date"))?,
         )),
         ValueType::Id => Arg::Id(Some(raw.parse::<Id>().map_err(|_| bad("error-id"))?)),
         ValueType::Ts => Arg::Ts(Some(
@@ -202,7 +224,10 @@ fn parse_value(field: &FieldRef, param: &str, raw: &str) -> Result<Arg, FieldErr
         )),
         ValueType::Int => Arg::Int(Some(raw.parse().map_err(|_| bad("error-type-number"))?)),
         ValueType::Number => Arg::Float(Some(
-            raw.parse::<f64>().ok().filter(|f| f.is_finite()).ok_or_else(|| bad("error-type-number"))?,
+            raw.parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .ok_or_else(|| bad("error-type-number"))?,
         )),
         ValueType::Bool => Arg::Bool(Some(match raw {
             "true" | "1" => true,
@@ -215,14 +240,20 @@ fn parse_value(field: &FieldRef, param: &str, raw: &str) -> Result<Arg, FieldErr
 impl ListQuery {
     /// Parses list query parameters. Unknown fields, operators and values are refused,
     /// each naming its parameter.
-    pub fn parse(def: &ObjectDef, customs: &[CustomFieldDef], params: &[(String, String)]) -> Result<ListQuery, ValidationErrors> {
+    pub fn parse(
+        def: &ObjectDef,
+        customs: &[CustomFieldDef],
+        params: &[(String, String)],
+    ) -> Result<ListQuery, ValidationErrors> {
         let mut q = ListQuery::default();
         let mut errors = ValidationErrors::default();
         for (key, raw) in params {
             match key.as_str() {
                 "limit" => match raw.parse::<u32>() {
                     Ok(n) if (1..=MAX_LIMIT).contains(&n) => q.limit = n,
-                    _ => errors.push(FieldError::new("limit", "error-limit").with("max", MAX_LIMIT)),
+                    _ => {
+                        errors.push(FieldError::new("limit", "error-limit").with("max", MAX_LIMIT))
+                    }
                 },
                 "cursor" => match decode_cursor(raw) {
                     Some(c) => q.cursor = Some(c),
@@ -249,7 +280,9 @@ impl ListQuery {
                         match resolve(def, customs, name).filter(FieldRef::sortable) {
                             Some(field) if q.sort.len() < 3 => q.sort.push(SortKey { field, desc }),
                             Some(_) => errors.push(FieldError::new("sort", "error-sort-too-many")),
-                            None => errors.push(FieldError::new("sort", "error-sort-field").with("field", name)),
+                            None => errors.push(
+                                FieldError::new("sort", "error-sort-field").with("field", name),
+                            ),
                         }
                     }
                 }
@@ -273,7 +306,12 @@ impl ListQuery {
                         errors.push(FieldError::new(key.clone(), "error-filter-op"));
                         continue;
                     }
-                    let mut filter = Filter { field, op, values: Vec::new(), is_null: false };
+                    let mut filter = Filter {
+                        field,
+                        op,
+                        values: Vec::new(),
+                        is_null: false,
+                    };
                     match op {
                         Op::Null => match raw.as_str() {
                             "true" | "1" => filter.is_null = true,
@@ -286,7 +324,9 @@ impl ListQuery {
                         Op::In => {
                             let parts: Vec<&str> = raw.split(',').collect();
                             if parts.len() > 100 {
-                                errors.push(FieldError::new(key.clone(), "error-too-many").with("max", 100));
+                                errors.push(
+                                    FieldError::new(key.clone(), "error-too-many").with("max", 100),
+                                );
                                 continue;
                             }
                             for p in parts {
@@ -296,7 +336,9 @@ impl ListQuery {
                                 }
                             }
                         }
-                        Op::Like => filter.values.push(Arg::Text(Some(format!("%{}%", escape_like(raw))))),
+                        Op::Like => filter
+                            .values
+                            .push(Arg::Text(Some(format!("%{}%", escape_like(raw))))),
                         _ => match parse_value(&filter.field, key, raw) {
                             Ok(v) => filter.values.push(v),
                             Err(e) => {
@@ -330,7 +372,10 @@ impl ListQuery {
                     FieldRef::Custom(d) => {
                         let path = d.key.clone();
                         match b {
-                            Backend::Sqlite => sql.push("json_extract(custom, ").bind(format!("$.\"{path}\"")).push(")"),
+                            Backend::Sqlite => sql
+                                .push("json_extract(custom, ")
+                                .bind(format!("$.\"{path}\""))
+                                .push(")"),
                             Backend::Postgres => sql.push("(custom->").bind(path).push(")"),
                         };
                     }
@@ -338,11 +383,17 @@ impl ListQuery {
                         sql.push_ident(n);
                     }
                 }
-                sql.push(if f.is_null { " IS NULL" } else { " IS NOT NULL" });
+                sql.push(if f.is_null {
+                    " IS NULL"
+                } else {
+                    " IS NOT NULL"
+                });
                 continue;
             }
             if f.field.value_type() == ValueType::List {
-                if let (FieldRef::Core(name, _), Some(Arg::Text(Some(v)))) = (&f.field, f.values.first()) {
+                if let (FieldRef::Core(name, _), Some(Arg::Text(Some(v)))) =
+                    (&f.field, f.values.first())
+                {
                     dialect::push_json_list_contains(sql, b, name, v.clone());
                 }
                 continue;
@@ -385,9 +436,23 @@ impl ListQuery {
             }
         }
         if let Some((folded, digits)) = &self.search {
-            sql.push(" AND (search LIKE ").bind(format!("%{}%", escape_like(folded))).push(" ESCAPE '\\'");
+            // Every word must occur (in any order); a phone-like query may match as digits.
+            let has_words = folded.split(' ').any(|w| !w.is_empty());
+            sql.push(if has_words {
+                " AND ((1 = 1"
+            } else {
+                " AND ((1 = 0"
+            });
+            for word in folded.split(' ').filter(|w| !w.is_empty()).take(8) {
+                sql.push(" AND search LIKE ")
+                    .bind(format!("%{}%", escape_like(word)))
+                    .push(" ESCAPE '\\'");
+            }
+            sql.push(")");
             if let Some(d) = digits {
-                sql.push(" OR search LIKE ").bind(format!("%{}%", escape_like(d))).push(" ESCAPE '\\'");
+                sql.push(" OR search LIKE ")
+                    .bind(format!("%{}%", escape_like(d)))
+                    .push(" ESCAPE '\\'");
             }
             sql.push(")");
         }
@@ -395,9 +460,16 @@ impl ListQuery {
 
     /// The sort keys, always ending with the id so the order is total.
     fn keys(&self) -> Vec<(FieldRef, bool)> {
-        let mut keys: Vec<(FieldRef, bool)> = self.sort.iter().map(|k| (k.field.clone(), k.desc)).collect();
+        let mut keys: Vec<(FieldRef, bool)> = self
+            .sort
+            .iter()
+            .map(|k| (k.field.clone(), k.desc))
+            .collect();
         let last_desc = self.sort.last().map(|k| k.desc).unwrap_or(false);
-        if !keys.iter().any(|(f, _)| matches!(f, FieldRef::System("id"))) {
+        if !keys
+            .iter()
+            .any(|(f, _)| matches!(f, FieldRef::System("id")))
+        {
             keys.push((FieldRef::System("id"), last_desc));
         }
         keys
@@ -414,7 +486,9 @@ impl ListQuery {
 
     /// Appends the keyset condition that continues after the cursor.
     pub(crate) fn push_cursor(&self, sql: &mut Sql, b: Backend) -> Result<(), FieldError> {
-        let Some(cursor) = &self.cursor else { return Ok(()) };
+        let Some(cursor) = &self.cursor else {
+            return Ok(());
+        };
         let keys = self.keys();
         let mut args = Vec::with_capacity(keys.len());
         for ((f, _), v) in keys.iter().zip(cursor) {
@@ -463,14 +537,21 @@ impl ListQuery {
         for (i, (f, _)) in self.keys().iter().enumerate() {
             let col = SORT_COLUMNS[i];
             values.push(match f.value_type() {
-                ValueType::Id => row.id(col)?.map(|v| Value::String(v.to_string())).unwrap_or(Value::Null),
-                ValueType::Ts => row.ts(col)?.map(|v| Value::String(v.to_rfc3339())).unwrap_or(Value::Null),
+                ValueType::Id => row
+                    .id(col)?
+                    .map(|v| Value::String(v.to_string()))
+                    .unwrap_or(Value::Null),
+                ValueType::Ts => row
+                    .ts(col)?
+                    .map(|v| Value::String(v.to_rfc3339()))
+                    .unwrap_or(Value::Null),
                 ValueType::Int => row.int(col)?.map(Value::from).unwrap_or(Value::Null),
                 ValueType::Number => row.float(col)?.map(Value::from).unwrap_or(Value::Null),
                 _ => row.text(col)?.map(Value::String).unwrap_or(Value::Null),
             });
         }
-        let bytes = serde_json::to_vec(&values).map_err(|e| crate::StoreError::Decode(e.to_string()))?;
+        let bytes =
+            serde_json::to_vec(&values).map_err(|e| crate::StoreError::Decode(e.to_string()))?;
         Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 }
@@ -492,7 +573,9 @@ fn decode_cursor(raw: &str) -> Option<Vec<Value>> {
     if raw.len() > 2000 {
         return None;
     }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .ok()?;
     let values: Vec<Value> = serde_json::from_slice(&bytes).ok()?;
     (!values.is_empty() && values.len() <= 4).then_some(values)
 }

@@ -78,7 +78,9 @@ fn push_columns(sql: &mut Sql, def: &ObjectDef) {
     for f in def.fields {
         sql.push(", t.").push_ident(f.name);
     }
-    sql.push(", t.custom, t.owner_id, t.created_by, t.created_at, t.updated_at, t.version, t.deleted_at");
+    sql.push(
+        ", t.custom, t.owner_id, t.created_by, t.created_at, t.updated_at, t.version, t.deleted_at",
+    );
     sql.push(", (SELECT u.team_id FROM users u WHERE u.id = t.owner_id) AS owner_team");
 }
 
@@ -86,7 +88,9 @@ fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
     let mut fields = Map::new();
     for f in def.fields {
         let v = match f.kind {
-            FieldKind::Date => r.date(f.name)?.map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
+            FieldKind::Date => r
+                .date(f.name)?
+                .map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
             FieldKind::Ref(_) => r.id(f.name)?.map(|id| Value::String(id.to_string())),
             k if k.is_json() => r.json(f.name)?,
             _ => r.text(f.name)?.map(Value::String),
@@ -115,7 +119,10 @@ fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
 
 fn field_arg(kind: FieldKind, v: &Value) -> Arg {
     match kind {
-        FieldKind::Date => Arg::Date(v.as_str().and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())),
+        FieldKind::Date => Arg::Date(
+            v.as_str()
+                .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()),
+        ),
         FieldKind::Ref(_) => Arg::Id(v.as_str().and_then(|s| s.parse().ok())),
         k if k.is_json() => Arg::Json((!v.is_null()).then(|| v.clone())),
         _ => Arg::Text(v.as_str().map(str::to_string)),
@@ -127,7 +134,9 @@ fn field_arg(kind: FieldKind, v: &Value) -> Arg {
 fn search_text(def: &ObjectDef, fields: &Map<String, Value>) -> String {
     let mut parts: Vec<String> = Vec::new();
     for f in def.fields {
-        let Some(v) = fields.get(f.name) else { continue };
+        let Some(v) = fields.get(f.name) else {
+            continue;
+        };
         match f.kind {
             FieldKind::Text { .. } | FieldKind::TaxId => {
                 if let Some(s) = v.as_str() {
@@ -155,20 +164,43 @@ fn search_text(def: &ObjectDef, fields: &Map<String, Value>) -> String {
 }
 
 /// Reads one live record the actor may see.
-pub async fn get(ex: &mut impl Exec, actor: &Actor, def: &ObjectDef, id: Id) -> Result<Record, StoreError> {
+pub async fn get(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    id: Id,
+) -> Result<Record, StoreError> {
     let mut r = fetch(ex, actor, def, id, false, false).await?;
     if def.object == ObjectType::Contact {
-        r.accounts = linked_accounts(ex, actor, &[id]).await?.into_iter().map(|(_, l)| l).collect();
+        r.accounts = linked_accounts(ex, actor, &[id])
+            .await?
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
     }
     Ok(r)
 }
 
-async fn fetch(ex: &mut impl Exec, actor: &Actor, def: &ObjectDef, id: Id, trashed: bool, lock: bool) -> Result<Record, StoreError> {
+async fn fetch(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    id: Id,
+    trashed: bool,
+    lock: bool,
+) -> Result<Record, StoreError> {
     let b = ex.backend();
     let mut sql = Sql::new("SELECT ");
     push_columns(&mut sql, def);
-    sql.push(" FROM ").push_ident(def.plural).push(" t WHERE t.id = ").bind(id);
-    sql.push(if trashed { " AND t.deleted_at IS NOT NULL" } else { " AND t.deleted_at IS NULL" });
+    sql.push(" FROM ")
+        .push_ident(def.plural)
+        .push(" t WHERE t.id = ")
+        .bind(id);
+    sql.push(if trashed {
+        " AND t.deleted_at IS NOT NULL"
+    } else {
+        " AND t.deleted_at IS NULL"
+    });
     push_scope(&mut sql, actor, def.object, Action::Read, "t.owner_id");
     if lock {
         sql.push(dialect::for_update(b));
@@ -180,25 +212,41 @@ async fn fetch(ex: &mut impl Exec, actor: &Actor, def: &ObjectDef, id: Id, trash
 }
 
 /// Lists records the actor may see, one page at a time.
-pub async fn list(db: &mut Db, actor: &Actor, def: &ObjectDef, q: &ListQuery) -> Result<Page, StoreError> {
+pub async fn list(
+    db: &mut Db,
+    actor: &Actor,
+    def: &ObjectDef,
+    q: &ListQuery,
+) -> Result<Page, StoreError> {
     let b = db.backend();
     let mut sql = Sql::new("SELECT ");
     push_columns(&mut sql, def);
     q.push_sort_columns(&mut sql, b);
-    sql.push(" FROM ").push_ident(def.plural).push(" t WHERE 1 = 1");
-    sql.push(if q.trashed { " AND t.deleted_at IS NOT NULL" } else { " AND t.deleted_at IS NULL" });
+    sql.push(" FROM ")
+        .push_ident(def.plural)
+        .push(" t WHERE 1 = 1");
+    sql.push(if q.trashed {
+        " AND t.deleted_at IS NOT NULL"
+    } else {
+        " AND t.deleted_at IS NULL"
+    });
     push_scope(&mut sql, actor, def.object, Action::Read, "t.owner_id");
     q.push_conditions(&mut sql, b);
     let mut count_sql = None;
     if q.count {
         let mut c = Sql::new("SELECT COUNT(*) AS n FROM ");
         c.push_ident(def.plural).push(" t WHERE 1 = 1");
-        c.push(if q.trashed { " AND t.deleted_at IS NOT NULL" } else { " AND t.deleted_at IS NULL" });
+        c.push(if q.trashed {
+            " AND t.deleted_at IS NOT NULL"
+        } else {
+            " AND t.deleted_at IS NULL"
+        });
         push_scope(&mut c, actor, def.object, Action::Read, "t.owner_id");
         q.push_conditions(&mut c, b);
         count_sql = Some(c);
     }
-    q.push_cursor(&mut sql, b).map_err(|e| StoreError::Invalid(e.into()))?;
+    q.push_cursor(&mut sql, b)
+        .map_err(|e| StoreError::Invalid(e.into()))?;
     q.push_order(&mut sql, b);
     sql.push(" LIMIT ").bind(i64::from(q.limit) + 1);
     let rows = db.fetch_all(&sql).await?;
@@ -220,13 +268,25 @@ pub async fn list(db: &mut Db, actor: &Actor, def: &ObjectDef, q: &ListQuery) ->
         }
     }
     let total = match count_sql {
-        Some(c) => db.fetch_optional(&c).await?.map(|r| r.req_int("n")).transpose()?,
+        Some(c) => db
+            .fetch_optional(&c)
+            .await?
+            .map(|r| r.req_int("n"))
+            .transpose()?,
         None => None,
     };
-    Ok(Page { items, next_cursor, total })
+    Ok(Page {
+        items,
+        next_cursor,
+        total,
+    })
 }
 
-async fn linked_accounts(ex: &mut impl Exec, actor: &Actor, contacts: &[Id]) -> Result<Vec<(Id, LinkedAccount)>, StoreError> {
+async fn linked_accounts(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    contacts: &[Id],
+) -> Result<Vec<(Id, LinkedAccount)>, StoreError> {
     let mut sql = Sql::new(
         "SELECT ca.contact_id, ca.account_id, ca.position, a.name FROM contact_accounts ca \
          JOIN accounts a ON a.id = ca.account_id WHERE a.deleted_at IS NULL AND ca.contact_id IN (",
@@ -238,7 +298,13 @@ async fn linked_accounts(ex: &mut impl Exec, actor: &Actor, contacts: &[Id]) -> 
         sql.bind(*id);
     }
     sql.push(")");
-    push_scope(&mut sql, actor, ObjectType::Account, Action::Read, "a.owner_id");
+    push_scope(
+        &mut sql,
+        actor,
+        ObjectType::Account,
+        Action::Read,
+        "a.owner_id",
+    );
     sql.push(" ORDER BY a.name");
     ex.fetch_all(&sql)
         .await?
@@ -246,45 +312,89 @@ async fn linked_accounts(ex: &mut impl Exec, actor: &Actor, contacts: &[Id]) -> 
         .map(|r| {
             Ok((
                 r.req_id("contact_id")?,
-                LinkedAccount { account_id: r.req_id("account_id")?, position: r.text("position")?, name: r.req_text("name")? },
+                LinkedAccount {
+                    account_id: r.req_id("account_id")?,
+                    position: r.text("position")?,
+                    name: r.req_text("name")?,
+                },
             ))
         })
         .collect()
 }
 
 /// The contacts of an account that the actor may see.
-pub async fn account_contacts(ex: &mut impl Exec, actor: &Actor, account: Id) -> Result<Vec<LinkedContact>, StoreError> {
+pub async fn account_contacts(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    account: Id,
+) -> Result<Vec<LinkedContact>, StoreError> {
     let mut sql = Sql::new(
         "SELECT c.id, c.first_name, c.middle_name, c.last_name, ca.position FROM contact_accounts ca \
          JOIN contacts c ON c.id = ca.contact_id WHERE c.deleted_at IS NULL AND ca.account_id = $1",
     )
     .arg(account);
-    push_scope(&mut sql, actor, ObjectType::Contact, Action::Read, "c.owner_id");
+    push_scope(
+        &mut sql,
+        actor,
+        ObjectType::Contact,
+        Action::Read,
+        "c.owner_id",
+    );
     sql.push(" ORDER BY c.last_name, c.first_name LIMIT 200");
     ex.fetch_all(&sql)
         .await?
         .iter()
         .map(|r| {
-            let name = [r.text("last_name")?, r.text("first_name")?, r.text("middle_name")?]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" ");
-            Ok(LinkedContact { contact_id: r.req_id("id")?, position: r.text("position")?, name })
+            let name = [
+                r.text("last_name")?,
+                r.text("first_name")?,
+                r.text("middle_name")?,
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+            Ok(LinkedContact {
+                contact_id: r.req_id("id")?,
+                position: r.text("position")?,
+                name,
+            })
         })
         .collect()
 }
 
 /// The branches (child accounts) of an account that the actor may see.
-pub async fn account_branches(ex: &mut impl Exec, actor: &Actor, account: Id) -> Result<Vec<(Id, String)>, StoreError> {
-    let mut sql = Sql::new("SELECT t.id, t.name FROM accounts t WHERE t.deleted_at IS NULL AND t.parent_id = $1").arg(account);
-    push_scope(&mut sql, actor, ObjectType::Account, Action::Read, "t.owner_id");
+pub async fn account_branches(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    account: Id,
+) -> Result<Vec<(Id, String)>, StoreError> {
+    let mut sql = Sql::new(
+        "SELECT t.id, t.name FROM accounts t WHERE t.deleted_at IS NULL AND t.parent_id = $1",
+    )
+    .arg(account);
+    push_scope(
+        &mut sql,
+        actor,
+        ObjectType::Account,
+        Action::Read,
+        "t.owner_id",
+    );
     sql.push(" ORDER BY t.name LIMIT 200");
-    ex.fetch_all(&sql).await?.iter().map(|r| Ok((r.req_id("id")?, r.req_text("name")?))).collect()
+    ex.fetch_all(&sql)
+        .await?
+        .iter()
+        .map(|r| Ok((r.req_id("id")?, r.req_text("name")?)))
+        .collect()
 }
 
 /// Checks that `owner` is an active user the actor may give a record to.
-async fn check_owner(ex: &mut impl Exec, actor: &Actor, object: ObjectType, owner: Id) -> Result<(), StoreError> {
+async fn check_owner(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    object: ObjectType,
+    owner: Id,
+) -> Result<(), StoreError> {
     let row = ex
         .fetch_optional(&Sql::new("SELECT team_id, disabled FROM users WHERE id = $1").arg(owner))
         .await?;
@@ -312,13 +422,19 @@ async fn check_references(
 ) -> Result<(), StoreError> {
     let mut errors = ValidationErrors::default();
     for f in def.fields {
-        if let (FieldKind::Ref(target), Some(Value::String(s))) = (f.kind, input.fields.get(f.name)) {
-            let Ok(ref_id) = s.parse::<Id>() else { continue };
+        if let (FieldKind::Ref(target), Some(Value::String(s))) = (f.kind, input.fields.get(f.name))
+        {
+            let Ok(ref_id) = s.parse::<Id>() else {
+                continue;
+            };
             if ref_id == id {
                 errors.push(FieldError::new(f.name, "error-self-reference"));
                 continue;
             }
-            if fetch(ex, actor, ObjectDef::get(target), ref_id, false, false).await.is_err() {
+            if fetch(ex, actor, ObjectDef::get(target), ref_id, false, false)
+                .await
+                .is_err()
+            {
                 errors.push(FieldError::new(f.name, "error-unknown-record"));
                 continue;
             }
@@ -329,24 +445,49 @@ async fn check_references(
     }
     if let Some(links) = &input.account_links {
         for (i, l) in links.iter().enumerate() {
-            if fetch(ex, actor, &hamkor_domain::objects::ACCOUNT, l.account_id, false, false).await.is_err() {
-                errors.push(FieldError::new(format!("accounts[{i}].account_id"), "error-unknown-record"));
+            if fetch(
+                ex,
+                actor,
+                &hamkor_domain::objects::ACCOUNT,
+                l.account_id,
+                false,
+                false,
+            )
+            .await
+            .is_err()
+            {
+                errors.push(FieldError::new(
+                    format!("accounts[{i}].account_id"),
+                    "error-unknown-record",
+                ));
             }
         }
     }
     for cdef in customs {
-        let Some(Value::String(s)) = input.custom.get(&cdef.key) else { continue };
-        let Ok(ref_id) = s.parse::<Id>() else { continue };
+        let Some(Value::String(s)) = input.custom.get(&cdef.key) else {
+            continue;
+        };
+        let Ok(ref_id) = s.parse::<Id>() else {
+            continue;
+        };
         let ok = match cdef.kind {
-            CustomKind::User => ex.fetch_optional(&Sql::new("SELECT id FROM users WHERE id = $1").arg(ref_id)).await?.is_some(),
+            CustomKind::User => ex
+                .fetch_optional(&Sql::new("SELECT id FROM users WHERE id = $1").arg(ref_id))
+                .await?
+                .is_some(),
             CustomKind::Link => match cdef.link_object {
-                Some(obj) => fetch(ex, actor, ObjectDef::get(obj), ref_id, false, false).await.is_ok(),
+                Some(obj) => fetch(ex, actor, ObjectDef::get(obj), ref_id, false, false)
+                    .await
+                    .is_ok(),
                 None => false,
             },
             _ => true,
         };
         if !ok {
-            errors.push(FieldError::new(format!("custom.{}", cdef.key), "error-unknown-record"));
+            errors.push(FieldError::new(
+                format!("custom.{}", cdef.key),
+                "error-unknown-record",
+            ));
         }
     }
     errors.into_result().map_err(StoreError::Invalid)
@@ -369,8 +510,13 @@ async fn creates_cycle(ex: &mut impl Exec, id: Id, parent: Id) -> Result<bool, S
     Ok(true)
 }
 
-async fn write_links(tx: &mut impl Exec, contact: Id, links: &[AccountLink]) -> Result<(), StoreError> {
-    tx.execute(&Sql::new("DELETE FROM contact_accounts WHERE contact_id = $1").arg(contact)).await?;
+async fn write_links(
+    tx: &mut impl Exec,
+    contact: Id,
+    links: &[AccountLink],
+) -> Result<(), StoreError> {
+    tx.execute(&Sql::new("DELETE FROM contact_accounts WHERE contact_id = $1").arg(contact))
+        .await?;
     for l in links {
         tx.execute(
             &Sql::new("INSERT INTO contact_accounts (contact_id, account_id, position) VALUES ($1, $2, $3)")
@@ -394,7 +540,13 @@ fn links_value(links: &[AccountLink]) -> Value {
 
 /// Creates a record owned by `input.owner_id` (or the actor), checking rights and
 /// references, and writes the audit entry, all in the caller's transaction.
-pub async fn create(tx: &mut impl Exec, actor: &Actor, def: &ObjectDef, input: RecordInput, customs: &[CustomFieldDef]) -> Result<Record, StoreError> {
+pub async fn create(
+    tx: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    input: RecordInput,
+    customs: &[CustomFieldDef],
+) -> Result<Record, StoreError> {
     if actor.scope(def.object, Action::Write) == hamkor_domain::Scope::None {
         return Err(StoreError::Forbidden);
     }
@@ -403,19 +555,37 @@ pub async fn create(tx: &mut impl Exec, actor: &Actor, def: &ObjectDef, input: R
     check_owner(tx, actor, def.object, owner).await?;
     check_references(tx, actor, def, id, &input, customs).await?;
     let now = Timestamp::now();
-    let custom: Map<String, Value> = input.custom.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let custom: Map<String, Value> = input
+        .custom
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut sql = Sql::new("INSERT INTO ");
     sql.push_ident(def.plural).push(" (id");
     for f in def.fields {
         sql.push(", ").push_ident(f.name);
     }
-    sql.push(", custom, search, owner_id, created_by, created_at, updated_at, version) VALUES (").bind(id);
+    sql.push(", custom, search, owner_id, created_by, created_at, updated_at, version) VALUES (")
+        .bind(id);
     for f in def.fields {
-        sql.push(", ").bind(field_arg(f.kind, input.fields.get(f.name).unwrap_or(&Value::Null)));
+        sql.push(", ").bind(field_arg(
+            f.kind,
+            input.fields.get(f.name).unwrap_or(&Value::Null),
+        ));
     }
-    sql.push(", ").bind(Arg::Json(Some(Value::Object(custom.clone()))));
+    sql.push(", ")
+        .bind(Arg::Json(Some(Value::Object(custom.clone()))));
     sql.push(", ").bind(search_text(def, &input.fields));
-    sql.push(", ").bind(owner).push(", ").bind(actor.user_id).push(", ").bind(now).push(", ").bind(now).push(", 1)");
+    sql.push(", ")
+        .bind(owner)
+        .push(", ")
+        .bind(actor.user_id)
+        .push(", ")
+        .bind(now)
+        .push(", ")
+        .bind(now)
+        .push(", 1)");
     tx.execute(&sql).await?;
     let mut changes = Map::new();
     for (k, v) in &input.fields {
@@ -424,13 +594,22 @@ pub async fn create(tx: &mut impl Exec, actor: &Actor, def: &ObjectDef, input: R
         }
     }
     for (k, v) in &custom {
-        changes.insert(format!("custom.{k}"), Value::Array(vec![Value::Null, v.clone()]));
+        changes.insert(
+            format!("custom.{k}"),
+            Value::Array(vec![Value::Null, v.clone()]),
+        );
     }
-    changes.insert("owner_id".into(), Value::Array(vec![Value::Null, Value::String(owner.to_string())]));
+    changes.insert(
+        "owner_id".into(),
+        Value::Array(vec![Value::Null, Value::String(owner.to_string())]),
+    );
     if let Some(links) = &input.account_links {
         write_links(tx, id, links).await?;
         if !links.is_empty() {
-            changes.insert("accounts".into(), Value::Array(vec![Value::Null, links_value(links)]));
+            changes.insert(
+                "accounts".into(),
+                Value::Array(vec![Value::Null, links_value(links)]),
+            );
         }
     }
     audit::record(tx, def.object, id, "create", Some(actor.user_id), changes).await?;
@@ -449,13 +628,20 @@ pub async fn update(
     if_version: Option<i64>,
 ) -> Result<Record, StoreError> {
     let mut current = fetch(tx, actor, def, id, false, true).await?;
-    if !actor.allows(def.object, Action::Write, current.owner_id, current.owner_team) {
+    if !actor.allows(
+        def.object,
+        Action::Write,
+        current.owner_id,
+        current.owner_team,
+    ) {
         return Err(StoreError::Forbidden);
     }
     if let Some(v) = if_version
         && v != current.version
     {
-        return Err(StoreError::Stale { current: current.version });
+        return Err(StoreError::Stale {
+            current: current.version,
+        });
     }
     if let Some(owner) = input.owner_id
         && owner != current.owner_id
@@ -464,19 +650,28 @@ pub async fn update(
     }
     check_references(tx, actor, def, id, &input, customs).await?;
     if def.object == ObjectType::Contact {
-        current.accounts = linked_accounts(tx, actor, &[id]).await?.into_iter().map(|(_, l)| l).collect();
+        current.accounts = linked_accounts(tx, actor, &[id])
+            .await?
+            .into_iter()
+            .map(|(_, l)| l)
+            .collect();
     }
 
     let mut changes = Map::new();
     let mut fields = current.fields.clone();
     let mut set = Sql::default();
     for f in def.fields {
-        let Some(new) = input.fields.get(f.name) else { continue };
+        let Some(new) = input.fields.get(f.name) else {
+            continue;
+        };
         let old = current.fields.get(f.name).cloned().unwrap_or(Value::Null);
         if &old != new {
             changes.insert(f.name.to_string(), Value::Array(vec![old, new.clone()]));
             fields.insert(f.name.to_string(), new.clone());
-            set.push(", ").push_ident(f.name).push(" = ").bind(field_arg(f.kind, new));
+            set.push(", ")
+                .push_ident(f.name)
+                .push(" = ")
+                .bind(field_arg(f.kind, new));
         }
     }
     let mut custom = current.custom.clone();
@@ -492,14 +687,18 @@ pub async fn update(
         }
     }
     if custom != current.custom {
-        set.push(", custom = ").bind(Arg::Json(Some(Value::Object(custom))));
+        set.push(", custom = ")
+            .bind(Arg::Json(Some(Value::Object(custom))));
     }
     if let Some(owner) = input.owner_id
         && owner != current.owner_id
     {
         changes.insert(
             "owner_id".into(),
-            Value::Array(vec![Value::String(current.owner_id.to_string()), Value::String(owner.to_string())]),
+            Value::Array(vec![
+                Value::String(current.owner_id.to_string()),
+                Value::String(owner.to_string()),
+            ]),
         );
         set.push(", owner_id = ").bind(owner);
     }
@@ -507,7 +706,10 @@ pub async fn update(
         let old: Vec<AccountLink> = current
             .accounts
             .iter()
-            .map(|l| AccountLink { account_id: l.account_id, position: l.position.clone() })
+            .map(|l| AccountLink {
+                account_id: l.account_id,
+                position: l.position.clone(),
+            })
             .collect();
         if &old != links {
             // Links to accounts the actor cannot see are kept: they are not the actor's to drop.
@@ -515,7 +717,10 @@ pub async fn update(
             let hidden = hidden_links(tx, id, &old).await?;
             keep.extend(hidden);
             write_links(tx, id, &keep).await?;
-            changes.insert("accounts".into(), Value::Array(vec![links_value(&old), links_value(links)]));
+            changes.insert(
+                "accounts".into(),
+                Value::Array(vec![links_value(&old), links_value(links)]),
+            );
         }
     }
     if changes.is_empty() {
@@ -526,41 +731,71 @@ pub async fn update(
     }
     // Build "UPDATE t SET version = version + 1, updated_at = $n<set> WHERE id = $m".
     let mut sql = Sql::new("UPDATE ");
-    sql.push_ident(def.plural).push(" SET version = version + 1, updated_at = ").bind(Timestamp::now());
+    sql.push_ident(def.plural)
+        .push(" SET version = version + 1, updated_at = ")
+        .bind(Timestamp::now());
     sql.append(set);
-    sql.push(" WHERE id = ").bind(id).push(" AND version = ").bind(current.version);
+    sql.push(" WHERE id = ")
+        .bind(id)
+        .push(" AND version = ")
+        .bind(current.version);
     if tx.execute(&sql).await? == 0 {
-        return Err(StoreError::Stale { current: current.version });
+        return Err(StoreError::Stale {
+            current: current.version,
+        });
     }
     audit::record(tx, def.object, id, "update", Some(actor.user_id), changes).await?;
     get(tx, actor, def, id).await
 }
 
 /// Links of a contact to accounts that exist in the table but were not in `visible`.
-async fn hidden_links(tx: &mut impl Exec, contact: Id, visible: &[AccountLink]) -> Result<Vec<AccountLink>, StoreError> {
+async fn hidden_links(
+    tx: &mut impl Exec,
+    contact: Id,
+    visible: &[AccountLink],
+) -> Result<Vec<AccountLink>, StoreError> {
     let rows = tx
-        .fetch_all(&Sql::new("SELECT account_id, position FROM contact_accounts WHERE contact_id = $1").arg(contact))
+        .fetch_all(
+            &Sql::new("SELECT account_id, position FROM contact_accounts WHERE contact_id = $1")
+                .arg(contact),
+        )
         .await?;
     let mut out = Vec::new();
     for r in rows {
         let account_id = r.req_id("account_id")?;
         if !visible.iter().any(|l| l.account_id == account_id) {
-            out.push(AccountLink { account_id, position: r.text("position")? });
+            out.push(AccountLink {
+                account_id,
+                position: r.text("position")?,
+            });
         }
     }
     Ok(out)
 }
 
 /// Moves a record to the trash.
-pub async fn delete(tx: &mut impl Exec, actor: &Actor, def: &ObjectDef, id: Id, if_version: Option<i64>) -> Result<(), StoreError> {
+pub async fn delete(
+    tx: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    id: Id,
+    if_version: Option<i64>,
+) -> Result<(), StoreError> {
     let current = fetch(tx, actor, def, id, false, true).await?;
-    if !actor.allows(def.object, Action::Delete, current.owner_id, current.owner_team) {
+    if !actor.allows(
+        def.object,
+        Action::Delete,
+        current.owner_id,
+        current.owner_team,
+    ) {
         return Err(StoreError::Forbidden);
     }
     if let Some(v) = if_version
         && v != current.version
     {
-        return Err(StoreError::Stale { current: current.version });
+        return Err(StoreError::Stale {
+            current: current.version,
+        });
     }
     let now = Timestamp::now();
     let mut sql = Sql::new("UPDATE ");
@@ -574,17 +809,32 @@ pub async fn delete(tx: &mut impl Exec, actor: &Actor, def: &ObjectDef, id: Id, 
         .push(" AND version = ")
         .bind(current.version);
     if tx.execute(&sql).await? == 0 {
-        return Err(StoreError::Stale { current: current.version });
+        return Err(StoreError::Stale {
+            current: current.version,
+        });
     }
     let mut changes = Map::new();
-    changes.insert("deleted_at".into(), Value::Array(vec![Value::Null, Value::String(now.to_rfc3339())]));
+    changes.insert(
+        "deleted_at".into(),
+        Value::Array(vec![Value::Null, Value::String(now.to_rfc3339())]),
+    );
     audit::record(tx, def.object, id, "delete", Some(actor.user_id), changes).await
 }
 
 /// Brings a record back from the trash.
-pub async fn restore(tx: &mut impl Exec, actor: &Actor, def: &ObjectDef, id: Id) -> Result<Record, StoreError> {
+pub async fn restore(
+    tx: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    id: Id,
+) -> Result<Record, StoreError> {
     let current = fetch(tx, actor, def, id, true, true).await?;
-    if !actor.allows(def.object, Action::Delete, current.owner_id, current.owner_team) {
+    if !actor.allows(
+        def.object,
+        Action::Delete,
+        current.owner_id,
+        current.owner_team,
+    ) {
         return Err(StoreError::Forbidden);
     }
     let mut sql = Sql::new("UPDATE ");
@@ -595,14 +845,22 @@ pub async fn restore(tx: &mut impl Exec, actor: &Actor, def: &ObjectDef, id: Id)
         .bind(id);
     tx.execute(&sql).await?;
     let mut changes = Map::new();
-    let was = current.deleted_at.map(|t| Value::String(t.to_rfc3339())).unwrap_or(Value::Null);
+    let was = current
+        .deleted_at
+        .map(|t| Value::String(t.to_rfc3339()))
+        .unwrap_or(Value::Null);
     changes.insert("deleted_at".into(), Value::Array(vec![was, Value::Null]));
     audit::record(tx, def.object, id, "restore", Some(actor.user_id), changes).await?;
     get(tx, actor, def, id).await
 }
 
 /// A record's history, newest first, if the actor may read the record.
-pub async fn history(ex: &mut impl Exec, actor: &Actor, def: &ObjectDef, id: Id) -> Result<Vec<AuditEntry>, StoreError> {
+pub async fn history(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    id: Id,
+) -> Result<Vec<AuditEntry>, StoreError> {
     fetch(ex, actor, def, id, false, false).await?;
     audit::for_record(ex, def.object, id, 200).await
 }

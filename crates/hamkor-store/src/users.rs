@@ -2,9 +2,9 @@
 //! tokens are kept as SHA-256 hashes of the random values handed out, passwords as
 //! Argon2id hashes made by the app layer.
 
+use crate::StoreError;
 use crate::access::{Actor, PolicyOverrides};
 use crate::db::{Exec, Sql};
-use crate::StoreError;
 use hamkor_domain::{Action, Id, ObjectType, Role, Scope, Timestamp};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -45,7 +45,9 @@ fn user_from_row(r: &crate::Row) -> Result<User, StoreError> {
         id: r.req_id("id")?,
         email: r.req_text("email")?,
         name: r.req_text("name")?,
-        role: role.parse().map_err(|_| StoreError::Decode(format!("role {role}")))?,
+        role: role
+            .parse()
+            .map_err(|_| StoreError::Decode(format!("role {role}")))?,
         team_id: r.id("team_id")?,
         language: r.text("language")?,
         time_zone: r.req_text("time_zone")?,
@@ -90,33 +92,54 @@ pub async fn insert(ex: &mut impl Exec, u: &NewUser) -> Result<User, StoreError>
 }
 
 pub async fn count(ex: &mut impl Exec) -> Result<i64, StoreError> {
-    let row = ex.fetch_optional(&Sql::new("SELECT COUNT(*) AS n FROM users")).await?;
+    let row = ex
+        .fetch_optional(&Sql::new("SELECT COUNT(*) AS n FROM users"))
+        .await?;
     Ok(row.map(|r| r.req_int("n")).transpose()?.unwrap_or(0))
 }
 
 pub async fn by_id(ex: &mut impl Exec, id: Id) -> Result<Option<User>, StoreError> {
     let mut sql = Sql::new("SELECT ");
-    sql.push(USER_COLUMNS).push(" FROM users WHERE id = ").bind(id);
-    ex.fetch_optional(&sql).await?.map(|r| user_from_row(&r)).transpose()
+    sql.push(USER_COLUMNS)
+        .push(" FROM users WHERE id = ")
+        .bind(id);
+    ex.fetch_optional(&sql)
+        .await?
+        .map(|r| user_from_row(&r))
+        .transpose()
 }
 
 pub async fn by_email(ex: &mut impl Exec, email: &str) -> Result<Option<User>, StoreError> {
     let mut sql = Sql::new("SELECT ");
-    sql.push(USER_COLUMNS).push(" FROM users WHERE email = ").bind(email.trim().to_lowercase());
-    ex.fetch_optional(&sql).await?.map(|r| user_from_row(&r)).transpose()
+    sql.push(USER_COLUMNS)
+        .push(" FROM users WHERE email = ")
+        .bind(email.trim().to_lowercase());
+    ex.fetch_optional(&sql)
+        .await?
+        .map(|r| user_from_row(&r))
+        .transpose()
 }
 
 /// All users, by name. Every signed-in user may see colleagues' names (to assign work).
 pub async fn list(ex: &mut impl Exec) -> Result<Vec<User>, StoreError> {
     let mut sql = Sql::new("SELECT ");
-    sql.push(USER_COLUMNS).push(" FROM users ORDER BY name, id LIMIT 5000");
-    ex.fetch_all(&sql).await?.iter().map(user_from_row).collect()
+    sql.push(USER_COLUMNS)
+        .push(" FROM users ORDER BY name, id LIMIT 5000");
+    ex.fetch_all(&sql)
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
 }
 
 /// The stored password hash of an active user, for login.
 pub async fn password_hash(ex: &mut impl Exec, id: Id) -> Result<Option<String>, StoreError> {
     let row = ex
-        .fetch_optional(&Sql::new("SELECT password_hash FROM users WHERE id = $1 AND disabled = $2").arg(id).arg(false))
+        .fetch_optional(
+            &Sql::new("SELECT password_hash FROM users WHERE id = $1 AND disabled = $2")
+                .arg(id)
+                .arg(false),
+        )
         .await?;
     Ok(row.map(|r| r.text("password_hash")).transpose()?.flatten())
 }
@@ -137,7 +160,8 @@ pub async fn set_password_hash(ex: &mut impl Exec, id: Id, hash: &str) -> Result
     if n == 0 {
         return Err(StoreError::NotFound);
     }
-    ex.execute(&Sql::new("DELETE FROM sessions WHERE user_id = $1").arg(id)).await?;
+    ex.execute(&Sql::new("DELETE FROM sessions WHERE user_id = $1").arg(id))
+        .await?;
     Ok(())
 }
 
@@ -155,13 +179,19 @@ pub async fn set_disabled(ex: &mut impl Exec, id: Id, disabled: bool) -> Result<
         return Err(StoreError::NotFound);
     }
     if disabled {
-        ex.execute(&Sql::new("DELETE FROM sessions WHERE user_id = $1").arg(id)).await?;
+        ex.execute(&Sql::new("DELETE FROM sessions WHERE user_id = $1").arg(id))
+            .await?;
     }
     Ok(())
 }
 
 /// Changes the user's own preferences.
-pub async fn set_preferences(ex: &mut impl Exec, id: Id, language: Option<&str>, time_zone: Option<&str>) -> Result<(), StoreError> {
+pub async fn set_preferences(
+    ex: &mut impl Exec,
+    id: Id,
+    language: Option<&str>,
+    time_zone: Option<&str>,
+) -> Result<(), StoreError> {
     ex.execute(
         &Sql::new(
             "UPDATE users SET language = COALESCE($1, language), time_zone = COALESCE($2, time_zone), \
@@ -177,7 +207,12 @@ pub async fn set_preferences(ex: &mut impl Exec, id: Id, language: Option<&str>,
 }
 
 /// Stores a one-time setup link (its hash) valid until `expires`.
-pub async fn set_setup_token(ex: &mut impl Exec, id: Id, token: &str, expires: Timestamp) -> Result<(), StoreError> {
+pub async fn set_setup_token(
+    ex: &mut impl Exec,
+    id: Id,
+    token: &str,
+    expires: Timestamp,
+) -> Result<(), StoreError> {
     ex.execute(
         &Sql::new("UPDATE users SET setup_token_hash = $1, setup_expires_at = $2 WHERE id = $3")
             .arg(hash_secret(token))
@@ -198,7 +233,10 @@ pub async fn by_setup_token(ex: &mut impl Exec, token: &str) -> Result<Option<Us
         .bind(Timestamp::now())
         .push(" AND disabled = ")
         .bind(false);
-    ex.fetch_optional(&sql).await?.map(|r| user_from_row(&r)).transpose()
+    ex.fetch_optional(&sql)
+        .await?
+        .map(|r| user_from_row(&r))
+        .transpose()
 }
 
 pub async fn insert_team(ex: &mut impl Exec, name: &str) -> Result<Team, StoreError> {
@@ -212,28 +250,46 @@ pub async fn insert_team(ex: &mut impl Exec, name: &str) -> Result<Team, StoreEr
             .arg(now),
     )
     .await?;
-    Ok(Team { id, name: name.to_string() })
+    Ok(Team {
+        id,
+        name: name.to_string(),
+    })
 }
 
 pub async fn teams(ex: &mut impl Exec) -> Result<Vec<Team>, StoreError> {
     ex.fetch_all(&Sql::new("SELECT id, name FROM teams ORDER BY name"))
         .await?
         .iter()
-        .map(|r| Ok(Team { id: r.req_id("id")?, name: r.req_text("name")? }))
+        .map(|r| {
+            Ok(Team {
+                id: r.req_id("id")?,
+                name: r.req_text("name")?,
+            })
+        })
         .collect()
 }
 
 pub async fn team_by_name(ex: &mut impl Exec, name: &str) -> Result<Option<Team>, StoreError> {
     ex.fetch_optional(&Sql::new("SELECT id, name FROM teams WHERE name = $1").arg(name))
         .await?
-        .map(|r| Ok(Team { id: r.req_id("id")?, name: r.req_text("name")? }))
+        .map(|r| {
+            Ok(Team {
+                id: r.req_id("id")?,
+                name: r.req_text("name")?,
+            })
+        })
         .transpose()
 }
 
 /// The scopes administrators changed from the role defaults.
 pub async fn policy_overrides(ex: &mut impl Exec) -> Result<PolicyOverrides, StoreError> {
     let mut map = std::collections::HashMap::new();
-    for r in ex.fetch_all(&Sql::new("SELECT role, object, action, scope FROM role_permissions")).await? {
+    for r in ex
+        .fetch_all(&Sql::new(
+            "SELECT role, object, action, scope FROM role_permissions",
+        ))
+        .await?
+    {
         let action = r.req_text("action")?;
         let (Some(object), Some(action), Ok(scope)) = (
             ObjectType::parse(&r.req_text("object")?),
@@ -248,7 +304,13 @@ pub async fn policy_overrides(ex: &mut impl Exec) -> Result<PolicyOverrides, Sto
 }
 
 /// Sets one role's scope for an action on an object type.
-pub async fn set_policy(ex: &mut impl Exec, role: Role, object: ObjectType, action: Action, scope: Scope) -> Result<(), StoreError> {
+pub async fn set_policy(
+    ex: &mut impl Exec,
+    role: Role,
+    object: ObjectType,
+    action: Action,
+    scope: Scope,
+) -> Result<(), StoreError> {
     ex.execute(
         &Sql::new(
             "INSERT INTO role_permissions (role, object, action, scope) VALUES ($1, $2, $3, $4) \
@@ -265,7 +327,12 @@ pub async fn set_policy(ex: &mut impl Exec, role: Role, object: ObjectType, acti
 
 /// The actor for an active user, with the current policy.
 pub fn actor_for(user: &User, overrides: Arc<PolicyOverrides>) -> Actor {
-    Actor { user_id: user.id, team_id: user.team_id, role: user.role, overrides }
+    Actor {
+        user_id: user.id,
+        team_id: user.team_id,
+        role: user.role,
+        overrides,
+    }
 }
 
 /// A login session as found from its cookie.
@@ -275,7 +342,13 @@ pub struct Session {
     pub csrf_token: String,
 }
 
-pub async fn insert_session(ex: &mut impl Exec, token: &str, user: Id, csrf: &str, expires: Timestamp) -> Result<(), StoreError> {
+pub async fn insert_session(
+    ex: &mut impl Exec,
+    token: &str,
+    user: Id,
+    csrf: &str,
+    expires: Timestamp,
+) -> Result<(), StoreError> {
     ex.execute(
         &Sql::new("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .arg(hash_secret(token))
@@ -299,13 +372,17 @@ pub async fn session(ex: &mut impl Exec, token: &str) -> Result<Option<Session>,
     .arg(Timestamp::now())
     .arg(false);
     match ex.fetch_optional(&sql).await? {
-        Some(r) => Ok(Some(Session { user: user_from_row(&r)?, csrf_token: r.req_text("csrf_token")? })),
+        Some(r) => Ok(Some(Session {
+            user: user_from_row(&r)?,
+            csrf_token: r.req_text("csrf_token")?,
+        })),
         None => Ok(None),
     }
 }
 
 pub async fn delete_session(ex: &mut impl Exec, token: &str) -> Result<(), StoreError> {
-    ex.execute(&Sql::new("DELETE FROM sessions WHERE token_hash = $1").arg(hash_secret(token))).await?;
+    ex.execute(&Sql::new("DELETE FROM sessions WHERE token_hash = $1").arg(hash_secret(token)))
+        .await?;
     Ok(())
 }
 
@@ -318,7 +395,12 @@ pub struct ApiToken {
     pub revoked_at: Option<Timestamp>,
 }
 
-pub async fn insert_token(ex: &mut impl Exec, user: Id, name: &str, token: &str) -> Result<ApiToken, StoreError> {
+pub async fn insert_token(
+    ex: &mut impl Exec,
+    user: Id,
+    name: &str,
+    token: &str,
+) -> Result<ApiToken, StoreError> {
     let id = Id::new();
     let now = Timestamp::now();
     ex.execute(
@@ -330,7 +412,12 @@ pub async fn insert_token(ex: &mut impl Exec, user: Id, name: &str, token: &str)
             .arg(now),
     )
     .await?;
-    Ok(ApiToken { id, name: name.to_string(), created_at: now, revoked_at: None })
+    Ok(ApiToken {
+        id,
+        name: name.to_string(),
+        created_at: now,
+        revoked_at: None,
+    })
 }
 
 /// The active user an unrevoked API token belongs to.
@@ -342,7 +429,10 @@ pub async fn user_by_token(ex: &mut impl Exec, token: &str) -> Result<Option<Use
     )
     .arg(hash_secret(token))
     .arg(false);
-    ex.fetch_optional(&sql).await?.map(|r| user_from_row(&r)).transpose()
+    ex.fetch_optional(&sql)
+        .await?
+        .map(|r| user_from_row(&r))
+        .transpose()
 }
 
 pub async fn revoke_token(ex: &mut impl Exec, user: Id, id: Id) -> Result<bool, StoreError> {

@@ -84,27 +84,57 @@ fn is_safe(method: &Method) -> bool {
 }
 
 /// `form_csrf_allowed`: the UI checks the CSRF token in the form body itself.
-async fn authenticate(parts: &Parts, state: &AppState, form_csrf_allowed: bool) -> Result<Caller, AuthFailure> {
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    form_csrf_allowed: bool,
+) -> Result<Caller, AuthFailure> {
     let app = &state.app;
     if let Some(auth) = parts.headers.get(header::AUTHORIZATION) {
         let token = auth
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty() && t.len() < 200)
             .ok_or(AuthFailure::Invalid)?;
-        let user = app.token_user(token).await.map_err(|e| AuthFailure::Internal(e.to_string()))?.ok_or(AuthFailure::Invalid)?;
-        let actor = app.actor(&user).await.map_err(|e| AuthFailure::Internal(e.to_string()))?;
+        let user = app
+            .token_user(token)
+            .await
+            .map_err(|e| AuthFailure::Internal(e.to_string()))?
+            .ok_or(AuthFailure::Invalid)?;
+        let actor = app
+            .actor(&user)
+            .await
+            .map_err(|e| AuthFailure::Internal(e.to_string()))?;
         let loc = Loc::new(request_lang(&parts.headers, Some(&user)));
-        return Ok(Caller { user, actor, csrf: None, session_token: None, loc });
+        return Ok(Caller {
+            user,
+            actor,
+            csrf: None,
+            session_token: None,
+            loc,
+        });
     }
-    let Some(token) = cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty() && t.len() < 200) else {
+    let Some(token) =
+        cookie(&parts.headers, SESSION_COOKIE).filter(|t| !t.is_empty() && t.len() < 200)
+    else {
         return Err(AuthFailure::Missing);
     };
-    let session = app.session(token).await.map_err(|e| AuthFailure::Internal(e.to_string()))?.ok_or(AuthFailure::Invalid)?;
+    let session = app
+        .session(token)
+        .await
+        .map_err(|e| AuthFailure::Internal(e.to_string()))?
+        .ok_or(AuthFailure::Invalid)?;
     if !is_safe(&parts.method) {
-        let cross_site = parts.headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_some_and(|v| v == "cross-site");
+        let cross_site = parts
+            .headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == "cross-site");
         if cross_site {
             return Err(AuthFailure::Csrf);
         }
@@ -117,9 +147,18 @@ async fn authenticate(parts: &Parts, state: &AppState, form_csrf_allowed: bool) 
             return Err(AuthFailure::Csrf);
         }
     }
-    let actor = app.actor(&session.user).await.map_err(|e| AuthFailure::Internal(e.to_string()))?;
+    let actor = app
+        .actor(&session.user)
+        .await
+        .map_err(|e| AuthFailure::Internal(e.to_string()))?;
     let loc = Loc::new(request_lang(&parts.headers, Some(&session.user)));
-    Ok(Caller { user: session.user, actor, csrf: Some(session.csrf_token), session_token: Some(token.to_string()), loc })
+    Ok(Caller {
+        user: session.user,
+        actor,
+        csrf: Some(session.csrf_token),
+        session_token: Some(token.to_string()),
+        loc,
+    })
 }
 
 /// An API caller; refuses with a problem response.
@@ -130,9 +169,11 @@ impl FromRequestParts<AppState> for ApiUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match authenticate(parts, state, false).await {
             Ok(c) => Ok(ApiUser(c)),
-            Err(AuthFailure::Missing | AuthFailure::Invalid) => {
-                Err(ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Send a valid API token as 'Authorization: Bearer <token>' or log in."))
-            }
+            Err(AuthFailure::Missing | AuthFailure::Invalid) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "Send a valid API token as 'Authorization: Bearer <token>' or log in.",
+            )),
             Err(AuthFailure::Csrf) => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "CSRF check failed",
@@ -140,7 +181,11 @@ impl FromRequestParts<AppState> for ApiUser {
             )),
             Err(AuthFailure::Internal(e)) => {
                 tracing::error!(error = %e, "authentication failed");
-                Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", "Authentication could not be checked."))
+                Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error",
+                    "Authentication could not be checked.",
+                ))
             }
         }
     }
@@ -156,15 +201,22 @@ impl FromRequestParts<AppState> for UiUser {
         match authenticate(parts, state, true).await {
             Ok(c) if c.csrf.is_some() => Ok(UiUser(c)),
             Ok(_) | Err(AuthFailure::Missing | AuthFailure::Invalid) => {
-                let next = parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-                let target = if is_safe(&parts.method) && next.starts_with('/') && !next.starts_with("//") {
-                    format!("/login?next={}", urlencoding::encode(next))
-                } else {
-                    "/login".to_string()
-                };
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
+                let target =
+                    if is_safe(&parts.method) && next.starts_with('/') && !next.starts_with("//") {
+                        format!("/login?next={}", urlencoding::encode(next))
+                    } else {
+                        "/login".to_string()
+                    };
                 Err(Redirect::to(&target).into_response())
             }
-            Err(AuthFailure::Csrf) => Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response()),
+            Err(AuthFailure::Csrf) => {
+                Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response())
+            }
             Err(AuthFailure::Internal(e)) => {
                 tracing::error!(error = %e, "authentication failed");
                 Err((StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response())

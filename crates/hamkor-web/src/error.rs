@@ -19,7 +19,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, title, detail: detail.into(), errors: None }
+        ApiError {
+            status,
+            title,
+            detail: detail.into(),
+            errors: None,
+        }
     }
     pub fn invalid(errors: &ValidationErrors, loc: &Loc) -> Self {
         let list: Vec<_> = errors
@@ -27,24 +32,56 @@ impl ApiError {
             .iter()
             .map(|e| json!({"field": e.field, "message": loc.field_error(e), "code": e.key.trim_start_matches("error-")}))
             .collect();
-        let detail = errors.0.iter().map(|e| format!("{}: {}", e.field, loc.field_error(e))).collect::<Vec<_>>().join("; ");
-        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, title: "Invalid input", detail, errors: Some(list) }
+        let detail = errors
+            .0
+            .iter()
+            .map(|e| format!("{}: {}", e.field, loc.field_error(e)))
+            .collect::<Vec<_>>()
+            .join("; ");
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            title: "Invalid input",
+            detail,
+            errors: Some(list),
+        }
     }
     pub fn from_app(e: AppError, loc: &Loc) -> Self {
         match e {
-            AppError::NotFound => ApiError::new(StatusCode::NOT_FOUND, "Not found", "No such record, or you may not see it."),
-            AppError::Forbidden => ApiError::new(StatusCode::FORBIDDEN, "Forbidden", "Your role does not allow this action."),
-            AppError::Unauthorized => ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Valid credentials are required."),
+            AppError::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "No such record, or you may not see it.",
+            ),
+            AppError::Forbidden => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Your role does not allow this action.",
+            ),
+            AppError::Unauthorized => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "Valid credentials are required.",
+            ),
             AppError::Stale(v) => ApiError::new(
                 StatusCode::PRECONDITION_FAILED,
                 "Precondition failed",
-                format!("The record was changed by someone else; it is now at version {v}. Reload it and try again."),
+                format!(
+                    "The record was changed by someone else; it is now at version {v}. Reload it and try again."
+                ),
             ),
-            AppError::Conflict(c) => ApiError::new(StatusCode::CONFLICT, "Conflict", format!("Already exists ({c}).")),
+            AppError::Conflict(c) => ApiError::new(
+                StatusCode::CONFLICT,
+                "Conflict",
+                format!("Already exists ({c})."),
+            ),
             AppError::Invalid(v) => ApiError::invalid(&v, loc),
             AppError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", "Something went wrong on the server; it has been logged.")
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error",
+                    "Something went wrong on the server; it has been logged.",
+                )
             }
         }
     }
@@ -62,7 +99,10 @@ impl IntoResponse for ApiError {
             body["errors"] = serde_json::Value::Array(errors);
         }
         let mut resp = (self.status, body.to_string()).into_response();
-        resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         resp
     }
 }

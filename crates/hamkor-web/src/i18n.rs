@@ -49,7 +49,11 @@ impl Lang {
             let mut it = part.split(';');
             let tag = it.next().unwrap_or("");
             let q = it
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             if let Some(l) = Lang::parse(tag)
                 && best.is_none_or(|(bq, _)| q > bq)
@@ -92,8 +96,10 @@ impl Loc {
     }
     /// The message for `key` with arguments.
     pub fn t_args(&self, key: &str, args: &[(&'static str, String)]) -> String {
-        let map: HashMap<Cow<'static, str>, FluentValue> =
-            args.iter().map(|(k, v)| (Cow::Borrowed(*k), FluentValue::from(v.clone()))).collect();
+        let map: HashMap<Cow<'static, str>, FluentValue> = args
+            .iter()
+            .map(|(k, v)| (Cow::Borrowed(*k), FluentValue::from(v.clone())))
+            .collect();
         LOCALES.lookup_with_args(&self.lang.id(), key, &map)
     }
     /// A field error as a sentence in this language.
@@ -117,7 +123,10 @@ impl Loc {
     /// A number with this language's grouping and decimal mark.
     pub fn number(&self, n: f64, decimals: usize) -> String {
         let s = format!("{:.*}", decimals, n.abs());
-        let (int, frac) = s.split_once('.').map(|(a, b)| (a.to_string(), Some(b.to_string()))).unwrap_or((s.clone(), None));
+        let (int, frac) = s
+            .split_once('.')
+            .map(|(a, b)| (a.to_string(), Some(b.to_string())))
+            .unwrap_or((s.clone(), None));
         let (group, dec) = match self.lang {
             Lang::En => (",", "."),
             Lang::Ru | Lang::Uz => ("\u{a0}", ","),
@@ -152,7 +161,10 @@ mod tests {
     #[test]
     fn every_key_is_in_every_language() {
         let en = keys_of(include_str!("../locales/en/main.ftl"));
-        for (name, file) in [("ru", include_str!("../locales/ru/main.ftl")), ("uz", include_str!("../locales/uz/main.ftl"))] {
+        for (name, file) in [
+            ("ru", include_str!("../locales/ru/main.ftl")),
+            ("uz", include_str!("../locales/uz/main.ftl")),
+        ] {
             let keys = keys_of(file);
             let missing: Vec<_> = en.iter().filter(|k| !keys.contains(k)).collect();
             let extra: Vec<_> = keys.iter().filter(|k| !en.contains(k)).collect();
@@ -178,8 +190,14 @@ mod tests {
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {
-                if part.starts_with("error-") && part.len() > 6 && part.chars().all(|c| c.is_ascii_lowercase() || c == '-') {
-                    assert!(en.contains(&part.to_string()), "key {part} is used but not translated");
+                if part.starts_with("error-")
+                    && part.len() > 6
+                    && part.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                {
+                    assert!(
+                        en.contains(&part.to_string()),
+                        "key {part} is used but not translated"
+                    );
                 }
             }
         }
@@ -187,7 +205,10 @@ mod tests {
 
     #[test]
     fn languages_are_negotiated_and_formatted() {
-        assert_eq!(Lang::from_accept_language("ru-RU,ru;q=0.9,en;q=0.8"), Lang::Ru);
+        assert_eq!(
+            Lang::from_accept_language("ru-RU,ru;q=0.9,en;q=0.8"),
+            Lang::Ru
+        );
         assert_eq!(Lang::from_accept_language("de-DE, uz;q=0.5"), Lang::Uz);
         assert_eq!(Lang::from_accept_language("fr"), Lang::En);
         assert_eq!(Loc::new(Lang::En).number(1234567.5, 2), "1,234,567.50");

@@ -37,7 +37,10 @@ impl AppState {
 
 /// The whole router: API, UI, assets and operations endpoints.
 pub fn router(app: App, config: WebConfig) -> Router {
-    let state = AppState { app, config: Arc::new(config) };
+    let state = AppState {
+        app,
+        config: Arc::new(config),
+    };
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(api::routes())

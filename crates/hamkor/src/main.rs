@@ -30,7 +30,12 @@ struct Settings {
     #[arg(long, env = "HAMKOR_BASE_URL", global = true)]
     base_url: Option<String>,
     /// Settings file (optional).
-    #[arg(long, env = "HAMKOR_CONFIG", global = true, default_value = "hamkor.toml")]
+    #[arg(
+        long,
+        env = "HAMKOR_CONFIG",
+        global = true,
+        default_value = "hamkor.toml"
+    )]
     config: String,
 }
 
@@ -52,14 +57,32 @@ struct Config {
 impl Settings {
     fn resolve(&self) -> Result<Config> {
         let file: FileSettings = match std::fs::read_to_string(&self.config) {
-            Ok(text) => toml::from_str(&text).with_context(|| format!("{} is not valid", self.config))?,
+            Ok(text) => {
+                toml::from_str(&text).with_context(|| format!("{} is not valid", self.config))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileSettings::default(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", self.config)),
         };
-        let listen = self.listen.clone().or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let database = self.database.clone().or(file.database).unwrap_or_else(|| "sqlite://hamkor-data/hamkor.db".into());
-        let base_url = self.base_url.clone().or(file.base_url).unwrap_or_else(|| format!("http://{listen}"));
-        Ok(Config { listen, database, base_url: base_url.trim_end_matches('/').to_string() })
+        let listen = self
+            .listen
+            .clone()
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let database = self
+            .database
+            .clone()
+            .or(file.database)
+            .unwrap_or_else(|| "sqlite://hamkor-data/hamkor.db".into());
+        let base_url = self
+            .base_url
+            .clone()
+            .or(file.base_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        Ok(Config {
+            listen,
+            database,
+            base_url: base_url.trim_end_matches('/').to_string(),
+        })
     }
 }
 
@@ -122,7 +145,9 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     init_logging();
     let config = cli.settings.resolve()?;
-    let db = Db::connect(&config.database).await.with_context(|| format!("cannot open the database {}", redact(&config.database)))?;
+    let db = Db::connect(&config.database)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&config.database)))?;
     db.migrate().await.context("database migration failed")?;
     let app = App::new(db.clone());
     match cli.command {
@@ -130,9 +155,19 @@ async fn main() -> Result<()> {
         Command::Serve { demo } => serve(app, &config, demo).await?,
         Command::User(cmd) => user_command(&app, &config, cmd).await?,
         Command::Token(TokenCommand::Create { user, name }) => {
-            let u = app.user_by_email(&user).await.map_err(|e| anyhow::anyhow!("{e}"))?.with_context(|| format!("no user {user}"))?;
-            let secret = app.create_token(u.id, &name).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-            println!("API token for {} ({}); it is shown only now:", u.email, name);
+            let u = app
+                .user_by_email(&user)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .with_context(|| format!("no user {user}"))?;
+            let secret = app
+                .create_token(u.id, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            println!(
+                "API token for {} ({}); it is shown only now:",
+                u.email, name
+            );
             println!("{secret}");
         }
     }
@@ -142,9 +177,12 @@ async fn main() -> Result<()> {
 
 fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HAMKOR_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let filter = EnvFilter::try_from_env("HAMKOR_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
     let json = std::env::var("HAMKOR_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         let _ = builder.json().try_init();
     } else {
@@ -166,34 +204,68 @@ fn redact(url: &str) -> String {
 
 async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
     if demo {
-        if let Some(creds) = app.ensure_demo().await.map_err(|e| anyhow::anyhow!("demo data: {e:?}"))? {
-            println!("Demo company ready. Log in at {}/login with any of:", config.base_url);
+        if let Some(creds) = app
+            .ensure_demo()
+            .await
+            .map_err(|e| anyhow::anyhow!("demo data: {e:?}"))?
+        {
+            println!(
+                "Demo company ready. Log in at {}/login with any of:",
+                config.base_url
+            );
             for l in &creds.logins {
                 println!("  {:<28} ({})", l.email, l.role);
             }
             println!("Password for all demo users: {}", creds.password);
         } else {
-            println!("The database already has data that is not the demo company; --demo adds nothing.");
+            println!(
+                "The database already has data that is not the demo company; --demo adds nothing."
+            );
         }
     } else if app.is_empty().await.map_err(|e| anyhow::anyhow!("{e:?}"))? {
         let admin = app
             .create_user(
                 None,
-                UserRequest { email: "admin@localhost.localdomain".into(), name: "Administrator".into(), role: "administrator".into(), team: None, language: None, password: None },
+                UserRequest {
+                    email: "admin@localhost.localdomain".into(),
+                    name: "Administrator".into(),
+                    role: "administrator".into(),
+                    team: None,
+                    language: None,
+                    password: None,
+                },
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let token = app.issue_setup_token(admin.id).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        println!("First start: an administrator account was created ({}).", admin.email);
-        println!("Set its password within {} hours here (shown once):", hamkor_app::auth::SETUP_HOURS);
+        let token = app
+            .issue_setup_token(admin.id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        println!(
+            "First start: an administrator account was created ({}).",
+            admin.email
+        );
+        println!(
+            "Set its password within {} hours here (shown once):",
+            hamkor_app::auth::SETUP_HOURS
+        );
         println!("  {}/setup/{token}", config.base_url);
     }
-    let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let router = hamkor_web::router(app.clone(), hamkor_web::WebConfig { base_url: config.base_url.clone() });
+    let router = hamkor_web::router(
+        app.clone(),
+        hamkor_web::WebConfig {
+            base_url: config.base_url.clone(),
+        },
+    );
     tracing::info!(%addr, "Hamkor is listening");
     println!("Hamkor is listening on http://{addr}");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -204,7 +276,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };
@@ -215,33 +288,79 @@ async fn shutdown_signal() {
 
 async fn user_command(app: &App, config: &Config, cmd: UserCommand) -> Result<()> {
     match cmd {
-        UserCommand::Create { email, name, role, team, language, password_stdin } => {
-            let password = if password_stdin { Some(read_password()?) } else { None };
+        UserCommand::Create {
+            email,
+            name,
+            role,
+            team,
+            language,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
             let has_password = password.is_some();
             let u = app
-                .create_user(None, UserRequest { email, name, role, team, language, password })
+                .create_user(
+                    None,
+                    UserRequest {
+                        email,
+                        name,
+                        role,
+                        team,
+                        language,
+                        password,
+                    },
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
             println!("Created {} ({}) with id {}", u.email, u.role, u.id);
             if !has_password {
-                let token = app.issue_setup_token(u.id).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+                let token = app
+                    .issue_setup_token(u.id)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
                 println!("One-time setup link: {}/setup/{token}", config.base_url);
             }
         }
         UserCommand::List => {
             for u in app.users().await.map_err(|e| anyhow::anyhow!("{e:?}"))? {
-                println!("{}\t{}\t{}\t{}{}", u.id, u.email, u.role, u.name, if u.disabled { "\t(disabled)" } else { "" });
+                println!(
+                    "{}\t{}\t{}\t{}{}",
+                    u.id,
+                    u.email,
+                    u.role,
+                    u.name,
+                    if u.disabled { "\t(disabled)" } else { "" }
+                );
             }
         }
         UserCommand::SetPassword { email } => {
-            let u = app.user_by_email(&email).await.map_err(|e| anyhow::anyhow!("{e:?}"))?.with_context(|| format!("no user {email}"))?;
+            let u = app
+                .user_by_email(&email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                .with_context(|| format!("no user {email}"))?;
             let pw = read_password()?;
-            app.set_password(u.id, &pw).await.map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
-            println!("Password set for {}; their other sessions have ended.", u.email);
+            app.set_password(u.id, &pw)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
+            println!(
+                "Password set for {}; their other sessions have ended.",
+                u.email
+            );
         }
         UserCommand::Disable { email } => {
-            let u = app.user_by_email(&email).await.map_err(|e| anyhow::anyhow!("{e:?}"))?.with_context(|| format!("no user {email}"))?;
-            app.set_user_disabled(None, u.id, true).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let u = app
+                .user_by_email(&email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                .with_context(|| format!("no user {email}"))?;
+            app.set_user_disabled(None, u.id, true)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             println!("Disabled {}.", u.email);
         }
     }
@@ -250,7 +369,9 @@ async fn user_command(app: &App, config: &Config, cmd: UserCommand) -> Result<()
 
 fn read_password() -> Result<String> {
     let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).context("cannot read the password from standard input")?;
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("cannot read the password from standard input")?;
     let pw = s.trim_end_matches(['\n', '\r']).to_string();
     if pw.is_empty() {
         bail!("no password on standard input");
@@ -261,7 +382,12 @@ fn read_password() -> Result<String> {
 /// An app error as a sentence in English for the shell.
 fn describe(e: hamkor_app::AppError) -> String {
     match e {
-        hamkor_app::AppError::Invalid(v) => v.0.iter().map(|e| format!("{}: {}", e.field, e.key)).collect::<Vec<_>>().join("; "),
+        hamkor_app::AppError::Invalid(v) => {
+            v.0.iter()
+                .map(|e| format!("{}: {}", e.field, e.key))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
         other => other.to_string(),
     }
 }

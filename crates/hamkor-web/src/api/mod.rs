@@ -24,7 +24,12 @@ pub fn routes() -> Router<AppState> {
 async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     use axum::response::IntoResponse;
     if uri.path().starts_with("/api/") {
-        ApiError::new(StatusCode::NOT_FOUND, "Not found", format!("No API route {}.", uri.path())).into_response()
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            format!("No API route {}.", uri.path()),
+        )
+        .into_response()
     } else {
         crate::ui::not_found_page().into_response()
     }
@@ -33,11 +38,22 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
 /// Parses a JSON request body, refusing other content types and malformed JSON with a
 /// problem that says what is wrong.
 pub fn json_body(headers: &HeaderMap, body: &Bytes, loc: &Loc) -> Result<Value, ApiError> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !ct.starts_with("application/json") && !ct.starts_with("application/merge-patch+json") {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported media type", "Send the body as application/json."));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type",
+            "Send the body as application/json.",
+        ));
     }
     serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "Malformed JSON", format!("{} ({e})", loc.t("error-malformed-json")))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Malformed JSON",
+            format!("{} ({e})", loc.t("error-malformed-json")),
+        )
     })
 }

@@ -20,13 +20,21 @@ fn field_schema(kind: FieldKind) -> Value {
         FieldKind::Url => json!({"type": ["string", "null"], "format": "uri"}),
         FieldKind::TaxId => json!({"type": ["string", "null"], "pattern": "^[0-9]{9,12}$"}),
         FieldKind::Date => json!({"type": ["string", "null"], "format": "date"}),
-        FieldKind::Ref(_) => json!({"type": ["string", "null"], "description": "id of the linked record"}),
-        FieldKind::Phones => json!({"type": ["array", "null"], "items": {"type": "object", "properties": {
+        FieldKind::Ref(_) => {
+            json!({"type": ["string", "null"], "description": "id of the linked record"})
+        }
+        FieldKind::Phones => {
+            json!({"type": ["array", "null"], "items": {"type": "object", "properties": {
             "number": {"type": "string"}, "kind": {"type": "string", "enum": hamkor_domain::objects::PHONE_KINDS},
-            "e164": {"type": "string", "readOnly": true}}}}),
-        FieldKind::Emails => json!({"type": ["array", "null"], "items": {"type": "object", "properties": {
-            "address": {"type": "string", "format": "email"}, "kind": {"type": "string", "enum": hamkor_domain::objects::EMAIL_KINDS}}}}),
-        FieldKind::Tags => json!({"type": ["array", "null"], "items": {"type": "string", "maxLength": 50}}),
+            "e164": {"type": "string", "readOnly": true}}}})
+        }
+        FieldKind::Emails => {
+            json!({"type": ["array", "null"], "items": {"type": "object", "properties": {
+            "address": {"type": "string", "format": "email"}, "kind": {"type": "string", "enum": hamkor_domain::objects::EMAIL_KINDS}}}})
+        }
+        FieldKind::Tags => {
+            json!({"type": ["array", "null"], "items": {"type": "string", "maxLength": 50}})
+        }
     }
 }
 
@@ -42,13 +50,24 @@ fn object_schema(def: &ObjectDef) -> Value {
             json!({"type": "array", "items": {"type": "object", "properties": {"account_id": {"type": "string"}, "position": {"type": ["string", "null"]}, "name": {"type": "string", "readOnly": true}}}}),
         );
     }
-    props.insert("custom".into(), json!({"type": "object", "description": "custom field values by key"}));
+    props.insert(
+        "custom".into(),
+        json!({"type": "object", "description": "custom field values by key"}),
+    );
     props.insert("owner_id".into(), json!({"type": "string"}));
     for k in ["created_by", "created_at", "updated_at"] {
         props.insert(k.into(), json!({"type": "string", "readOnly": true}));
     }
-    props.insert("version".into(), json!({"type": "integer", "readOnly": true}));
-    let required: Vec<&str> = def.fields.iter().filter(|f| f.required).map(|f| f.name).collect();
+    props.insert(
+        "version".into(),
+        json!({"type": "integer", "readOnly": true}),
+    );
+    let required: Vec<&str> = def
+        .fields
+        .iter()
+        .filter(|f| f.required)
+        .map(|f| f.name)
+        .collect();
     json!({"type": "object", "properties": props, "required": required})
 }
 
@@ -75,7 +94,9 @@ pub fn spec() -> Value {
     let mut paths = Map::new();
     for (path, methods) in API_ROUTES {
         let mut ops = Map::new();
-        let object = [&ACCOUNT, &CONTACT].into_iter().find(|d| path.starts_with(&format!("/api/v1/{}", d.plural)));
+        let object = [&ACCOUNT, &CONTACT]
+            .into_iter()
+            .find(|d| path.starts_with(&format!("/api/v1/{}", d.plural)));
         for m in *methods {
             let mut op = json!({
                 "operationId": format!("{}_{}", m, path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '.'], "_")),
@@ -89,9 +110,11 @@ pub fn spec() -> Value {
                 op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
             }
             if let Some(def) = object {
-                let schema = json!({"$ref": format!("#/components/schemas/{}", def.object.as_str())});
+                let schema =
+                    json!({"$ref": format!("#/components/schemas/{}", def.object.as_str())});
                 if matches!(*m, "post" | "patch") && !path.ends_with("restore") {
-                    op["requestBody"] = json!({"content": {"application/json": {"schema": schema}}});
+                    op["requestBody"] =
+                        json!({"content": {"application/json": {"schema": schema}}});
                 }
                 if *m == "get" && !path.contains("{id}") {
                     op["parameters"] = json!([

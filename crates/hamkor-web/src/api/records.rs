@@ -49,7 +49,13 @@ fn with_etag(status: StatusCode, r: &Record) -> Response {
 
 fn parse_id(raw: &str) -> Result<Id, ApiError> {
     // An id that cannot exist is simply not found: ids are opaque.
-    raw.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "Not found", "No such record, or you may not see it."))
+    raw.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "No such record, or you may not see it.",
+        )
+    })
 }
 
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
@@ -60,7 +66,13 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
             .ok()
             .and_then(parse_if_match)
             .map(Some)
-            .ok_or_else(|| ApiError::new(StatusCode::PRECONDITION_FAILED, "Precondition failed", "If-Match must hold the record's version as its ETag shows it.")),
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::PRECONDITION_FAILED,
+                    "Precondition failed",
+                    "If-Match must hold the record's version as its ETag shows it.",
+                )
+            }),
     }
 }
 
@@ -69,21 +81,54 @@ pub fn routes(def: &'static ObjectDef) -> Router<AppState> {
     Router::new()
         .route(
             &base,
-            get(move |s: State<AppState>, u: ApiUser, q: Query<Vec<(String, String)>>| list(def, s, u, q))
-                .post(move |s: State<AppState>, u: ApiUser, h: HeaderMap, b: Bytes| create(def, s, u, h, b)),
+            get(
+                move |s: State<AppState>, u: ApiUser, q: Query<Vec<(String, String)>>| {
+                    list(def, s, u, q)
+                },
+            )
+            .post(
+                move |s: State<AppState>, u: ApiUser, h: HeaderMap, b: Bytes| {
+                    create(def, s, u, h, b)
+                },
+            ),
         )
         .route(
             &format!("{base}/{{id}}"),
             get(move |s: State<AppState>, u: ApiUser, p: Path<String>| read(def, s, u, p))
-                .patch(move |s: State<AppState>, u: ApiUser, p: Path<String>, h: HeaderMap, b: Bytes| patch(def, s, u, p, h, b))
-                .delete(move |s: State<AppState>, u: ApiUser, p: Path<String>, h: HeaderMap| delete(def, s, u, p, h)),
+                .patch(
+                    move |s: State<AppState>,
+                          u: ApiUser,
+                          p: Path<String>,
+                          h: HeaderMap,
+                          b: Bytes| patch(def, s, u, p, h, b),
+                )
+                .delete(
+                    move |s: State<AppState>, u: ApiUser, p: Path<String>, h: HeaderMap| {
+                        delete(def, s, u, p, h)
+                    },
+                ),
         )
-        .route(&format!("{base}/{{id}}/restore"), post(move |s: State<AppState>, u: ApiUser, p: Path<String>| restore(def, s, u, p)))
-        .route(&format!("{base}/{{id}}/history"), get(move |s: State<AppState>, u: ApiUser, p: Path<String>| history(def, s, u, p)))
+        .route(
+            &format!("{base}/{{id}}/restore"),
+            post(move |s: State<AppState>, u: ApiUser, p: Path<String>| restore(def, s, u, p)),
+        )
+        .route(
+            &format!("{base}/{{id}}/history"),
+            get(move |s: State<AppState>, u: ApiUser, p: Path<String>| history(def, s, u, p)),
+        )
 }
 
-async fn list(def: &'static ObjectDef, State(s): State<AppState>, ApiUser(c): ApiUser, Query(params): Query<Vec<(String, String)>>) -> Result<Response, ApiError> {
-    let page = s.app.list_records(&c.actor, def, &params).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+async fn list(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let page = s
+        .app
+        .list_records(&c.actor, def, &params)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     let mut body = json!({
         "items": page.items.iter().map(record_json).collect::<Vec<_>>(),
         "next_cursor": page.next_cursor,
@@ -94,9 +139,19 @@ async fn list(def: &'static ObjectDef, State(s): State<AppState>, ApiUser(c): Ap
     Ok(axum::Json(body).into_response())
 }
 
-async fn create(def: &'static ObjectDef, State(s): State<AppState>, ApiUser(c): ApiUser, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn create(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let body = json_body(&headers, &body, &c.loc)?;
-    let r = s.app.create_record(&c.actor, def, &body).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let r = s
+        .app
+        .create_record(&c.actor, def, &body)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     let mut resp = with_etag(StatusCode::CREATED, &r);
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/{}/{}", def.plural, r.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
@@ -104,9 +159,18 @@ async fn create(def: &'static ObjectDef, State(s): State<AppState>, ApiUser(c): 
     Ok(resp)
 }
 
-async fn read(def: &'static ObjectDef, State(s): State<AppState>, ApiUser(c): ApiUser, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn read(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let r = s.app.get_record(&c.actor, def, id).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let r = s
+        .app
+        .get_record(&c.actor, def, id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(with_etag(StatusCode::OK, &r))
 }
 
@@ -121,25 +185,56 @@ async fn patch(
     let id = parse_id(&id)?;
     let version = if_match(&headers)?;
     let body = json_body(&headers, &body, &c.loc)?;
-    let r = s.app.update_record(&c.actor, def, id, &body, version).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let r = s
+        .app
+        .update_record(&c.actor, def, id, &body, version)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(with_etag(StatusCode::OK, &r))
 }
 
-async fn delete(def: &'static ObjectDef, State(s): State<AppState>, ApiUser(c): ApiUser, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn delete(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let version = if_match(&headers)?;
-    s.app.delete_record(&c.actor, def, id, version).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    s.app
+        .delete_record(&c.actor, def, id, version)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn restore(def: &'static ObjectDef, State(s): State<AppState>, ApiUser(c): ApiUser, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn restore(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let r = s.app.restore_record(&c.actor, def, id).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let r = s
+        .app
+        .restore_record(&c.actor, def, id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(with_etag(StatusCode::OK, &r))
 }
 
-async fn history(def: &'static ObjectDef, State(s): State<AppState>, ApiUser(c): ApiUser, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn history(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let entries = s.app.record_history(&c.actor, def, id).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let entries = s
+        .app
+        .record_history(&c.actor, def, id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(axum::Json(json!({ "items": entries, "next_cursor": null })).into_response())
 }

@@ -21,7 +21,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/me", get(me).patch(patch_me))
         .route("/api/v1/search", get(search))
-        .route("/api/v1/custom_fields", get(list_custom_fields).post(create_custom_field))
+        .route(
+            "/api/v1/custom_fields",
+            get(list_custom_fields).post(create_custom_field),
+        )
         .route("/api/v1/custom_fields/{id}", delete(delete_custom_field))
 }
 
@@ -39,8 +42,15 @@ async fn me(ApiUser(c): ApiUser) -> Response {
 }
 
 async fn list_users(State(s): State<AppState>, ApiUser(c): ApiUser) -> Result<Response, ApiError> {
-    let users = s.app.users().await.map_err(|e| ApiError::from_app(e, &c.loc))?;
-    Ok(axum::Json(json!({"items": users.iter().map(user_json).collect::<Vec<_>>(), "next_cursor": null})).into_response())
+    let users = s
+        .app
+        .users()
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(
+        json!({"items": users.iter().map(user_json).collect::<Vec<_>>(), "next_cursor": null}),
+    )
+    .into_response())
 }
 
 /// Only the fields listed may be sent; anything else (a role, an id) is refused by name.
@@ -51,7 +61,18 @@ fn only_fields(body: &Value, allowed: &[&str]) -> Result<(), ValidationErrors> {
         Some(obj) => {
             for k in obj.keys() {
                 if !allowed.contains(&k.as_str()) {
-                    let key = if ["id", "role", "email", "team_id", "disabled", "created_at", "updated_at", "version"].contains(&k.as_str()) {
+                    let key = if [
+                        "id",
+                        "role",
+                        "email",
+                        "team_id",
+                        "disabled",
+                        "created_at",
+                        "updated_at",
+                        "version",
+                    ]
+                    .contains(&k.as_str())
+                    {
                         "error-read-only"
                     } else {
                         "error-unknown-field"
@@ -72,12 +93,21 @@ fn str_field(body: &Value, k: &str) -> Result<Option<String>, FieldError> {
     }
 }
 
-async fn create_user(State(s): State<AppState>, ApiUser(c): ApiUser, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn create_user(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     if !c.actor.is_admin() {
         return Err(ApiError::from_app(hamkor_app::AppError::Forbidden, &c.loc));
     }
     let body = json_body(&headers, &body, &c.loc)?;
-    only_fields(&body, &["email", "name", "role", "team", "language", "password"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    only_fields(
+        &body,
+        &["email", "name", "role", "team", "language", "password"],
+    )
+    .map_err(|e| ApiError::invalid(&e, &c.loc))?;
     let get = |k: &str| str_field(&body, k).map_err(|e| ApiError::invalid(&e.into(), &c.loc));
     let req = UserRequest {
         email: get("email")?.unwrap_or_default(),
@@ -87,29 +117,62 @@ async fn create_user(State(s): State<AppState>, ApiUser(c): ApiUser, headers: He
         language: get("language")?,
         password: get("password")?,
     };
-    let u = s.app.create_user(Some(&c.actor), req).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
-    Ok((StatusCode::CREATED, [("location", format!("/api/v1/users/{}", u.id))], axum::Json(user_json(&u))).into_response())
+    let u = s
+        .app
+        .create_user(Some(&c.actor), req)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok((
+        StatusCode::CREATED,
+        [("location", format!("/api/v1/users/{}", u.id))],
+        axum::Json(user_json(&u)),
+    )
+        .into_response())
 }
 
-async fn patch_me(State(s): State<AppState>, ApiUser(c): ApiUser, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn patch_me(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let body = json_body(&headers, &body, &c.loc)?;
     only_fields(&body, &["language", "time_zone"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
-    let language = str_field(&body, "language").map_err(|e| ApiError::invalid(&e.into(), &c.loc))?;
+    let language =
+        str_field(&body, "language").map_err(|e| ApiError::invalid(&e.into(), &c.loc))?;
     let tz = str_field(&body, "time_zone").map_err(|e| ApiError::invalid(&e.into(), &c.loc))?;
     s.app
         .set_preferences(c.user.id, language.as_deref(), tz.as_deref())
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
-    let u = s.app.user_by_id(c.user.id).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let u = s
+        .app
+        .user_by_id(c.user.id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(axum::Json(u.map(|u| user_json(&u)).unwrap_or(Value::Null)).into_response())
 }
 
-async fn search(State(s): State<AppState>, ApiUser(c): ApiUser, Query(params): Query<Vec<(String, String)>>) -> Result<Response, ApiError> {
-    let q = params.iter().find(|(k, _)| k == "q").map(|(_, v)| v.as_str()).unwrap_or("").trim().to_string();
+async fn search(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let q = params
+        .iter()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+        .trim()
+        .to_string();
     if q.is_empty() {
         return Ok(axum::Json(json!({"items": []})).into_response());
     }
-    let results = s.app.search(&c.actor, &q, 10).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let results = s
+        .app
+        .search(&c.actor, &q, 10)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     let items: Vec<Value> = results
         .iter()
         .map(|(o, r)| {
@@ -123,47 +186,110 @@ async fn search(State(s): State<AppState>, ApiUser(c): ApiUser, Query(params): Q
     Ok(axum::Json(json!({ "items": items })).into_response())
 }
 
-fn object_param(params: &[(String, String)], loc: &crate::i18n::Loc) -> Result<ObjectType, ApiError> {
+fn object_param(
+    params: &[(String, String)],
+    loc: &crate::i18n::Loc,
+) -> Result<ObjectType, ApiError> {
     params
         .iter()
         .find(|(k, _)| k == "object")
         .and_then(|(_, v)| ObjectType::parse(v))
-        .ok_or_else(|| ApiError::invalid(&FieldError::new("object", "error-choice").with("options", "account, contact").into(), loc))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                &FieldError::new("object", "error-choice")
+                    .with("options", "account, contact")
+                    .into(),
+                loc,
+            )
+        })
 }
 
-async fn list_custom_fields(State(s): State<AppState>, ApiUser(c): ApiUser, Query(params): Query<Vec<(String, String)>>) -> Result<Response, ApiError> {
+async fn list_custom_fields(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
     let object = object_param(&params, &c.loc)?;
-    let defs = s.app.custom_fields(object).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let defs = s
+        .app
+        .custom_fields(object)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(axum::Json(json!({"items": defs, "next_cursor": null})).into_response())
 }
 
-async fn create_custom_field(State(s): State<AppState>, ApiUser(c): ApiUser, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+async fn create_custom_field(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let body = json_body(&headers, &body, &c.loc)?;
-    only_fields(&body, &["object", "key", "label", "kind", "required", "options", "link_object"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    only_fields(
+        &body,
+        &[
+            "object",
+            "key",
+            "label",
+            "kind",
+            "required",
+            "options",
+            "link_object",
+        ],
+    )
+    .map_err(|e| ApiError::invalid(&e, &c.loc))?;
     let object = body
         .get("object")
         .and_then(Value::as_str)
         .and_then(ObjectType::parse)
-        .ok_or_else(|| ApiError::invalid(&FieldError::new("object", "error-choice").with("options", "account, contact").into(), &c.loc))?;
+        .ok_or_else(|| {
+            ApiError::invalid(
+                &FieldError::new("object", "error-choice")
+                    .with("options", "account, contact")
+                    .into(),
+                &c.loc,
+            )
+        })?;
     let get = |k: &str| str_field(&body, k).map_err(|e| ApiError::invalid(&e.into(), &c.loc));
     let req = CustomFieldRequest {
         key: get("key")?.unwrap_or_default(),
         label: get("label")?.unwrap_or_default(),
         kind: get("kind")?.unwrap_or_default(),
-        required: body.get("required").and_then(Value::as_bool).unwrap_or(false),
+        required: body
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         options: body
             .get("options")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
             .unwrap_or_default(),
         link_object: get("link_object")?,
     };
-    let def = s.app.create_custom_field(&c.actor, object, req).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let def = s
+        .app
+        .create_custom_field(&c.actor, object, req)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok((StatusCode::CREATED, axum::Json(json!(def))).into_response())
 }
 
-async fn delete_custom_field(State(s): State<AppState>, ApiUser(c): ApiUser, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let id = id.parse().map_err(|_| ApiError::from_app(hamkor_app::AppError::NotFound, &c.loc))?;
-    s.app.delete_custom_field(&c.actor, id).await.map_err(|e| ApiError::from_app(e, &c.loc))?;
+async fn delete_custom_field(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = id
+        .parse()
+        .map_err(|_| ApiError::from_app(hamkor_app::AppError::NotFound, &c.loc))?;
+    s.app
+        .delete_custom_field(&c.actor, id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

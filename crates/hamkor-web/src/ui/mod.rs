@@ -32,10 +32,22 @@ pub struct Frame {
 
 impl Frame {
     pub fn anonymous(loc: Loc) -> Self {
-        Frame { loc, user: None, csrf: String::new(), langs: Lang::ALL, search_value: String::new() }
+        Frame {
+            loc,
+            user: None,
+            csrf: String::new(),
+            langs: Lang::ALL,
+            search_value: String::new(),
+        }
     }
     pub fn for_caller(c: &crate::auth::Caller) -> Self {
-        Frame { loc: c.loc, user: Some(c.user.clone()), csrf: c.csrf.clone().unwrap_or_default(), langs: Lang::ALL, search_value: String::new() }
+        Frame {
+            loc: c.loc,
+            user: Some(c.user.clone()),
+            csrf: c.csrf.clone().unwrap_or_default(),
+            langs: Lang::ALL,
+            search_value: String::new(),
+        }
     }
 }
 
@@ -63,13 +75,26 @@ pub struct MessagePage {
 }
 
 pub fn message(frame: Frame, status: StatusCode, title: String, text: String) -> Response {
-    let page = MessagePage { loc: frame.loc, user: frame.user, csrf: frame.csrf, langs: frame.langs, search_value: frame.search_value, title, text };
+    let page = MessagePage {
+        loc: frame.loc,
+        user: frame.user,
+        csrf: frame.csrf,
+        langs: frame.langs,
+        search_value: frame.search_value,
+        title,
+        text,
+    };
     (status, render(&page)).into_response()
 }
 
 pub fn not_found_page() -> Response {
     let loc = Loc::new(Lang::En);
-    message(Frame::anonymous(loc), StatusCode::NOT_FOUND, loc.t("not-found-title"), loc.t("not-found-text"))
+    message(
+        Frame::anonymous(loc),
+        StatusCode::NOT_FOUND,
+        loc.t("not-found-title"),
+        loc.t("not-found-text"),
+    )
 }
 
 pub fn routes() -> Router<AppState> {
@@ -88,10 +113,16 @@ pub fn routes() -> Router<AppState> {
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
-    if h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html")) {
+    if h.get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+    {
         h.insert(
             "content-security-policy",
             HeaderValue::from_static("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
@@ -102,9 +133,15 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
-    let Some(file) = Assets::get(&path) else { return not_found_page() };
+    let Some(file) = Assets::get(&path) else {
+        return not_found_page();
+    };
     let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..8]));
-    if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        == Some(etag.as_str())
+    {
         return StatusCode::NOT_MODIFIED.into_response();
     }
     let mime = match path.rsplit('.').next() {
@@ -113,7 +150,14 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
         Some("svg") => "image/svg+xml",
         _ => "application/octet-stream",
     };
-    ([(header::CONTENT_TYPE, mime.to_string()), (header::ETAG, etag), (header::CACHE_CONTROL, "public, max-age=3600".to_string())], file.data.into_owned())
+    (
+        [
+            (header::CONTENT_TYPE, mime.to_string()),
+            (header::ETAG, etag),
+            (header::CACHE_CONTROL, "public, max-age=3600".to_string()),
+        ],
+        file.data.into_owned(),
+    )
         .into_response()
 }
 
@@ -132,7 +176,14 @@ struct LoginPage {
 
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => n.to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.starts_with("/login") =>
+        {
+            n.to_string()
+        }
         _ => "/".to_string(),
     }
 }
@@ -140,16 +191,41 @@ fn safe_next(next: Option<&str>) -> String {
 async fn login_page(headers: HeaderMap, Query(q): Query<Vec<(String, String)>>) -> Response {
     let loc = Loc::new(request_lang(&headers, None));
     let next = safe_next(q.iter().find(|(k, _)| k == "next").map(|(_, v)| v.as_str()));
-    render(&LoginPage { loc, user: None, csrf: String::new(), langs: Lang::ALL, search_value: String::new(), error: None, email: String::new(), next })
+    render(&LoginPage {
+        loc,
+        user: None,
+        csrf: String::new(),
+        langs: Lang::ALL,
+        search_value: String::new(),
+        error: None,
+        email: String::new(),
+        next,
+    })
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_days: i64) -> String {
-    let secure = if state.secure_cookies() { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", max_age_days * 86400)
+    let secure = if state.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        max_age_days * 86400
+    )
 }
 
-async fn login_submit(State(s): State<AppState>, headers: HeaderMap, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+async fn login_submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
     let loc = Loc::new(request_lang(&headers, None));
     // Logging in from another site is refused: no login CSRF.
     if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
@@ -158,7 +234,11 @@ async fn login_submit(State(s): State<AppState>, headers: HeaderMap, Form(form):
     match s.app.login(get("email"), get("password")).await {
         Ok(session) => {
             let mut resp = Redirect::to(&safe_next(Some(get("next")))).into_response();
-            if let Ok(v) = HeaderValue::from_str(&session_cookie(&s, &session.token, hamkor_app::auth::SESSION_DAYS)) {
+            if let Ok(v) = HeaderValue::from_str(&session_cookie(
+                &s,
+                &session.token,
+                hamkor_app::auth::SESSION_DAYS,
+            )) {
                 resp.headers_mut().insert(header::SET_COOKIE, v);
             }
             resp
@@ -179,8 +259,16 @@ async fn login_submit(State(s): State<AppState>, headers: HeaderMap, Form(form):
     }
 }
 
-async fn logout(State(s): State<AppState>, UiUser(c): UiUser, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let sent = form.iter().find(|(k, _)| k == "_csrf").map(|(_, v)| v.as_str()).unwrap_or("");
+async fn logout(
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let sent = form
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
     if !c.csrf_ok(sent) {
         return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
     }
@@ -194,13 +282,26 @@ async fn logout(State(s): State<AppState>, UiUser(c): UiUser, Form(form): Form<V
     resp
 }
 
-async fn set_language(State(s): State<AppState>, UiUser(c): UiUser, headers: HeaderMap, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+async fn set_language(
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    headers: HeaderMap,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
     if !c.csrf_ok(get("_csrf")) {
         return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
     }
     if let Some(lang) = Lang::parse(get("language")) {
-        let _ = s.app.set_preferences(c.user.id, Some(lang.code()), None).await;
+        let _ = s
+            .app
+            .set_preferences(c.user.id, Some(lang.code()), None)
+            .await;
     }
     let back = headers
         .get(header::REFERER)
@@ -224,27 +325,73 @@ struct SetupPage {
     error: Option<String>,
 }
 
-async fn setup_page(State(s): State<AppState>, headers: HeaderMap, Path(token): Path<String>) -> Response {
+async fn setup_page(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
     let loc = Loc::new(request_lang(&headers, None));
     match s.app.setup_user(&token).await {
-        Ok(Some(u)) => render(&SetupPage { loc, user: None, csrf: String::new(), langs: Lang::ALL, search_value: String::new(), name: u.name, email: u.email, error: None }),
-        _ => message(Frame::anonymous(loc), StatusCode::NOT_FOUND, loc.t("setup-title"), loc.t("setup-invalid")),
+        Ok(Some(u)) => render(&SetupPage {
+            loc,
+            user: None,
+            csrf: String::new(),
+            langs: Lang::ALL,
+            search_value: String::new(),
+            name: u.name,
+            email: u.email,
+            error: None,
+        }),
+        _ => message(
+            Frame::anonymous(loc),
+            StatusCode::NOT_FOUND,
+            loc.t("setup-title"),
+            loc.t("setup-invalid"),
+        ),
     }
 }
 
-async fn setup_submit(State(s): State<AppState>, headers: HeaderMap, Path(token): Path<String>, Form(form): Form<Vec<(String, String)>>) -> Response {
+async fn setup_submit(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
     let loc = Loc::new(request_lang(&headers, None));
-    let password = form.iter().find(|(k, _)| k == "password").map(|(_, v)| v.as_str()).unwrap_or("");
+    let password = form
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
     let Ok(Some(user)) = s.app.setup_user(&token).await else {
-        return message(Frame::anonymous(loc), StatusCode::NOT_FOUND, loc.t("setup-title"), loc.t("setup-invalid"));
+        return message(
+            Frame::anonymous(loc),
+            StatusCode::NOT_FOUND,
+            loc.t("setup-title"),
+            loc.t("setup-invalid"),
+        );
     };
     match s.app.complete_setup(&token, password).await {
         Ok(_) => Redirect::to("/login").into_response(),
         Err(hamkor_app::AppError::Invalid(v)) => {
             let error = v.0.first().map(|e| loc.field_error(e));
-            let page = SetupPage { loc, user: None, csrf: String::new(), langs: Lang::ALL, search_value: String::new(), name: user.name, email: user.email, error };
+            let page = SetupPage {
+                loc,
+                user: None,
+                csrf: String::new(),
+                langs: Lang::ALL,
+                search_value: String::new(),
+                name: user.name,
+                email: user.email,
+                error,
+            };
             (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
         }
-        Err(_) => message(Frame::anonymous(loc), StatusCode::NOT_FOUND, loc.t("setup-title"), loc.t("setup-invalid")),
+        Err(_) => message(
+            Frame::anonymous(loc),
+            StatusCode::NOT_FOUND,
+            loc.t("setup-title"),
+            loc.t("setup-invalid"),
+        ),
     }
 }

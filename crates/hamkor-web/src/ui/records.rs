@@ -22,18 +22,51 @@ pub fn routes() -> Router<AppState> {
     for def in [&ACCOUNT, &CONTACT] {
         let d: &'static ObjectDef = def;
         r = r
-            .route(&format!("/{}", d.plural), get(move |s: State<AppState>, u: UiUser, q: Query<Vec<(String, String)>>| list_page(d, s, u, q)))
+            .route(
+                &format!("/{}", d.plural),
+                get(
+                    move |s: State<AppState>, u: UiUser, q: Query<Vec<(String, String)>>| {
+                        list_page(d, s, u, q)
+                    },
+                ),
+            )
             .route(
                 &format!("/{}/new", d.plural),
-                get(move |s: State<AppState>, u: UiUser| form_page(d, s, u, None)).post(move |s: State<AppState>, u: UiUser, f: Form<Vec<(String, String)>>| save(d, s, u, None, f)),
+                get(move |s: State<AppState>, u: UiUser| form_page(d, s, u, None)).post(
+                    move |s: State<AppState>, u: UiUser, f: Form<Vec<(String, String)>>| {
+                        save(d, s, u, None, f)
+                    },
+                ),
             )
-            .route(&format!("/{}/{{id}}", d.plural), get(move |s: State<AppState>, u: UiUser, p: Path<String>| record_page(d, s, u, p)))
+            .route(
+                &format!("/{}/{{id}}", d.plural),
+                get(move |s: State<AppState>, u: UiUser, p: Path<String>| record_page(d, s, u, p)),
+            )
             .route(
                 &format!("/{}/{{id}}/edit", d.plural),
-                get(move |s: State<AppState>, u: UiUser, p: Path<String>| async move { form_page(d, s, u, Some(p.0)).await })
-                    .post(move |s: State<AppState>, u: UiUser, p: Path<String>, f: Form<Vec<(String, String)>>| save(d, s, u, Some(p.0), f)),
+                get(
+                    move |s: State<AppState>, u: UiUser, p: Path<String>| async move {
+                        form_page(d, s, u, Some(p.0)).await
+                    },
+                )
+                .post(
+                    move |s: State<AppState>,
+                          u: UiUser,
+                          p: Path<String>,
+                          f: Form<Vec<(String, String)>>| {
+                        save(d, s, u, Some(p.0), f)
+                    },
+                ),
             )
-            .route(&format!("/{}/{{id}}/delete", d.plural), post(move |s: State<AppState>, u: UiUser, p: Path<String>, f: Form<Vec<(String, String)>>| delete(d, s, u, p, f)));
+            .route(
+                &format!("/{}/{{id}}/delete", d.plural),
+                post(
+                    move |s: State<AppState>,
+                          u: UiUser,
+                          p: Path<String>,
+                          f: Form<Vec<(String, String)>>| delete(d, s, u, p, f),
+                ),
+            );
     }
     r
 }
@@ -50,16 +83,51 @@ fn field_label(loc: &Loc, def: &ObjectDef, name: &str) -> String {
 fn value_text(loc: &Loc, kind: Option<FieldKind>, v: &Value, users: &[User]) -> String {
     match (kind, v) {
         (_, Value::Null) => String::new(),
-        (Some(FieldKind::Phones), Value::Array(a)) => a.iter().filter_map(|p| p.get("number").and_then(Value::as_str)).collect::<Vec<_>>().join(", "),
-        (Some(FieldKind::Emails), Value::Array(a)) => a.iter().filter_map(|p| p.get("address").and_then(Value::as_str)).collect::<Vec<_>>().join(", "),
+        (Some(FieldKind::Phones), Value::Array(a)) => a
+            .iter()
+            .filter_map(|p| p.get("number").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (Some(FieldKind::Emails), Value::Array(a)) => a
+            .iter()
+            .filter_map(|p| p.get("address").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(", "),
         (Some(FieldKind::Choice(_)), Value::String(s)) => loc.t(&format!("choice-{s}")),
-        (Some(FieldKind::Date), Value::String(s)) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| loc.date(d)).unwrap_or_else(|_| s.clone()),
-        (_, Value::String(s)) => users.iter().find(|u| u.id.to_string() == *s).map(|u| u.name.clone()).unwrap_or_else(|| s.clone()),
-        (_, Value::Array(a)) => a.iter().map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string())).collect::<Vec<_>>().join(", "),
+        (Some(FieldKind::Date), Value::String(s)) => {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(|d| loc.date(d))
+                .unwrap_or_else(|_| s.clone())
+        }
+        (_, Value::String(s)) => users
+            .iter()
+            .find(|u| u.id.to_string() == *s)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| s.clone()),
+        (_, Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| x.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         (_, Value::Bool(b)) => loc.t(if *b { "yes" } else { "no" }),
-        (_, Value::Number(n)) => n.as_f64().map(|f| loc.number(f, if f.fract() == 0.0 { 0 } else { 2 })).unwrap_or_default(),
-        (_, Value::Object(o)) => match (o.get("amount").and_then(Value::as_str), o.get("currency").and_then(Value::as_str)) {
-            (Some(a), Some(c)) => format!("{} {c}", a.parse::<f64>().map(|f| loc.number(f, 2)).unwrap_or_else(|_| a.to_string())),
+        (_, Value::Number(n)) => n
+            .as_f64()
+            .map(|f| loc.number(f, if f.fract() == 0.0 { 0 } else { 2 }))
+            .unwrap_or_default(),
+        (_, Value::Object(o)) => match (
+            o.get("amount").and_then(Value::as_str),
+            o.get("currency").and_then(Value::as_str),
+        ) {
+            (Some(a), Some(c)) => format!(
+                "{} {c}",
+                a.parse::<f64>()
+                    .map(|f| loc.number(f, 2))
+                    .unwrap_or_else(|_| a.to_string())
+            ),
             _ => v.to_string(),
         },
     }
@@ -100,30 +168,63 @@ struct ListPage {
 fn app_error_page(c: &Caller, e: AppError) -> Response {
     let loc = c.loc;
     match e {
-        AppError::NotFound => message(Frame::for_caller(c), StatusCode::NOT_FOUND, loc.t("not-found-title"), loc.t("not-found-text")),
-        AppError::Forbidden => message(Frame::for_caller(c), StatusCode::FORBIDDEN, loc.t("forbidden-title"), loc.t("forbidden-text")),
+        AppError::NotFound => message(
+            Frame::for_caller(c),
+            StatusCode::NOT_FOUND,
+            loc.t("not-found-title"),
+            loc.t("not-found-text"),
+        ),
+        AppError::Forbidden => message(
+            Frame::for_caller(c),
+            StatusCode::FORBIDDEN,
+            loc.t("forbidden-title"),
+            loc.t("forbidden-text"),
+        ),
         AppError::Invalid(v) => message(
             Frame::for_caller(c),
             StatusCode::UNPROCESSABLE_ENTITY,
             loc.t("form-has-errors"),
-            v.0.iter().map(|e| loc.field_error(e)).collect::<Vec<_>>().join("; "),
+            v.0.iter()
+                .map(|e| loc.field_error(e))
+                .collect::<Vec<_>>()
+                .join("; "),
         ),
         other => {
             tracing::error!(error = %other, "page failed");
-            message(Frame::for_caller(c), StatusCode::INTERNAL_SERVER_ERROR, loc.t("error-title"), loc.t("error-text"))
+            message(
+                Frame::for_caller(c),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                loc.t("error-title"),
+                loc.t("error-text"),
+            )
         }
     }
 }
 
-async fn list_page(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c): UiUser, Query(params): Query<Vec<(String, String)>>) -> Response {
+async fn list_page(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
     let loc = c.loc;
-    let keep: Vec<(String, String)> = params.iter().filter(|(k, _)| matches!(k.as_str(), "q" | "sort" | "cursor")).cloned().collect();
+    let keep: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| matches!(k.as_str(), "q" | "sort" | "cursor"))
+        .cloned()
+        .collect();
     let page = match s.app.list_records(&c.actor, def, &keep).await {
         Ok(p) => p,
         Err(e) => return app_error_page(&c, e),
     };
     let users = s.app.users().await.unwrap_or_default();
-    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     let sort = get("sort");
     let mut columns: Vec<(&str, Option<FieldKind>)> = Vec::new();
     if def.object == ObjectType::Contact {
@@ -139,8 +240,15 @@ async fn list_page(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c)
     let header = columns
         .iter()
         .map(|(name, kind)| {
-            let sortable = !matches!(kind, Some(FieldKind::Phones | FieldKind::Emails | FieldKind::Tags));
-            let key = if *name == "name" && def.object == ObjectType::Contact { "last_name" } else { name };
+            let sortable = !matches!(
+                kind,
+                Some(FieldKind::Phones | FieldKind::Emails | FieldKind::Tags)
+            );
+            let key = if *name == "name" && def.object == ObjectType::Contact {
+                "last_name"
+            } else {
+                name
+            };
             let (param, arrow) = if !sortable {
                 (sort.clone(), "")
             } else if sort == key {
@@ -150,7 +258,11 @@ async fn list_page(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c)
             } else {
                 (key.to_string(), "")
             };
-            Column { label: field_label(&loc, def, name), sort_param: param, arrow }
+            Column {
+                label: field_label(&loc, def, name),
+                sort_param: param,
+                arrow,
+            }
         })
         .collect();
     let rows = page
@@ -164,8 +276,17 @@ async fn list_page(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c)
                     label: field_label(&loc, def, name),
                     text: match *name {
                         "name" if def.object == ObjectType::Contact => r.title(),
-                        "owner_id" => users.iter().find(|u| u.id == r.owner_id).map(|u| u.name.clone()).unwrap_or_default(),
-                        _ => value_text(&loc, *kind, r.fields.get(*name).unwrap_or(&Value::Null), &users),
+                        "owner_id" => users
+                            .iter()
+                            .find(|u| u.id == r.owner_id)
+                            .map(|u| u.name.clone())
+                            .unwrap_or_default(),
+                        _ => value_text(
+                            &loc,
+                            *kind,
+                            r.fields.get(*name).unwrap_or(&Value::Null),
+                            &users,
+                        ),
                     },
                 })
                 .collect(),
@@ -236,9 +357,16 @@ fn custom_kind_as_field(k: CustomKind) -> Option<FieldKind> {
     }
 }
 
-async fn record_page(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c): UiUser, Path(id): Path<String>) -> Response {
+async fn record_page(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Path(id): Path<String>,
+) -> Response {
     let loc = c.loc;
-    let Ok(id) = id.parse::<Id>() else { return app_error_page(&c, AppError::NotFound) };
+    let Ok(id) = id.parse::<Id>() else {
+        return app_error_page(&c, AppError::NotFound);
+    };
     let r = match s.app.get_record(&c.actor, def, id).await {
         Ok(r) => r,
         Err(e) => return app_error_page(&c, e),
@@ -249,37 +377,81 @@ async fn record_page(def: &'static ObjectDef, State(s): State<AppState>, UiUser(
     for f in def.fields {
         let v = r.fields.get(f.name).unwrap_or(&Value::Null);
         let href = match (f.kind, v) {
-            (FieldKind::Ref(o), Value::String(id)) => Some(format!("/{}/{id}", ObjectDef::get(o).plural)),
+            (FieldKind::Ref(o), Value::String(id)) => {
+                Some(format!("/{}/{id}", ObjectDef::get(o).plural))
+            }
             (FieldKind::Url, Value::String(u)) => Some(u.clone()),
             _ => None,
         };
-        fields.push(FieldView { label: field_label(&loc, def, f.name), text: value_text(&loc, Some(f.kind), v, &users), href });
+        fields.push(FieldView {
+            label: field_label(&loc, def, f.name),
+            text: value_text(&loc, Some(f.kind), v, &users),
+            href,
+        });
     }
     for cdef in &customs {
         let v = r.custom.get(&cdef.key).unwrap_or(&Value::Null);
-        fields.push(FieldView { label: cdef.label.clone(), text: value_text(&loc, custom_kind_as_field(cdef.kind), v, &users), href: None });
+        fields.push(FieldView {
+            label: cdef.label.clone(),
+            text: value_text(&loc, custom_kind_as_field(cdef.kind), v, &users),
+            href: None,
+        });
     }
     fields.push(FieldView {
         label: field_label(&loc, def, "owner_id"),
-        text: users.iter().find(|u| u.id == r.owner_id).map(|u| u.name.clone()).unwrap_or_default(),
+        text: users
+            .iter()
+            .find(|u| u.id == r.owner_id)
+            .map(|u| u.name.clone())
+            .unwrap_or_default(),
         href: None,
     });
     let mut related = Vec::new();
     match def.object {
         ObjectType::Contact => related.push(Related {
             title: loc.t("nav-accounts"),
-            items: r.accounts.iter().map(|a| RelatedItem { href: format!("/accounts/{}", a.account_id), text: a.name.clone(), note: a.position.clone().unwrap_or_default() }).collect(),
+            items: r
+                .accounts
+                .iter()
+                .map(|a| RelatedItem {
+                    href: format!("/accounts/{}", a.account_id),
+                    text: a.name.clone(),
+                    note: a.position.clone().unwrap_or_default(),
+                })
+                .collect(),
         }),
         ObjectType::Account => {
-            let contacts = s.app.account_contacts(&c.actor, id).await.unwrap_or_default();
+            let contacts = s
+                .app
+                .account_contacts(&c.actor, id)
+                .await
+                .unwrap_or_default();
             related.push(Related {
                 title: loc.t("nav-contacts"),
-                items: contacts.into_iter().map(|x| RelatedItem { href: format!("/contacts/{}", x.contact_id), text: x.name, note: x.position.unwrap_or_default() }).collect(),
+                items: contacts
+                    .into_iter()
+                    .map(|x| RelatedItem {
+                        href: format!("/contacts/{}", x.contact_id),
+                        text: x.name,
+                        note: x.position.unwrap_or_default(),
+                    })
+                    .collect(),
             });
-            let branches = s.app.account_branches(&c.actor, id).await.unwrap_or_default();
+            let branches = s
+                .app
+                .account_branches(&c.actor, id)
+                .await
+                .unwrap_or_default();
             related.push(Related {
                 title: loc.t("branches"),
-                items: branches.into_iter().map(|(bid, name)| RelatedItem { href: format!("/accounts/{bid}"), text: name, note: String::new() }).collect(),
+                items: branches
+                    .into_iter()
+                    .map(|(bid, name)| RelatedItem {
+                        href: format!("/accounts/{bid}"),
+                        text: name,
+                        note: String::new(),
+                    })
+                    .collect(),
             });
         }
     }
@@ -300,12 +472,18 @@ async fn record_page(def: &'static ObjectDef, State(s): State<AppState>, UiUser(
                     m.iter()
                         .map(|(k, v)| {
                             let label = match k.strip_prefix("custom.") {
-                                Some(ck) => customs.iter().find(|d| d.key == ck).map(|d| d.label.clone()).unwrap_or_else(|| k.clone()),
+                                Some(ck) => customs
+                                    .iter()
+                                    .find(|d| d.key == ck)
+                                    .map(|d| d.label.clone())
+                                    .unwrap_or_else(|| k.clone()),
                                 None => field_label(&loc, def, k),
                             };
                             let kind = def.field(k).map(|f| f.kind);
-                            let before = value_text(&loc, kind, v.get(0).unwrap_or(&Value::Null), &users);
-                            let after = value_text(&loc, kind, v.get(1).unwrap_or(&Value::Null), &users);
+                            let before =
+                                value_text(&loc, kind, v.get(0).unwrap_or(&Value::Null), &users);
+                            let after =
+                                value_text(&loc, kind, v.get(1).unwrap_or(&Value::Null), &users);
                             format!("{label}: {before} → {after}")
                         })
                         .collect()
@@ -324,7 +502,16 @@ async fn record_page(def: &'static ObjectDef, State(s): State<AppState>, UiUser(
         plural: def.plural,
         id,
         version: r.version,
-        can_edit: c.actor.allows(def.object, Action::Write, r.owner_id, if c.actor.scope(def.object, Action::Write) == Scope::Team { c.user.team_id } else { None }),
+        can_edit: c.actor.allows(
+            def.object,
+            Action::Write,
+            r.owner_id,
+            if c.actor.scope(def.object, Action::Write) == Scope::Team {
+                c.user.team_id
+            } else {
+                None
+            },
+        ),
         can_delete: c.actor.scope(def.object, Action::Delete) != Scope::None,
         fields,
         related,
@@ -362,9 +549,21 @@ struct FormPage {
 /// The text a form shows for a stored value (lists as comma-separated text).
 fn form_value(kind: FieldKind, v: &Value) -> String {
     match (kind, v) {
-        (FieldKind::Phones, Value::Array(a)) => a.iter().filter_map(|p| p.get("number").and_then(Value::as_str)).collect::<Vec<_>>().join(", "),
-        (FieldKind::Emails, Value::Array(a)) => a.iter().filter_map(|p| p.get("address").and_then(Value::as_str)).collect::<Vec<_>>().join(", "),
-        (FieldKind::Tags, Value::Array(a)) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+        (FieldKind::Phones, Value::Array(a)) => a
+            .iter()
+            .filter_map(|p| p.get("number").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (FieldKind::Emails, Value::Array(a)) => a
+            .iter()
+            .filter_map(|p| p.get("address").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (FieldKind::Tags, Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
         (_, Value::String(s)) => s.clone(),
         _ => String::new(),
     }
@@ -375,7 +574,11 @@ fn custom_form_value(v: &Value) -> String {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Array(a) => a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
         Value::Object(o) => format!(
             "{} {}",
             o.get("amount").and_then(Value::as_str).unwrap_or(""),
@@ -385,12 +588,23 @@ fn custom_form_value(v: &Value) -> String {
     }
 }
 
-fn build_inputs(loc: &Loc, def: &ObjectDef, customs: &[CustomFieldDef], values: &dyn Fn(&str) -> String, errors: &hamkor_domain::ValidationErrors, users: &[User]) -> Vec<InputView> {
+fn build_inputs(
+    loc: &Loc,
+    def: &ObjectDef,
+    customs: &[CustomFieldDef],
+    values: &dyn Fn(&str) -> String,
+    errors: &hamkor_domain::ValidationErrors,
+    users: &[User],
+) -> Vec<InputView> {
     let err_for = |name: &str| {
         errors
             .0
             .iter()
-            .find(|e| e.field == name || e.field.starts_with(&format!("{name}[")) || e.field.starts_with(&format!("{name}.")))
+            .find(|e| {
+                e.field == name
+                    || e.field.starts_with(&format!("{name}["))
+                    || e.field.starts_with(&format!("{name}."))
+            })
             .map(|e| loc.field_error(e))
     };
     let mut out = Vec::new();
@@ -399,8 +613,17 @@ fn build_inputs(loc: &Loc, def: &ObjectDef, customs: &[CustomFieldDef], values: 
             FieldKind::LongText => ("text", true, vec![], String::new()),
             FieldKind::Date => ("date", false, vec![], String::new()),
             FieldKind::Url => ("text", false, vec![], String::new()),
-            FieldKind::Choice(opts) => ("text", false, opts.iter().map(|o| (o.to_string(), loc.t(&format!("choice-{o}")))).collect(), String::new()),
-            FieldKind::Phones | FieldKind::Emails | FieldKind::Tags => ("text", false, vec![], loc.t("hint-comma-list")),
+            FieldKind::Choice(opts) => (
+                "text",
+                false,
+                opts.iter()
+                    .map(|o| (o.to_string(), loc.t(&format!("choice-{o}"))))
+                    .collect(),
+                String::new(),
+            ),
+            FieldKind::Phones | FieldKind::Emails | FieldKind::Tags => {
+                ("text", false, vec![], loc.t("hint-comma-list"))
+            }
             _ => ("text", false, vec![], String::new()),
         };
         out.push(InputView {
@@ -416,17 +639,52 @@ fn build_inputs(loc: &Loc, def: &ObjectDef, customs: &[CustomFieldDef], values: 
         });
     }
     if def.object == ObjectType::Contact {
-        out.push(InputView { name: "account_id".into(), label: loc.t("field-contact-account"), value: values("account_id"), input_type: "text", required: false, multiline: false, options: vec![], error: err_for("accounts"), hint: loc.t("hint-account-id") });
-        out.push(InputView { name: "position".into(), label: loc.t("field-contact-position"), value: values("position"), input_type: "text", required: false, multiline: false, options: vec![], error: None, hint: String::new() });
+        out.push(InputView {
+            name: "account_id".into(),
+            label: loc.t("field-contact-account"),
+            value: values("account_id"),
+            input_type: "text",
+            required: false,
+            multiline: false,
+            options: vec![],
+            error: err_for("accounts"),
+            hint: loc.t("hint-account-id"),
+        });
+        out.push(InputView {
+            name: "position".into(),
+            label: loc.t("field-contact-position"),
+            value: values("position"),
+            input_type: "text",
+            required: false,
+            multiline: false,
+            options: vec![],
+            error: None,
+            hint: String::new(),
+        });
     }
     for d in customs {
         let name = format!("custom.{}", d.key);
         let (input_type, options) = match d.kind {
             CustomKind::Date => ("date", vec![]),
             CustomKind::Number => ("text", vec![]),
-            CustomKind::Checkbox => ("text", vec![("true".to_string(), loc.t("yes")), ("false".to_string(), loc.t("no"))]),
-            CustomKind::Picklist => ("text", d.options.iter().map(|o| (o.clone(), o.clone())).collect()),
-            CustomKind::User => ("text", users.iter().map(|u| (u.id.to_string(), u.name.clone())).collect()),
+            CustomKind::Checkbox => (
+                "text",
+                vec![
+                    ("true".to_string(), loc.t("yes")),
+                    ("false".to_string(), loc.t("no")),
+                ],
+            ),
+            CustomKind::Picklist => (
+                "text",
+                d.options.iter().map(|o| (o.clone(), o.clone())).collect(),
+            ),
+            CustomKind::User => (
+                "text",
+                users
+                    .iter()
+                    .map(|u| (u.id.to_string(), u.name.clone()))
+                    .collect(),
+            ),
             _ => ("text", vec![]),
         };
         out.push(InputView {
@@ -452,20 +710,31 @@ fn build_inputs(loc: &Loc, def: &ObjectDef, customs: &[CustomFieldDef], values: 
         input_type: "text",
         required: true,
         multiline: false,
-        options: users.iter().filter(|u| !u.disabled).map(|u| (u.id.to_string(), u.name.clone())).collect(),
+        options: users
+            .iter()
+            .filter(|u| !u.disabled)
+            .map(|u| (u.id.to_string(), u.name.clone()))
+            .collect(),
         error: err_for("owner_id"),
         hint: String::new(),
     });
     out
 }
 
-async fn form_page(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c): UiUser, id: Option<String>) -> Response {
+async fn form_page(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    id: Option<String>,
+) -> Response {
     let loc = c.loc;
     let customs = s.app.custom_fields(def.object).await.unwrap_or_default();
     let users = s.app.users().await.unwrap_or_default();
     let (record, cancel) = match &id {
         Some(raw) => {
-            let Ok(id) = raw.parse::<Id>() else { return app_error_page(&c, AppError::NotFound) };
+            let Ok(id) = raw.parse::<Id>() else {
+                return app_error_page(&c, AppError::NotFound);
+            };
             match s.app.get_record(&c.actor, def, id).await {
                 Ok(r) => (Some(r), format!("/{}/{id}", def.plural)),
                 Err(e) => return app_error_page(&c, e),
@@ -476,14 +745,31 @@ async fn form_page(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c)
     let me = c.user.id.to_string();
     let values = |name: &str| -> String {
         let Some(r) = &record else {
-            return if name == "owner_id" { me.clone() } else { String::new() };
+            return if name == "owner_id" {
+                me.clone()
+            } else {
+                String::new()
+            };
         };
         match name {
             "owner_id" => r.owner_id.to_string(),
-            "account_id" => r.accounts.first().map(|a| a.account_id.to_string()).unwrap_or_default(),
-            "position" => r.accounts.first().and_then(|a| a.position.clone()).unwrap_or_default(),
-            n if n.starts_with("custom.") => custom_form_value(r.custom.get(&n[7..]).unwrap_or(&Value::Null)),
-            n => def.field(n).map(|f| form_value(f.kind, r.fields.get(n).unwrap_or(&Value::Null))).unwrap_or_default(),
+            "account_id" => r
+                .accounts
+                .first()
+                .map(|a| a.account_id.to_string())
+                .unwrap_or_default(),
+            "position" => r
+                .accounts
+                .first()
+                .and_then(|a| a.position.clone())
+                .unwrap_or_default(),
+            n if n.starts_with("custom.") => {
+                custom_form_value(r.custom.get(&n[7..]).unwrap_or(&Value::Null))
+            }
+            n => def
+                .field(n)
+                .map(|f| form_value(f.kind, r.fields.get(n).unwrap_or(&Value::Null)))
+                .unwrap_or_default(),
         }
     };
     let fields = build_inputs(&loc, def, &customs, &values, &Default::default(), &users);
@@ -492,13 +778,39 @@ async fn form_page(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c)
         Some(r) => format!("{}: {}", loc.t("edit"), r.title()),
         None => format!("{} · {}", loc.t("new-record"), object_title(&loc, def)),
     };
-    render(&FormPage { loc, user: frame.user, csrf: frame.csrf, langs: frame.langs, search_value: String::new(), title, version: record.map(|r| r.version).unwrap_or(0), cancel, errors: vec![], fields })
+    render(&FormPage {
+        loc,
+        user: frame.user,
+        csrf: frame.csrf,
+        langs: frame.langs,
+        search_value: String::new(),
+        title,
+        version: record.map(|r| r.version).unwrap_or(0),
+        cancel,
+        errors: vec![],
+        fields,
+    })
 }
 
 /// Turns a submitted form into the JSON body the API would take.
-fn form_to_body(def: &ObjectDef, customs: &[CustomFieldDef], form: &[(String, String)], editing: bool) -> Value {
-    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string());
-    let split = |s: &str| -> Vec<String> { s.split([',', ';', '\n']).map(str::trim).filter(|x| !x.is_empty()).map(str::to_string).collect() };
+fn form_to_body(
+    def: &ObjectDef,
+    customs: &[CustomFieldDef],
+    form: &[(String, String)],
+    editing: bool,
+) -> Value {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let split = |s: &str| -> Vec<String> {
+        s.split([',', ';', '\n'])
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
     let mut body = Map::new();
     for f in def.fields {
         let Some(v) = get(f.name) else { continue };
@@ -511,7 +823,9 @@ fn form_to_body(def: &ObjectDef, customs: &[CustomFieldDef], form: &[(String, St
     }
     let mut custom = Map::new();
     for d in customs {
-        let Some(v) = get(&format!("custom.{}", d.key)) else { continue };
+        let Some(v) = get(&format!("custom.{}", d.key)) else {
+            continue;
+        };
         let value = if v.is_empty() {
             Value::Null
         } else {
@@ -540,15 +854,29 @@ fn form_to_body(def: &ObjectDef, customs: &[CustomFieldDef], form: &[(String, St
                 body.insert("accounts".into(), json!([]));
             }
         } else {
-            body.insert("accounts".into(), json!([{"account_id": acc, "position": get("position").unwrap_or_default()}]));
+            body.insert(
+                "accounts".into(),
+                json!([{"account_id": acc, "position": get("position").unwrap_or_default()}]),
+            );
         }
     }
     Value::Object(body)
 }
 
-async fn save(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c): UiUser, id: Option<String>, Form(form): Form<Vec<(String, String)>>) -> Response {
+async fn save(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    id: Option<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
     let loc = c.loc;
-    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
     if !c.csrf_ok(get("_csrf")) {
         return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
     }
@@ -556,8 +884,12 @@ async fn save(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c): UiU
     let body = form_to_body(def, &customs, &form, id.is_some());
     let result = match &id {
         Some(raw) => {
-            let Ok(rid) = raw.parse::<Id>() else { return app_error_page(&c, AppError::NotFound) };
-            s.app.update_record(&c.actor, def, rid, &body, get("version").parse().ok()).await
+            let Ok(rid) = raw.parse::<Id>() else {
+                return app_error_page(&c, AppError::NotFound);
+            };
+            s.app
+                .update_record(&c.actor, def, rid, &body, get("version").parse().ok())
+                .await
         }
         None => s.app.create_record(&c.actor, def, &body).await,
     };
@@ -577,23 +909,49 @@ async fn save(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c): UiU
                 title: object_title(&loc, def),
                 version: get("version").parse().unwrap_or(0),
                 cancel: format!("/{}", def.plural),
-                errors: errors.0.iter().map(|e| format!("{}: {}", e.field, loc.field_error(e))).collect(),
+                errors: errors
+                    .0
+                    .iter()
+                    .map(|e| format!("{}: {}", e.field, loc.field_error(e)))
+                    .collect(),
                 fields,
             };
             (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
         }
-        Err(AppError::Stale(_)) => message(Frame::for_caller(&c), StatusCode::PRECONDITION_FAILED, loc.t("stale-title"), loc.t("stale-text")),
+        Err(AppError::Stale(_)) => message(
+            Frame::for_caller(&c),
+            StatusCode::PRECONDITION_FAILED,
+            loc.t("stale-title"),
+            loc.t("stale-text"),
+        ),
         Err(e) => app_error_page(&c, e),
     }
 }
 
-async fn delete(def: &'static ObjectDef, State(s): State<AppState>, UiUser(c): UiUser, Path(id): Path<String>, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str()).unwrap_or("");
+async fn delete(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
     if !c.csrf_ok(get("_csrf")) {
         return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
     }
-    let Ok(id) = id.parse::<Id>() else { return app_error_page(&c, AppError::NotFound) };
-    match s.app.delete_record(&c.actor, def, id, get("version").parse().ok()).await {
+    let Ok(id) = id.parse::<Id>() else {
+        return app_error_page(&c, AppError::NotFound);
+    };
+    match s
+        .app
+        .delete_record(&c.actor, def, id, get("version").parse().ok())
+        .await
+    {
         Ok(()) => Redirect::to(&format!("/{}", def.plural)).into_response(),
         Err(e) => app_error_page(&c, e),
     }
@@ -617,10 +975,22 @@ struct SearchPage {
     results: Vec<SearchResult>,
 }
 
-async fn search_page(State(s): State<AppState>, UiUser(c): UiUser, Query(params): Query<Vec<(String, String)>>) -> Response {
+async fn search_page(
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
     let loc = c.loc;
-    let q = params.iter().find(|(k, _)| k == "q").map(|(_, v)| v.trim().to_string()).unwrap_or_default();
-    let results = if q.is_empty() { Vec::new() } else { s.app.search(&c.actor, &q, 20).await.unwrap_or_default() };
+    let q = params
+        .iter()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    let results = if q.is_empty() {
+        Vec::new()
+    } else {
+        s.app.search(&c.actor, &q, 20).await.unwrap_or_default()
+    };
     let frame = Frame::for_caller(&c);
     render(&SearchPage {
         loc,
@@ -634,7 +1004,17 @@ async fn search_page(State(s): State<AppState>, UiUser(c): UiUser, Query(params)
                 kind: loc.t(&format!("kind-{}", o.as_str())),
                 href: format!("/{}/{}", ObjectDef::get(o).plural, r.id),
                 title: r.title(),
-                subtitle: r.accounts.first().map(|a| a.name.clone()).or_else(|| r.fields.get("tax_id").and_then(Value::as_str).map(str::to_string)).unwrap_or_default(),
+                subtitle: r
+                    .accounts
+                    .first()
+                    .map(|a| a.name.clone())
+                    .or_else(|| {
+                        r.fields
+                            .get("tax_id")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                    })
+                    .unwrap_or_default(),
             })
             .collect(),
     })

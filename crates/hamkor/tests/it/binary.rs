@@ -1,0 +1,284 @@
+//! The real `hamkor` binary: first start prints a one-time setup link and no default
+//! password exists; `serve --demo` prints working demo logins; the shell commands work;
+//! SIGTERM stops the server cleanly. Runs on both backends.
+
+use crate::support::{Backend, fresh_database};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+fn hamkor(db: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hamkor"));
+    c.env("HAMKOR_DATABASE_URL", db)
+        .env("HAMKOR_CONFIG", "/nonexistent/hamkor.toml")
+        .env("HAMKOR_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    c
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `serve` and collects its output up to the "listening" line.
+async fn start(db: &str, extra: &[&str]) -> (Child, Vec<String>, String) {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = hamkor(db)
+        .arg("serve")
+        .args(extra)
+        .arg("--listen")
+        .arg(&listen)
+        .spawn()
+        .expect("spawn hamkor");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let mut out = Vec::new();
+    let read = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.contains("listening");
+            out.push(line);
+            if done {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("server started");
+    (child, out, format!("http://{listen}"))
+}
+
+async fn stop(mut child: Child) {
+    let pid = child.id().expect("pid") as i32;
+    // SIGTERM: a graceful stop that exits 0.
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    let status = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("stopped in time")
+        .unwrap();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+async fn first_start(backend: Backend) {
+    let Some((db, _dir)) = fresh_database(backend).await else {
+        return;
+    };
+    let (child, out, base) = start(&db, &[]).await;
+    let link = out
+        .iter()
+        .find_map(|l| l.trim().strip_prefix(&format!("{base}/setup/")))
+        .expect("setup link printed")
+        .to_string();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    // No default password works.
+    for pw in ["admin", "password", "hamkor", ""] {
+        let r = client
+            .post(format!("{base}/login"))
+            .form(&[("email", "admin@localhost.localdomain"), ("password", pw)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+    }
+    let page = client
+        .get(format!("{base}/setup/{link}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let short = client
+        .post(format!("{base}/setup/{link}"))
+        .form(&[("password", "short")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(short.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    let set = client
+        .post(format!("{base}/setup/{link}"))
+        .form(&[("password", "a long enough password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), reqwest::StatusCode::SEE_OTHER);
+    let again = client
+        .get(format!("{base}/setup/{link}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        reqwest::StatusCode::NOT_FOUND,
+        "the link works once"
+    );
+    let r = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("email", "admin@localhost.localdomain"),
+            ("password", "a long enough password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    stop(child).await;
+
+    // The shell commands against the same database.
+    let out = hamkor(&db)
+        .args([
+            "user",
+            "create",
+            "--email",
+            "Aziz@Firma.UZ",
+            "--name",
+            "Aziz",
+            "--role",
+            "sales",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("/setup/"), "{text}");
+    let bad = hamkor(&db)
+        .args([
+            "user", "create", "--email", "x@y.uz", "--name", "X", "--role", "root",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(!bad.status.success());
+    let list = hamkor(&db).args(["user", "list"]).output().await.unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("aziz@firma.uz"));
+    let token = hamkor(&db)
+        .args([
+            "token",
+            "create",
+            "--user",
+            "aziz@firma.uz",
+            "--name",
+            "script",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(token.status.success());
+    let secret = String::from_utf8_lossy(&token.stdout)
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string();
+    let (child, _, base) = start(&db, &[]).await;
+    let me: serde_json::Value = client
+        .get(format!("{base}/api/v1/users/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "aziz@firma.uz");
+    assert_eq!(me["role"], "sales");
+    stop(child).await;
+    let disable = hamkor(&db)
+        .args(["user", "disable", "aziz@firma.uz"])
+        .output()
+        .await
+        .unwrap();
+    assert!(disable.status.success());
+    let (child, _, base) = start(&db, &[]).await;
+    let r = client
+        .get(format!("{base}/api/v1/users/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::UNAUTHORIZED);
+    stop(child).await;
+}
+
+async fn demo(backend: Backend) {
+    let Some((db, _dir)) = fresh_database(backend).await else {
+        return;
+    };
+    let (child, out, base) = start(&db, &["--demo"]).await;
+    let password = out
+        .iter()
+        .find_map(|l| l.strip_prefix("Password for all demo users: "))
+        .expect("password printed")
+        .to_string();
+    assert!(out.iter().any(|l| l.contains("head@demo.hamkor.uz")));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let r = client
+        .post(format!("{base}/login"))
+        .form(&[
+            ("email", "admin@demo.hamkor.uz"),
+            ("password", password.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    let accounts = client
+        .get(format!("{base}/accounts?limit=100"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(accounts.contains("Bahor Textile MChJ"), "Latin names");
+    assert!(accounts.contains("Ипак Йўли Савдо"), "Cyrillic names");
+    let contacts = client
+        .get(format!("{base}/contacts"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(contacts.contains("Иванов"));
+    stop(child).await;
+    // A second start with --demo prints the same logins and adds nothing.
+    let (child, out2, _) = start(&db, &["--demo"]).await;
+    assert!(out2.iter().any(|l| l.ends_with(&password)));
+    stop(child).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_sqlite() {
+    first_start(Backend::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_start_postgres() {
+    first_start(Backend::Postgres).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_sqlite() {
+    demo(Backend::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_postgres() {
+    demo(Backend::Postgres).await;
+}

@@ -1,0 +1,161 @@
+//! Lists: filters and sort through a whitelist, keyset pagination, counting, search
+//! across scripts and phone formats.
+
+use crate::both;
+use crate::support::TestApp;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::collections::HashSet;
+
+async fn pages_cover_everything_once(t: TestApp) {
+    for i in 0..23 {
+        let kind = if i % 2 == 0 { "client" } else { "prospect" };
+        let (s, v) = t
+            .post("admin", "/api/v1/accounts", json!({"name": format!("Firm {:02}", i % 7), "kind": kind, "industry": format!("I{}", i % 3)}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    for sort in [
+        "name",
+        "-name",
+        "-created_at",
+        "industry,-name",
+        "kind,name,-updated_at",
+    ] {
+        let mut seen = HashSet::new();
+        let mut cursor: Option<String> = None;
+        let mut previous: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/accounts?limit=4&sort={sort}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let (s, v) = t.get("admin", &path).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            for item in v["items"].as_array().unwrap() {
+                assert!(
+                    seen.insert(item["id"].as_str().unwrap().to_string()),
+                    "{sort}: an item came twice"
+                );
+                if sort == "name" {
+                    let name = item["name"].as_str().unwrap().to_string();
+                    if let Some(p) = &previous {
+                        assert!(p <= &name, "sorted by name");
+                    }
+                    previous = Some(name);
+                }
+            }
+            match v["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 23, "{sort}: every record once");
+    }
+    let (_, v) = t
+        .get("admin", "/api/v1/accounts?kind=client&count=true")
+        .await;
+    assert_eq!(v["total"], 12);
+    let (_, v) = t
+        .get(
+            "admin",
+            "/api/v1/accounts?kind[ne]=client&industry[in]=I0,I1&count=true",
+        )
+        .await;
+    assert_eq!(v["total"], v["items"].as_array().unwrap().len());
+    assert!(
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["kind"] == "prospect" && r["industry"] != "I2")
+    );
+    let (_, v) = t
+        .get("admin", "/api/v1/accounts?name[like]=firm%2003&count=true")
+        .await;
+    assert!(v["total"].as_i64().unwrap() >= 1);
+    let (_, v) = t
+        .get("admin", "/api/v1/accounts?legal_name[null]=true&count=true")
+        .await;
+    assert_eq!(v["total"], 23);
+}
+both!(pages_cover_everything_once);
+
+async fn unknown_names_are_refused(t: TestApp) {
+    for (query, field) in [
+        ("sort=name;DROP TABLE accounts", "sort"),
+        ("sort=password_hash", "sort"),
+        ("sort=phones", "sort"),
+        ("owner_id[gt]=x", "owner_id[gt]"),
+        ("search=1", "search"),
+        ("name[regex]=.*", "name[regex]"),
+        ("limit=100000", "limit"),
+        ("cursor=garbage", "cursor"),
+        ("created_at[gt]=yesterday", "created_at[gt]"),
+        ("custom.nope=1", "custom.nope"),
+    ] {
+        let (s, v) = t.get("admin", &format!("/api/v1/accounts?{query}")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {v}");
+        assert_eq!(v["errors"][0]["field"], field, "{query}");
+    }
+    // The table is still there.
+    assert_eq!(t.get("admin", "/api/v1/accounts").await.0, StatusCode::OK);
+}
+both!(unknown_names_are_refused);
+
+async fn search_finds_people_across_scripts_and_formats(t: TestApp) {
+    let ivanov = t
+        .contact("admin", "admin", json!({"first_name": "Алексей", "last_name": "Иванов", "phones": ["+998 90 123-45-67"], "emails": ["a.ivanov@sever.ru"]}))
+        .await;
+    t.contact(
+        "admin",
+        "admin",
+        json!({"first_name": "Rustam", "last_name": "Ismoilov", "phones": ["+7 916 555 12 12"]}),
+    )
+    .await;
+    let acc = t.account("admin", "admin", "Тошкент Савдо").await;
+    for q in [
+        "Ivanov",
+        "иванов",
+        "IVANOV Aleksey",
+        "90 123 45 67",
+        "998901234567",
+        "901234567",
+        "a.ivanov@sever",
+    ] {
+        let (s, v) = t
+            .get("admin", &format!("/api/v1/search?q={}", urlencode(q)))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let ids: Vec<&str> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert!(ids.contains(&ivanov.as_str()), "{q} finds Иванов: {v}");
+        assert_eq!(v["items"][0]["type"], "contact");
+    }
+    let (_, v) = t.get("admin", "/api/v1/search?q=toshkent").await;
+    assert_eq!(v["items"][0]["id"], acc.as_str());
+    assert_eq!(v["items"][0]["title"], "Тошкент Савдо");
+    // Search only shows what the caller may see.
+    let (_, v) = t.get("sales_a1", "/api/v1/search?q=ivanov").await;
+    assert_eq!(v["items"], json!([]));
+    // LIKE wildcards in the query are taken literally.
+    let (_, v) = t.get("admin", "/api/v1/contacts?q=%25&count=true").await;
+    assert_eq!(v["total"], 0);
+}
+both!(search_finds_people_across_scripts_and_formats);
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real server on a random port, against a fresh database —
+//! a temporary SQLite file, and a fresh PostgreSQL database when
+//! `HAMKOR_TEST_DATABASE_URL` points at a server. Every test runs on both (see `both!`).
+
+mod support;
+
+mod access;
+mod auth;
+mod binary;
+mod custom_fields;
+mod input;
+mod lists;
+mod ops;
+mod records;

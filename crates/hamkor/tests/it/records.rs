@@ -1,0 +1,177 @@
+//! Record conventions: create, read, patch with If-Match, trash and restore, history.
+
+use crate::both;
+use crate::support::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+async fn account_lifecycle(t: TestApp) {
+    let body = json!({"name": "Bahor MChJ", "kind": "client", "tax_id": "305123456",
+        "phones": ["90 123 45 67"], "emails": ["Info@Bahor.UZ"], "website": "bahor.uz", "tags": ["vip"]});
+    let (s, h, v) = t
+        .request(
+            "sales_a1",
+            Method::POST,
+            "/api/v1/accounts",
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    assert_eq!(h["location"], format!("/api/v1/accounts/{id}").as_str());
+    assert_eq!(h["etag"], "\"1\"");
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["owner_id"], t.id("sales_a1"));
+    assert_eq!(v["created_by"], t.id("sales_a1"));
+    assert_eq!(v["phones"][0]["e164"], "+998901234567");
+    assert_eq!(v["phones"][0]["number"], "90 123 45 67");
+    assert_eq!(v["emails"][0]["address"], "Info@bahor.uz");
+    assert_eq!(v["website"], "https://bahor.uz");
+    assert!(v["created_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(v["custom"], json!({}));
+
+    let (s, v) = t.get("sales_a1", &format!("/api/v1/accounts/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["name"], "Bahor MChJ");
+
+    // PATCH changes only what is sent, and needs the current version when If-Match is given.
+    let path = format!("/api/v1/accounts/{id}");
+    let (s, h, v) = t
+        .request(
+            "sales_a1",
+            Method::PATCH,
+            &path,
+            Some(&json!({"industry": "Textile"})),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(h["etag"], "\"2\"");
+    assert_eq!(v["industry"], "Textile");
+    assert_eq!(v["name"], "Bahor MChJ");
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            Method::PATCH,
+            &path,
+            Some(&json!({"industry": "Food"})),
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{v}");
+    assert_eq!(v["status"], 412);
+    assert_eq!(
+        t.snapshot(&path).await["industry"],
+        "Textile",
+        "a stale write changed nothing"
+    );
+    let (s, _, _) = t
+        .request(
+            "sales_a1",
+            Method::DELETE,
+            &path,
+            None,
+            &[("if-match", "\"1\"")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+
+    // Delete moves to the trash; restore brings it back.
+    assert_eq!(t.delete("sales_a1", &path).await, StatusCode::NO_CONTENT);
+    assert_eq!(t.get("sales_a1", &path).await.0, StatusCode::NOT_FOUND);
+    let (_, list) = t.get("sales_a1", "/api/v1/accounts?trashed=true").await;
+    assert_eq!(list["items"][0]["id"], id.as_str());
+    assert!(list["items"][0]["deleted_at"].is_string());
+    let (s, v) = t
+        .post("sales_a1", &format!("{path}/restore"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v.get("deleted_at").is_none());
+    assert_eq!(t.get("sales_a1", &path).await.0, StatusCode::OK);
+
+    // The history has who, when and each field's before and after.
+    let (s, h) = t.get("sales_a1", &format!("{path}/history")).await;
+    assert_eq!(s, StatusCode::OK);
+    let actions: Vec<&str> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["restore", "delete", "update", "create"]);
+    let update = &h["items"][2];
+    assert_eq!(update["changes"]["industry"], json!([null, "Textile"]));
+    assert_eq!(update["user_id"], t.id("sales_a1"));
+    assert_eq!(
+        h["items"][3]["changes"]["name"],
+        json!([null, "Bahor MChJ"])
+    );
+}
+both!(account_lifecycle);
+
+async fn contacts_link_to_accounts(t: TestApp) {
+    let acc = t.account("sales_a1", "sales_a1", "Samarqand Non").await;
+    let body = json!({"first_name": "Otabek", "last_name": "Umarov", "birthday": "1990-11-20",
+        "accounts": [{"account_id": acc, "position": "Ta'minot bo'limi boshlig'i"}]});
+    let id = t.contact("sales_a1", "sales_a1", body).await;
+    let (s, v) = t.get("sales_a1", &format!("/api/v1/contacts/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["accounts"][0]["account_id"], acc.as_str());
+    assert_eq!(v["accounts"][0]["name"], "Samarqand Non");
+    assert_eq!(v["accounts"][0]["position"], "Ta'minot bo'limi boshlig'i");
+    assert_eq!(v["birthday"], "1990-11-20");
+    // The account's contacts list shows the person (through the UI page).
+    // A contact without any name is refused, naming the field.
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/contacts",
+            json!({"emails": ["a@b.uz"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["errors"][0]["field"], "last_name");
+    // Unlinking with an empty list.
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/contacts/{id}"),
+            json!({"accounts": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["accounts"], json!([]));
+}
+both!(contacts_link_to_accounts);
+
+async fn branches_cannot_loop(t: TestApp) {
+    let head = t.account("admin", "admin", "Head office").await;
+    let branch = t.account("admin", "admin", "Branch").await;
+    let (s, v) = t
+        .patch(
+            "admin",
+            &format!("/api/v1/accounts/{branch}"),
+            json!({"parent_id": head}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = t
+        .patch(
+            "admin",
+            &format!("/api/v1/accounts/{head}"),
+            json!({"parent_id": branch}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["field"], "parent_id");
+    let (s, _) = t
+        .patch(
+            "admin",
+            &format!("/api/v1/accounts/{head}"),
+            json!({"parent_id": head}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(branches_cannot_loop);
