@@ -79,7 +79,19 @@ const USERS: &[(&str, &str, &str, Option<&str>, &str)] = &[
 ];
 
 /// (owner index into USERS, name, kind, tax id, phone, e-mail, industry, address)
-const ACCOUNTS: &[(usize, &str, &str, &str, &str, &str, &str, &str)] = &[
+/// A demo row: an owner or account index, then seven text columns.
+type DemoRow = (
+    usize,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
+
+const ACCOUNTS: &[DemoRow] = &[
     (
         2,
         "Bahor Textile MChJ",
@@ -204,7 +216,7 @@ const ACCOUNTS: &[(usize, &str, &str, &str, &str, &str, &str, &str)] = &[
 ];
 
 /// (account index, first, middle, last, position, phone, e-mail, birthday)
-const CONTACTS: &[(usize, &str, &str, &str, &str, &str, &str, &str)] = &[
+const CONTACTS: &[DemoRow] = &[
     (
         0,
         "Rustam",

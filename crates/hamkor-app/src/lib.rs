@@ -63,11 +63,14 @@ pub type AppResult<T> = Result<T, AppError>;
 /// that a change made on one server reaches the others quickly.
 const POLICY_TTL: Duration = Duration::from_secs(2);
 
+/// The policy and when it was read.
+type CachedPolicy = (Instant, Arc<PolicyOverrides>);
+
 /// The application: the database and the little state shared by all requests.
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
-    policy: Arc<RwLock<Option<(Instant, Arc<PolicyOverrides>)>>>,
+    policy: Arc<RwLock<Option<CachedPolicy>>>,
 }
 
 impl App {

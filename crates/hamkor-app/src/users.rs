@@ -69,6 +69,10 @@ impl App {
                 Some(team) => Some(team.id),
                 None => match t.parse::<Id>() {
                     Ok(id) if users::teams(&mut db).await?.iter().any(|x| x.id == id) => Some(id),
+                    // The shell (no actor) may name a new team; it is created.
+                    _ if actor.is_none() && t.chars().count() <= 100 => {
+                        Some(self.ensure_team(t).await?.id)
+                    }
                     _ => {
                         errors.push(FieldError::new("team", "error-unknown-team"));
                         None

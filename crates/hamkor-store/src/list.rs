@@ -71,6 +71,34 @@ impl FieldRef {
         }
     }
 
+    /// The expression a filter compares: as for sorting, except that an empty number is
+    /// NULL, so `custom.x[lt]=5` does not match records without a value.
+    fn push_filter_expr(&self, sql: &mut Sql, b: Backend) {
+        match self {
+            FieldRef::Custom(def) if def.kind.is_numeric() => {
+                let path_key = def.key.clone();
+                match (b, def.kind) {
+                    (Backend::Sqlite, CustomKind::Money) => sql
+                        .push("CAST(json_extract(custom, ")
+                        .bind(format!("$.\"{path_key}\".amount"))
+                        .push(") AS REAL)"),
+                    (Backend::Sqlite, _) => sql
+                        .push("CAST(json_extract(custom, ")
+                        .bind(format!("$.\"{path_key}\""))
+                        .push(") AS REAL)"),
+                    (Backend::Postgres, CustomKind::Money) => sql
+                        .push("(custom->")
+                        .bind(path_key)
+                        .push("->>'amount')::float8"),
+                    (Backend::Postgres, _) => {
+                        sql.push("(custom->>").bind(path_key).push(")::float8")
+                    }
+                };
+            }
+            _ => self.push_expr(sql, b),
+        }
+    }
+
     /// The expression compared and sorted (NULLs folded to a low value so keysets work).
     fn push_expr(&self, sql: &mut Sql, b: Backend) {
         match self {
@@ -336,6 +364,10 @@ impl ListQuery {
                                 }
                             }
                         }
+                        Op::Like if filter.field.value_type() != ValueType::Text => {
+                            errors.push(FieldError::new(key.clone(), "error-filter-op"));
+                            continue;
+                        }
                         Op::Like => filter
                             .values
                             .push(Arg::Text(Some(format!("%{}%", escape_like(raw))))),
@@ -356,7 +388,7 @@ impl ListQuery {
             }
         }
         if let Some(c) = &q.cursor
-            && c.len() != q.sort.len() + 1
+            && c.len() != q.keys().len()
         {
             errors.push(FieldError::new("cursor", "error-cursor"));
         }
@@ -410,7 +442,7 @@ impl ListQuery {
                 sql.push(")");
                 continue;
             }
-            f.field.push_expr(sql, b);
+            f.field.push_filter_expr(sql, b);
             match f.op {
                 Op::Eq => sql.push(" = "),
                 Op::Ne => sql.push(" <> "),

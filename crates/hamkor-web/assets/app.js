@@ -5,3 +5,11 @@ document.addEventListener("keydown", function (e) {
     if (box) { e.preventDefault(); box.focus(); }
   }
 });
+
+// The language switch submits as soon as a language is picked (its OK button stays for
+// browsers without JavaScript).
+document.querySelectorAll("form.lang select").forEach(function (select) {
+  var button = select.form.querySelector(".lang-go");
+  if (button) { button.hidden = true; }
+  select.addEventListener("change", function () { select.form.submit(); });
+});

@@ -83,6 +83,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/contacts/{id}/history", &["get"]),
     ("/api/v1/users", &["get", "post"]),
     ("/api/v1/users/me", &["get", "patch"]),
+    ("/api/v1/users/{id}", &["get"]),
     ("/api/v1/search", &["get"]),
     ("/api/v1/custom_fields", &["get", "post"]),
     ("/api/v1/custom_fields/{id}", &["delete"]),
@@ -102,7 +103,7 @@ pub fn spec() -> Value {
                 "operationId": format!("{}_{}", m, path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '.'], "_")),
                 "responses": {
                     "200": {"description": "OK"}, "401": {"description": "Unauthorized"},
-                    "404": {"description": "Not found or not visible"}, "422": {"description": "Invalid input",
+                    "403": {"description": "The role forbids this action"}, "404": {"description": "Not found or not visible"}, "412": {"description": "If-Match does not match the current version"}, "422": {"description": "Invalid input",
                     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
                 }
             });
@@ -145,7 +146,7 @@ pub fn spec() -> Value {
                 "Problem": {"type": "object", "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                     "detail": {"type": "string"},
-                    "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}}
+                    "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}, "code": {"type": "string"}}}}}}
             }
         }
     })

@@ -61,6 +61,8 @@ fn parse_id(raw: &str) -> Result<Id, ApiError> {
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     match headers.get(header::IF_MATCH) {
         None => Ok(None),
+        // `*` matches any current version (RFC 9110).
+        Some(v) if v.as_bytes() == b"*" => Ok(None),
         Some(v) => v
             .to_str()
             .ok()

@@ -20,6 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/me", get(me).patch(patch_me))
+        .route("/api/v1/users/{id}", get(read_user))
         .route("/api/v1/search", get(search))
         .route(
             "/api/v1/custom_fields",
@@ -39,6 +40,22 @@ pub fn user_json(u: &User) -> Value {
 
 async fn me(ApiUser(c): ApiUser) -> Response {
     axum::Json(user_json(&c.user)).into_response()
+}
+
+async fn read_user(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::from_app(hamkor_app::AppError::NotFound, &c.loc);
+    let id = id.parse().map_err(|_| not_found())?;
+    let u = s
+        .app
+        .user_by_id(id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?
+        .ok_or_else(not_found)?;
+    Ok(axum::Json(user_json(&u)).into_response())
 }
 
 async fn list_users(State(s): State<AppState>, ApiUser(c): ApiUser) -> Result<Response, ApiError> {

@@ -8,7 +8,10 @@ use serde_json::json;
 
 /// (persona, sees [A1, B, M], may write [A1, B, M], may delete [A1, B, M])
 /// where A1 is owned by sales_a1 (team Alpha), B by sales_b (team Beta), M by the marketer.
-const MATRIX: &[(&str, [bool; 3], [bool; 3], [bool; 3])] = &[
+/// Persona, then what it may read, write and delete of [A1, B, M].
+type Expectation = (&'static str, [bool; 3], [bool; 3], [bool; 3]);
+
+const MATRIX: &[Expectation] = &[
     (
         "admin",
         [true, true, true],
