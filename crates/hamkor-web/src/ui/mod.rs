@@ -3,6 +3,7 @@
 //! JavaScript; `assets/app.js` only adds conveniences.
 
 mod records;
+mod settings;
 
 use crate::AppState;
 use crate::auth::{SESSION_COOKIE, UiUser, request_lang};
@@ -106,6 +107,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/language", post(set_language))
         .route("/assets/{*path}", get(asset))
         .merge(records::routes())
+        .merge(settings::routes())
 }
 
 /// Security headers on every response: no framing, no sniffing, a strict CSP (our JS

@@ -135,7 +135,7 @@ fn value_text(loc: &Loc, kind: Option<FieldKind>, v: &Value, users: &[User]) -> 
 
 pub struct Column {
     label: String,
-    sort_param: String,
+    sort_href: Option<String>,
     arrow: &'static str,
 }
 pub struct Cell {
@@ -159,10 +159,17 @@ struct ListPage {
     plural: &'static str,
     can_create: bool,
     q: String,
-    sort: String,
+    total: Option<String>,
     columns: Vec<Column>,
     rows: Vec<Row>,
-    next: Option<String>,
+    next_href: Option<String>,
+    hidden_for_search: Vec<(String, String)>,
+    hidden_for_filter: Vec<(String, String)>,
+    hidden_for_columns: Vec<(String, String)>,
+    filter_fields: Vec<(String, String)>,
+    ops: Vec<(String, String)>,
+    column_choices: Vec<(String, String, bool)>,
+    active_filters: Vec<(String, String)>,
 }
 
 fn app_error_page(c: &Caller, e: AppError) -> Response {
@@ -185,7 +192,7 @@ fn app_error_page(c: &Caller, e: AppError) -> Response {
             StatusCode::UNPROCESSABLE_ENTITY,
             loc.t("form-has-errors"),
             v.0.iter()
-                .map(|e| loc.field_error(e))
+                .map(|e| format!("{}: {}", e.field, loc.field_error(e)))
                 .collect::<Vec<_>>()
                 .join("; "),
         ),
@@ -201,6 +208,82 @@ fn app_error_page(c: &Caller, e: AppError) -> Response {
     }
 }
 
+/// A column or filter a list page can show: core fields, owner, timestamps, custom fields.
+struct ListField {
+    name: String,
+    label: String,
+    kind: Option<FieldKind>,
+    custom: Option<CustomFieldDef>,
+    sortable: bool,
+}
+
+fn list_fields(loc: &Loc, def: &ObjectDef, customs: &[CustomFieldDef]) -> Vec<ListField> {
+    let mut out = Vec::new();
+    if def.object == ObjectType::Contact {
+        out.push(ListField {
+            name: "name".into(),
+            label: field_label(loc, def, "name"),
+            kind: None,
+            custom: None,
+            sortable: true,
+        });
+    }
+    for f in def.fields {
+        let listy = matches!(
+            f.kind,
+            FieldKind::Phones | FieldKind::Emails | FieldKind::Tags | FieldKind::Ref(_)
+        );
+        out.push(ListField {
+            name: f.name.into(),
+            label: field_label(loc, def, f.name),
+            kind: Some(f.kind),
+            custom: None,
+            sortable: !listy,
+        });
+    }
+    out.push(ListField {
+        name: "owner_id".into(),
+        label: field_label(loc, def, "owner_id"),
+        kind: None,
+        custom: None,
+        sortable: false,
+    });
+    for n in ["created_at", "updated_at"] {
+        out.push(ListField {
+            name: n.into(),
+            label: loc.t(&format!("field-any-{n}")),
+            kind: None,
+            custom: None,
+            sortable: true,
+        });
+    }
+    for d in customs {
+        let sortable = !matches!(d.kind, CustomKind::MultiPicklist | CustomKind::Checkbox);
+        out.push(ListField {
+            name: format!("custom.{}", d.key),
+            label: d.label.clone(),
+            kind: custom_kind_as_field(d.kind),
+            custom: Some(d.clone()),
+            sortable,
+        });
+    }
+    out
+}
+
+fn href(plural: &str, params: &[(String, String)]) -> String {
+    let q: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(v)))
+        .collect();
+    if q.is_empty() {
+        format!("/{plural}")
+    } else {
+        format!("/{plural}?{}", q.join("&"))
+    }
+}
+
+const FILTER_OPS: [&str; 9] = ["eq", "ne", "like", "lt", "lte", "gt", "gte", "in", "null"];
+
 async fn list_page(
     def: &'static ObjectDef,
     State(s): State<AppState>,
@@ -208,59 +291,86 @@ async fn list_page(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     let loc = c.loc;
-    let keep: Vec<(String, String)> = params
+    // "Add filter" arrives as field, operator and value: turn it into `field[op]=value`.
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    if let (Some(field), Some(op)) = (get("ffield"), get("fop")) {
+        let mut rest: Vec<(String, String)> = params
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "ffield" | "fop" | "fvalue" | "cursor"))
+            .cloned()
+            .collect();
+        if FILTER_OPS.contains(&op.as_str()) && !field.is_empty() {
+            rest.push((format!("{field}[{op}]"), get("fvalue").unwrap_or_default()));
+        }
+        return Redirect::to(&href(def.plural, &rest)).into_response();
+    }
+    let customs = s.app.custom_fields(def.object).await.unwrap_or_default();
+    let fields = list_fields(&loc, def, &customs);
+    let chosen: Vec<String> = params
         .iter()
-        .filter(|(k, _)| matches!(k.as_str(), "q" | "sort" | "cursor"))
+        .filter(|(k, _)| k == "col")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let filters: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "q" | "sort" | "cursor" | "col" | "limit" | "count"
+            )
+        })
         .cloned()
         .collect();
-    let page = match s.app.list_records(&c.actor, def, &keep).await {
+    let mut query: Vec<(String, String)> =
+        params.iter().filter(|(k, _)| k != "col").cloned().collect();
+    query.push(("count".into(), "true".into()));
+    let page = match s.app.list_records(&c.actor, def, &query).await {
         Ok(p) => p,
         Err(e) => return app_error_page(&c, e),
     };
     let users = s.app.users().await.unwrap_or_default();
-    let get = |k: &str| {
-        params
+    let sort = get("sort").unwrap_or_default();
+    let q = get("q").unwrap_or_default();
+    let mut columns: Vec<&ListField> = fields.iter().filter(|f| chosen.contains(&f.name)).collect();
+    if columns.is_empty() {
+        columns = fields
             .iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let sort = get("sort");
-    let mut columns: Vec<(&str, Option<FieldKind>)> = Vec::new();
-    if def.object == ObjectType::Contact {
-        columns.push(("name", None));
+            .filter(|f| {
+                let core = def.field(&f.name).is_some_and(|d| d.default_column)
+                    && !(def.object == ObjectType::Contact
+                        && (f.name == "first_name" || f.name == "last_name"));
+                core || f.name == "name" || f.name == "owner_id"
+            })
+            .collect();
     }
-    for f in def.fields.iter().filter(|f| f.default_column) {
-        if def.object == ObjectType::Contact && (f.name == "first_name" || f.name == "last_name") {
-            continue;
-        }
-        columns.push((f.name, Some(f.kind)));
+    // Links keep the filters, search and chosen columns.
+    let mut keep: Vec<(String, String)> = filters.clone();
+    if !q.is_empty() {
+        keep.push(("q".into(), q.clone()));
     }
-    columns.push(("owner_id", None));
+    for col in &chosen {
+        keep.push(("col".into(), col.clone()));
+    }
     let header = columns
         .iter()
-        .map(|(name, kind)| {
-            let sortable = !matches!(
-                kind,
-                Some(FieldKind::Phones | FieldKind::Emails | FieldKind::Tags)
-            );
-            let key = if *name == "name" && def.object == ObjectType::Contact {
-                "last_name"
+        .map(|f| {
+            let key = if f.name == "name" && def.object == ObjectType::Contact {
+                "last_name".to_string()
             } else {
-                name
+                f.name.clone()
             };
-            let (param, arrow) = if !sortable {
-                (sort.clone(), "")
-            } else if sort == key {
+            let (next_sort, arrow) = if sort == key {
                 (format!("-{key}"), " ▲")
             } else if sort == format!("-{key}") {
-                (key.to_string(), " ▼")
+                (key.clone(), " ▼")
             } else {
-                (key.to_string(), "")
+                (key.clone(), "")
             };
+            let mut p = keep.clone();
+            p.push(("sort".into(), next_sort));
             Column {
-                label: field_label(&loc, def, name),
-                sort_param: param,
+                label: f.label.clone(),
+                sort_href: f.sortable.then(|| href(def.plural, &p)),
                 arrow,
             }
         })
@@ -272,26 +382,89 @@ async fn list_page(
             id: r.id,
             cells: columns
                 .iter()
-                .map(|(name, kind)| Cell {
-                    label: field_label(&loc, def, name),
-                    text: match *name {
+                .map(|f| Cell {
+                    label: f.label.clone(),
+                    text: match f.name.as_str() {
                         "name" if def.object == ObjectType::Contact => r.title(),
                         "owner_id" => users
                             .iter()
                             .find(|u| u.id == r.owner_id)
                             .map(|u| u.name.clone())
                             .unwrap_or_default(),
-                        _ => value_text(
-                            &loc,
-                            *kind,
-                            r.fields.get(*name).unwrap_or(&Value::Null),
-                            &users,
-                        ),
+                        "created_at" => loc.datetime(&r.created_at),
+                        "updated_at" => loc.datetime(&r.updated_at),
+                        name => match &f.custom {
+                            Some(d) => value_text(
+                                &loc,
+                                f.kind,
+                                r.custom.get(&d.key).unwrap_or(&Value::Null),
+                                &users,
+                            ),
+                            None => value_text(
+                                &loc,
+                                f.kind,
+                                r.fields.get(name).unwrap_or(&Value::Null),
+                                &users,
+                            ),
+                        },
                     },
                 })
                 .collect(),
         })
         .collect();
+    let next_href = page.next_cursor.map(|cur| {
+        let mut p = keep.clone();
+        if !sort.is_empty() {
+            p.push(("sort".into(), sort.clone()));
+        }
+        p.push(("cursor".into(), cur));
+        href(def.plural, &p)
+    });
+    let active_filters = filters
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| {
+            let (name, op) = k
+                .split_once('[')
+                .map(|(n, o)| (n, o.trim_end_matches(']')))
+                .unwrap_or((k.as_str(), "eq"));
+            let label = fields
+                .iter()
+                .find(|f| f.name == name)
+                .map(|f| f.label.clone())
+                .unwrap_or_else(|| name.to_string());
+            let mut p: Vec<(String, String)> = filters
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, x)| x.clone())
+                .collect();
+            if !q.is_empty() {
+                p.push(("q".into(), q.clone()));
+            }
+            if !sort.is_empty() {
+                p.push(("sort".into(), sort.clone()));
+            }
+            (
+                format!("{label} {} {v}", loc.t(&format!("op-{op}"))),
+                href(def.plural, &p),
+            )
+        })
+        .collect();
+    let mut hidden_for_search: Vec<(String, String)> = filters.clone();
+    hidden_for_search.extend(chosen.iter().map(|c| ("col".to_string(), c.clone())));
+    if !sort.is_empty() {
+        hidden_for_search.push(("sort".into(), sort.clone()));
+    }
+    let mut hidden_for_columns: Vec<(String, String)> = filters.clone();
+    if !q.is_empty() {
+        hidden_for_columns.push(("q".into(), q.clone()));
+    }
+    if !sort.is_empty() {
+        hidden_for_columns.push(("sort".into(), sort.clone()));
+    }
+    let mut hidden_for_filter = hidden_for_columns.clone();
+    hidden_for_filter.extend(chosen.iter().map(|c| ("col".to_string(), c.clone())));
     let frame = Frame::for_caller(&c);
     render(&ListPage {
         loc,
@@ -302,11 +475,38 @@ async fn list_page(
         title: object_title(&loc, def),
         plural: def.plural,
         can_create: c.actor.scope(def.object, Action::Write) != Scope::None,
-        q: get("q"),
-        sort,
+        total: page.total.map(|t| loc.number(t as f64, 0)),
+        q,
         columns: header,
         rows,
-        next: page.next_cursor,
+        next_href,
+        hidden_for_search,
+        hidden_for_filter,
+        hidden_for_columns,
+        filter_fields: fields
+            .iter()
+            .filter(|f| {
+                f.name != "name"
+                    && !matches!(f.kind, Some(FieldKind::Phones | FieldKind::Emails))
+                    && def.field(&f.name).is_none_or(|d| d.filterable)
+            })
+            .map(|f| (f.name.clone(), f.label.clone()))
+            .collect(),
+        ops: FILTER_OPS
+            .iter()
+            .map(|o| (o.to_string(), loc.t(&format!("op-{o}"))))
+            .collect(),
+        column_choices: fields
+            .iter()
+            .map(|f| {
+                (
+                    f.name.clone(),
+                    f.label.clone(),
+                    columns.iter().any(|c| c.name == f.name),
+                )
+            })
+            .collect(),
+        active_filters,
     })
 }
 

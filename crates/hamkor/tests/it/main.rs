@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod auth;
 mod binary;
+mod browser;
 mod custom_fields;
 mod input;
 mod lists;
