@@ -544,3 +544,58 @@ impl Sql {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// Tables and their columns as a migration file declares them.
+    fn schema(sql: &str) -> BTreeMap<String, Vec<String>> {
+        let mut out = BTreeMap::new();
+        let mut current: Option<String> = None;
+        for line in sql.lines().map(str::trim) {
+            if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
+                current = Some(rest.trim_end_matches(" (").trim().to_string());
+                out.insert(current.clone().unwrap_or_default(), Vec::new());
+            } else if line.starts_with(");") {
+                current = None;
+            } else if let Some(t) = &current {
+                let first = line.split_whitespace().next().unwrap_or("");
+                if !first.is_empty()
+                    && !["PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "CONSTRAINT", "--"]
+                        .contains(&first)
+                {
+                    out.get_mut(t)
+                        .map(|cols: &mut Vec<String>| cols.push(first.to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn both_migration_sets_define_the_same_tables_and_columns() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut names: Vec<_> = std::fs::read_dir(format!("{dir}/sqlite"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        let mut pg_names: Vec<_> = std::fs::read_dir(format!("{dir}/postgres"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        pg_names.sort();
+        assert_eq!(names, pg_names, "each migration exists for both backends");
+        let (mut lite, mut pg) = (String::new(), String::new());
+        for n in &names {
+            lite +=
+                &std::fs::read_to_string(format!("{dir}/sqlite/{}", n.to_string_lossy())).unwrap();
+            pg += &std::fs::read_to_string(format!("{dir}/postgres/{}", n.to_string_lossy()))
+                .unwrap();
+        }
+        let (a, b) = (schema(&lite), schema(&pg));
+        assert!(a.len() >= 10, "parsed the tables: {a:?}");
+        assert_eq!(a, b);
+    }
+}

@@ -13,3 +13,5 @@ mod input;
 mod lists;
 mod ops;
 mod records;
+mod schema;
+mod ui;

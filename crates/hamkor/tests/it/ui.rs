@@ -1,0 +1,318 @@
+//! The web pages over plain HTTP: who may open what, escaping, forms and their errors.
+
+use crate::auth::login;
+use crate::both;
+use crate::support::{PASSWORD, TestApp};
+use reqwest::StatusCode;
+use serde_json::json;
+
+struct Session<'a> {
+    t: &'a TestApp,
+    cookie: String,
+    csrf: String,
+}
+
+impl<'a> Session<'a> {
+    async fn new(t: &'a TestApp, persona: &str) -> Session<'a> {
+        let cookie = login(t, &format!("{persona}@test.hamkor.uz"), PASSWORD)
+            .await
+            .expect("login");
+        let html = t
+            .client
+            .get(format!("{}/accounts", t.base))
+            .header("cookie", format!("hamkor_session={cookie}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let at = html.find("name=\"_csrf\" value=\"").expect("csrf field") + 20;
+        let csrf = html[at..].split('"').next().unwrap().to_string();
+        Session { t, cookie, csrf }
+    }
+    async fn get(&self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .t
+            .client
+            .get(format!("{}{}", self.t.base, path))
+            .header("cookie", format!("hamkor_session={}", self.cookie))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+        let mut f: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];
+        f.extend_from_slice(form);
+        let r = self
+            .t
+            .client
+            .post(format!("{}{}", self.t.base, path))
+            .header("cookie", format!("hamkor_session={}", self.cookie))
+            .form(&f)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    }
+}
+
+async fn settings_are_for_administrators(t: TestApp) {
+    let head = Session::new(&t, "head_a").await;
+    let (s, _) = head.get("/settings/fields").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = head
+        .post(
+            "/settings/fields",
+            &[
+                ("object", "account"),
+                ("key", "x"),
+                ("label", "X"),
+                ("kind", "text"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, v) = t.get("admin", "/api/v1/custom_fields?object=account").await;
+    assert_eq!(v["items"], json!([]), "nothing was added");
+    let admin = Session::new(&t, "admin").await;
+    let (s, html) = admin
+        .post(
+            "/settings/fields",
+            &[
+                ("object", "account"),
+                ("key", "Bad Key"),
+                ("label", "X"),
+                ("kind", "text"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("Lower-case Latin letters"),
+        "the error is explained"
+    );
+    let (s, _) = admin
+        .post(
+            "/settings/fields",
+            &[
+                ("object", "account"),
+                ("key", "region"),
+                ("label", "Region"),
+                ("kind", "text"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, v) = t.get("admin", "/api/v1/custom_fields?object=account").await;
+    let id = v["items"][0]["id"].as_str().unwrap().to_string();
+    let (s, _) = head
+        .post(&format!("/settings/fields/{id}/delete"), &[])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, v) = t.get("admin", "/api/v1/custom_fields?object=account").await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1, "still there");
+}
+both!(settings_are_for_administrators);
+
+async fn pages_escape_what_users_typed(t: TestApp) {
+    let evil = "<script>alert('x')</script>\"><img src=x onerror=alert(1)>";
+    let (s, v) = t.post("admin", "/api/v1/accounts", json!({"name": evil, "industry": evil, "tags": [evil.chars().take(50).collect::<String>()]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let admin = Session::new(&t, "admin").await;
+    for path in [
+        format!("/accounts/{id}"),
+        "/accounts".to_string(),
+        "/search?q=alert".to_string(),
+        format!("/accounts/{id}/edit"),
+    ] {
+        let (s, html) = admin.get(&path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert!(
+            !html.contains("<script>alert"),
+            "{path} shows the script unescaped"
+        );
+        assert!(
+            !html.contains("<img src=x"),
+            "{path} shows the tag unescaped"
+        );
+        assert!(
+            html.contains("&lt;script&gt;")
+                || html.contains("&#60;script&#62;")
+                || html.contains("&lt;script"),
+            "{path} shows the name escaped"
+        );
+    }
+}
+both!(pages_escape_what_users_typed);
+
+async fn record_pages_and_forms(t: TestApp) {
+    let sales = Session::new(&t, "sales_a1").await;
+    // A form with errors keeps what was typed and names the problem.
+    let (s, html) = sales
+        .post(
+            "/accounts/new",
+            &[
+                ("name", ""),
+                ("emails", "nope"),
+                ("owner_id", &t.id("sales_a1")),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("This field is required.") && html.contains("Not a valid e-mail address.")
+    );
+    assert!(html.contains("value=\"nope\""));
+    let (s, _) = sales
+        .post(
+            "/accounts/new",
+            &[
+                ("name", "Formdan MChJ"),
+                ("kind", "client"),
+                ("owner_id", &t.id("sales_a1")),
+                ("tags", "vip, new"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, v) = t.get("sales_a1", "/api/v1/accounts?q=formdan").await;
+    assert_eq!(v["items"][0]["tags"], json!(["vip", "new"]));
+    let id = v["items"][0]["id"].as_str().unwrap().to_string();
+    let (s, html) = sales.get(&format!("/accounts/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("History of changes") && html.contains("created"));
+    // Editing with the version shown; a stale version is refused.
+    let (s, _) = sales
+        .post(
+            &format!("/accounts/{id}/edit"),
+            &[
+                ("name", "Formdan Savdo"),
+                ("version", "1"),
+                ("owner_id", &t.id("sales_a1")),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, html) = sales
+        .post(
+            &format!("/accounts/{id}/edit"),
+            &[
+                ("name", "Overwrite"),
+                ("version", "1"),
+                ("owner_id", &t.id("sales_a1")),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+    assert!(html.contains("Changed by someone else"));
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/accounts/{id}")).await["name"],
+        "Formdan Savdo"
+    );
+    // Someone who cannot see it gets the not-found page, for reading, editing and deleting.
+    let other = Session::new(&t, "sales_b").await;
+    assert_eq!(
+        other.get(&format!("/accounts/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other.get(&format!("/accounts/{id}/edit")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other
+            .post(&format!("/accounts/{id}/edit"), &[("name", "Mine now")])
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        other.post(&format!("/accounts/{id}/delete"), &[]).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/accounts/{id}")).await["name"],
+        "Formdan Savdo"
+    );
+    // The read-only user sees it but may not delete it.
+    let viewer = Session::new(&t, "viewer").await;
+    assert_eq!(
+        viewer.get(&format!("/accounts/{id}")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        viewer.post(&format!("/accounts/{id}/delete"), &[]).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        t.get("admin", &format!("/api/v1/accounts/{id}")).await.0,
+        StatusCode::OK
+    );
+    // Deleting from the page moves it to the trash.
+    assert_eq!(
+        sales
+            .post(&format!("/accounts/{id}/delete"), &[("version", "2")])
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        t.get("admin", &format!("/api/v1/accounts/{id}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+both!(record_pages_and_forms);
+
+async fn list_page_filters_and_columns(t: TestApp) {
+    for (name, kind) in [
+        ("Alfa", "client"),
+        ("Beta", "prospect"),
+        ("Gamma", "client"),
+    ] {
+        let (s, _) = t
+            .post(
+                "admin",
+                "/api/v1/accounts",
+                json!({"name": name, "kind": kind, "tax_id": "305123456"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    let admin = Session::new(&t, "admin").await;
+    let r = t
+        .client
+        .get(format!(
+            "{}/accounts?ffield=kind&fop=eq&fvalue=client",
+            t.base
+        ))
+        .header("cookie", format!("hamkor_session={}", admin.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let target = r.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(target, "/accounts?kind%5Beq%5D=client");
+    let (_, html) = admin
+        .get(&format!("{target}&col=name&col=created_at&sort=-name"))
+        .await;
+    assert!(html.contains("Gamma") && html.contains("Alfa") && !html.contains(">Beta<"));
+    assert!(
+        html.find("Gamma").unwrap() < html.find("Alfa").unwrap(),
+        "sorted by name, descending"
+    );
+    let head = &html[html.find("<thead>").unwrap()..html.find("</thead>").unwrap()];
+    assert!(
+        head.contains(">Created"),
+        "the chosen column is shown: {head}"
+    );
+    assert!(
+        !head.contains("Tax id"),
+        "columns not chosen are hidden: {head}"
+    );
+    let (s, _) = admin.get("/accounts?sort=password_hash").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(list_page_filters_and_columns);
