@@ -561,12 +561,11 @@ mod tests {
                 current = None;
             } else if let Some(t) = &current {
                 let first = line.split_whitespace().next().unwrap_or("");
-                if !first.is_empty()
+                let is_column = !first.is_empty()
                     && !["PRIMARY", "UNIQUE", "FOREIGN", "CHECK", "CONSTRAINT", "--"]
-                        .contains(&first)
-                {
-                    out.get_mut(t)
-                        .map(|cols: &mut Vec<String>| cols.push(first.to_string()));
+                        .contains(&first);
+                if let (true, Some(cols)) = (is_column, out.get_mut(t)) {
+                    cols.push(first.to_string());
                 }
             }
         }
