@@ -118,8 +118,16 @@ impl App {
 
     /// The user an API token belongs to, if it is live.
     pub async fn token_user(&self, token: &str) -> AppResult<Option<User>> {
+        let hash = users::hash_secret(token);
+        if let Some(user) = self.cached_token_user(&hash) {
+            return Ok(Some(user));
+        }
         let mut db = self.db.clone();
-        Ok(users::user_by_token(&mut db, token).await?)
+        let user = users::user_by_token(&mut db, token).await?;
+        if let Some(u) = &user {
+            self.cache_token_user(hash, u.clone());
+        }
+        Ok(user)
     }
 
     /// The acting user with the current policy.
@@ -172,6 +180,7 @@ impl App {
         let mut tx = self.db.begin().await?;
         users::set_password_hash(&mut tx, user, &hash).await?;
         tx.commit().await?;
+        self.forget_user_tokens(user);
         Ok(())
     }
 
@@ -187,6 +196,27 @@ impl App {
         db.fetch_optional(&hamkor_store::Sql::new("SELECT 1 AS one"))
             .await
             .is_ok()
+    }
+}
+
+impl App {
+    /// The caller's API tokens (never their secrets).
+    pub async fn list_tokens(&self, user: Id) -> AppResult<Vec<users::ApiToken>> {
+        let mut db = self.db.clone();
+        Ok(users::tokens(&mut db, user).await?)
+    }
+
+    /// Revokes one of the caller's tokens; another user's token is not found.
+    pub async fn revoke_token(&self, user: Id, token: Id) -> AppResult<()> {
+        let mut tx = self.db.begin().await?;
+        let found = users::revoke_token(&mut tx, user, token).await?;
+        tx.commit().await?;
+        self.forget_user_tokens(user);
+        if found {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
     }
 }
 

@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod custom_fields;
 pub mod demo;
+pub mod generate;
 pub mod records;
+pub mod roles;
 pub mod users;
 
 use hamkor_domain::ValidationErrors;
@@ -66,11 +68,20 @@ const POLICY_TTL: Duration = Duration::from_secs(2);
 /// The policy and when it was read.
 type CachedPolicy = (Instant, Arc<PolicyOverrides>);
 
+/// How long a server trusts an API token it has checked. A revoked token, a disabled
+/// user or a changed password therefore stops working within this time on every server
+/// (at once on the server where the change was made).
+pub const TOKEN_TTL: Duration = Duration::from_secs(1);
+
+/// Users found by API token hash, with when they were looked up.
+type TokenCache = std::collections::HashMap<String, (Instant, hamkor_store::users::User)>;
+
 /// The application: the database and the little state shared by all requests.
 #[derive(Clone)]
 pub struct App {
     pub db: Db,
     policy: Arc<RwLock<Option<CachedPolicy>>>,
+    tokens: Arc<RwLock<TokenCache>>,
 }
 
 impl App {
@@ -78,6 +89,7 @@ impl App {
         App {
             db,
             policy: Arc::new(RwLock::new(None)),
+            tokens: Arc::new(RwLock::new(TokenCache::new())),
         }
     }
 
@@ -95,6 +107,29 @@ impl App {
             *guard = Some((Instant::now(), fresh.clone()));
         }
         Ok(fresh)
+    }
+
+    /// A user recently found by this token hash, if still fresh.
+    pub(crate) fn cached_token_user(&self, hash: &str) -> Option<hamkor_store::users::User> {
+        let guard = self.tokens.read().ok()?;
+        let (at, user) = guard.get(hash)?;
+        (at.elapsed() < TOKEN_TTL).then(|| user.clone())
+    }
+
+    pub(crate) fn cache_token_user(&self, hash: String, user: hamkor_store::users::User) {
+        if let Ok(mut guard) = self.tokens.write() {
+            if guard.len() > 10_000 {
+                guard.retain(|_, (at, _)| at.elapsed() < TOKEN_TTL);
+            }
+            guard.insert(hash, (Instant::now(), user));
+        }
+    }
+
+    /// Forgets cached tokens of a user (disabled, password or preferences changed).
+    pub(crate) fn forget_user_tokens(&self, user: hamkor_domain::Id) {
+        if let Ok(mut guard) = self.tokens.write() {
+            guard.retain(|_, (_, u)| u.id != user);
+        }
     }
 
     /// Forgets the cached policy (after an administrator changed it).

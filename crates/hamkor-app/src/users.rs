@@ -162,6 +162,7 @@ impl App {
         let mut tx = self.db.begin().await?;
         users::set_disabled(&mut tx, id, disabled).await?;
         tx.commit().await?;
+        self.forget_user_tokens(id);
         Ok(())
     }
 
@@ -191,6 +192,7 @@ impl App {
         let mut tx = self.db.begin().await?;
         users::set_preferences(&mut tx, user, language, time_zone).await?;
         tx.commit().await?;
+        self.forget_user_tokens(user);
         Ok(())
     }
 

@@ -864,3 +864,70 @@ pub async fn history(
     fetch(ex, actor, def, id, false, false).await?;
     audit::for_record(ex, def.object, id, 200).await
 }
+
+/// A record for [`insert_batch`]: checked field values and its owner.
+pub struct BatchRecord {
+    pub id: Id,
+    pub fields: Map<String, Value>,
+    pub owner_id: Id,
+    pub created_at: Timestamp,
+    pub account_links: Vec<AccountLink>,
+}
+
+/// Inserts many already-validated records in one statement each for the records and
+/// their links (the data generator and, later, the importer). Writes no audit entries:
+/// the caller records the batch as a whole.
+pub async fn insert_batch(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    created_by: Id,
+    rows: &[BatchRecord],
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::new("INSERT INTO ");
+    sql.push_ident(def.plural).push(" (id");
+    for f in def.fields {
+        sql.push(", ").push_ident(f.name);
+    }
+    sql.push(", custom, search, owner_id, created_by, created_at, updated_at, version) VALUES ");
+    for (i, r) in rows.iter().enumerate() {
+        sql.push(if i == 0 { "(" } else { ", (" }).bind(r.id);
+        for f in def.fields {
+            sql.push(", ").bind(field_arg(
+                f.kind,
+                r.fields.get(f.name).unwrap_or(&Value::Null),
+            ));
+        }
+        sql.push(", ")
+            .bind(Arg::Json(Some(Value::Object(Map::new()))));
+        sql.push(", ").bind(search_text(def, &r.fields));
+        sql.push(", ").bind(r.owner_id).push(", ").bind(created_by);
+        sql.push(", ")
+            .bind(r.created_at)
+            .push(", ")
+            .bind(r.created_at)
+            .push(", 1)");
+    }
+    tx.execute(&sql).await?;
+    let links: Vec<(Id, &AccountLink)> = rows
+        .iter()
+        .flat_map(|r| r.account_links.iter().map(move |l| (r.id, l)))
+        .collect();
+    for chunk in links.chunks(1000) {
+        let mut sql =
+            Sql::new("INSERT INTO contact_accounts (contact_id, account_id, position) VALUES ");
+        for (i, (contact, l)) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" })
+                .bind(*contact)
+                .push(", ")
+                .bind(l.account_id)
+                .push(", ")
+                .bind(l.position.clone())
+                .push(")");
+        }
+        tx.execute(&sql).await?;
+    }
+    Ok(())
+}

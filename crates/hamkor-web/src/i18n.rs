@@ -187,6 +187,8 @@ mod tests {
             include_str!("../../hamkor-app/src/users.rs"),
             include_str!("../../hamkor-app/src/auth.rs"),
             include_str!("../../hamkor-app/src/custom_fields.rs"),
+            include_str!("../../hamkor-app/src/roles.rs"),
+            include_str!("../../hamkor-web/src/api/users.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

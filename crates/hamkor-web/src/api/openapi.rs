@@ -87,6 +87,10 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/search", &["get"]),
     ("/api/v1/custom_fields", &["get", "post"]),
     ("/api/v1/custom_fields/{id}", &["delete"]),
+    ("/api/v1/tokens", &["get", "post"]),
+    ("/api/v1/tokens/{id}", &["delete"]),
+    ("/api/v1/roles", &["get"]),
+    ("/api/v1/roles/{role}", &["patch"]),
     ("/api/v1/openapi.json", &["get"]),
 ];
 
@@ -107,8 +111,10 @@ pub fn spec() -> Value {
                     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
                 }
             });
-            if path.contains("{id}") {
-                op["parameters"] = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+            for param in ["id", "role"] {
+                if path.contains(&format!("{{{param}}}")) {
+                    op["parameters"] = json!([{"name": param, "in": "path", "required": true, "schema": {"type": "string"}}]);
+                }
             }
             if let Some(def) = object {
                 let schema =

@@ -27,6 +27,10 @@ pub fn routes() -> Router<AppState> {
             get(list_custom_fields).post(create_custom_field),
         )
         .route("/api/v1/custom_fields/{id}", delete(delete_custom_field))
+        .route("/api/v1/tokens", get(list_tokens).post(create_token))
+        .route("/api/v1/tokens/{id}", delete(revoke_token))
+        .route("/api/v1/roles", get(list_roles))
+        .route("/api/v1/roles/{role}", axum::routing::patch(patch_role))
 }
 
 pub fn user_json(u: &User) -> Value {
@@ -309,4 +313,110 @@ async fn delete_custom_field(
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_tokens(State(s): State<AppState>, ApiUser(c): ApiUser) -> Result<Response, ApiError> {
+    let tokens = s
+        .app
+        .list_tokens(c.user.id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!({"items": tokens, "next_cursor": null})).into_response())
+}
+
+async fn create_token(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_body(&headers, &body, &c.loc)?;
+    only_fields(&body, &["name"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    let name = str_field(&body, "name")
+        .map_err(|e| ApiError::invalid(&e.into(), &c.loc))?
+        .unwrap_or_default();
+    let secret = s
+        .app
+        .create_token(c.user.id, &name)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let tokens = s
+        .app
+        .list_tokens(c.user.id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let created = tokens.last().map(|t| t.id.to_string());
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"id": created, "name": name.trim(), "token": secret})),
+    )
+        .into_response())
+}
+
+async fn revoke_token(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = id
+        .parse()
+        .map_err(|_| ApiError::from_app(hamkor_app::AppError::NotFound, &c.loc))?;
+    s.app
+        .revoke_token(c.user.id, id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn list_roles(State(s): State<AppState>, ApiUser(c): ApiUser) -> Result<Response, ApiError> {
+    let roles = s
+        .app
+        .role_permissions(&c.actor)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!({"items": roles, "next_cursor": null})).into_response())
+}
+
+/// `{"permissions": {"contact": {"read": "team"}}}` changes only what is sent.
+async fn patch_role(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(role): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !c.actor.is_admin() {
+        return Err(ApiError::from_app(hamkor_app::AppError::Forbidden, &c.loc));
+    }
+    let body = json_body(&headers, &body, &c.loc)?;
+    only_fields(&body, &["permissions"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    let mut changes = Vec::new();
+    let bad = |f: &str| ApiError::invalid(&FieldError::new(f, "error-not-object").into(), &c.loc);
+    let perms = body
+        .get("permissions")
+        .and_then(Value::as_object)
+        .ok_or_else(|| bad("permissions"))?;
+    for (object, actions) in perms {
+        let actions = actions
+            .as_object()
+            .ok_or_else(|| bad(&format!("permissions.{object}")))?;
+        for (action, scope) in actions {
+            changes.push((
+                object.clone(),
+                action.clone(),
+                scope.as_str().unwrap_or("").to_string(),
+            ));
+        }
+    }
+    s.app
+        .set_role_permissions(&c.actor, &role, &changes)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let roles = s
+        .app
+        .role_permissions(&c.actor)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let this = roles.into_iter().find(|r| r.role.as_str() == role);
+    Ok(axum::Json(json!(this)).into_response())
 }

@@ -680,10 +680,15 @@ async fn record_page(
                                 None => field_label(&loc, def, k),
                             };
                             let kind = def.field(k).map(|f| f.kind);
-                            let before =
-                                value_text(&loc, kind, v.get(0).unwrap_or(&Value::Null), &users);
-                            let after =
-                                value_text(&loc, kind, v.get(1).unwrap_or(&Value::Null), &users);
+                            let show = |x: &Value| {
+                                if k == "accounts" {
+                                    links_text(x, &r.accounts)
+                                } else {
+                                    value_text(&loc, kind, x, &users)
+                                }
+                            };
+                            let before = show(v.get(0).unwrap_or(&Value::Null));
+                            let after = show(v.get(1).unwrap_or(&Value::Null));
                             format!("{label}: {before} → {after}")
                         })
                         .collect()
@@ -717,6 +722,34 @@ async fn record_page(
         related,
         history,
     })
+}
+
+/// Account links as stored in the history, shown with the names the viewer may see.
+fn links_text(v: &Value, known: &[hamkor_store::records::LinkedAccount]) -> String {
+    v.as_array()
+        .map(|links| {
+            links
+                .iter()
+                .map(|l| {
+                    let id = l.get("account_id").and_then(Value::as_str).unwrap_or("");
+                    let name = known
+                        .iter()
+                        .find(|a| a.account_id.to_string() == id)
+                        .map(|a| a.name.as_str())
+                        .unwrap_or("…");
+                    match l
+                        .get("position")
+                        .and_then(Value::as_str)
+                        .filter(|p| !p.is_empty())
+                    {
+                        Some(p) => format!("{name} ({p})"),
+                        None => name.to_string(),
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
 }
 
 pub struct InputView {

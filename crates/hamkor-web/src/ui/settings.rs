@@ -20,6 +20,9 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/settings/fields", get(fields_page).post(add_field))
         .route("/settings/fields/{id}/delete", post(delete_field))
+        .route("/settings/roles", get(roles_page).post(save_roles))
+        .route("/settings/tokens", get(tokens_page).post(create_token))
+        .route("/settings/tokens/{id}/revoke", post(revoke_token))
 }
 
 pub struct FieldRow {
@@ -219,6 +222,268 @@ async fn delete_field(
     match s.app.delete_custom_field(&c.actor, id).await {
         Ok(()) => Redirect::to("/settings/fields").into_response(),
         Err(AppError::Forbidden) => forbidden(&c),
+        Err(_) => message(
+            Frame::for_caller(&c),
+            StatusCode::NOT_FOUND,
+            c.loc.t("not-found-title"),
+            c.loc.t("not-found-text"),
+        ),
+    }
+}
+
+pub struct RoleCell {
+    name: String,
+    label: String,
+    current: String,
+    current_label: String,
+}
+
+pub struct RoleRow {
+    label: String,
+    fixed: bool,
+    cells: Vec<RoleCell>,
+}
+
+#[derive(Template)]
+#[template(path = "roles.html")]
+struct RolesPage {
+    loc: Loc,
+    user: Option<User>,
+    csrf: String,
+    langs: [Lang; 3],
+    search_value: String,
+    headers: Vec<String>,
+    rows: Vec<RoleRow>,
+    scopes: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+async fn roles_view(s: &AppState, c: &Caller, error: Option<String>) -> Response {
+    let loc = c.loc;
+    let roles = match s.app.role_permissions(&c.actor).await {
+        Ok(r) => r,
+        Err(_) => return forbidden(c),
+    };
+    let combos: Vec<(&str, &str)> = ObjectType::ALL
+        .iter()
+        .flat_map(|o| {
+            hamkor_domain::Action::ALL
+                .iter()
+                .map(move |a| (o.as_str(), a.as_str()))
+        })
+        .collect();
+    let headers = combos
+        .iter()
+        .map(|(o, a)| {
+            format!(
+                "{} · {}",
+                loc.t(&format!("kind-{o}")),
+                loc.t(&format!("action-{a}"))
+            )
+        })
+        .collect();
+    let rows = roles
+        .iter()
+        .map(|r| RoleRow {
+            label: loc.t(&format!("role-{}", r.role.as_str())),
+            fixed: r.role.is_admin(),
+            cells: combos
+                .iter()
+                .map(|(o, a)| {
+                    let scope = r
+                        .permissions
+                        .get(o)
+                        .and_then(|m| m.get(a))
+                        .map(|s| s.as_str())
+                        .unwrap_or("none");
+                    RoleCell {
+                        name: format!("{}.{o}.{a}", r.role.as_str()),
+                        label: format!(
+                            "{} · {}",
+                            loc.t(&format!("kind-{o}")),
+                            loc.t(&format!("action-{a}"))
+                        ),
+                        current: scope.to_string(),
+                        current_label: loc.t(&format!("scope-{scope}")),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let frame = Frame::for_caller(c);
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = RolesPage {
+        loc,
+        user: frame.user,
+        csrf: frame.csrf,
+        langs: frame.langs,
+        search_value: String::new(),
+        headers,
+        rows,
+        scopes: ["none", "own", "team", "all"]
+            .iter()
+            .map(|s| (s.to_string(), loc.t(&format!("scope-{s}"))))
+            .collect(),
+        error,
+    };
+    (status, render(&page)).into_response()
+}
+
+async fn roles_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {
+    roles_view(&s, &c, None).await
+}
+
+async fn save_roles(
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let sent = form
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    if !c.csrf_ok(sent) {
+        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
+    }
+    if !c.actor.is_admin() {
+        return forbidden(&c);
+    }
+    // Fields are named role.object.action; group them by role.
+    let mut by_role: std::collections::BTreeMap<String, Vec<(String, String, String)>> =
+        Default::default();
+    for (k, v) in &form {
+        let parts: Vec<&str> = k.split('.').collect();
+        if let [role, object, action] = parts[..] {
+            by_role.entry(role.to_string()).or_default().push((
+                object.to_string(),
+                action.to_string(),
+                v.clone(),
+            ));
+        }
+    }
+    for (role, changes) in by_role {
+        if let Err(e) = s.app.set_role_permissions(&c.actor, &role, &changes).await {
+            let msg = match e {
+                AppError::Invalid(v) => {
+                    v.0.iter()
+                        .map(|e| c.loc.field_error(e))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                }
+                _ => c.loc.t("error-text"),
+            };
+            return roles_view(&s, &c, Some(msg)).await;
+        }
+    }
+    Redirect::to("/settings/roles").into_response()
+}
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    loc: Loc,
+    user: Option<User>,
+    csrf: String,
+    langs: [Lang; 3],
+    search_value: String,
+    tokens: Vec<(String, String, String, bool)>,
+    new_secret: Option<String>,
+    error: Option<String>,
+}
+
+async fn tokens_view(
+    s: &AppState,
+    c: &Caller,
+    new_secret: Option<String>,
+    error: Option<String>,
+) -> Response {
+    let loc = c.loc;
+    let tokens = s.app.list_tokens(c.user.id).await.unwrap_or_default();
+    let frame = Frame::for_caller(c);
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let page = TokensPage {
+        loc,
+        user: frame.user,
+        csrf: frame.csrf,
+        langs: frame.langs,
+        search_value: String::new(),
+        tokens: tokens
+            .iter()
+            .map(|t| {
+                (
+                    t.name.clone(),
+                    loc.datetime(&t.created_at),
+                    t.id.to_string(),
+                    t.revoked_at.is_some(),
+                )
+            })
+            .collect(),
+        new_secret,
+        error,
+    };
+    (status, render(&page)).into_response()
+}
+
+async fn tokens_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {
+    tokens_view(&s, &c, None, None).await
+}
+
+async fn create_token(
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !c.csrf_ok(&get("_csrf")) {
+        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
+    }
+    match s.app.create_token(c.user.id, &get("name")).await {
+        Ok(secret) => tokens_view(&s, &c, Some(secret), None).await,
+        Err(AppError::Invalid(v)) => {
+            let msg =
+                v.0.iter()
+                    .map(|e| c.loc.field_error(e))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+            tokens_view(&s, &c, None, Some(msg)).await
+        }
+        Err(_) => tokens_view(&s, &c, None, Some(c.loc.t("error-text"))).await,
+    }
+}
+
+async fn revoke_token(
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let sent = form
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    if !c.csrf_ok(sent) {
+        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
+    }
+    let Ok(id) = id.parse() else {
+        return forbidden(&c);
+    };
+    match s.app.revoke_token(c.user.id, id).await {
+        Ok(()) => Redirect::to("/settings/tokens").into_response(),
         Err(_) => message(
             Frame::for_caller(&c),
             StatusCode::NOT_FOUND,

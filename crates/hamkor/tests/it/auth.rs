@@ -254,3 +254,128 @@ async fn tokens_and_disabled_users(t: TestApp) {
     );
 }
 both!(tokens_and_disabled_users);
+
+async fn tokens_are_shown_once_and_revocable(t: TestApp) {
+    let (s, v) = t
+        .post("sales_a1", "/api/v1/tokens", json!({"name": "script"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let secret = v["token"].as_str().unwrap().to_string();
+    let id = v["id"].as_str().unwrap().to_string();
+    let (_, list) = t.get("sales_a1", "/api/v1/tokens").await;
+    assert!(
+        !list.to_string().contains(&secret),
+        "the secret is never listed"
+    );
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == id.as_str())
+    );
+    let me = |tok: String| {
+        let c = t.client.clone();
+        let url = format!("{}/api/v1/users/me", t.base);
+        async move { c.get(url).bearer_auth(tok).send().await.unwrap().status() }
+    };
+    assert_eq!(me(secret.clone()).await, StatusCode::OK);
+    // Someone else cannot revoke it (not found), its owner can.
+    assert_eq!(
+        t.delete("sales_b", &format!("/api/v1/tokens/{id}")).await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(me(secret.clone()).await, StatusCode::OK);
+    assert_eq!(
+        t.delete("sales_a1", &format!("/api/v1/tokens/{id}")).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        me(secret).await,
+        StatusCode::UNAUTHORIZED,
+        "revoked at once on this server"
+    );
+    let (s, _) = t
+        .post("sales_a1", "/api/v1/tokens", json!({"name": ""}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(tokens_are_shown_once_and_revocable);
+
+async fn administrators_change_role_rights(t: TestApp) {
+    let theirs = t
+        .contact("admin", "sales_a1", json!({"last_name": "Teammate's"}))
+        .await;
+    let path = format!("/api/v1/contacts/{theirs}");
+    assert_eq!(t.get("sales_a2", &path).await.0, StatusCode::NOT_FOUND);
+    // Only administrators see or change the rights.
+    assert_eq!(
+        t.get("head_a", "/api/v1/roles").await.0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, _) = t
+        .patch(
+            "head_a",
+            "/api/v1/roles/sales",
+            json!({"permissions": {"contact": {"read": "all"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(
+        t.get("sales_a2", &path).await.0,
+        StatusCode::NOT_FOUND,
+        "nothing changed"
+    );
+    let (s, v) = t
+        .patch(
+            "admin",
+            "/api/v1/roles/sales",
+            json!({"permissions": {"contact": {"read": "everyone"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["errors"][0]["field"], "permissions.contact.read");
+    let (s, _) = t
+        .patch(
+            "admin",
+            "/api/v1/roles/administrator",
+            json!({"permissions": {"contact": {"read": "none"}}}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nobody locks the company out"
+    );
+    // Sales read their team's contacts from now on; writing stays their own.
+    let (s, v) = t
+        .patch(
+            "admin",
+            "/api/v1/roles/sales",
+            json!({"permissions": {"contact": {"read": "team"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["permissions"]["contact"]["read"], "team");
+    assert_eq!(t.get("sales_a2", &path).await.0, StatusCode::OK);
+    assert_eq!(
+        t.get("sales_b", &path).await.0,
+        StatusCode::NOT_FOUND,
+        "another team still cannot"
+    );
+    assert_eq!(
+        t.patch("sales_a2", &path, json!({"middle_name": "X"}))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (_, roles) = t.get("admin", "/api/v1/roles").await;
+    let sales = roles["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == "sales")
+        .unwrap();
+    assert_eq!(sales["permissions"]["contact"]["write"], "own");
+}
+both!(administrators_change_role_rights);

@@ -71,6 +71,18 @@ async fn browser() -> Browser {
     }
 }
 
+/// Saves a screenshot when `HAMKOR_SCREENSHOTS` names a folder (for looking at the pages).
+async fn shot(c: &Client, name: &str) {
+    if let Ok(dir) = std::env::var("HAMKOR_SCREENSHOTS") {
+        match c.screenshot().await {
+            Ok(png) => {
+                let _ = std::fs::write(format!("{dir}/{name}.png"), png);
+            }
+            Err(e) => eprintln!("screenshot {name}: {e}"),
+        }
+    }
+}
+
 fn caps_clone(
     c: &serde_json::Map<String, serde_json::Value>,
 ) -> serde_json::Map<String, serde_json::Value> {
@@ -335,21 +347,29 @@ async fn journeys(t: TestApp) {
         .await
         .unwrap();
     wait_text(c, "Контрагенты").await;
+    shot(c, "desktop-contact-ru").await;
     let html = c.source().await.unwrap();
     assert!(html.contains("lang=\"ru\""));
 
     // On a 360-px-wide phone the list fits the screen: no sideways scrolling.
     c.set_window_size(360, 780).await.unwrap();
-    c.goto(&format!("{base}/accounts")).await.unwrap();
-    wait(c, "table.list").await;
-    let width = c
-        .execute("return document.documentElement.scrollWidth;", vec![])
-        .await
-        .unwrap();
-    assert!(
-        width.as_i64().unwrap() <= 360,
-        "page is {width} px wide on a 360-px screen"
-    );
+    for (page, name) in [
+        ("/accounts", "phone-accounts"),
+        ("/contacts?col=name&col=phones&col=emails", "phone-contacts"),
+        ("/accounts/new", "phone-form"),
+    ] {
+        c.goto(&format!("{base}{page}")).await.unwrap();
+        wait(c, "main h1").await;
+        shot(c, name).await;
+        let width = c
+            .execute("return document.documentElement.scrollWidth;", vec![])
+            .await
+            .unwrap();
+        assert!(
+            width.as_i64().unwrap() <= 360,
+            "{page} is {width} px wide on a 360-px screen"
+        );
+    }
     let _ = b.client.close().await;
 }
 both!(journeys);

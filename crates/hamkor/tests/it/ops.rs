@@ -58,6 +58,7 @@ async fn openapi_describes_every_route(t: TestApp) {
                 "{}{}",
                 t.base,
                 path.replace("{id}", "01999999-0000-7000-8000-000000000000")
+                    .replace("{role}", "sales")
             );
             let method = reqwest::Method::from_bytes(m.to_uppercase().as_bytes()).unwrap();
             let resp = t
