@@ -526,6 +526,26 @@ impl ListQuery {
         for ((f, _), v) in keys.iter().zip(cursor) {
             args.push(cursor_arg(f, v).ok_or_else(|| FieldError::new("cursor", "error-cursor"))?);
         }
+        // One direction for every key (the usual case): a row comparison, which both
+        // engines answer with an index range. Mixed directions: the expanded form.
+        if keys.iter().all(|(_, d)| *d == keys[0].1) {
+            sql.push(" AND (");
+            for (j, (f, _)) in keys.iter().enumerate() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                f.push_expr(sql, b);
+            }
+            sql.push(if keys[0].1 { ") < (" } else { ") > (" });
+            for (j, a) in args.iter().enumerate() {
+                if j > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(a.clone());
+            }
+            sql.push(")");
+            return Ok(());
+        }
         sql.push(" AND (");
         for i in 0..keys.len() {
             if i > 0 {

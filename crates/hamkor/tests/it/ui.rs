@@ -316,3 +316,117 @@ async fn list_page_filters_and_columns(t: TestApp) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
 both!(list_page_filters_and_columns);
+
+async fn rights_and_tokens_pages(t: TestApp) {
+    let head = Session::new(&t, "head_a").await;
+    assert_eq!(head.get("/settings/roles").await.0, StatusCode::FORBIDDEN);
+    let (s, _) = head
+        .post("/settings/roles", &[("sales.contact.read", "all")])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, roles) = t.get("admin", "/api/v1/roles").await;
+    let sales = roles["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == "sales")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        sales["permissions"]["contact"]["read"], "own",
+        "nothing changed"
+    );
+
+    let admin = Session::new(&t, "admin").await;
+    let (s, html) = admin.get("/settings/roles").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("name=\"sales.contact.read\""));
+    assert!(
+        !html.contains("name=\"administrator.contact.read\""),
+        "the administrator's rights are fixed"
+    );
+    let (s, _) = admin
+        .post(
+            "/settings/roles",
+            &[
+                ("sales.contact.read", "team"),
+                ("marketer.account.write", "none"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, roles) = t.get("admin", "/api/v1/roles").await;
+    let find = |r: &str| {
+        roles["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["role"] == r)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(find("sales")["permissions"]["contact"]["read"], "team");
+    assert_eq!(find("marketer")["permissions"]["account"]["write"], "none");
+    let (s, html) = admin
+        .post("/settings/roles", &[("sales.contact.read", "everything")])
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("Not one of the allowed values"));
+
+    // Tokens: created from the page, shown once, revocable only by their owner.
+    let sales = Session::new(&t, "sales_a1").await;
+    let (s, html) = sales
+        .post("/settings/tokens", &[("name", "Excel macro")])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let at = html.find("id=\"new-token\">").expect("token shown") + 15;
+    let secret = html[at..].split('<').next().unwrap().to_string();
+    assert!(secret.starts_with("hk_"));
+    let (_, again) = sales.get("/settings/tokens").await;
+    assert!(
+        again.contains("Excel macro") && !again.contains(&secret),
+        "shown only once"
+    );
+    let (_, list) = t.get("sales_a1", "/api/v1/tokens").await;
+    let id = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["name"] == "Excel macro")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let other = Session::new(&t, "sales_b").await;
+    assert_eq!(
+        other
+            .post(&format!("/settings/tokens/{id}/revoke"), &[])
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let ok = t
+        .client
+        .get(format!("{}/api/v1/users/me", t.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK, "still works");
+    assert_eq!(
+        sales
+            .post(&format!("/settings/tokens/{id}/revoke"), &[])
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    let gone = t
+        .client
+        .get(format!("{}/api/v1/users/me", t.base))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
+}
+both!(rights_and_tokens_pages);
