@@ -107,3 +107,29 @@ pub fn push_date_text(sql: &mut Sql, b: Backend, column: &'static str) {
         }
     }
 }
+
+/// Appends a scalar subquery giving a contact's (`t`) linked accounts as a JSON array of
+/// `{account_id, position, name}`, ordered by name. `scope` appends the actor's read scope
+/// on `a.owner_id`.
+pub fn push_linked_accounts(sql: &mut Sql, b: Backend, scope: impl FnOnce(&mut Sql)) {
+    match b {
+        Backend::Sqlite => {
+            sql.push(
+                "(SELECT json_group_array(json_object('account_id', x.account_id, 'position', x.position, 'name', x.name)) \
+                 FROM (SELECT ca.account_id, ca.position, a.name FROM contact_accounts ca JOIN accounts a ON a.id = ca.account_id \
+                 WHERE ca.contact_id = t.id AND a.deleted_at IS NULL",
+            );
+            scope(sql);
+            sql.push(" ORDER BY a.name) x)");
+        }
+        Backend::Postgres => {
+            sql.push(
+                "(SELECT COALESCE(json_agg(json_build_object('account_id', ca.account_id, 'position', ca.position, 'name', a.name) \
+                 ORDER BY a.name), '[]'::json) FROM contact_accounts ca JOIN accounts a ON a.id = ca.account_id \
+                 WHERE ca.contact_id = t.id AND a.deleted_at IS NULL",
+            );
+            scope(sql);
+            sql.push(")");
+        }
+    }
+}

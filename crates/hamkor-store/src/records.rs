@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// A contact's link to an account, as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct LinkedAccount {
     pub account_id: Id,
     pub position: Option<String>,
@@ -73,7 +73,7 @@ pub struct Page {
     pub total: Option<i64>,
 }
 
-fn push_columns(sql: &mut Sql, def: &ObjectDef) {
+fn push_columns(sql: &mut Sql, def: &ObjectDef, actor: &Actor, b: crate::Backend) {
     sql.push("t.id");
     for f in def.fields {
         sql.push(", t.").push_ident(f.name);
@@ -82,6 +82,14 @@ fn push_columns(sql: &mut Sql, def: &ObjectDef) {
         ", t.custom, t.owner_id, t.created_by, t.created_at, t.updated_at, t.version, t.deleted_at",
     );
     sql.push(", (SELECT u.team_id FROM users u WHERE u.id = t.owner_id) AS owner_team");
+    if def.object == ObjectType::Contact {
+        // The accounts the actor may see, in the same statement (one round trip per page).
+        sql.push(", ");
+        dialect::push_linked_accounts(sql, b, |sql| {
+            push_scope(sql, actor, ObjectType::Account, Action::Read, "a.owner_id")
+        });
+        sql.push(" AS linked");
+    }
 }
 
 fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
@@ -112,7 +120,13 @@ fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
         updated_at: r.req_ts("updated_at")?,
         version: r.req_int("version")?,
         deleted_at: r.ts("deleted_at")?,
-        accounts: Vec::new(),
+        accounts: if def.object == ObjectType::Contact {
+            r.json("linked")?
+                .and_then(|v| serde_json::from_value(v).ok())
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        },
         owner_team: r.id("owner_team")?,
     })
 }
@@ -170,15 +184,7 @@ pub async fn get(
     def: &ObjectDef,
     id: Id,
 ) -> Result<Record, StoreError> {
-    let mut r = fetch(ex, actor, def, id, false, false).await?;
-    if def.object == ObjectType::Contact {
-        r.accounts = linked_accounts(ex, actor, &[id])
-            .await?
-            .into_iter()
-            .map(|(_, l)| l)
-            .collect();
-    }
-    Ok(r)
+    fetch(ex, actor, def, id, false, false).await
 }
 
 async fn fetch(
@@ -191,7 +197,7 @@ async fn fetch(
 ) -> Result<Record, StoreError> {
     let b = ex.backend();
     let mut sql = Sql::new("SELECT ");
-    push_columns(&mut sql, def);
+    push_columns(&mut sql, def, actor, b);
     sql.push(" FROM ")
         .push_ident(def.plural)
         .push(" t WHERE t.id = ")
@@ -220,7 +226,7 @@ pub async fn list(
 ) -> Result<Page, StoreError> {
     let b = db.backend();
     let mut sql = Sql::new("SELECT ");
-    push_columns(&mut sql, def);
+    push_columns(&mut sql, def, actor, b);
     q.push_sort_columns(&mut sql, b);
     sql.push(" FROM ")
         .push_ident(def.plural)
@@ -259,14 +265,6 @@ pub async fn list(
             next_cursor = Some(q.cursor_after(row)?);
         }
     }
-    if def.object == ObjectType::Contact && !items.is_empty() {
-        let ids: Vec<Id> = items.iter().map(|r| r.id).collect();
-        for (contact, link) in linked_accounts(db, actor, &ids).await? {
-            if let Some(r) = items.iter_mut().find(|r| r.id == contact) {
-                r.accounts.push(link);
-            }
-        }
-    }
     let total = match count_sql {
         Some(c) => db
             .fetch_optional(&c)
@@ -280,46 +278,6 @@ pub async fn list(
         next_cursor,
         total,
     })
-}
-
-async fn linked_accounts(
-    ex: &mut impl Exec,
-    actor: &Actor,
-    contacts: &[Id],
-) -> Result<Vec<(Id, LinkedAccount)>, StoreError> {
-    let mut sql = Sql::new(
-        "SELECT ca.contact_id, ca.account_id, ca.position, a.name FROM contact_accounts ca \
-         JOIN accounts a ON a.id = ca.account_id WHERE a.deleted_at IS NULL AND ca.contact_id IN (",
-    );
-    for (i, id) in contacts.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(*id);
-    }
-    sql.push(")");
-    push_scope(
-        &mut sql,
-        actor,
-        ObjectType::Account,
-        Action::Read,
-        "a.owner_id",
-    );
-    sql.push(" ORDER BY a.name");
-    ex.fetch_all(&sql)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.req_id("contact_id")?,
-                LinkedAccount {
-                    account_id: r.req_id("account_id")?,
-                    position: r.text("position")?,
-                    name: r.req_text("name")?,
-                },
-            ))
-        })
-        .collect()
 }
 
 /// The contacts of an account that the actor may see.
@@ -627,7 +585,7 @@ pub async fn update(
     customs: &[CustomFieldDef],
     if_version: Option<i64>,
 ) -> Result<Record, StoreError> {
-    let mut current = fetch(tx, actor, def, id, false, true).await?;
+    let current = fetch(tx, actor, def, id, false, true).await?;
     if !actor.allows(
         def.object,
         Action::Write,
@@ -649,14 +607,6 @@ pub async fn update(
         check_owner(tx, actor, def.object, owner).await?;
     }
     check_references(tx, actor, def, id, &input, customs).await?;
-    if def.object == ObjectType::Contact {
-        current.accounts = linked_accounts(tx, actor, &[id])
-            .await?
-            .into_iter()
-            .map(|(_, l)| l)
-            .collect();
-    }
-
     let mut changes = Map::new();
     let mut fields = current.fields.clone();
     let mut set = Sql::default();
