@@ -63,24 +63,33 @@ impl App {
             errors.0.extend(v.0);
         }
         let mut db = self.db.clone();
-        let team_id = match req.team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // A team named that does not exist yet is created, once the rest is valid.
+        let mut new_team = None;
+        let mut team_id = match req.team.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             None => None,
             Some(t) => match users::team_by_name(&mut db, t).await? {
                 Some(team) => Some(team.id),
                 None => match t.parse::<Id>() {
                     Ok(id) if users::teams(&mut db).await?.iter().any(|x| x.id == id) => Some(id),
-                    // The shell (no actor) may name a new team; it is created.
-                    _ if actor.is_none() && t.chars().count() <= 100 => {
-                        Some(self.ensure_team(t).await?.id)
-                    }
-                    _ => {
+                    Ok(_) => {
                         errors.push(FieldError::new("team", "error-unknown-team"));
+                        None
+                    }
+                    Err(_) if t.chars().count() > 100 => {
+                        errors.push(FieldError::new("team", "error-too-long").with("max", 100));
+                        None
+                    }
+                    Err(_) => {
+                        new_team = Some(t.to_string());
                         None
                     }
                 },
             },
         };
         errors.into_result()?;
+        if let Some(name) = new_team {
+            team_id = Some(self.ensure_team(&name).await?.id);
+        }
         let password_hash = match req.password {
             Some(p) => Some(
                 tokio::task::spawn_blocking(move || crate::auth::hash_password(&p))

@@ -83,7 +83,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/contacts/{id}/history", &["get"]),
     ("/api/v1/users", &["get", "post"]),
     ("/api/v1/users/me", &["get", "patch"]),
-    ("/api/v1/users/{id}", &["get"]),
+    ("/api/v1/users/{id}", &["get", "patch"]),
     ("/api/v1/search", &["get"]),
     ("/api/v1/custom_fields", &["get", "post"]),
     ("/api/v1/custom_fields/{id}", &["delete"]),

@@ -20,7 +20,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/users", get(list_users).post(create_user))
         .route("/api/v1/users/me", get(me).patch(patch_me))
-        .route("/api/v1/users/{id}", get(read_user))
+        .route("/api/v1/users/{id}", get(read_user).patch(patch_user))
         .route("/api/v1/search", get(search))
         .route(
             "/api/v1/custom_fields",
@@ -419,4 +419,43 @@ async fn patch_role(
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     let this = roles.into_iter().find(|r| r.role.as_str() == role);
     Ok(axum::Json(json!(this)).into_response())
+}
+
+/// Administrators enable or disable a user: `{"disabled": true}`.
+async fn patch_user(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    if !c.actor.is_admin() {
+        return Err(ApiError::from_app(hamkor_app::AppError::Forbidden, &c.loc));
+    }
+    let not_found = || ApiError::from_app(hamkor_app::AppError::NotFound, &c.loc);
+    let id = id.parse().map_err(|_| not_found())?;
+    let body = json_body(&headers, &body, &c.loc)?;
+    only_fields(&body, &["disabled"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    let Some(disabled) = body.get("disabled").and_then(Value::as_bool) else {
+        return Err(ApiError::invalid(
+            &FieldError::new("disabled", "error-type-checkbox").into(),
+            &c.loc,
+        ));
+    };
+    s.app
+        .user_by_id(id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?
+        .ok_or_else(not_found)?;
+    s.app
+        .set_user_disabled(Some(&c.actor), id, disabled)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let u = s
+        .app
+        .user_by_id(id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?
+        .ok_or_else(not_found)?;
+    Ok(axum::Json(user_json(&u)).into_response())
 }

@@ -22,6 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/fields/{id}/delete", post(delete_field))
         .route("/settings/roles", get(roles_page).post(save_roles))
         .route("/settings/tokens", get(tokens_page).post(create_token))
+        .route("/settings/users", get(users_page).post(add_user))
+        .route("/settings/users/{id}/{action}", post(set_user_state))
         .route("/settings/tokens/{id}/revoke", post(revoke_token))
 }
 
@@ -484,6 +486,188 @@ async fn revoke_token(
     };
     match s.app.revoke_token(c.user.id, id).await {
         Ok(()) => Redirect::to("/settings/tokens").into_response(),
+        Err(_) => message(
+            Frame::for_caller(&c),
+            StatusCode::NOT_FOUND,
+            c.loc.t("not-found-title"),
+            c.loc.t("not-found-text"),
+        ),
+    }
+}
+
+pub struct UserRow {
+    id: String,
+    name: String,
+    email: String,
+    role: String,
+    team: String,
+    disabled: bool,
+    is_me: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+struct UsersPage {
+    loc: Loc,
+    user: Option<User>,
+    csrf: String,
+    langs: [Lang; 3],
+    search_value: String,
+    users: Vec<UserRow>,
+    roles: Vec<(String, String)>,
+    teams: Vec<String>,
+    errors: Vec<String>,
+    setup_link: Option<String>,
+}
+
+async fn users_view(
+    s: &AppState,
+    c: &Caller,
+    errors: Vec<String>,
+    setup_link: Option<String>,
+) -> Response {
+    if !c.actor.is_admin() {
+        return forbidden(c);
+    }
+    let loc = c.loc;
+    let teams = s.app.teams().await.unwrap_or_default();
+    let users = s.app.users().await.unwrap_or_default();
+    let frame = Frame::for_caller(c);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let page = UsersPage {
+        loc,
+        user: frame.user,
+        csrf: frame.csrf,
+        langs: frame.langs,
+        search_value: String::new(),
+        users: users
+            .iter()
+            .map(|u| UserRow {
+                id: u.id.to_string(),
+                name: u.name.clone(),
+                email: u.email.clone(),
+                role: loc.t(&format!("role-{}", u.role.as_str())),
+                team: u
+                    .team_id
+                    .and_then(|t| teams.iter().find(|x| x.id == t))
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+                disabled: u.disabled,
+                is_me: u.id == c.user.id,
+            })
+            .collect(),
+        roles: hamkor_domain::Role::ALL
+            .iter()
+            .map(|r| {
+                (
+                    r.as_str().to_string(),
+                    loc.t(&format!("role-{}", r.as_str())),
+                )
+            })
+            .collect(),
+        teams: teams.iter().map(|t| t.name.clone()).collect(),
+        errors,
+        setup_link,
+    };
+    (status, render(&page)).into_response()
+}
+
+async fn users_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {
+    users_view(&s, &c, Vec::new(), None).await
+}
+
+async fn add_user(
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !c.csrf_ok(&get("_csrf")) {
+        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
+    }
+    if !c.actor.is_admin() {
+        return forbidden(&c);
+    }
+    let req = hamkor_app::users::UserRequest {
+        email: get("email"),
+        name: get("name"),
+        role: get("role"),
+        team: Some(get("team")).filter(|t| !t.trim().is_empty()),
+        language: Some(get("language")).filter(|l| !l.is_empty()),
+        password: None,
+    };
+    match s.app.create_user(Some(&c.actor), req).await {
+        Ok(u) => match s.app.issue_setup_token(u.id).await {
+            Ok(token) => {
+                users_view(
+                    &s,
+                    &c,
+                    Vec::new(),
+                    Some(format!("{}/setup/{token}", s.config.base_url)),
+                )
+                .await
+            }
+            Err(_) => users_view(&s, &c, vec![c.loc.t("error-text")], None).await,
+        },
+        Err(AppError::Invalid(v)) => {
+            let errors = v.0.iter().map(|e| c.loc.field_error(e)).collect();
+            users_view(&s, &c, errors, None).await
+        }
+        Err(AppError::Forbidden) => forbidden(&c),
+        Err(_) => users_view(&s, &c, vec![c.loc.t("error-text")], None).await,
+    }
+}
+
+async fn set_user_state(
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let sent = form
+        .iter()
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("");
+    if !c.csrf_ok(sent) {
+        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
+    }
+    let disabled = match action.as_str() {
+        "disable" => true,
+        "enable" => false,
+        _ => {
+            return message(
+                Frame::for_caller(&c),
+                StatusCode::NOT_FOUND,
+                c.loc.t("not-found-title"),
+                c.loc.t("not-found-text"),
+            );
+        }
+    };
+    let Ok(id) = id.parse() else {
+        return forbidden(&c);
+    };
+    match s.app.set_user_disabled(Some(&c.actor), id, disabled).await {
+        Ok(()) => Redirect::to("/settings/users").into_response(),
+        Err(AppError::Forbidden) => forbidden(&c),
+        Err(AppError::Invalid(v)) => {
+            users_view(
+                &s,
+                &c,
+                v.0.iter().map(|e| c.loc.field_error(e)).collect(),
+                None,
+            )
+            .await
+        }
         Err(_) => message(
             Frame::for_caller(&c),
             StatusCode::NOT_FOUND,

@@ -430,3 +430,159 @@ async fn rights_and_tokens_pages(t: TestApp) {
     assert_eq!(gone.status(), StatusCode::UNAUTHORIZED);
 }
 both!(rights_and_tokens_pages);
+
+async fn administrators_manage_users(t: TestApp) {
+    // Not for others: page, form and API.
+    let head = Session::new(&t, "head_a").await;
+    assert_eq!(head.get("/settings/users").await.0, StatusCode::FORBIDDEN);
+    let (s, _) = head
+        .post(
+            "/settings/users",
+            &[
+                ("name", "Intruder"),
+                ("email", "intruder@x.uz"),
+                ("role", "administrator"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(
+        t.app
+            .user_by_email("intruder@x.uz")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let sales_b = t.id("sales_b");
+    assert_eq!(
+        head.post(&format!("/settings/users/{sales_b}/disable"), &[])
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let (s, _) = t
+        .patch(
+            "head_a",
+            &format!("/api/v1/users/{sales_b}"),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(
+        t.get("sales_b", "/api/v1/users/me").await.0,
+        StatusCode::OK,
+        "still active"
+    );
+
+    // An administrator adds a user in a new team and gets a one-time setup link.
+    let admin = Session::new(&t, "admin").await;
+    let (s, html) = admin
+        .post(
+            "/settings/users",
+            &[
+                ("name", "Zarina Qodirova"),
+                ("email", "Zarina@Firma.uz"),
+                ("role", "sales"),
+                ("team", "Buxoro"),
+                ("language", "uz"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    let at = html.find("id=\"setup-link\">").expect("setup link shown") + 16;
+    let link = html[at..].split('<').next().unwrap().to_string();
+    assert!(link.starts_with(&format!("{}/setup/", t.base)));
+    let u = t
+        .app
+        .user_by_email("zarina@firma.uz")
+        .await
+        .unwrap()
+        .expect("created");
+    let team = t
+        .app
+        .teams()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.name == "Buxoro")
+        .expect("team created");
+    assert_eq!(u.team_id, Some(team.id));
+    let (s, html) = admin
+        .post(
+            "/settings/users",
+            &[
+                ("name", "Again"),
+                ("email", "zarina@firma.uz"),
+                ("role", "sales"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("already exists"));
+    let (s, _) = admin
+        .post(
+            "/settings/users",
+            &[
+                ("name", "Bad"),
+                ("email", "bad@x.uz"),
+                ("role", "root"),
+                ("team", "Never"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        !t.app
+            .teams()
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.name == "Never"),
+        "no team is made for an invalid user"
+    );
+
+    // Disabling stops the user at once; enabling lets them back in.
+    assert_eq!(
+        admin
+            .post(&format!("/settings/users/{sales_b}/disable"), &[])
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        t.get("sales_b", "/api/v1/users/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (s, v) = t
+        .patch(
+            "admin",
+            &format!("/api/v1/users/{sales_b}"),
+            json!({"disabled": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["disabled"], false);
+    assert_eq!(t.get("sales_b", "/api/v1/users/me").await.0, StatusCode::OK);
+    let (s, v) = t
+        .patch(
+            "admin",
+            &format!("/api/v1/users/{sales_b}"),
+            json!({"role": "administrator"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let admin_id = t.id("admin");
+    let (s, _) = t
+        .patch(
+            "admin",
+            &format!("/api/v1/users/{admin_id}"),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an administrator cannot lock themselves out"
+    );
+}
+both!(administrators_manage_users);
