@@ -172,13 +172,42 @@ impl App {
 
     /// Sets a user's password; all their sessions end.
     pub async fn set_password(&self, user: Id, password: &str) -> AppResult<()> {
+        self.store_password(user, password, None).await
+    }
+
+    /// A user changes their own password: the current one must be right; their other
+    /// sessions end, the one they are using (`keep`) stays.
+    pub async fn change_own_password(
+        &self,
+        user: Id,
+        current: &str,
+        new: &str,
+        keep: Option<&str>,
+    ) -> AppResult<()> {
+        let mut db = self.db.clone();
+        let stored = users::password_hash(&mut db, user)
+            .await?
+            .unwrap_or_default();
+        let current = current.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_password(&current, &stored))
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        if !ok {
+            return Err(
+                hamkor_domain::FieldError::new("current_password", "error-password-wrong").into(),
+            );
+        }
+        self.store_password(user, new, keep).await
+    }
+
+    async fn store_password(&self, user: Id, password: &str, keep: Option<&str>) -> AppResult<()> {
         check_password_rules(password)?;
         let pw = password.to_string();
         let hash = tokio::task::spawn_blocking(move || hash_password(&pw))
             .await
             .map_err(|e| AppError::Internal(e.to_string()))??;
         let mut tx = self.db.begin().await?;
-        users::set_password_hash(&mut tx, user, &hash).await?;
+        users::set_password_hash(&mut tx, user, &hash, keep).await?;
         tx.commit().await?;
         self.forget_user_tokens(user);
         Ok(())

@@ -144,8 +144,14 @@ pub async fn password_hash(ex: &mut impl Exec, id: Id) -> Result<Option<String>,
     Ok(row.map(|r| r.text("password_hash")).transpose()?.flatten())
 }
 
-/// Sets a new password and ends every session and the pending setup link of the user.
-pub async fn set_password_hash(ex: &mut impl Exec, id: Id, hash: &str) -> Result<(), StoreError> {
+/// Sets a new password and ends the pending setup link and every session of the user but
+/// `keep` (the session of a user changing their own password).
+pub async fn set_password_hash(
+    ex: &mut impl Exec,
+    id: Id,
+    hash: &str,
+    keep: Option<&str>,
+) -> Result<(), StoreError> {
     let n = ex
         .execute(
             &Sql::new(
@@ -160,8 +166,12 @@ pub async fn set_password_hash(ex: &mut impl Exec, id: Id, hash: &str) -> Result
     if n == 0 {
         return Err(StoreError::NotFound);
     }
-    ex.execute(&Sql::new("DELETE FROM sessions WHERE user_id = $1").arg(id))
-        .await?;
+    ex.execute(
+        &Sql::new("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .arg(id)
+            .arg(keep.map(hash_secret).unwrap_or_default()),
+    )
+    .await?;
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/roles", get(roles_page).post(save_roles))
         .route("/settings/tokens", get(tokens_page).post(create_token))
         .route("/settings/users", get(users_page).post(add_user))
+        .route("/settings/password", post(change_password))
         .route("/settings/users/{id}/{action}", post(set_user_state))
         .route("/settings/tokens/{id}/revoke", post(revoke_token))
 }
@@ -396,6 +397,8 @@ struct TokensPage {
     tokens: Vec<(String, String, String, bool)>,
     new_secret: Option<String>,
     error: Option<String>,
+    password_message: Option<String>,
+    password_error: Option<String>,
 }
 
 async fn tokens_view(
@@ -404,10 +407,22 @@ async fn tokens_view(
     new_secret: Option<String>,
     error: Option<String>,
 ) -> Response {
+    profile_view(s, c, new_secret, error, None, None).await
+}
+
+/// The user's own page: API tokens and the password.
+async fn profile_view(
+    s: &AppState,
+    c: &Caller,
+    new_secret: Option<String>,
+    error: Option<String>,
+    password_message: Option<String>,
+    password_error: Option<String>,
+) -> Response {
     let loc = c.loc;
     let tokens = s.app.list_tokens(c.user.id).await.unwrap_or_default();
     let frame = Frame::for_caller(c);
-    let status = if error.is_some() {
+    let status = if error.is_some() || password_error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -431,6 +446,8 @@ async fn tokens_view(
             .collect(),
         new_secret,
         error,
+        password_message,
+        password_error,
     };
     (status, render(&page)).into_response()
 }
@@ -674,5 +691,42 @@ async fn set_user_state(
             c.loc.t("not-found-title"),
             c.loc.t("not-found-text"),
         ),
+    }
+}
+
+async fn change_password(
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !c.csrf_ok(&get("_csrf")) {
+        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
+    }
+    match s
+        .app
+        .change_own_password(
+            c.user.id,
+            &get("current_password"),
+            &get("new_password"),
+            c.session_token.as_deref(),
+        )
+        .await
+    {
+        Ok(()) => profile_view(&s, &c, None, None, Some(c.loc.t("password-changed")), None).await,
+        Err(AppError::Invalid(v)) => {
+            let msg =
+                v.0.iter()
+                    .map(|e| c.loc.field_error(e))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+            profile_view(&s, &c, None, None, None, Some(msg)).await
+        }
+        Err(_) => profile_view(&s, &c, None, None, None, Some(c.loc.t("error-text"))).await,
     }
 }

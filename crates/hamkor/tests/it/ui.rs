@@ -586,3 +586,69 @@ async fn administrators_manage_users(t: TestApp) {
     );
 }
 both!(administrators_manage_users);
+
+async fn users_change_their_own_password(t: TestApp) {
+    let here = Session::new(&t, "sales_a2").await;
+    let elsewhere = Session::new(&t, "sales_a2").await;
+    let (s, html) = here
+        .post(
+            "/settings/password",
+            &[
+                ("current_password", "wrong one"),
+                ("new_password", "a new long password"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("The current password is not right."));
+    assert_eq!(
+        elsewhere.get("/accounts").await.0,
+        StatusCode::OK,
+        "nothing changed"
+    );
+    assert!(
+        login(&t, "sales_a2@test.hamkor.uz", PASSWORD)
+            .await
+            .is_some(),
+        "old password still works"
+    );
+    let (s, _) = here
+        .post(
+            "/settings/password",
+            &[("current_password", PASSWORD), ("new_password", "short")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, html) = here
+        .post(
+            "/settings/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", "a new long password"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Your password is changed."));
+    assert_eq!(
+        here.get("/accounts").await.0,
+        StatusCode::OK,
+        "this session stays"
+    );
+    assert_eq!(
+        elsewhere.get("/accounts").await.0,
+        StatusCode::SEE_OTHER,
+        "the other session ended"
+    );
+    assert!(
+        login(&t, "sales_a2@test.hamkor.uz", PASSWORD)
+            .await
+            .is_none()
+    );
+    assert!(
+        login(&t, "sales_a2@test.hamkor.uz", "a new long password")
+            .await
+            .is_some()
+    );
+}
+both!(users_change_their_own_password);
