@@ -137,14 +137,25 @@ impl App {
 
     /// Creates an API token for a user; the secret is returned once and stored hashed.
     pub async fn create_token(&self, user: Id, name: &str) -> AppResult<String> {
+        Ok(self.issue_token(user, name).await?.1)
+    }
+
+    /// Creates an API token: its listing and, once, its secret.
+    pub async fn issue_token(&self, user: Id, name: &str) -> AppResult<(users::ApiToken, String)> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        if name.is_empty() {
             return Err(hamkor_domain::FieldError::new("name", "error-required").into());
         }
+        if name.chars().count() > 100 {
+            return Err(hamkor_domain::FieldError::new("name", "error-too-long")
+                .with("max", 100)
+                .into());
+        }
         let secret = format!("hk_{}", random_secret());
-        let mut db = self.db.clone();
-        users::insert_token(&mut db, user, name, &secret).await?;
-        Ok(secret)
+        let mut tx = self.db.begin().await?;
+        let token = users::insert_token(&mut tx, user, name, &secret).await?;
+        tx.commit().await?;
+        Ok((token, secret))
     }
 
     /// Makes a one-time setup link token for a user (first login or password reset).

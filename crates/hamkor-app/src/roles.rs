@@ -54,22 +54,47 @@ impl App {
         role: &str,
         changes: &[(String, String, String)],
     ) -> AppResult<()> {
+        let all: Vec<(String, String, String, String)> = changes
+            .iter()
+            .map(|(o, a, s)| (role.to_string(), o.clone(), a.clone(), s.clone()))
+            .collect();
+        if role.parse::<Role>().is_err() {
+            return Err(AppError::NotFound);
+        }
+        self.set_roles_permissions(actor, &all).await
+    }
+
+    /// Sets scopes of several roles, `(role, object, action, scope)`, all or nothing.
+    pub async fn set_roles_permissions(
+        &self,
+        actor: &Actor,
+        changes: &[(String, String, String, String)],
+    ) -> AppResult<()> {
         if !actor.is_admin() {
             return Err(AppError::Forbidden);
         }
-        let role: Role = role.parse().map_err(|_| AppError::NotFound)?;
         let mut errors = ValidationErrors::default();
-        if role == Role::Administrator && !changes.is_empty() {
-            errors.push(FieldError::new("role", "error-admin-fixed"));
-        }
         let mut parsed = Vec::new();
-        for (object, action, scope) in changes {
+        for (role, object, action, scope) in changes {
+            let Ok(role) = role.parse::<Role>() else {
+                errors.push(FieldError::new(
+                    format!("{role}.{object}.{action}"),
+                    "error-unknown-field",
+                ));
+                continue;
+            };
+            if role == Role::Administrator {
+                if !errors.0.iter().any(|e| e.key == "error-admin-fixed") {
+                    errors.push(FieldError::new("role", "error-admin-fixed"));
+                }
+                continue;
+            }
             let field = format!("permissions.{object}.{action}");
             let o = ObjectType::parse(object);
             let a = Action::ALL.into_iter().find(|a| a.as_str() == action);
             let s = scope.parse::<Scope>().ok();
             match (o, a, s) {
-                (Some(o), Some(a), Some(s)) => parsed.push((o, a, s)),
+                (Some(o), Some(a), Some(s)) => parsed.push((role, o, a, s)),
                 (None, _, _) | (_, None, _) => {
                     errors.push(FieldError::new(field, "error-unknown-field"))
                 }
@@ -80,7 +105,7 @@ impl App {
         }
         errors.into_result()?;
         let mut tx = self.db.begin().await?;
-        for (o, a, s) in parsed {
+        for (role, o, a, s) in parsed {
             hamkor_store::users::set_policy(&mut tx, role, o, a, s).await?;
         }
         tx.commit().await?;

@@ -87,9 +87,6 @@ impl App {
             },
         };
         errors.into_result()?;
-        if let Some(name) = new_team {
-            team_id = Some(self.ensure_team(&name).await?.id);
-        }
         let password_hash = match req.password {
             Some(p) => Some(
                 tokio::task::spawn_blocking(move || crate::auth::hash_password(&p))
@@ -98,7 +95,11 @@ impl App {
             ),
             None => None,
         };
+        // The new team and the user are one change: a refused user leaves no team behind.
         let mut tx = self.db.begin().await?;
+        if let Some(name) = new_team {
+            team_id = Some(users::insert_team(&mut tx, &name).await?.id);
+        }
         let user = users::insert(
             &mut tx,
             &NewUser {

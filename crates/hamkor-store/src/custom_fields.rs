@@ -56,9 +56,28 @@ pub async fn insert(ex: &mut impl Exec, def: &CustomFieldDef) -> Result<(), Stor
     Ok(())
 }
 
+/// Deletes a definition and, in the same transaction, its values from every record of
+/// the object (bumping their version), so a later field with the same key starts empty.
 pub async fn delete(ex: &mut impl Exec, id: Id) -> Result<bool, StoreError> {
-    Ok(ex
-        .execute(&Sql::new("DELETE FROM custom_fields WHERE id = $1").arg(id))
+    let Some(row) = ex
+        .fetch_optional(&Sql::new("SELECT object, key FROM custom_fields WHERE id = $1").arg(id))
         .await?
-        > 0)
+    else {
+        return Ok(false);
+    };
+    let object = row.req_text("object")?;
+    let key = row.req_text("key")?;
+    let Some(def) = ObjectType::parse(&object).map(hamkor_domain::objects::ObjectDef::get) else {
+        return Err(StoreError::Decode(format!("object {object}")));
+    };
+    ex.execute(&Sql::new("DELETE FROM custom_fields WHERE id = $1").arg(id))
+        .await?;
+    let b = ex.backend();
+    let mut sql = Sql::new("UPDATE ");
+    sql.push_ident(def.plural)
+        .push(" SET version = version + 1, updated_at = ")
+        .bind(Timestamp::now());
+    crate::dialect::push_custom_remove(&mut sql, b, &key);
+    ex.execute(&sql).await?;
+    Ok(true)
 }

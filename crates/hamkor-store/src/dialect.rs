@@ -133,3 +133,24 @@ pub fn push_linked_accounts(sql: &mut Sql, b: Backend, scope: impl FnOnce(&mut S
         }
     }
 }
+
+/// Appends `, custom = <custom without key> WHERE <custom has key>` for an UPDATE.
+pub fn push_custom_remove(sql: &mut Sql, b: Backend, key: &str) {
+    match b {
+        Backend::Sqlite => {
+            let path = format!("$.\"{key}\"");
+            sql.push(", custom = json_remove(custom, ")
+                .bind(path.clone())
+                .push(") WHERE json_type(custom, ")
+                .bind(path)
+                .push(") IS NOT NULL");
+        }
+        Backend::Postgres => {
+            sql.push(", custom = custom - ")
+                .bind(key.to_string())
+                .push("::text WHERE custom ? ")
+                .bind(key.to_string())
+                .push("::text");
+        }
+    }
+}

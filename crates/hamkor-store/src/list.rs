@@ -235,9 +235,12 @@ fn parse_value(field: &FieldRef, param: &str, raw: &str) -> Result<Arg, FieldErr
             }
             Arg::Text(Some(raw.to_string()))
         }
-        ValueType::Date => Arg::Date(Some(
+        // Compared as `YYYY-MM-DD` text, like the sort expression, on both engines.
+        ValueType::Date => Arg::Text(Some(
             chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-                .map_err(|_| bad("error-type-date"))?,
+                .map_err(|_| bad("error-type-date"))?
+                .format("%Y-%m-%d")
+                .to_string(),
         )),
         ValueType::Id => Arg::Id(Some(raw.parse::<Id>().map_err(|_| bad("error-id"))?)),
         ValueType::Ts => Arg::Ts(Some(
@@ -329,8 +332,13 @@ impl ListQuery {
                         errors.push(FieldError::new(key.clone(), "error-unknown-field"));
                         continue;
                     };
+                    // Lists match by membership and checkboxes are true or false: only
+                    // eq, (ne for checkboxes) and null make sense for them.
                     let list_like = field.value_type() == ValueType::List;
-                    if list_like && op != Op::Eq && op != Op::Null {
+                    let boolean = field.value_type() == ValueType::Bool;
+                    if (list_like && op != Op::Eq && op != Op::Null)
+                        || (boolean && !matches!(op, Op::Eq | Op::Ne | Op::Null))
+                    {
                         errors.push(FieldError::new(key.clone(), "error-filter-op"));
                         continue;
                     }

@@ -51,6 +51,11 @@ pub struct Record {
 }
 
 impl Record {
+    /// May the actor do `action` to this record (by its owner and the owner's team)?
+    pub fn allows(&self, actor: &Actor, action: Action) -> bool {
+        actor.allows(self.object, action, self.owner_id, self.owner_team)
+    }
+
     /// The name people know the record by.
     pub fn title(&self) -> String {
         let get = |k: &str| self.fields.get(k).and_then(Value::as_str).unwrap_or("");
@@ -195,6 +200,29 @@ async fn fetch(
     trashed: bool,
     lock: bool,
 ) -> Result<Record, StoreError> {
+    fetch_as(ex, actor, def, id, trashed, lock, true).await
+}
+
+/// A record the actor has just written, returned to them even where their role writes
+/// further than it reads (linked accounts are still limited to what they may read).
+async fn written(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    id: Id,
+) -> Result<Record, StoreError> {
+    fetch_as(ex, actor, def, id, false, false, false).await
+}
+
+async fn fetch_as(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    id: Id,
+    trashed: bool,
+    lock: bool,
+    scoped: bool,
+) -> Result<Record, StoreError> {
     let b = ex.backend();
     let mut sql = Sql::new("SELECT ");
     push_columns(&mut sql, def, actor, b);
@@ -207,7 +235,9 @@ async fn fetch(
     } else {
         " AND t.deleted_at IS NULL"
     });
-    push_scope(&mut sql, actor, def.object, Action::Read, "t.owner_id");
+    if scoped {
+        push_scope(&mut sql, actor, def.object, Action::Read, "t.owner_id");
+    }
     if lock {
         sql.push(dialect::for_update(b));
     }
@@ -377,9 +407,19 @@ async fn check_references(
     id: Id,
     input: &RecordInput,
     customs: &[CustomFieldDef],
+    current: Option<&Record>,
 ) -> Result<(), StoreError> {
+    // Only what changes is checked: a link that already stands (to a head office since
+    // trashed, or owned by someone else) does not stop an unrelated edit.
+    let unchanged_field =
+        |name: &str| current.is_some_and(|r| r.fields.get(name) == input.fields.get(name));
+    let unchanged_custom =
+        |key: &str| current.is_some_and(|r| r.custom.get(key) == input.custom.get(key));
     let mut errors = ValidationErrors::default();
     for f in def.fields {
+        if unchanged_field(f.name) {
+            continue;
+        }
         if let (FieldKind::Ref(target), Some(Value::String(s))) = (f.kind, input.fields.get(f.name))
         {
             let Ok(ref_id) = s.parse::<Id>() else {
@@ -403,6 +443,9 @@ async fn check_references(
     }
     if let Some(links) = &input.account_links {
         for (i, l) in links.iter().enumerate() {
+            if current.is_some_and(|r| r.accounts.iter().any(|a| a.account_id == l.account_id)) {
+                continue;
+            }
             if fetch(
                 ex,
                 actor,
@@ -422,6 +465,9 @@ async fn check_references(
         }
     }
     for cdef in customs {
+        if unchanged_custom(&cdef.key) {
+            continue;
+        }
         let Some(Value::String(s)) = input.custom.get(&cdef.key) else {
             continue;
         };
@@ -511,7 +557,7 @@ pub async fn create(
     let id = Id::new();
     let owner = input.owner_id.unwrap_or(actor.user_id);
     check_owner(tx, actor, def.object, owner).await?;
-    check_references(tx, actor, def, id, &input, customs).await?;
+    check_references(tx, actor, def, id, &input, customs, None).await?;
     let now = Timestamp::now();
     let custom: Map<String, Value> = input
         .custom
@@ -571,7 +617,7 @@ pub async fn create(
         }
     }
     audit::record(tx, def.object, id, "create", Some(actor.user_id), changes).await?;
-    get(tx, actor, def, id).await
+    written(tx, actor, def, id).await
 }
 
 /// Changes only the fields in `input`. `if_version` (from `If-Match`) makes a stale
@@ -606,7 +652,7 @@ pub async fn update(
     {
         check_owner(tx, actor, def.object, owner).await?;
     }
-    check_references(tx, actor, def, id, &input, customs).await?;
+    check_references(tx, actor, def, id, &input, customs, Some(&current)).await?;
     let mut changes = Map::new();
     let mut fields = current.fields.clone();
     let mut set = Sql::default();
@@ -695,7 +741,7 @@ pub async fn update(
         });
     }
     audit::record(tx, def.object, id, "update", Some(actor.user_id), changes).await?;
-    get(tx, actor, def, id).await
+    written(tx, actor, def, id).await
 }
 
 /// Links of a contact to accounts that exist in the table but were not in `visible`.
@@ -804,7 +850,8 @@ pub async fn restore(
     get(tx, actor, def, id).await
 }
 
-/// A record's history, newest first, if the actor may read the record.
+/// A record's history, newest first, if the actor may read the record. Links to accounts
+/// the actor may not read are left out of the entries, as they are from the record.
 pub async fn history(
     ex: &mut impl Exec,
     actor: &Actor,
@@ -812,7 +859,67 @@ pub async fn history(
     id: Id,
 ) -> Result<Vec<AuditEntry>, StoreError> {
     fetch(ex, actor, def, id, false, false).await?;
-    audit::for_record(ex, def.object, id, 200).await
+    let mut entries = audit::for_record(ex, def.object, id, 200).await?;
+    let mut linked: Vec<Id> = Vec::new();
+    for e in &entries {
+        for side in e
+            .changes
+            .get("accounts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for l in side.as_array().into_iter().flatten() {
+                if let Some(a) = l
+                    .get("account_id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok())
+                    && !linked.contains(&a)
+                {
+                    linked.push(a);
+                }
+            }
+        }
+    }
+    if linked.is_empty() {
+        return Ok(entries);
+    }
+    let mut visible: Vec<Id> = Vec::new();
+    for chunk in linked.chunks(500) {
+        let mut sql = Sql::new("SELECT t.id FROM accounts t WHERE t.id IN (");
+        for (i, a) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(*a);
+        }
+        sql.push(")");
+        push_scope(
+            &mut sql,
+            actor,
+            ObjectType::Account,
+            Action::Read,
+            "t.owner_id",
+        );
+        for r in ex.fetch_all(&sql).await? {
+            visible.push(r.req_id("id")?);
+        }
+    }
+    for e in &mut entries {
+        if let Some(sides) = e.changes.get_mut("accounts").and_then(Value::as_array_mut) {
+            for side in sides.iter_mut() {
+                if let Some(links) = side.as_array_mut() {
+                    links.retain(|l| {
+                        l.get("account_id")
+                            .and_then(Value::as_str)
+                            .and_then(|s| s.parse::<Id>().ok())
+                            .is_some_and(|a| visible.contains(&a))
+                    });
+                }
+            }
+        }
+    }
+    Ok(entries)
 }
 
 /// A record for [`insert_batch`]: checked field values and its owner.

@@ -191,36 +191,83 @@ impl FromRequestParts<AppState> for ApiUser {
     }
 }
 
-/// A web UI caller; without a session, sent to the login page. Handlers of forms must
-/// call [`Caller::csrf_ok`] with the form's `_csrf` field (the `Form` extractors in `ui` do).
+/// A web UI caller; without a session, sent to the login page. It refuses requests that
+/// change state unless they carry the CSRF header: form posts use [`UiForm`], which checks
+/// the form's `_csrf` field, so a handler cannot forget the check.
 pub struct UiUser(pub Caller);
 
 impl FromRequestParts<AppState> for UiUser {
     type Rejection = Response;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        match authenticate(parts, state, true).await {
-            Ok(c) if c.csrf.is_some() => Ok(UiUser(c)),
-            Ok(_) | Err(AuthFailure::Missing | AuthFailure::Invalid) => {
-                let next = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/");
-                let target =
-                    if is_safe(&parts.method) && next.starts_with('/') && !next.starts_with("//") {
-                        format!("/login?next={}", urlencoding::encode(next))
-                    } else {
-                        "/login".to_string()
-                    };
-                Err(Redirect::to(&target).into_response())
-            }
-            Err(AuthFailure::Csrf) => {
-                Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response())
-            }
-            Err(AuthFailure::Internal(e)) => {
-                tracing::error!(error = %e, "authentication failed");
-                Err((StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response())
-            }
+        ui_caller(parts, state, false).await.map(UiUser)
+    }
+}
+
+/// A web UI form post: the caller, and the form's fields after its `_csrf` field was
+/// checked against the session (403 otherwise).
+pub struct UiForm {
+    pub caller: Caller,
+    pub fields: Vec<(String, String)>,
+}
+
+impl UiForm {
+    /// A field's value ("" when absent).
+    pub fn get(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+}
+
+impl axum::extract::FromRequest<AppState> for UiForm {
+    type Rejection = Response;
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let caller = ui_caller(&mut parts, state, true).await?;
+        let req = axum::extract::Request::from_parts(parts, body);
+        let axum::extract::Form(fields) =
+            axum::extract::Form::<Vec<(String, String)>>::from_request(req, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let sent = fields
+            .iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        if !caller.csrf_ok(sent) {
+            return Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response());
+        }
+        Ok(UiForm { caller, fields })
+    }
+}
+
+async fn ui_caller(
+    parts: &mut Parts,
+    state: &AppState,
+    form_csrf: bool,
+) -> Result<Caller, Response> {
+    match authenticate(parts, state, form_csrf).await {
+        Ok(c) if c.csrf.is_some() => Ok(c),
+        Ok(_) | Err(AuthFailure::Missing | AuthFailure::Invalid) => {
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let target =
+                if is_safe(&parts.method) && next.starts_with('/') && !next.starts_with("//") {
+                    format!("/login?next={}", urlencoding::encode(next))
+                } else {
+                    "/login".to_string()
+                };
+            Err(Redirect::to(&target).into_response())
+        }
+        Err(AuthFailure::Csrf) => Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response()),
+        Err(AuthFailure::Internal(e)) => {
+            tracing::error!(error = %e, "authentication failed");
+            Err((StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response())
         }
     }
 }

@@ -335,22 +335,13 @@ async fn create_token(
     let name = str_field(&body, "name")
         .map_err(|e| ApiError::invalid(&e.into(), &c.loc))?
         .unwrap_or_default();
-    let secret = s
+    let (token, secret) = s
         .app
-        .create_token(c.user.id, &name)
+        .issue_token(c.user.id, &name)
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
-    let tokens = s
-        .app
-        .list_tokens(c.user.id)
-        .await
-        .map_err(|e| ApiError::from_app(e, &c.loc))?;
-    let created = tokens.last().map(|t| t.id.to_string());
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({"id": created, "name": name.trim(), "token": secret})),
-    )
-        .into_response())
+    let body = json!({"id": token.id.to_string(), "name": token.name, "created_at": token.created_at.to_rfc3339(), "token": secret});
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
 }
 
 async fn revoke_token(

@@ -6,7 +6,7 @@ mod records;
 mod settings;
 
 use crate::AppState;
-use crate::auth::{SESSION_COOKIE, UiUser, request_lang};
+use crate::auth::{SESSION_COOKIE, UiForm, request_lang};
 use crate::i18n::{Lang, Loc};
 use askama::Template;
 use axum::Router;
@@ -176,12 +176,16 @@ struct LoginPage {
     next: String,
 }
 
-fn safe_next(next: Option<&str>) -> String {
+/// A path on this site to go to after a login: anything else (another host, `//host`,
+/// backslashes, or whitespace and control characters that browsers drop) becomes `/`.
+pub fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')
                 && !n.starts_with("//")
                 && !n.contains('\\')
+                && !n.chars().any(|c| c.is_whitespace() || c.is_control())
+                && n.len() <= 2000
                 && !n.starts_with("/login") =>
         {
             n.to_string()
@@ -203,6 +207,17 @@ async fn login_page(headers: HeaderMap, Query(q): Query<Vec<(String, String)>>) 
         email: String::new(),
         next,
     })
+}
+
+/// `scheme://host[:port]` of a base URL.
+fn origin_of(base: &str) -> &str {
+    match base.find("://") {
+        Some(i) => match base[i + 3..].find('/') {
+            Some(j) => &base[..i + 3 + j],
+            None => base,
+        },
+        None => base,
+    }
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age_days: i64) -> String {
@@ -229,8 +244,15 @@ async fn login_submit(
             .unwrap_or("")
     };
     let loc = Loc::new(request_lang(&headers, None));
-    // Logging in from another site is refused: no login CSRF.
-    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+    // Logging in from another site is refused (no login CSRF): by Sec-Fetch-Site where
+    // the browser sends it, and by Origin, which older browsers send on form posts.
+    let cross_site =
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
+    let foreign_origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|o| o != "null" && o.trim_end_matches('/') != origin_of(&s.config.base_url));
+    if cross_site || foreign_origin {
         return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
     }
     match s.app.login(get("email"), get("password")).await {
@@ -263,17 +285,11 @@ async fn login_submit(
 
 async fn logout(
     State(s): State<AppState>,
-    UiUser(c): UiUser,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: _,
+    }: UiForm,
 ) -> Response {
-    let sent = form
-        .iter()
-        .find(|(k, _)| k == "_csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if !c.csrf_ok(sent) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     if let Some(t) = &c.session_token {
         let _ = s.app.logout(t).await;
     }
@@ -286,9 +302,11 @@ async fn logout(
 
 async fn set_language(
     State(s): State<AppState>,
-    UiUser(c): UiUser,
     headers: HeaderMap,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: form,
+    }: UiForm,
 ) -> Response {
     let get = |k: &str| {
         form.iter()
@@ -296,9 +314,6 @@ async fn set_language(
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
     };
-    if !c.csrf_ok(get("_csrf")) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     if let Some(lang) = Lang::parse(get("language")) {
         let _ = s
             .app
@@ -395,5 +410,35 @@ async fn setup_submit(
             loc.t("setup-title"),
             loc.t("setup-invalid"),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{origin_of, safe_next};
+
+    #[test]
+    fn only_local_paths_are_followed_after_login() {
+        assert_eq!(safe_next(Some("/contacts?q=a")), "/contacts?q=a");
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/x",
+            "https://evil.example",
+            "/\\evil",
+            "/login?next=/x",
+            " /x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn origins_are_scheme_and_host() {
+        assert_eq!(
+            origin_of("https://crm.firma.uz/app"),
+            "https://crm.firma.uz"
+        );
+        assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
     }
 }

@@ -2,11 +2,11 @@
 
 use super::{Frame, message, render};
 use crate::AppState;
-use crate::auth::{Caller, UiUser};
+use crate::auth::{Caller, UiForm, UiUser};
 use crate::i18n::{Lang, Loc};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -32,11 +32,8 @@ pub fn routes() -> Router<AppState> {
             )
             .route(
                 &format!("/{}/new", d.plural),
-                get(move |s: State<AppState>, u: UiUser| form_page(d, s, u, None)).post(
-                    move |s: State<AppState>, u: UiUser, f: Form<Vec<(String, String)>>| {
-                        save(d, s, u, None, f)
-                    },
-                ),
+                get(move |s: State<AppState>, u: UiUser| form_page(d, s, u, None))
+                    .post(move |s: State<AppState>, f: UiForm| save(d, s, None, f)),
             )
             .route(
                 &format!("/{}/{{id}}", d.plural),
@@ -49,23 +46,13 @@ pub fn routes() -> Router<AppState> {
                         form_page(d, s, u, Some(p.0)).await
                     },
                 )
-                .post(
-                    move |s: State<AppState>,
-                          u: UiUser,
-                          p: Path<String>,
-                          f: Form<Vec<(String, String)>>| {
-                        save(d, s, u, Some(p.0), f)
-                    },
-                ),
+                .post(move |s: State<AppState>, p: Path<String>, f: UiForm| {
+                    save(d, s, Some(p.0), f)
+                }),
             )
             .route(
                 &format!("/{}/{{id}}/delete", d.plural),
-                post(
-                    move |s: State<AppState>,
-                          u: UiUser,
-                          p: Path<String>,
-                          f: Form<Vec<(String, String)>>| delete(d, s, u, p, f),
-                ),
+                post(move |s: State<AppState>, p: Path<String>, f: UiForm| delete(d, s, p, f)),
             );
     }
     r
@@ -707,17 +694,8 @@ async fn record_page(
         plural: def.plural,
         id,
         version: r.version,
-        can_edit: c.actor.allows(
-            def.object,
-            Action::Write,
-            r.owner_id,
-            if c.actor.scope(def.object, Action::Write) == Scope::Team {
-                c.user.team_id
-            } else {
-                None
-            },
-        ),
-        can_delete: c.actor.scope(def.object, Action::Delete) != Scope::None,
+        can_edit: r.allows(&c.actor, Action::Write),
+        can_delete: r.allows(&c.actor, Action::Delete),
         fields,
         related,
         history,
@@ -777,6 +755,7 @@ struct FormPage {
     cancel: String,
     errors: Vec<String>,
     fields: Vec<InputView>,
+    hidden: Vec<(String, String)>,
 }
 
 /// The text a form shows for a stored value (lists as comma-separated text).
@@ -1006,6 +985,10 @@ async fn form_page(
         }
     };
     let fields = build_inputs(&loc, def, &customs, &values, &Default::default(), &users);
+    let hidden = vec![
+        ("orig_account_id".to_string(), values("account_id")),
+        ("orig_position".to_string(), values("position")),
+    ];
     let frame = Frame::for_caller(&c);
     let title = match &record {
         Some(r) => format!("{}: {}", loc.t("edit"), r.title()),
@@ -1022,6 +1005,7 @@ async fn form_page(
         cancel,
         errors: vec![],
         fields,
+        hidden,
     })
 }
 
@@ -1030,7 +1014,7 @@ fn form_to_body(
     def: &ObjectDef,
     customs: &[CustomFieldDef],
     form: &[(String, String)],
-    editing: bool,
+    current_links: Option<&[hamkor_store::records::LinkedAccount]>,
 ) -> Value {
     let get = |k: &str| {
         form.iter()
@@ -1079,18 +1063,34 @@ fn form_to_body(
     if let Some(owner) = get("owner_id").filter(|o| !o.is_empty()) {
         body.insert("owner_id".into(), Value::String(owner));
     }
-    if def.object == ObjectType::Contact
-        && let Some(acc) = get("account_id")
-    {
-        if acc.is_empty() {
-            if editing {
-                body.insert("accounts".into(), json!([]));
+    if def.object == ObjectType::Contact {
+        // The form edits one link (the first); the others are kept as they are.
+        let acc = get("account_id").unwrap_or_default();
+        let pos = get("position").unwrap_or_default();
+        let orig = get("orig_account_id").unwrap_or_default();
+        let orig_pos = get("orig_position").unwrap_or_default();
+        match current_links {
+            None if !acc.is_empty() => {
+                body.insert(
+                    "accounts".into(),
+                    json!([{"account_id": acc, "position": pos}]),
+                );
             }
-        } else {
-            body.insert(
-                "accounts".into(),
-                json!([{"account_id": acc, "position": get("position").unwrap_or_default()}]),
-            );
+            None => {}
+            Some(_) if acc == orig && pos == orig_pos => {}
+            Some(links) => {
+                let mut list: Vec<Value> = links
+                    .iter()
+                    .filter(|l| l.account_id.to_string() != orig && l.account_id.to_string() != acc)
+                    .map(
+                        |l| json!({"account_id": l.account_id.to_string(), "position": l.position}),
+                    )
+                    .collect();
+                if !acc.is_empty() {
+                    list.insert(0, json!({"account_id": acc, "position": pos}));
+                }
+                body.insert("accounts".into(), Value::Array(list));
+            }
         }
     }
     Value::Object(body)
@@ -1099,9 +1099,11 @@ fn form_to_body(
 async fn save(
     def: &'static ObjectDef,
     State(s): State<AppState>,
-    UiUser(c): UiUser,
     id: Option<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: form,
+    }: UiForm,
 ) -> Response {
     let loc = c.loc;
     let get = |k: &str| {
@@ -1110,11 +1112,20 @@ async fn save(
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
     };
-    if !c.csrf_ok(get("_csrf")) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     let customs = s.app.custom_fields(def.object).await.unwrap_or_default();
-    let body = form_to_body(def, &customs, &form, id.is_some());
+    // Editing a contact needs its current links, to change only the one in the form.
+    let current = match (&id, def.object) {
+        (Some(raw), ObjectType::Contact) => match raw.parse::<Id>() {
+            Ok(rid) => s.app.get_record(&c.actor, def, rid).await.ok(),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    let links = current
+        .as_ref()
+        .map(|r| r.accounts.as_slice())
+        .or(id.as_ref().map(|_| &[][..]));
+    let body = form_to_body(def, &customs, &form, links);
     let result = match &id {
         Some(raw) => {
             let Ok(rid) = raw.parse::<Id>() else {
@@ -1148,6 +1159,10 @@ async fn save(
                     .map(|e| format!("{}: {}", e.field, loc.field_error(e)))
                     .collect(),
                 fields,
+                hidden: ["orig_account_id", "orig_position"]
+                    .iter()
+                    .map(|k| (k.to_string(), get(k).to_string()))
+                    .collect(),
             };
             (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
         }
@@ -1164,9 +1179,11 @@ async fn save(
 async fn delete(
     def: &'static ObjectDef,
     State(s): State<AppState>,
-    UiUser(c): UiUser,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: form,
+    }: UiForm,
 ) -> Response {
     let get = |k: &str| {
         form.iter()
@@ -1174,9 +1191,6 @@ async fn delete(
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
     };
-    if !c.csrf_ok(get("_csrf")) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     let Ok(id) = id.parse::<Id>() else {
         return app_error_page(&c, AppError::NotFound);
     };

@@ -2,11 +2,11 @@
 
 use super::{Frame, message, render};
 use crate::AppState;
-use crate::auth::{Caller, UiUser};
+use crate::auth::{Caller, UiForm, UiUser};
 use crate::i18n::{Lang, Loc};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -59,6 +59,15 @@ struct FieldsPage {
     form_key: String,
     form_kind: String,
     form_options: String,
+}
+
+fn not_found(c: &Caller) -> Response {
+    message(
+        Frame::for_caller(c),
+        StatusCode::NOT_FOUND,
+        c.loc.t("not-found-title"),
+        c.loc.t("not-found-text"),
+    )
 }
 
 fn forbidden(c: &Caller) -> Response {
@@ -151,8 +160,10 @@ async fn fields_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {
 
 async fn add_field(
     State(s): State<AppState>,
-    UiUser(c): UiUser,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: form,
+    }: UiForm,
 ) -> Response {
     let get = |k: &str| {
         form.iter()
@@ -160,9 +171,6 @@ async fn add_field(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    if !c.csrf_ok(&get("_csrf")) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     if !c.actor.is_admin() {
         return forbidden(&c);
     }
@@ -207,20 +215,14 @@ async fn add_field(
 
 async fn delete_field(
     State(s): State<AppState>,
-    UiUser(c): UiUser,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: _,
+    }: UiForm,
 ) -> Response {
-    let sent = form
-        .iter()
-        .find(|(k, _)| k == "_csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if !c.csrf_ok(sent) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     let Ok(id) = id.parse() else {
-        return forbidden(&c);
+        return not_found(&c);
     };
     match s.app.delete_custom_field(&c.actor, id).await {
         Ok(()) => Redirect::to("/settings/fields").into_response(),
@@ -342,46 +344,38 @@ async fn roles_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {
 
 async fn save_roles(
     State(s): State<AppState>,
-    UiUser(c): UiUser,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: form,
+    }: UiForm,
 ) -> Response {
-    let sent = form
-        .iter()
-        .find(|(k, _)| k == "_csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if !c.csrf_ok(sent) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     if !c.actor.is_admin() {
         return forbidden(&c);
     }
-    // Fields are named role.object.action; group them by role.
-    let mut by_role: std::collections::BTreeMap<String, Vec<(String, String, String)>> =
-        Default::default();
-    for (k, v) in &form {
-        let parts: Vec<&str> = k.split('.').collect();
-        if let [role, object, action] = parts[..] {
-            by_role.entry(role.to_string()).or_default().push((
+    // Fields are named role.object.action; all are saved together or none.
+    let changes: Vec<(String, String, String, String)> = form
+        .iter()
+        .filter_map(|(k, v)| match k.split('.').collect::<Vec<_>>()[..] {
+            [role, object, action] => Some((
+                role.to_string(),
                 object.to_string(),
                 action.to_string(),
                 v.clone(),
-            ));
-        }
-    }
-    for (role, changes) in by_role {
-        if let Err(e) = s.app.set_role_permissions(&c.actor, &role, &changes).await {
-            let msg = match e {
-                AppError::Invalid(v) => {
-                    v.0.iter()
-                        .map(|e| c.loc.field_error(e))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                }
-                _ => c.loc.t("error-text"),
-            };
-            return roles_view(&s, &c, Some(msg)).await;
-        }
+            )),
+            _ => None,
+        })
+        .collect();
+    if let Err(e) = s.app.set_roles_permissions(&c.actor, &changes).await {
+        let msg = match e {
+            AppError::Invalid(v) => {
+                v.0.iter()
+                    .map(|e| c.loc.field_error(e))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
+            _ => c.loc.t("error-text"),
+        };
+        return roles_view(&s, &c, Some(msg)).await;
     }
     Redirect::to("/settings/roles").into_response()
 }
@@ -458,8 +452,10 @@ async fn tokens_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {
 
 async fn create_token(
     State(s): State<AppState>,
-    UiUser(c): UiUser,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: form,
+    }: UiForm,
 ) -> Response {
     let get = |k: &str| {
         form.iter()
@@ -467,9 +463,6 @@ async fn create_token(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    if !c.csrf_ok(&get("_csrf")) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     match s.app.create_token(c.user.id, &get("name")).await {
         Ok(secret) => tokens_view(&s, &c, Some(secret), None).await,
         Err(AppError::Invalid(v)) => {
@@ -486,20 +479,14 @@ async fn create_token(
 
 async fn revoke_token(
     State(s): State<AppState>,
-    UiUser(c): UiUser,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: _,
+    }: UiForm,
 ) -> Response {
-    let sent = form
-        .iter()
-        .find(|(k, _)| k == "_csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if !c.csrf_ok(sent) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     let Ok(id) = id.parse() else {
-        return forbidden(&c);
+        return not_found(&c);
     };
     match s.app.revoke_token(c.user.id, id).await {
         Ok(()) => Redirect::to("/settings/tokens").into_response(),
@@ -599,8 +586,10 @@ async fn users_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {
 
 async fn add_user(
     State(s): State<AppState>,
-    UiUser(c): UiUser,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: form,
+    }: UiForm,
 ) -> Response {
     let get = |k: &str| {
         form.iter()
@@ -608,9 +597,6 @@ async fn add_user(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    if !c.csrf_ok(&get("_csrf")) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     if !c.actor.is_admin() {
         return forbidden(&c);
     }
@@ -646,18 +632,12 @@ async fn add_user(
 
 async fn set_user_state(
     State(s): State<AppState>,
-    UiUser(c): UiUser,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: _,
+    }: UiForm,
 ) -> Response {
-    let sent = form
-        .iter()
-        .find(|(k, _)| k == "_csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("");
-    if !c.csrf_ok(sent) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     let disabled = match action.as_str() {
         "disable" => true,
         "enable" => false,
@@ -671,7 +651,7 @@ async fn set_user_state(
         }
     };
     let Ok(id) = id.parse() else {
-        return forbidden(&c);
+        return not_found(&c);
     };
     match s.app.set_user_disabled(Some(&c.actor), id, disabled).await {
         Ok(()) => Redirect::to("/settings/users").into_response(),
@@ -696,8 +676,10 @@ async fn set_user_state(
 
 async fn change_password(
     State(s): State<AppState>,
-    UiUser(c): UiUser,
-    Form(form): Form<Vec<(String, String)>>,
+    UiForm {
+        caller: c,
+        fields: form,
+    }: UiForm,
 ) -> Response {
     let get = |k: &str| {
         form.iter()
@@ -705,9 +687,6 @@ async fn change_password(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    if !c.csrf_ok(&get("_csrf")) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     match s
         .app
         .change_own_password(

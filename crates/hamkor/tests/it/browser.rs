@@ -50,8 +50,7 @@ async fn browser() -> Browser {
     let caps = caps.as_object().unwrap().clone().into_iter().collect();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let attempt = ClientBuilder::rustls()
-            .expect("tls")
+        let attempt = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps_clone(&caps))
             .connect(&format!("http://127.0.0.1:{port}"))
             .await;

@@ -13,5 +13,6 @@ mod input;
 mod lists;
 mod ops;
 mod records;
+mod regressions;
 mod schema;
 mod ui;
