@@ -154,3 +154,49 @@ pub fn push_custom_remove(sql: &mut Sql, b: Backend, key: &str) {
         }
     }
 }
+
+/// Appends the search condition: every word occurs in the record's folded `search` text,
+/// or the digits do. SQLite asks its FTS5 trigram index (`index`, kept by triggers);
+/// PostgreSQL's trigram GIN index serves `LIKE` on the column itself. Words of fewer than
+/// three letters are still found, by a scan.
+pub fn push_search(
+    sql: &mut Sql,
+    b: Backend,
+    index: &'static str,
+    words: &[String],
+    digits: Option<&str>,
+) {
+    let column = match b {
+        Backend::Sqlite => {
+            sql.push(" AND t.rowid IN (SELECT rowid FROM ")
+                .push_ident(index)
+                .push(" WHERE ");
+            "search"
+        }
+        Backend::Postgres => {
+            sql.push(" AND ");
+            "t.search"
+        }
+    };
+    sql.push("((");
+    if words.is_empty() {
+        sql.push("1 = 0");
+    }
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            sql.push(" AND ");
+        }
+        sql.push_ident(column).push(" LIKE ").bind(format!("%{w}%"));
+    }
+    sql.push(")");
+    if let Some(d) = digits {
+        sql.push(" OR ")
+            .push_ident(column)
+            .push(" LIKE ")
+            .bind(format!("%{d}%"));
+    }
+    sql.push(")");
+    if b == Backend::Sqlite {
+        sql.push(")");
+    }
+}

@@ -404,7 +404,8 @@ impl ListQuery {
     }
 
     /// Appends the filter and search conditions (each starting with ` AND `).
-    pub(crate) fn push_conditions(&self, sql: &mut Sql, b: Backend) {
+    /// `search_index` names the object's search index table (SQLite's FTS5 table).
+    pub(crate) fn push_conditions(&self, sql: &mut Sql, b: Backend, search_index: &'static str) {
         for f in &self.filters {
             sql.push(" AND ");
             if f.op == Op::Null {
@@ -477,24 +478,14 @@ impl ListQuery {
         }
         if let Some((folded, digits)) = &self.search {
             // Every word must occur (in any order); a phone-like query may match as digits.
-            let has_words = folded.split(' ').any(|w| !w.is_empty());
-            sql.push(if has_words {
-                " AND ((1 = 1"
-            } else {
-                " AND ((1 = 0"
-            });
-            for word in folded.split(' ').filter(|w| !w.is_empty()).take(8) {
-                sql.push(" AND search LIKE ")
-                    .bind(format!("%{}%", escape_like(word)))
-                    .push(" ESCAPE '\\'");
-            }
-            sql.push(")");
-            if let Some(d) = digits {
-                sql.push(" OR search LIKE ")
-                    .bind(format!("%{}%", escape_like(d)))
-                    .push(" ESCAPE '\\'");
-            }
-            sql.push(")");
+            // Folded words hold only letters, digits and spaces, so they need no escaping.
+            let words: Vec<String> = folded
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .take(8)
+                .map(str::to_string)
+                .collect();
+            dialect::push_search(sql, b, search_index, &words, digits.as_deref());
         }
     }
 

@@ -247,6 +247,14 @@ async fn fetch_as(
     }
 }
 
+/// The search index table of an object (SQLite's FTS5 table; see migration 0003).
+fn search_index(def: &ObjectDef) -> &'static str {
+    match def.object {
+        ObjectType::Account => "accounts_search",
+        ObjectType::Contact => "contacts_search",
+    }
+}
+
 /// Lists records the actor may see, one page at a time.
 pub async fn list(
     db: &mut Db,
@@ -267,7 +275,7 @@ pub async fn list(
         " AND t.deleted_at IS NULL"
     });
     push_scope(&mut sql, actor, def.object, Action::Read, "t.owner_id");
-    q.push_conditions(&mut sql, b);
+    q.push_conditions(&mut sql, b, search_index(def));
     let mut count_sql = None;
     if q.count {
         let mut c = Sql::new("SELECT COUNT(*) AS n FROM ");
@@ -278,7 +286,7 @@ pub async fn list(
             " AND t.deleted_at IS NULL"
         });
         push_scope(&mut c, actor, def.object, Action::Read, "t.owner_id");
-        q.push_conditions(&mut c, b);
+        q.push_conditions(&mut c, b, search_index(def));
         count_sql = Some(c);
     }
     q.push_cursor(&mut sql, b)

@@ -223,3 +223,45 @@ async fn edge_cases_of_filters_and_cursors(t: TestApp) {
     assert_eq!(s, StatusCode::OK);
 }
 both!(edge_cases_of_filters_and_cursors);
+
+async fn search_follows_changes(t: TestApp) {
+    let id = t
+        .contact(
+            "admin",
+            "admin",
+            json!({"last_name": "Qodirov", "first_name": "Anvar"}),
+        )
+        .await;
+    let found = |q: &'static str| {
+        let t = &t;
+        async move {
+            let (_, v) = t
+                .get("admin", &format!("/api/v1/contacts?q={q}&count=true"))
+                .await;
+            v["total"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(found("qodirov").await, 1);
+    let (s, _) = t
+        .patch(
+            "admin",
+            &format!("/api/v1/contacts/{id}"),
+            json!({"last_name": "Rahimov"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        found("qodirov").await,
+        0,
+        "the old name is gone from the index"
+    );
+    assert_eq!(found("rahimov").await, 1);
+    assert_eq!(found("rahimov%20anvar").await, 1);
+    assert_eq!(found("an").await, 1, "two letters still find");
+    assert_eq!(
+        t.delete("admin", &format!("/api/v1/contacts/{id}")).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(found("rahimov").await, 0);
+}
+both!(search_follows_changes);

@@ -1,5 +1,6 @@
 //! The migrated databases, as the engines themselves describe them, have the same tables
-//! and columns on SQLite and PostgreSQL.
+//! and columns on SQLite and PostgreSQL (SQLite's full-text index tables aside: PostgreSQL
+//! indexes the same column with a trigram index instead).
 
 use crate::support::{Backend, fresh_database};
 use hamkor_store::{Db, Exec, Sql};
@@ -13,7 +14,9 @@ async fn columns(backend: Backend) -> Option<BTreeSet<(String, String)>> {
     let sql = match backend {
         Backend::Sqlite => Sql::new(
             "SELECT m.name AS t, p.name AS c FROM sqlite_master m JOIN pragma_table_info(m.name) p \
-             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%'",
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
+             AND m.name NOT IN (SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%') \
+             AND m.name NOT GLOB '*_search_*'",
         ),
         Backend::Postgres => Sql::new(
             "SELECT table_name::text AS t, column_name::text AS c FROM information_schema.columns \
