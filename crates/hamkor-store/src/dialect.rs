@@ -155,30 +155,58 @@ pub fn push_custom_remove(sql: &mut Sql, b: Backend, key: &str) {
     }
 }
 
+/// How a list searches on SQLite: through the FTS5 trigram index when the terms are rare
+/// enough for its answer to be small, or by scanning in list order (which stops as soon as
+/// the page is full, the quick way for common terms). PostgreSQL's planner makes the same
+/// choice itself.
+#[derive(Debug, Clone)]
+pub struct SearchPlan {
+    /// The object's FTS5 table.
+    pub index: &'static str,
+    /// The FTS5 query to use, or `None` to scan.
+    pub fts_query: Option<String>,
+}
+
+/// At most this many index hits make the index the better way on SQLite.
+pub const INDEX_HITS: i64 = 2000;
+
+/// The FTS5 query for the terms, when every word can use the trigram index (three or more
+/// characters). Words hold only letters, digits and spaces, so quoting them is safe.
+pub fn fts_query(words: &[String], digits: Option<&str>) -> Option<String> {
+    if words.is_empty() || words.iter().any(|w| w.chars().count() < 3) {
+        return None;
+    }
+    let all = words
+        .iter()
+        .map(|w| format!("\"{w}\""))
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    Some(match digits {
+        Some(d) => format!("({all}) OR \"{d}\""),
+        None => all,
+    })
+}
+
 /// Appends the search condition: every word occurs in the record's folded `search` text,
-/// or the digits do. SQLite asks its FTS5 trigram index (`index`, kept by triggers);
-/// PostgreSQL's trigram GIN index serves `LIKE` on the column itself. Words of fewer than
-/// three letters are still found, by a scan.
+/// or the digits do.
 pub fn push_search(
     sql: &mut Sql,
     b: Backend,
-    index: &'static str,
+    plan: &SearchPlan,
     words: &[String],
     digits: Option<&str>,
 ) {
-    let column = match b {
-        Backend::Sqlite => {
-            sql.push(" AND t.rowid IN (SELECT rowid FROM ")
-                .push_ident(index)
-                .push(" WHERE ");
-            "search"
-        }
-        Backend::Postgres => {
-            sql.push(" AND ");
-            "t.search"
-        }
-    };
-    sql.push("((");
+    if let (Backend::Sqlite, Some(q)) = (b, &plan.fts_query) {
+        sql.push(" AND t.rowid IN (SELECT rowid FROM ")
+            .push_ident(plan.index)
+            .push(" WHERE ");
+        sql.push_ident(plan.index)
+            .push(" MATCH ")
+            .bind(q.clone())
+            .push(")");
+        return;
+    }
+    sql.push(" AND ((");
     if words.is_empty() {
         sql.push("1 = 0");
     }
@@ -186,17 +214,11 @@ pub fn push_search(
         if i > 0 {
             sql.push(" AND ");
         }
-        sql.push_ident(column).push(" LIKE ").bind(format!("%{w}%"));
+        sql.push("t.search LIKE ").bind(format!("%{w}%"));
     }
     sql.push(")");
     if let Some(d) = digits {
-        sql.push(" OR ")
-            .push_ident(column)
-            .push(" LIKE ")
-            .bind(format!("%{d}%"));
+        sql.push(" OR t.search LIKE ").bind(format!("%{d}%"));
     }
     sql.push(")");
-    if b == Backend::Sqlite {
-        sql.push(")");
-    }
 }

@@ -404,8 +404,8 @@ impl ListQuery {
     }
 
     /// Appends the filter and search conditions (each starting with ` AND `).
-    /// `search_index` names the object's search index table (SQLite's FTS5 table).
-    pub(crate) fn push_conditions(&self, sql: &mut Sql, b: Backend, search_index: &'static str) {
+    /// `plan` says how to search (see [`ListQuery::search_plan`]).
+    pub(crate) fn push_conditions(&self, sql: &mut Sql, b: Backend, plan: &dialect::SearchPlan) {
         for f in &self.filters {
             sql.push(" AND ");
             if f.op == Op::Null {
@@ -485,8 +485,23 @@ impl ListQuery {
                 .take(8)
                 .map(str::to_string)
                 .collect();
-            dialect::push_search(sql, b, search_index, &words, digits.as_deref());
+            dialect::push_search(sql, b, plan, &words, digits.as_deref());
         }
+    }
+
+    /// Words of the search (folded, at most eight) and the phone digits, if searching.
+    pub(crate) fn search_terms(&self) -> Option<(Vec<String>, Option<String>)> {
+        self.search.as_ref().map(|(folded, digits)| {
+            (
+                folded
+                    .split(' ')
+                    .filter(|w| !w.is_empty())
+                    .take(8)
+                    .map(str::to_string)
+                    .collect(),
+                digits.clone(),
+            )
+        })
     }
 
     /// The sort keys, always ending with the id so the order is total.

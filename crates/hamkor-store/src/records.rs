@@ -255,6 +255,47 @@ fn search_index(def: &ObjectDef) -> &'static str {
     }
 }
 
+/// Decides how this list searches (see [`dialect::SearchPlan`]): on SQLite, one cheap
+/// probe of the index says whether the terms are rare enough for it.
+async fn search_plan(
+    db: &mut Db,
+    def: &ObjectDef,
+    q: &ListQuery,
+) -> Result<dialect::SearchPlan, StoreError> {
+    let index = search_index(def);
+    let mut plan = dialect::SearchPlan {
+        index,
+        fts_query: None,
+    };
+    let (Some((words, digits)), crate::Backend::Sqlite) = (q.search_terms(), db.backend()) else {
+        return Ok(plan);
+    };
+    let Some(fts) = dialect::fts_query(&words, digits.as_deref()) else {
+        return Ok(plan);
+    };
+    let mut probe = Sql::new("SELECT COUNT(*) AS n FROM (SELECT rowid FROM ");
+    probe
+        .push_ident(index)
+        .push(" WHERE ")
+        .push_ident(index)
+        .push(" MATCH ")
+        .bind(fts.clone());
+    probe
+        .push(" LIMIT ")
+        .bind(dialect::INDEX_HITS + 1)
+        .push(")");
+    let hits = db
+        .fetch_optional(&probe)
+        .await?
+        .map(|r| r.req_int("n"))
+        .transpose()?
+        .unwrap_or(0);
+    if hits <= dialect::INDEX_HITS {
+        plan.fts_query = Some(fts);
+    }
+    Ok(plan)
+}
+
 /// Lists records the actor may see, one page at a time.
 pub async fn list(
     db: &mut Db,
@@ -263,6 +304,7 @@ pub async fn list(
     q: &ListQuery,
 ) -> Result<Page, StoreError> {
     let b = db.backend();
+    let plan = search_plan(db, def, q).await?;
     let mut sql = Sql::new("SELECT ");
     push_columns(&mut sql, def, actor, b);
     q.push_sort_columns(&mut sql, b);
@@ -275,7 +317,7 @@ pub async fn list(
         " AND t.deleted_at IS NULL"
     });
     push_scope(&mut sql, actor, def.object, Action::Read, "t.owner_id");
-    q.push_conditions(&mut sql, b, search_index(def));
+    q.push_conditions(&mut sql, b, &plan);
     let mut count_sql = None;
     if q.count {
         let mut c = Sql::new("SELECT COUNT(*) AS n FROM ");
@@ -286,7 +328,7 @@ pub async fn list(
             " AND t.deleted_at IS NULL"
         });
         push_scope(&mut c, actor, def.object, Action::Read, "t.owner_id");
-        q.push_conditions(&mut c, b, search_index(def));
+        q.push_conditions(&mut c, b, &plan);
         count_sql = Some(c);
     }
     q.push_cursor(&mut sql, b)
