@@ -96,7 +96,9 @@ rss_after=""
   printf '|%s|%s|%s|%s|%s|%s|\n' "----------------------------------------------" "------------" "----------" "----------" "----------" "--------"
   run_wrk "GET /api/v1/contacts/{id}" -s "$work/ids.lua" "$base"
   run_wrk "GET /api/v1/contacts?limit=50&sort=last_name" "$base/api/v1/contacts?limit=50&sort=last_name"
-  run_wrk "GET /api/v1/search?q=karimov" "$base/api/v1/search?q=karimov"
+  run_wrk "GET /api/v1/search?q=karimov (common name)" "$base/api/v1/search?q=karimov"
+  run_wrk "GET /api/v1/search?q=300012345 (one tax id)" "$base/api/v1/search?q=300012345"
+  run_wrk "GET /api/v1/contacts?q=aziz%20karimov" "$base/api/v1/contacts?q=aziz%20karimov"
   echo
   printf '| %-44s | %7s MB |\n' "RSS after the load" "$(rss_mb "$pid")"
 }
