@@ -32,12 +32,7 @@ impl ApiError {
             .iter()
             .map(|e| json!({"field": e.field, "message": loc.field_error(e), "code": e.key.trim_start_matches("error-")}))
             .collect();
-        let detail = errors
-            .0
-            .iter()
-            .map(|e| format!("{}: {}", e.field, loc.field_error(e)))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let detail = loc.errors_by_field(errors);
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             title: "Invalid input",

@@ -106,6 +106,26 @@ impl Loc {
     pub fn field_error(&self, e: &FieldError) -> String {
         self.t_args(e.key, &e.args)
     }
+    /// Every problem of an input as one sentence list ("a; b"), without field names.
+    pub fn errors(&self, errors: &hamkor_domain::ValidationErrors) -> String {
+        errors
+            .0
+            .iter()
+            .map(|e| self.field_error(e))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Every problem of an input, each prefixed by its field: "name: required; …".
+    pub fn errors_by_field(&self, errors: &hamkor_domain::ValidationErrors) -> String {
+        errors
+            .0
+            .iter()
+            .map(|e| format!("{}: {}", e.field, self.field_error(e)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// A date as people of this language write it.
     pub fn date(&self, d: chrono::NaiveDate) -> String {
         match self.lang {

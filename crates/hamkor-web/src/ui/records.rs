@@ -178,10 +178,7 @@ fn app_error_page(c: &Caller, e: AppError) -> Response {
             Frame::for_caller(c),
             StatusCode::UNPROCESSABLE_ENTITY,
             loc.t("form-has-errors"),
-            v.0.iter()
-                .map(|e| format!("{}: {}", e.field, loc.field_error(e)))
-                .collect::<Vec<_>>()
-                .join("; "),
+            loc.errors_by_field(&v),
         ),
         other => {
             tracing::error!(error = %other, "page failed");

@@ -367,12 +367,7 @@ async fn save_roles(
         .collect();
     if let Err(e) = s.app.set_roles_permissions(&c.actor, &changes).await {
         let msg = match e {
-            AppError::Invalid(v) => {
-                v.0.iter()
-                    .map(|e| c.loc.field_error(e))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            }
+            AppError::Invalid(v) => c.loc.errors(&v),
             _ => c.loc.t("error-text"),
         };
         return roles_view(&s, &c, Some(msg)).await;
@@ -466,11 +461,7 @@ async fn create_token(
     match s.app.create_token(c.user.id, &get("name")).await {
         Ok(secret) => tokens_view(&s, &c, Some(secret), None).await,
         Err(AppError::Invalid(v)) => {
-            let msg =
-                v.0.iter()
-                    .map(|e| c.loc.field_error(e))
-                    .collect::<Vec<_>>()
-                    .join("; ");
+            let msg = c.loc.errors(&v);
             tokens_view(&s, &c, None, Some(msg)).await
         }
         Err(_) => tokens_view(&s, &c, None, Some(c.loc.t("error-text"))).await,
@@ -699,11 +690,7 @@ async fn change_password(
     {
         Ok(()) => profile_view(&s, &c, None, None, Some(c.loc.t("password-changed")), None).await,
         Err(AppError::Invalid(v)) => {
-            let msg =
-                v.0.iter()
-                    .map(|e| c.loc.field_error(e))
-                    .collect::<Vec<_>>()
-                    .join("; ");
+            let msg = c.loc.errors(&v);
             profile_view(&s, &c, None, None, None, Some(msg)).await
         }
         Err(_) => profile_view(&s, &c, None, None, None, Some(c.loc.t("error-text"))).await,
