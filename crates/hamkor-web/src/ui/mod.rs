@@ -300,21 +300,9 @@ async fn logout(
     resp
 }
 
-async fn set_language(
-    State(s): State<AppState>,
-    headers: HeaderMap,
-    UiForm {
-        caller: c,
-        fields: form,
-    }: UiForm,
-) -> Response {
-    let get = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
-    if let Some(lang) = Lang::parse(get("language")) {
+async fn set_language(State(s): State<AppState>, headers: HeaderMap, form: UiForm) -> Response {
+    let c = &form.caller;
+    if let Some(lang) = Lang::parse(form.get("language")) {
         let _ = s
             .app
             .set_preferences(c.user.id, Some(lang.code()), None)

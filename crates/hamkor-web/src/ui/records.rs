@@ -1097,18 +1097,11 @@ async fn save(
     def: &'static ObjectDef,
     State(s): State<AppState>,
     id: Option<String>,
-    UiForm {
-        caller: c,
-        fields: form,
-    }: UiForm,
+    form: UiForm,
 ) -> Response {
+    let c = &form.caller;
     let loc = c.loc;
-    let get = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let get = |k: &str| form.get(k);
     let customs = s.app.custom_fields(def.object).await.unwrap_or_default();
     // Editing a contact needs its current links, to change only the one in the form.
     let current = match (&id, def.object) {
@@ -1122,11 +1115,11 @@ async fn save(
         .as_ref()
         .map(|r| r.accounts.as_slice())
         .or(id.as_ref().map(|_| &[][..]));
-    let body = form_to_body(def, &customs, &form, links);
+    let body = form_to_body(def, &customs, &form.fields, links);
     let result = match &id {
         Some(raw) => {
             let Ok(rid) = raw.parse::<Id>() else {
-                return app_error_page(&c, AppError::NotFound);
+                return app_error_page(c, AppError::NotFound);
             };
             s.app
                 .update_record(&c.actor, def, rid, &body, get("version").parse().ok())
@@ -1140,7 +1133,7 @@ async fn save(
             let users = s.app.users().await.unwrap_or_default();
             let values = |name: &str| get(name).to_string();
             let fields = build_inputs(&loc, def, &customs, &values, &errors, &users);
-            let frame = Frame::for_caller(&c);
+            let frame = Frame::for_caller(c);
             let page = FormPage {
                 loc,
                 user: frame.user,
@@ -1164,12 +1157,12 @@ async fn save(
             (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
         }
         Err(AppError::Stale(_)) => message(
-            Frame::for_caller(&c),
+            Frame::for_caller(c),
             StatusCode::PRECONDITION_FAILED,
             loc.t("stale-title"),
             loc.t("stale-text"),
         ),
-        Err(e) => app_error_page(&c, e),
+        Err(e) => app_error_page(c, e),
     }
 }
 
@@ -1177,19 +1170,12 @@ async fn delete(
     def: &'static ObjectDef,
     State(s): State<AppState>,
     Path(id): Path<String>,
-    UiForm {
-        caller: c,
-        fields: form,
-    }: UiForm,
+    form: UiForm,
 ) -> Response {
-    let get = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let c = &form.caller;
+    let get = |k: &str| form.get(k).to_string();
     let Ok(id) = id.parse::<Id>() else {
-        return app_error_page(&c, AppError::NotFound);
+        return app_error_page(c, AppError::NotFound);
     };
     match s
         .app
@@ -1197,7 +1183,7 @@ async fn delete(
         .await
     {
         Ok(()) => Redirect::to(&format!("/{}", def.plural)).into_response(),
-        Err(e) => app_error_page(&c, e),
+        Err(e) => app_error_page(c, e),
     }
 }
 

@@ -158,24 +158,14 @@ async fn fields_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {
     page(&s, &c, Vec::new(), &[]).await
 }
 
-async fn add_field(
-    State(s): State<AppState>,
-    UiForm {
-        caller: c,
-        fields: form,
-    }: UiForm,
-) -> Response {
-    let get = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+async fn add_field(State(s): State<AppState>, form: UiForm) -> Response {
+    let c = &form.caller;
+    let get = |k: &str| form.get(k).to_string();
     if !c.actor.is_admin() {
-        return forbidden(&c);
+        return forbidden(c);
     }
     let Some(object) = ObjectType::parse(&get("object")) else {
-        return page(&s, &c, vec![c.loc.t("error-choice")], &form).await;
+        return page(&s, c, vec![c.loc.t("error-choice")], &form.fields).await;
     };
     let req = CustomFieldRequest {
         key: get("key"),
@@ -198,13 +188,13 @@ async fn add_field(
                         )
                     })
                     .collect();
-            page(&s, &c, errors, &form).await
+            page(&s, c, errors, &form.fields).await
         }
-        Err(AppError::Forbidden) => forbidden(&c),
+        Err(AppError::Forbidden) => forbidden(c),
         Err(e) => {
             tracing::error!(error = %e, "adding a field failed");
             message(
-                Frame::for_caller(&c),
+                Frame::for_caller(c),
                 StatusCode::INTERNAL_SERVER_ERROR,
                 c.loc.t("error-title"),
                 c.loc.t("error-text"),
@@ -445,26 +435,16 @@ async fn tokens_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {
     tokens_view(&s, &c, None, None).await
 }
 
-async fn create_token(
-    State(s): State<AppState>,
-    UiForm {
-        caller: c,
-        fields: form,
-    }: UiForm,
-) -> Response {
-    let get = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+async fn create_token(State(s): State<AppState>, form: UiForm) -> Response {
+    let c = &form.caller;
+    let get = |k: &str| form.get(k).to_string();
     match s.app.create_token(c.user.id, &get("name")).await {
-        Ok(secret) => tokens_view(&s, &c, Some(secret), None).await,
+        Ok(secret) => tokens_view(&s, c, Some(secret), None).await,
         Err(AppError::Invalid(v)) => {
             let msg = c.loc.errors(&v);
-            tokens_view(&s, &c, None, Some(msg)).await
+            tokens_view(&s, c, None, Some(msg)).await
         }
-        Err(_) => tokens_view(&s, &c, None, Some(c.loc.t("error-text"))).await,
+        Err(_) => tokens_view(&s, c, None, Some(c.loc.t("error-text"))).await,
     }
 }
 
@@ -575,21 +555,11 @@ async fn users_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {
     users_view(&s, &c, Vec::new(), None).await
 }
 
-async fn add_user(
-    State(s): State<AppState>,
-    UiForm {
-        caller: c,
-        fields: form,
-    }: UiForm,
-) -> Response {
-    let get = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+async fn add_user(State(s): State<AppState>, form: UiForm) -> Response {
+    let c = &form.caller;
+    let get = |k: &str| form.get(k).to_string();
     if !c.actor.is_admin() {
-        return forbidden(&c);
+        return forbidden(c);
     }
     let req = hamkor_app::users::UserRequest {
         email: get("email"),
@@ -604,20 +574,20 @@ async fn add_user(
             Ok(token) => {
                 users_view(
                     &s,
-                    &c,
+                    c,
                     Vec::new(),
                     Some(format!("{}/setup/{token}", s.config.base_url)),
                 )
                 .await
             }
-            Err(_) => users_view(&s, &c, vec![c.loc.t("error-text")], None).await,
+            Err(_) => users_view(&s, c, vec![c.loc.t("error-text")], None).await,
         },
         Err(AppError::Invalid(v)) => {
             let errors = v.0.iter().map(|e| c.loc.field_error(e)).collect();
-            users_view(&s, &c, errors, None).await
+            users_view(&s, c, errors, None).await
         }
-        Err(AppError::Forbidden) => forbidden(&c),
-        Err(_) => users_view(&s, &c, vec![c.loc.t("error-text")], None).await,
+        Err(AppError::Forbidden) => forbidden(c),
+        Err(_) => users_view(&s, c, vec![c.loc.t("error-text")], None).await,
     }
 }
 
@@ -665,19 +635,9 @@ async fn set_user_state(
     }
 }
 
-async fn change_password(
-    State(s): State<AppState>,
-    UiForm {
-        caller: c,
-        fields: form,
-    }: UiForm,
-) -> Response {
-    let get = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+async fn change_password(State(s): State<AppState>, form: UiForm) -> Response {
+    let c = &form.caller;
+    let get = |k: &str| form.get(k).to_string();
     match s
         .app
         .change_own_password(
@@ -688,11 +648,11 @@ async fn change_password(
         )
         .await
     {
-        Ok(()) => profile_view(&s, &c, None, None, Some(c.loc.t("password-changed")), None).await,
+        Ok(()) => profile_view(&s, c, None, None, Some(c.loc.t("password-changed")), None).await,
         Err(AppError::Invalid(v)) => {
             let msg = c.loc.errors(&v);
-            profile_view(&s, &c, None, None, None, Some(msg)).await
+            profile_view(&s, c, None, None, None, Some(msg)).await
         }
-        Err(_) => profile_view(&s, &c, None, None, None, Some(c.loc.t("error-text"))).await,
+        Err(_) => profile_view(&s, c, None, None, None, Some(c.loc.t("error-text"))).await,
     }
 }
