@@ -225,6 +225,78 @@ mod tests {
         }
     }
 
+    /// Every key the pages ask for, by literal or built from the object descriptions, roles
+    /// and the like, is in the English file (and so, by the test above, in all three).
+    #[test]
+    fn every_key_the_pages_use_exists() {
+        let en = keys_of(include_str!("../locales/en/main.ftl"));
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let mut files = Vec::new();
+        for sub in ["templates", "src", "src/ui", "src/api"] {
+            for entry in std::fs::read_dir(format!("{dir}/{sub}")).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    files.push(std::fs::read_to_string(path).unwrap());
+                }
+            }
+        }
+        let mut wanted: Vec<String> = Vec::new();
+        for text in &files {
+            for part in text.split("loc.t(\"").skip(1) {
+                let key: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+                    .collect();
+                if part[key.len()..].starts_with('"') && !key.is_empty() {
+                    wanted.push(key);
+                }
+            }
+        }
+        use hamkor_domain::objects::{ACCOUNT, CONTACT, FieldKind};
+        for def in [&ACCOUNT, &CONTACT] {
+            let o = def.object.as_str();
+            wanted.push(format!("nav-{}", def.plural));
+            wanted.push(format!("kind-{o}"));
+            for f in def
+                .fields
+                .iter()
+                .map(|f| f.name)
+                .chain(["owner_id", "deleted_at"])
+            {
+                wanted.push(format!("field-{o}-{f}"));
+            }
+            for f in def.fields {
+                if let FieldKind::Choice(options) = f.kind {
+                    wanted.extend(options.iter().map(|c| format!("choice-{c}")));
+                }
+            }
+        }
+        wanted.extend(["field-contact-name", "field-contact-accounts"].map(String::from));
+        wanted.extend(
+            hamkor_domain::Role::ALL
+                .iter()
+                .map(|r| format!("role-{}", r.as_str())),
+        );
+        wanted.extend(
+            hamkor_domain::Action::ALL
+                .iter()
+                .map(|a| format!("action-{}", a.as_str())),
+        );
+        wanted.extend(["none", "own", "team", "all"].map(|s| format!("scope-{s}")));
+        wanted.extend(
+            hamkor_domain::custom::CustomKind::ALL
+                .iter()
+                .map(|k| format!("custom-kind-{}", k.as_str())),
+        );
+        wanted.extend(
+            ["eq", "ne", "like", "lt", "lte", "gt", "gte", "in", "null"].map(|o| format!("op-{o}")),
+        );
+        wanted.extend(["create", "update", "delete", "restore"].map(|a| format!("audit-{a}")));
+        wanted.extend(["created_at", "updated_at"].map(|f| format!("field-any-{f}")));
+        let missing: Vec<_> = wanted.iter().filter(|k| !en.contains(k)).collect();
+        assert!(missing.is_empty(), "not translated: {missing:?}");
+    }
+
     #[test]
     fn languages_are_negotiated_and_formatted() {
         assert_eq!(
