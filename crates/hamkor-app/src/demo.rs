@@ -166,7 +166,7 @@ const ACCOUNTS: &[DemoRow] = &[
         4,
         "АО Уральские Станки",
         "prospect",
-        "6661234567",
+        "6661234560",
         "+7 343 200 30 40",
         "zakaz@uralstanki.ru",
         "Machinery",
@@ -410,7 +410,7 @@ impl App {
                 body["emails"] = json!([{"address": email, "kind": "work"}]);
             }
             if !address.is_empty() {
-                body["address"] = json!(address);
+                body["addresses"] = json!([{"address": address, "kind": "legal"}]);
             }
             let rec = self
                 .create_record(admin, &hamkor_domain::objects::ACCOUNT, &body)

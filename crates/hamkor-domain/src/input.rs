@@ -6,8 +6,11 @@
 use crate::custom::{CustomFieldDef, validate_value};
 use crate::email::normalize_email;
 use crate::id::Id;
-use crate::objects::{EMAIL_KINDS, FieldKind, ObjectDef, PHONE_KINDS};
+use crate::objects::{
+    ADDRESS_KINDS, EMAIL_KINDS, FieldKind, MESSENGER_KINDS, ObjectDef, PHONE_KINDS,
+};
 use crate::phone::normalize_phone;
+use crate::taxid::normalize_tax_id;
 use crate::validation::{FieldError, ValidationErrors};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -213,11 +216,9 @@ fn parse_core(
             let Some(s) = v.as_str() else {
                 return Ok(Value::Null);
             };
-            let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-            if !(9..=12).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) {
-                return Err(FieldError::new(key, "error-tax-id"));
-            }
-            Ok(Value::String(digits))
+            normalize_tax_id(s)
+                .map(|(digits, _)| Value::String(digits))
+                .map_err(|e| FieldError::new(key, e.message_key()))
         }
         FieldKind::Date => {
             let v = parse_text(key, value, 10, false)?;
@@ -259,6 +260,23 @@ fn parse_core(
             let kind = check_kind(&field, kind, EMAIL_KINDS, "work")?;
             Ok(json!({"address": address, "kind": kind}))
         }),
+        FieldKind::Addresses => parse_list(key, value, |i, item| {
+            let (address, kind) = entry(item, "address");
+            let field = format!("{key}[{i}]");
+            let address = parse_text(&field, &json!(address), 500, true)?;
+            if address.is_null() {
+                return Err(FieldError::new(&field, "error-required"));
+            }
+            let kind = check_kind(&field, kind, ADDRESS_KINDS, "actual")?;
+            Ok(json!({"address": address, "kind": kind}))
+        }),
+        FieldKind::Messengers => parse_list(key, value, |i, item| {
+            let (handle, kind) = entry(item, "handle");
+            let field = format!("{key}[{i}]");
+            let kind = check_kind(&field, kind, MESSENGER_KINDS, "telegram")?;
+            let handle = handle.unwrap_or_default();
+            parse_messenger(&field, &kind, &handle, default_cc)
+        }),
         FieldKind::Tags => {
             let mut seen: Vec<String> = Vec::new();
             let list = parse_list(key, value, |i, item| {
@@ -280,6 +298,91 @@ fn parse_core(
             } else {
                 json!(seen)
             })
+        }
+    }
+}
+
+/// A messenger handle: a Telegram username (`@name`, `t.me/name`) or a phone number;
+/// a phone number for WhatsApp, Viber and Signal. Numbers are also kept in E.164.
+fn parse_messenger(
+    field: &str,
+    kind: &str,
+    handle: &str,
+    default_cc: &str,
+) -> Result<Value, FieldError> {
+    let h = handle.trim();
+    if h.is_empty() || h.chars().count() > 100 || h.chars().any(char::is_control) {
+        return Err(FieldError::new(field, "error-messenger"));
+    }
+    let username = h
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("t.me/")
+        .trim_start_matches("telegram.me/")
+        .trim_start_matches('@');
+    let looks_like_name = username
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic());
+    if kind == "telegram" && looks_like_name {
+        let ok = (5..=32).contains(&username.len())
+            && username
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            return Err(FieldError::new(field, "error-messenger"));
+        }
+        return Ok(json!({"handle": format!("@{username}"), "kind": kind}));
+    }
+    if kind == "other"
+        && !h.starts_with('+')
+        && !h.chars().next().is_some_and(|c| c.is_ascii_digit())
+    {
+        return Ok(json!({"handle": h, "kind": kind}));
+    }
+    let e164 =
+        normalize_phone(h, default_cc).map_err(|_| FieldError::new(field, "error-messenger"))?;
+    Ok(json!({"handle": h, "kind": kind, "e164": e164}))
+}
+
+/// Dates a change of consent: when a consent status changes and the request does not
+/// say when (or repeats the old date, as a form does), the date is today; clearing the
+/// status clears the date. `current` is the record's fields before the change.
+pub fn date_consents(
+    def: &ObjectDef,
+    current: Option<&Map<String, Value>>,
+    fields: &mut Map<String, Value>,
+) {
+    for (status, at) in [
+        ("email_consent", "email_consent_at"),
+        ("sms_consent", "sms_consent_at"),
+    ] {
+        if def.field(at).is_none() {
+            continue;
+        }
+        let old = |k: &str| {
+            current
+                .and_then(|c| c.get(k))
+                .unwrap_or(&Value::Null)
+                .clone()
+        };
+        let Some(new) = fields.get(status).cloned() else {
+            continue;
+        };
+        if new == old(status) {
+            continue;
+        }
+        if new.is_null() {
+            fields.insert(at.into(), Value::Null);
+            continue;
+        }
+        let given = fields.get(at).cloned().unwrap_or(Value::Null);
+        if given.is_null() || given == old(at) {
+            let today = chrono::Utc::now()
+                .date_naive()
+                .format("%Y-%m-%d")
+                .to_string();
+            fields.insert(at.into(), Value::String(today));
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod input;
 pub mod names;
 pub mod objects;
 pub mod phone;
+pub mod taxid;
 pub mod time;
 pub mod validation;
 

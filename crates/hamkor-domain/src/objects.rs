@@ -28,6 +28,10 @@ pub enum FieldKind {
     Emails,
     /// A list of short labels.
     Tags,
+    /// A list of `{address, kind}` postal addresses.
+    Addresses,
+    /// A list of `{handle, kind}` messenger accounts (Telegram, WhatsApp …).
+    Messengers,
 }
 
 impl FieldKind {
@@ -35,7 +39,11 @@ impl FieldKind {
     pub fn is_json(&self) -> bool {
         matches!(
             self,
-            FieldKind::Phones | FieldKind::Emails | FieldKind::Tags
+            FieldKind::Phones
+                | FieldKind::Emails
+                | FieldKind::Tags
+                | FieldKind::Addresses
+                | FieldKind::Messengers
         )
     }
 }
@@ -92,6 +100,28 @@ pub const PHONE_KINDS: &[&str] = &["mobile", "work", "home", "fax", "other"];
 /// The kinds of an e-mail address.
 pub const EMAIL_KINDS: &[&str] = &["work", "personal", "other"];
 
+/// Company sizes, by number of employees.
+pub const ACCOUNT_SIZES: &[&str] = &["micro", "small", "medium", "large", "enterprise"];
+/// Where a client came from.
+pub const SOURCES: &[&str] = &[
+    "website",
+    "referral",
+    "cold_call",
+    "exhibition",
+    "advertising",
+    "social_media",
+    "partner",
+    "other",
+];
+/// The kinds of a postal address.
+pub const ADDRESS_KINDS: &[&str] = &["legal", "actual", "postal", "delivery", "other"];
+/// The messengers a contact can be reached on.
+pub const MESSENGER_KINDS: &[&str] = &["telegram", "whatsapp", "viber", "signal", "other"];
+/// How a contact prefers to be reached.
+pub const CHANNELS: &[&str] = &["phone", "email", "sms", "telegram", "whatsapp", "meeting"];
+/// Consent to be contacted through a channel.
+pub const CONSENT: &[&str] = &["granted", "withdrawn"];
+
 /// An object type with its fields.
 #[derive(Debug)]
 pub struct ObjectDef {
@@ -114,7 +144,9 @@ pub static ACCOUNT: ObjectDef = ObjectDef {
         f("emails", FieldKind::Emails).column(),
         f("website", FieldKind::Url),
         f("industry", FieldKind::Text { max: 100 }).column(),
-        f("address", FieldKind::LongText).no_filter(),
+        f("size", FieldKind::Choice(ACCOUNT_SIZES)),
+        f("source", FieldKind::Choice(SOURCES)),
+        f("addresses", FieldKind::Addresses).no_filter(),
         f("tags", FieldKind::Tags),
     ],
 };
@@ -128,7 +160,13 @@ pub static CONTACT: ObjectDef = ObjectDef {
         f("last_name", FieldKind::Text { max: 100 }).column(),
         f("phones", FieldKind::Phones).column(),
         f("emails", FieldKind::Emails).column(),
+        f("messengers", FieldKind::Messengers).no_filter(),
         f("birthday", FieldKind::Date),
+        f("preferred_channel", FieldKind::Choice(CHANNELS)),
+        f("email_consent", FieldKind::Choice(CONSENT)),
+        f("email_consent_at", FieldKind::Date),
+        f("sms_consent", FieldKind::Choice(CONSENT)),
+        f("sms_consent_at", FieldKind::Date),
         f("tags", FieldKind::Tags),
     ],
 };

@@ -176,6 +176,18 @@ fn search_text(def: &ObjectDef, fields: &Map<String, Value>) -> String {
                     }
                 }
             }
+            FieldKind::Messengers => {
+                for m in v.as_array().into_iter().flatten() {
+                    match m.get("e164").and_then(Value::as_str) {
+                        Some(e) => parts.push(e.trim_start_matches('+').to_string()),
+                        None => {
+                            if let Some(h) = m.get("handle").and_then(Value::as_str) {
+                                parts.push(names::fold(h));
+                            }
+                        }
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -604,6 +616,8 @@ pub async fn create(
     if actor.scope(def.object, Action::Write) == hamkor_domain::Scope::None {
         return Err(StoreError::Forbidden);
     }
+    let mut input = input;
+    hamkor_domain::input::date_consents(def, None, &mut input.fields);
     let id = Id::new();
     let owner = input.owner_id.unwrap_or(actor.user_id);
     check_owner(tx, actor, def.object, owner).await?;
@@ -703,6 +717,8 @@ pub async fn update(
         check_owner(tx, actor, def.object, owner).await?;
     }
     check_references(tx, actor, def, id, &input, customs, Some(&current)).await?;
+    let mut input = input;
+    hamkor_domain::input::date_consents(def, Some(&current.fields), &mut input.fields);
     let mut changes = Map::new();
     let mut fields = current.fields.clone();
     let mut set = Sql::default();

@@ -271,6 +271,10 @@ mod tests {
                 }
             }
         }
+        use hamkor_domain::objects::{ADDRESS_KINDS, EMAIL_KINDS, MESSENGER_KINDS, PHONE_KINDS};
+        for kinds in [PHONE_KINDS, EMAIL_KINDS, ADDRESS_KINDS, MESSENGER_KINDS] {
+            wanted.extend(kinds.iter().map(|k| format!("choice-{k}")));
+        }
         wanted.extend(["field-contact-name", "field-contact-accounts"].map(String::from));
         wanted.extend(
             hamkor_domain::Role::ALL

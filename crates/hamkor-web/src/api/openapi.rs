@@ -18,7 +18,8 @@ fn field_schema(kind: FieldKind) -> Value {
         FieldKind::LongText => json!({"type": ["string", "null"], "maxLength": 20000}),
         FieldKind::Choice(options) => json!({"type": ["string", "null"], "enum": options}),
         FieldKind::Url => json!({"type": ["string", "null"], "format": "uri"}),
-        FieldKind::TaxId => json!({"type": ["string", "null"], "pattern": "^[0-9]{9,12}$"}),
+        FieldKind::TaxId => json!({"type": ["string", "null"],
+            "description": "STIR (9 digits, Uzbekistan) or INN (10 or 12 digits with check digits, Russia); spaces and dashes are dropped"}),
         FieldKind::Date => json!({"type": ["string", "null"], "format": "date"}),
         FieldKind::Ref(_) => {
             json!({"type": ["string", "null"], "description": "id of the linked record"})
@@ -34,6 +35,16 @@ fn field_schema(kind: FieldKind) -> Value {
         }
         FieldKind::Tags => {
             json!({"type": ["array", "null"], "items": {"type": "string", "maxLength": 50}})
+        }
+        FieldKind::Addresses => {
+            json!({"type": ["array", "null"], "items": {"type": "object", "properties": {
+            "address": {"type": "string", "maxLength": 500}, "kind": {"type": "string", "enum": hamkor_domain::objects::ADDRESS_KINDS}}}})
+        }
+        FieldKind::Messengers => {
+            json!({"type": ["array", "null"], "items": {"type": "object", "properties": {
+            "handle": {"type": "string", "description": "Telegram @username or a phone number"},
+            "kind": {"type": "string", "enum": hamkor_domain::objects::MESSENGER_KINDS},
+            "e164": {"type": "string", "readOnly": true}}}})
         }
     }
 }

@@ -70,16 +70,9 @@ fn field_label(loc: &Loc, def: &ObjectDef, name: &str) -> String {
 fn value_text(loc: &Loc, kind: Option<FieldKind>, v: &Value, users: &[User]) -> String {
     match (kind, v) {
         (_, Value::Null) => String::new(),
-        (Some(FieldKind::Phones), Value::Array(a)) => a
-            .iter()
-            .filter_map(|p| p.get("number").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(", "),
-        (Some(FieldKind::Emails), Value::Array(a)) => a
-            .iter()
-            .filter_map(|p| p.get("address").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(", "),
+        (Some(k), Value::Array(a)) if list_kind(k).is_some() => {
+            list_text(k, a, |kind| loc.t(&format!("choice-{kind}")))
+        }
         (Some(FieldKind::Choice(_)), Value::String(s)) => loc.t(&format!("choice-{s}")),
         (Some(FieldKind::Date), Value::String(s)) => {
             chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -755,19 +748,88 @@ struct FormPage {
     hidden: Vec<(String, String)>,
 }
 
+/// For lists of `{value, kind}` items: the key of the value, the kinds and the default
+/// kind (which is not written out).
+fn list_kind(kind: FieldKind) -> Option<(&'static str, &'static [&'static str], &'static str)> {
+    use hamkor_domain::objects::{ADDRESS_KINDS, EMAIL_KINDS, MESSENGER_KINDS, PHONE_KINDS};
+    match kind {
+        FieldKind::Phones => Some(("number", PHONE_KINDS, "mobile")),
+        FieldKind::Emails => Some(("address", EMAIL_KINDS, "work")),
+        FieldKind::Addresses => Some(("address", ADDRESS_KINDS, "actual")),
+        FieldKind::Messengers => Some(("handle", MESSENGER_KINDS, "telegram")),
+        _ => None,
+    }
+}
+
+/// The separator between items of a list as text: addresses hold commas, so they go one
+/// per line.
+fn list_separator(kind: FieldKind) -> &'static str {
+    if kind == FieldKind::Addresses {
+        "\n"
+    } else {
+        ", "
+    }
+}
+
+/// `number (Work), number` — each item with its kind unless it is the default kind.
+fn list_text(kind: FieldKind, items: &[Value], label: impl Fn(&str) -> String) -> String {
+    let Some((main, _, default)) = list_kind(kind) else {
+        return String::new();
+    };
+    items
+        .iter()
+        .filter_map(|p| {
+            let v = p.get(main).and_then(Value::as_str)?;
+            Some(match p.get("kind").and_then(Value::as_str) {
+                Some(k) if k != default => format!("{v} ({})", label(k)),
+                _ => v.to_string(),
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(list_separator(kind))
+}
+
+/// Reads `value (kind)` items back, the kind as its code or its label in any language
+/// the user might type it in. An unknown kind is passed on for the validator to name.
+fn parse_list_text(loc: &Loc, kind: FieldKind, text: &str) -> Value {
+    let Some((main, kinds, _)) = list_kind(kind) else {
+        return Value::Null;
+    };
+    let seps: &[char] = if kind == FieldKind::Addresses {
+        &['\n', ';']
+    } else {
+        &[',', ';', '\n']
+    };
+    let items: Vec<Value> = text
+        .split(seps)
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|item| {
+            if let Some(open) = item.rfind('(')
+                && item.ends_with(')')
+            {
+                let word = item[open + 1..item.len() - 1].trim();
+                let code = kinds
+                    .iter()
+                    .find(|k| {
+                        k.eq_ignore_ascii_case(word)
+                            || loc.t(&format!("choice-{k}")).to_lowercase() == word.to_lowercase()
+                    })
+                    .map(|k| k.to_string())
+                    .unwrap_or_else(|| word.to_string());
+                json!({main: item[..open].trim(), "kind": code})
+            } else {
+                json!({ main: item })
+            }
+        })
+        .collect();
+    Value::Array(items)
+}
+
 /// The text a form shows for a stored value (lists as comma-separated text).
 fn form_value(kind: FieldKind, v: &Value) -> String {
     match (kind, v) {
-        (FieldKind::Phones, Value::Array(a)) => a
-            .iter()
-            .filter_map(|p| p.get("number").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(", "),
-        (FieldKind::Emails, Value::Array(a)) => a
-            .iter()
-            .filter_map(|p| p.get("address").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(", "),
+        (k, Value::Array(a)) if list_kind(k).is_some() => list_text(k, a, str::to_string),
         (FieldKind::Tags, Value::Array(a)) => a
             .iter()
             .filter_map(Value::as_str)
@@ -830,9 +892,11 @@ fn build_inputs(
                     .collect(),
                 String::new(),
             ),
-            FieldKind::Phones | FieldKind::Emails | FieldKind::Tags => {
-                ("text", false, vec![], loc.t("hint-comma-list"))
+            FieldKind::Addresses => ("text", true, vec![], loc.t("hint-address-list")),
+            FieldKind::Phones | FieldKind::Emails | FieldKind::Messengers => {
+                ("text", false, vec![], loc.t("hint-kind-list"))
             }
+            FieldKind::Tags => ("text", false, vec![], loc.t("hint-comma-list")),
             _ => ("text", false, vec![], String::new()),
         };
         out.push(InputView {
@@ -1008,6 +1072,7 @@ async fn form_page(
 
 /// Turns a submitted form into the JSON body the API would take.
 fn form_to_body(
+    loc: &Loc,
     def: &ObjectDef,
     customs: &[CustomFieldDef],
     form: &[(String, String)],
@@ -1029,7 +1094,8 @@ fn form_to_body(
     for f in def.fields {
         let Some(v) = get(f.name) else { continue };
         let value = match f.kind {
-            FieldKind::Phones | FieldKind::Emails | FieldKind::Tags => json!(split(&v)),
+            k if list_kind(k).is_some() => parse_list_text(loc, k, &v),
+            FieldKind::Tags => json!(split(&v)),
             _ if v.is_empty() => Value::Null,
             _ => Value::String(v),
         };
@@ -1115,7 +1181,7 @@ async fn save(
         .as_ref()
         .map(|r| r.accounts.as_slice())
         .or(id.as_ref().map(|_| &[][..]));
-    let body = form_to_body(def, &customs, &form.fields, links);
+    let body = form_to_body(&loc, def, &customs, &form.fields, links);
     let result = match &id {
         Some(raw) => {
             let Ok(rid) = raw.parse::<Id>() else {

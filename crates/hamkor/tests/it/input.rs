@@ -50,6 +50,18 @@ async fn bad_bodies_change_nothing(t: TestApp) {
         (json!({"name": "X", "phones": ["12-34"]}), "phones[0]"),
         (json!({"name": "X", "kind": "friend"}), "kind"),
         (json!({"name": "X", "tax_id": "12ab"}), "tax_id"),
+        (json!({"name": "X", "tax_id": "7707083894"}), "tax_id"),
+        (json!({"name": "X", "tax_id": "30123456"}), "tax_id"),
+        (json!({"name": "X", "size": "huge"}), "size"),
+        (
+            json!({"name": "X", "addresses": [{"address": "  "}]}),
+            "addresses[0]",
+        ),
+        (
+            json!({"name": "X", "addresses": [{"address": "Toshkent", "kind": "moon"}]}),
+            "addresses[0].kind",
+        ),
+        (json!({"name": "   "}), "name"),
         (
             json!({"name": "X", "website": "javascript:alert(1)"}),
             "website",

@@ -175,3 +175,118 @@ async fn branches_cannot_loop(t: TestApp) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
 both!(branches_cannot_loop);
+
+/// Accounts keep several addresses, a size and a source; tax ids follow the country's
+/// rules; contacts keep messengers, a preferred channel and dated consents.
+async fn client_fields(t: TestApp) {
+    let body = json!({"name": "Volga Trade OOO", "tax_id": "7707-083-893", "size": "medium",
+        "source": "exhibition", "addresses": [{"address": "Moskva, Tverskaya 1", "kind": "legal"},
+        "Toshkent, Navoiy 5"]});
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            Method::POST,
+            "/api/v1/accounts",
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["tax_id"], "7707083893");
+    assert_eq!(
+        v["addresses"][0],
+        json!({"address": "Moskva, Tverskaya 1", "kind": "legal"})
+    );
+    assert_eq!(
+        v["addresses"][1],
+        json!({"address": "Toshkent, Navoiy 5", "kind": "actual"})
+    );
+    assert_eq!(v["size"], "medium");
+    let account = v["id"].as_str().unwrap().to_string();
+
+    // A typo in an INN is caught by its check digits and nothing is stored.
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            Method::PATCH,
+            &format!("/api/v1/accounts/{account}"),
+            Some(&json!({"tax_id": "7707083894"})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["errors"][0]["field"], "tax_id");
+    assert_eq!(v["errors"][0]["code"], "tax-id-checksum", "{v}");
+    let (_, v) = t
+        .get("sales_a1", &format!("/api/v1/accounts/{account}"))
+        .await;
+    assert_eq!(v["tax_id"], "7707083893");
+    assert_eq!(v["version"], 1);
+
+    let body = json!({"first_name": "Dilshod", "last_name": "Karimov",
+        "messengers": ["@dilshod_k", {"handle": "90 123 45 67", "kind": "whatsapp"}],
+        "preferred_channel": "telegram", "email_consent": "granted"});
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            Method::POST,
+            "/api/v1/contacts",
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        v["messengers"][0],
+        json!({"handle": "@dilshod_k", "kind": "telegram"})
+    );
+    assert_eq!(v["messengers"][1]["e164"], "+998901234567");
+    let today = chrono::Utc::now()
+        .date_naive()
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(v["email_consent_at"], today.as_str());
+    assert_eq!(v["sms_consent_at"], serde_json::Value::Null);
+    let contact = v["id"].as_str().unwrap().to_string();
+    // A handle found by search, and the WhatsApp number by its digits.
+    let (_, v) = t.get("sales_a1", "/api/v1/contacts?q=dilshod_k").await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
+    let (_, v) = t.get("sales_a1", "/api/v1/contacts?q=901234567").await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
+
+    // Withdrawing consent with an explicit date keeps that date; clearing clears it.
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            Method::PATCH,
+            &format!("/api/v1/contacts/{contact}"),
+            Some(&json!({"email_consent": "withdrawn", "email_consent_at": "2026-01-15"})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["email_consent_at"], "2026-01-15");
+    let (_, _, v) = t
+        .request(
+            "sales_a1",
+            Method::PATCH,
+            &format!("/api/v1/contacts/{contact}"),
+            Some(&json!({"email_consent": null})),
+            &[],
+        )
+        .await;
+    assert_eq!(v["email_consent_at"], serde_json::Value::Null);
+
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            Method::POST,
+            "/api/v1/contacts",
+            Some(&json!({"last_name": "X", "messengers": ["@ab"]})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["errors"][0]["field"], "messengers[0]");
+}
+both!(client_fields);
