@@ -3,12 +3,13 @@
 
 use crate::{App, AppError, AppResult};
 use hamkor_domain::custom::CustomFieldDef;
-use hamkor_domain::input::{Mode, parse_record_input};
-use hamkor_domain::objects::ObjectDef;
-use hamkor_domain::{Action, FieldError, Id, ObjectType, Scope};
+use hamkor_domain::input::{Mode, RecordInput, parse_record_input};
+use hamkor_domain::objects::{CONTACT, INTERACTION_KINDS, ObjectDef};
+use hamkor_domain::{Action, FieldError, Id, ObjectType, Scope, Timestamp, ValidationErrors};
 use hamkor_store::audit::AuditEntry;
 use hamkor_store::list::ListQuery;
 use hamkor_store::records::{self, LinkedContact, Page, Record};
+use hamkor_store::timeline::{self, Subject, TimelineQuery};
 use hamkor_store::{Actor, custom_fields, settings};
 use serde_json::Value;
 
@@ -26,7 +27,129 @@ fn object_rules(def: &ObjectDef, body: &Value, current: Option<&Record>) -> AppR
     Ok(())
 }
 
+/// Reads timeline parameters: `kind` (comma-separated, repeatable), `user`, `from` and
+/// `to` (dates, both included, or RFC 3339 times), `cursor`, `limit` (at most 200).
+pub fn parse_timeline_query(
+    params: &[(String, String)],
+) -> Result<TimelineQuery, ValidationErrors> {
+    let mut q = TimelineQuery {
+        limit: 50,
+        ..TimelineQuery::default()
+    };
+    let mut errors = ValidationErrors::default();
+    let moment = |raw: &str, end: bool| {
+        Timestamp::parse_rfc3339(raw).or_else(|| {
+            let d = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
+            let d = if end { d.succ_opt()? } else { d };
+            Some(Timestamp::from_datetime(d.and_hms_opt(0, 0, 0)?.and_utc()))
+        })
+    };
+    for (k, v) in params {
+        let v = v.trim();
+        match k.as_str() {
+            "kind" => {
+                for kind in v.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+                    if INTERACTION_KINDS.contains(&kind) {
+                        if !q.kinds.iter().any(|x| x == kind) {
+                            q.kinds.push(kind.to_string());
+                        }
+                    } else {
+                        errors.push(
+                            FieldError::new("kind", "error-choice")
+                                .with("options", INTERACTION_KINDS.join(", ")),
+                        );
+                    }
+                }
+            }
+            "user" if v.is_empty() => {}
+            "user" => match v.parse::<Id>() {
+                Ok(id) => q.user = Some(id),
+                Err(_) => errors.push(FieldError::new("user", "error-id")),
+            },
+            "from" | "to" if v.is_empty() => {}
+            "from" => match moment(v, false) {
+                Some(t) => q.from = Some(t),
+                None => errors.push(FieldError::new("from", "error-type-date")),
+            },
+            "to" => match moment(v, true) {
+                Some(t) => q.to = Some(t),
+                None => errors.push(FieldError::new("to", "error-type-date")),
+            },
+            "cursor" => match timeline::decode_cursor(v) {
+                Some(c) => q.cursor = Some(c),
+                None => errors.push(FieldError::new("cursor", "error-cursor")),
+            },
+            "limit" => match v.parse::<u32>() {
+                Ok(n) if (1..=200).contains(&n) => q.limit = n,
+                _ => errors.push(FieldError::new("limit", "error-limit").with("max", 200)),
+            },
+            "branches" => {}
+            other => errors.push(FieldError::new(other.to_string(), "error-unknown-field")),
+        }
+    }
+    if let (Some(f), Some(t)) = (q.from, q.to)
+        && t <= f
+    {
+        errors.push(FieldError::new("to", "error-period"));
+    }
+    errors.into_result().map(|_| q)
+}
+
 impl App {
+    /// Interactions belong to an account, a contact or both; the time defaults to now;
+    /// a contact who works at exactly one account the actor can see brings it along.
+    async fn prepare_interaction(
+        &self,
+        actor: &Actor,
+        input: &mut RecordInput,
+        current: Option<&Record>,
+    ) -> AppResult<()> {
+        let get = |input: &RecordInput, k: &str| match input.fields.get(k) {
+            Some(v) => v.clone(),
+            None => current
+                .and_then(|r| r.fields.get(k).cloned())
+                .unwrap_or(Value::Null),
+        };
+        if current.is_none() && get(input, "occurred_at").is_null() {
+            input.fields.insert(
+                "occurred_at".into(),
+                Value::String(Timestamp::now().to_rfc3339()),
+            );
+        }
+        if current.is_some() && input.fields.get("occurred_at") == Some(&Value::Null) {
+            return Err(FieldError::new("occurred_at", "error-required").into());
+        }
+        if current.is_none()
+            && get(input, "account_id").is_null()
+            && let Some(contact) = get(input, "contact_id")
+                .as_str()
+                .and_then(|s| s.parse::<Id>().ok())
+            && let Ok(c) = self.get_record(actor, &CONTACT, contact).await
+            && c.accounts.len() == 1
+        {
+            input.fields.insert(
+                "account_id".into(),
+                Value::String(c.accounts[0].account_id.to_string()),
+            );
+        }
+        if get(input, "account_id").is_null() && get(input, "contact_id").is_null() {
+            return Err(FieldError::new("account_id", "error-interaction-client").into());
+        }
+        Ok(())
+    }
+
+    /// One page of an account's or a contact's timeline (see `parse_timeline_query`).
+    pub async fn timeline(
+        &self,
+        actor: &Actor,
+        subject: Subject,
+        params: &[(String, String)],
+    ) -> AppResult<Page> {
+        let q = parse_timeline_query(params)?;
+        let mut db = self.db.clone();
+        Ok(timeline::timeline(&mut db, actor, subject, &q).await?)
+    }
+
     /// The custom fields of an object type.
     pub async fn custom_fields(&self, object: ObjectType) -> AppResult<Vec<CustomFieldDef>> {
         let mut db = self.db.clone();
@@ -64,8 +187,11 @@ impl App {
         let customs = self.custom_fields(def.object).await?;
         let mut db = self.db.clone();
         let cc = settings::default_country_code(&mut db).await?;
-        let input = parse_record_input(def, &customs, body, Mode::Create, &cc)?;
+        let mut input = parse_record_input(def, &customs, body, Mode::Create, &cc)?;
         object_rules(def, body, None)?;
+        if def.object == ObjectType::Interaction {
+            self.prepare_interaction(actor, &mut input, None).await?;
+        }
         let mut tx = self.db.begin().await?;
         let record = records::create(&mut tx, actor, def, input, &customs).await?;
         tx.commit().await?;
@@ -85,8 +211,12 @@ impl App {
         let cc = settings::default_country_code(&mut db).await?;
         // Seeing the record comes before judging the input: an unseen id is 404 whatever is sent.
         let current = records::get(&mut db, actor, def, id).await?;
-        let input = parse_record_input(def, &customs, body, Mode::Patch, &cc)?;
+        let mut input = parse_record_input(def, &customs, body, Mode::Patch, &cc)?;
         object_rules(def, body, Some(&current))?;
+        if def.object == ObjectType::Interaction {
+            self.prepare_interaction(actor, &mut input, Some(&current))
+                .await?;
+        }
         let mut tx = self.db.begin().await?;
         let record = records::update(&mut tx, actor, def, id, input, &customs, if_version).await?;
         tx.commit().await?;
@@ -147,10 +277,7 @@ impl App {
         per_object: u32,
     ) -> AppResult<Vec<(ObjectType, Record)>> {
         let mut out = Vec::new();
-        for def in [
-            &hamkor_domain::objects::ACCOUNT,
-            &hamkor_domain::objects::CONTACT,
-        ] {
+        for def in hamkor_domain::objects::OBJECTS {
             if actor.scope(def.object, Action::Read) == Scope::None {
                 continue;
             }

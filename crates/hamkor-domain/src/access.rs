@@ -67,14 +67,20 @@ impl Action {
 pub enum ObjectType {
     Account,
     Contact,
+    Interaction,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 2] = [ObjectType::Account, ObjectType::Contact];
+    pub const ALL: [ObjectType; 3] = [
+        ObjectType::Account,
+        ObjectType::Contact,
+        ObjectType::Interaction,
+    ];
     pub fn as_str(&self) -> &'static str {
         match self {
             ObjectType::Account => "account",
             ObjectType::Contact => "contact",
+            ObjectType::Interaction => "interaction",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -123,6 +129,11 @@ impl Role {
         use ObjectType::*;
         match (self, object, action) {
             (Role::Administrator, _, _) => Scope::All,
+            // Interactions are read through the client they belong to: whoever may see
+            // the account or contact sees its history (the store adds that condition).
+            (_, Interaction, Read) => Scope::All,
+            (Role::Head, Interaction, _) => Scope::Team,
+            (Role::Sales | Role::Marketer | Role::Support, Interaction, _) => Scope::Own,
             (Role::Head, _, _) => Scope::Team,
             (Role::Sales, _, _) => Scope::Own,
             (Role::Marketer, Account | Contact, Read) => Scope::All,
@@ -175,6 +186,12 @@ mod tests {
         assert_eq!(Role::Support.default_scope(Contact, Write), Scope::None);
         assert_eq!(Role::ReadOnly.default_scope(Account, Read), Scope::All);
         assert_eq!(Role::ReadOnly.default_scope(Account, Delete), Scope::None);
+        assert_eq!(Role::Support.default_scope(Interaction, Write), Scope::Own);
+        assert_eq!(Role::ReadOnly.default_scope(Interaction, Read), Scope::All);
+        assert_eq!(
+            Role::ReadOnly.default_scope(Interaction, Write),
+            Scope::None
+        );
     }
 
     #[test]

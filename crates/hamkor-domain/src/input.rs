@@ -277,6 +277,44 @@ fn parse_core(
             let handle = handle.unwrap_or_default();
             parse_messenger(&field, &kind, &handle, default_cc)
         }),
+        FieldKind::DateTime => {
+            let v = parse_text(key, value, 40, false)?;
+            let Some(s) = v.as_str() else {
+                return Ok(Value::Null);
+            };
+            let ts = crate::Timestamp::parse_rfc3339(s)
+                .filter(|t| (1900..=2200).contains(&chrono::Datelike::year(&t.0)))
+                .ok_or_else(|| FieldError::new(key, "error-type-datetime"))?;
+            Ok(Value::String(ts.to_rfc3339()))
+        }
+        FieldKind::Duration => {
+            let secs = match value {
+                Value::Null => return Ok(Value::Null),
+                Value::Number(n) => n.as_i64(),
+                Value::String(s) if s.trim().is_empty() => return Ok(Value::Null),
+                Value::String(s) => parse_duration(s.trim()),
+                _ => None,
+            };
+            match secs {
+                Some(n) if (0..=7 * 86400).contains(&n) => Ok(json!(n)),
+                _ => Err(FieldError::new(key, "error-duration")),
+            }
+        }
+        FieldKind::Users | FieldKind::Refs(_) => {
+            let mut seen: Vec<String> = Vec::new();
+            parse_list(key, value, |i, item| {
+                let id = item
+                    .as_str()
+                    .and_then(|s| s.trim().parse::<Id>().ok())
+                    .ok_or_else(|| FieldError::new(format!("{key}[{i}]"), "error-id"))?
+                    .to_string();
+                if seen.contains(&id) {
+                    return Ok(Value::Null);
+                }
+                seen.push(id.clone());
+                Ok(Value::String(id))
+            })
+        }
         FieldKind::Tags => {
             let mut seen: Vec<String> = Vec::new();
             let list = parse_list(key, value, |i, item| {
@@ -385,6 +423,23 @@ pub fn date_consents(
             fields.insert(at.into(), Value::String(today));
         }
     }
+}
+
+/// `"90"` (seconds), `"1:30"` (minutes and seconds) or `"1:02:03"`.
+fn parse_duration(s: &str) -> Option<i64> {
+    let parts: Vec<&str> = s.split(':').collect();
+    if parts.len() > 3 || parts.iter().any(|p| p.is_empty() || p.len() > 6) {
+        return None;
+    }
+    let mut total: i64 = 0;
+    for (i, p) in parts.iter().enumerate() {
+        let n: i64 = p.parse().ok()?;
+        if i > 0 && n >= 60 {
+            return None;
+        }
+        total = total * 60 + n;
+    }
+    Some(total)
 }
 
 /// `{"<main>": "...", "kind": "..."}` or a bare string.

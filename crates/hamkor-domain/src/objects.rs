@@ -32,6 +32,14 @@ pub enum FieldKind {
     Addresses,
     /// A list of `{handle, kind}` messenger accounts (Telegram, WhatsApp …).
     Messengers,
+    /// A moment in time, RFC 3339 with its offset; stored in UTC.
+    DateTime,
+    /// A length of time in whole seconds (`"m:ss"` and `"h:mm:ss"` are accepted too).
+    Duration,
+    /// A list of ids of active users.
+    Users,
+    /// A list of ids of records of the given type.
+    Refs(ObjectType),
 }
 
 impl FieldKind {
@@ -44,6 +52,8 @@ impl FieldKind {
                 | FieldKind::Tags
                 | FieldKind::Addresses
                 | FieldKind::Messengers
+                | FieldKind::Users
+                | FieldKind::Refs(_)
         )
     }
 }
@@ -122,6 +132,21 @@ pub const CHANNELS: &[&str] = &["phone", "email", "sms", "telegram", "whatsapp",
 /// Consent to be contacted through a channel.
 pub const CONSENT: &[&str] = &["granted", "withdrawn"];
 
+/// The kinds of interaction with a client.
+pub const INTERACTION_KINDS: &[&str] =
+    &["call", "meeting", "visit", "email", "sms", "letter", "note"];
+/// Which way a call, e-mail or letter went.
+pub const DIRECTIONS: &[&str] = &["incoming", "outgoing"];
+/// How a call ended.
+pub const CALL_RESULTS: &[&str] = &[
+    "reached",
+    "no_answer",
+    "busy",
+    "voicemail",
+    "wrong_number",
+    "callback",
+];
+
 /// An object type with its fields.
 #[derive(Debug)]
 pub struct ObjectDef {
@@ -129,6 +154,9 @@ pub struct ObjectDef {
     /// Plural noun used in URLs and as the table name.
     pub plural: &'static str,
     pub fields: &'static [FieldDef],
+    /// Link fields whose records must be readable for this record to be: an interaction
+    /// is seen by whoever may see its account and its contact, and by no one else.
+    pub parents: &'static [&'static str],
 }
 
 pub static ACCOUNT: ObjectDef = ObjectDef {
@@ -149,6 +177,7 @@ pub static ACCOUNT: ObjectDef = ObjectDef {
         f("addresses", FieldKind::Addresses).no_filter(),
         f("tags", FieldKind::Tags),
     ],
+    parents: &[],
 };
 
 pub static CONTACT: ObjectDef = ObjectDef {
@@ -169,19 +198,47 @@ pub static CONTACT: ObjectDef = ObjectDef {
         f("sms_consent_at", FieldKind::Date),
         f("tags", FieldKind::Tags),
     ],
+    parents: &[],
 };
+
+/// A call, meeting, visit, e-mail, SMS, letter or note in a client's history. It belongs
+/// to an account, a contact or both; the owner is the user who had it.
+pub static INTERACTION: ObjectDef = ObjectDef {
+    object: ObjectType::Interaction,
+    plural: "interactions",
+    fields: &[
+        f("kind", FieldKind::Choice(INTERACTION_KINDS))
+            .required()
+            .column(),
+        f("occurred_at", FieldKind::DateTime).column(),
+        f("subject", FieldKind::Text { max: 200 }).column(),
+        f("account_id", FieldKind::Ref(ObjectType::Account)).column(),
+        f("contact_id", FieldKind::Ref(ObjectType::Contact)).column(),
+        f("direction", FieldKind::Choice(DIRECTIONS)),
+        f("duration", FieldKind::Duration),
+        f("result", FieldKind::Choice(CALL_RESULTS)),
+        f("recording_url", FieldKind::Url).no_filter(),
+        f("body", FieldKind::LongText).no_filter(),
+        f("outcome", FieldKind::Text { max: 500 }),
+        f("user_ids", FieldKind::Users),
+        f("contact_ids", FieldKind::Refs(ObjectType::Contact)),
+    ],
+    parents: &["account_id", "contact_id"],
+};
+
+/// Every object described here, in menu order.
+pub static OBJECTS: [&ObjectDef; 3] = [&ACCOUNT, &CONTACT, &INTERACTION];
 
 impl ObjectDef {
     pub fn get(object: ObjectType) -> &'static ObjectDef {
         match object {
             ObjectType::Account => &ACCOUNT,
             ObjectType::Contact => &CONTACT,
+            ObjectType::Interaction => &INTERACTION,
         }
     }
     pub fn by_plural(plural: &str) -> Option<&'static ObjectDef> {
-        [&ACCOUNT, &CONTACT]
-            .into_iter()
-            .find(|d| d.plural == plural)
+        OBJECTS.into_iter().find(|d| d.plural == plural)
     }
     pub fn field(&self, name: &str) -> Option<&'static FieldDef> {
         self.fields.iter().find(|f| f.name == name)

@@ -11,6 +11,7 @@ pub mod dialect;
 pub mod list;
 pub mod records;
 pub mod settings;
+pub mod timeline;
 pub mod users;
 
 pub use access::Actor;

@@ -42,7 +42,9 @@ impl FieldRef {
             FieldRef::Core(_, kind) => match kind {
                 FieldKind::Date => ValueType::Date,
                 FieldKind::Ref(_) => ValueType::Id,
-                FieldKind::Tags => ValueType::List,
+                FieldKind::DateTime => ValueType::Ts,
+                FieldKind::Duration => ValueType::Int,
+                FieldKind::Tags | FieldKind::Users | FieldKind::Refs(_) => ValueType::List,
                 _ => ValueType::Text,
             },
             FieldRef::System(name) => match *name {
@@ -104,8 +106,17 @@ impl FieldRef {
         match self {
             FieldRef::Core(name, kind) => match kind {
                 FieldKind::Date => dialect::push_date_text(sql, b, name),
-                FieldKind::Ref(_) | FieldKind::Tags => {
+                // Required timestamps (the time an interaction happened) have no NULLs to
+                // fold, and their bare column lets the timeline indexes serve the order.
+                FieldKind::Ref(_)
+                | FieldKind::Tags
+                | FieldKind::Users
+                | FieldKind::Refs(_)
+                | FieldKind::DateTime => {
                     sql.push_ident(name);
+                }
+                FieldKind::Duration => {
+                    sql.push("COALESCE(").push_ident(name).push(", 0)");
                 }
                 _ => {
                     sql.push("COALESCE(").push_ident(name).push(", '')");

@@ -66,6 +66,7 @@ impl Record {
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()
                 .join(" "),
+            ObjectType::Interaction => get("subject").to_string(),
         }
     }
 }
@@ -78,7 +79,7 @@ pub struct Page {
     pub total: Option<i64>,
 }
 
-fn push_columns(sql: &mut Sql, def: &ObjectDef, actor: &Actor, b: crate::Backend) {
+pub(crate) fn push_columns(sql: &mut Sql, def: &ObjectDef, actor: &Actor, b: crate::Backend) {
     sql.push("t.id");
     for f in def.fields {
         sql.push(", t.").push_ident(f.name);
@@ -97,7 +98,7 @@ fn push_columns(sql: &mut Sql, def: &ObjectDef, actor: &Actor, b: crate::Backend
     }
 }
 
-fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
+pub(crate) fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
     let mut fields = Map::new();
     for f in def.fields {
         let v = match f.kind {
@@ -105,6 +106,8 @@ fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
                 .date(f.name)?
                 .map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
             FieldKind::Ref(_) => r.id(f.name)?.map(|id| Value::String(id.to_string())),
+            FieldKind::DateTime => r.ts(f.name)?.map(|t| Value::String(t.to_rfc3339())),
+            FieldKind::Duration => r.int(f.name)?.map(Value::from),
             k if k.is_json() => r.json(f.name)?,
             _ => r.text(f.name)?.map(Value::String),
         };
@@ -143,6 +146,8 @@ fn field_arg(kind: FieldKind, v: &Value) -> Arg {
                 .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()),
         ),
         FieldKind::Ref(_) => Arg::Id(v.as_str().and_then(|s| s.parse().ok())),
+        FieldKind::DateTime => Arg::Ts(v.as_str().and_then(Timestamp::parse_rfc3339)),
+        FieldKind::Duration => Arg::Int(v.as_i64()),
         k if k.is_json() => Arg::Json((!v.is_null()).then(|| v.clone())),
         _ => Arg::Text(v.as_str().map(str::to_string)),
     }
@@ -160,6 +165,12 @@ fn search_text(def: &ObjectDef, fields: &Map<String, Value>) -> String {
             FieldKind::Text { .. } | FieldKind::TaxId => {
                 if let Some(s) = v.as_str() {
                     parts.push(names::fold(s));
+                }
+            }
+            FieldKind::LongText => {
+                // Notes and letters can be long: their beginning is what people search for.
+                if let Some(s) = v.as_str() {
+                    parts.push(names::fold(&s.chars().take(4000).collect::<String>()));
                 }
             }
             FieldKind::Phones => {
@@ -192,6 +203,27 @@ fn search_text(def: &ObjectDef, fields: &Map<String, Value>) -> String {
         }
     }
     parts.join(" ")
+}
+
+/// Limits `t` to the records the actor may read: by the record's owner, and for objects
+/// read through their parents (interactions), by every linked parent being a live record
+/// the actor may read.
+pub fn push_read_scope(sql: &mut Sql, actor: &Actor, def: &ObjectDef) {
+    push_scope(sql, actor, def.object, Action::Read, "t.owner_id");
+    for name in def.parents {
+        let Some(FieldKind::Ref(target)) = def.field(name).map(|f| f.kind) else {
+            continue;
+        };
+        sql.push(" AND (t.")
+            .push_ident(name)
+            .push(" IS NULL OR EXISTS (SELECT 1 FROM ")
+            .push_ident(ObjectDef::get(target).plural)
+            .push(" p WHERE p.id = t.")
+            .push_ident(name)
+            .push(" AND p.deleted_at IS NULL");
+        push_scope(sql, actor, target, Action::Read, "p.owner_id");
+        sql.push("))");
+    }
 }
 
 /// Reads one live record the actor may see.
@@ -248,7 +280,7 @@ async fn fetch_as(
         " AND t.deleted_at IS NULL"
     });
     if scoped {
-        push_scope(&mut sql, actor, def.object, Action::Read, "t.owner_id");
+        push_read_scope(&mut sql, actor, def);
     }
     if lock {
         sql.push(dialect::for_update(b));
@@ -264,6 +296,7 @@ fn search_index(def: &ObjectDef) -> &'static str {
     match def.object {
         ObjectType::Account => "accounts_search",
         ObjectType::Contact => "contacts_search",
+        ObjectType::Interaction => "interactions_search",
     }
 }
 
@@ -328,7 +361,7 @@ pub async fn list(
     } else {
         " AND t.deleted_at IS NULL"
     });
-    push_scope(&mut sql, actor, def.object, Action::Read, "t.owner_id");
+    push_read_scope(&mut sql, actor, def);
     q.push_conditions(&mut sql, b, &plan);
     let mut count_sql = None;
     if q.count {
@@ -339,7 +372,7 @@ pub async fn list(
         } else {
             " AND t.deleted_at IS NULL"
         });
-        push_scope(&mut c, actor, def.object, Action::Read, "t.owner_id");
+        push_read_scope(&mut c, actor, def);
         q.push_conditions(&mut c, b, &plan);
         count_sql = Some(c);
     }
@@ -502,6 +535,46 @@ async fn check_references(
                 errors.push(FieldError::new(f.name, "error-cycle"));
             }
         }
+        if let (FieldKind::Users | FieldKind::Refs(_), Some(Value::Array(ids))) =
+            (f.kind, input.fields.get(f.name))
+        {
+            let before = current
+                .and_then(|r| r.fields.get(f.name))
+                .and_then(Value::as_array);
+            for (i, v) in ids.iter().enumerate() {
+                if before.is_some_and(|b| b.contains(v)) {
+                    continue;
+                }
+                let Some(ref_id) = v.as_str().and_then(|s| s.parse::<Id>().ok()) else {
+                    continue;
+                };
+                let ok = match f.kind {
+                    FieldKind::Refs(target) => {
+                        fetch(ex, actor, ObjectDef::get(target), ref_id, false, false)
+                            .await
+                            .is_ok()
+                    }
+                    _ => ex
+                        .fetch_optional(
+                            &Sql::new("SELECT disabled FROM users WHERE id = $1").arg(ref_id),
+                        )
+                        .await?
+                        .map(|r| r.bool("disabled"))
+                        .transpose()?
+                        .is_some_and(|disabled| !disabled),
+                };
+                if !ok {
+                    errors.push(FieldError::new(
+                        format!("{}[{i}]", f.name),
+                        if f.kind == FieldKind::Users {
+                            "error-unknown-user"
+                        } else {
+                            "error-unknown-record"
+                        },
+                    ));
+                }
+            }
+        }
     }
     if let Some(links) = &input.account_links {
         for (i, l) in links.iter().enumerate() {
@@ -595,6 +668,51 @@ async fn write_links(
     Ok(())
 }
 
+/// Keeps `interaction_contacts` (every contact who took part: the main contact and the
+/// others) in step with an interaction's fields, for contacts' timelines.
+async fn write_participants(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    id: Id,
+    fields: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    if def.object != ObjectType::Interaction {
+        return Ok(());
+    }
+    tx.execute(&Sql::new("DELETE FROM interaction_contacts WHERE interaction_id = $1").arg(id))
+        .await?;
+    for contact in participant_contacts(fields) {
+        tx.execute(
+            &Sql::new(
+                "INSERT INTO interaction_contacts (contact_id, interaction_id) VALUES ($1, $2)",
+            )
+            .arg(contact)
+            .arg(id),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn participant_contacts(fields: &Map<String, Value>) -> Vec<Id> {
+    let mut out: Vec<Id> = Vec::new();
+    let main = fields.get("contact_id").and_then(Value::as_str);
+    let others = fields
+        .get("contact_ids")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    for c in main.into_iter().chain(others) {
+        if let Ok(c) = c.parse::<Id>()
+            && !out.contains(&c)
+        {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn links_value(links: &[AccountLink]) -> Value {
     Value::Array(
         links
@@ -655,6 +773,7 @@ pub async fn create(
         .bind(now)
         .push(", 1)");
     tx.execute(&sql).await?;
+    write_participants(tx, def, id, &input.fields).await?;
     let mut changes = Map::new();
     for (k, v) in &input.fields {
         if !v.is_null() {
@@ -805,6 +924,9 @@ pub async fn update(
         return Err(StoreError::Stale {
             current: current.version,
         });
+    }
+    if changes.contains_key("contact_id") || changes.contains_key("contact_ids") {
+        write_participants(tx, def, id, &fields).await?;
     }
     audit::record(tx, def.object, id, "update", Some(actor.user_id), changes).await?;
     written(tx, actor, def, id).await

@@ -252,8 +252,8 @@ mod tests {
                 }
             }
         }
-        use hamkor_domain::objects::{ACCOUNT, CONTACT, FieldKind};
-        for def in [&ACCOUNT, &CONTACT] {
+        use hamkor_domain::objects::{FieldKind, OBJECTS};
+        for def in OBJECTS {
             let o = def.object.as_str();
             wanted.push(format!("nav-{}", def.plural));
             wanted.push(format!("kind-{o}"));

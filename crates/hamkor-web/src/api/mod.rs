@@ -16,6 +16,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(records::routes(&hamkor_domain::objects::ACCOUNT))
         .merge(records::routes(&hamkor_domain::objects::CONTACT))
+        .merge(records::routes(&hamkor_domain::objects::INTERACTION))
+        .merge(records::timeline_routes())
         .merge(users::routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))

@@ -5,7 +5,7 @@
 use crate::AppState;
 use axum::Router;
 use axum::routing::get;
-use hamkor_domain::objects::{ACCOUNT, CONTACT, FieldKind, ObjectDef};
+use hamkor_domain::objects::{ACCOUNT, CONTACT, FieldKind, INTERACTION, OBJECTS, ObjectDef};
 use serde_json::{Map, Value, json};
 
 pub fn routes() -> Router<AppState> {
@@ -36,6 +36,14 @@ fn field_schema(kind: FieldKind) -> Value {
         FieldKind::Tags => {
             json!({"type": ["array", "null"], "items": {"type": "string", "maxLength": 50}})
         }
+        FieldKind::DateTime => json!({"type": ["string", "null"], "format": "date-time",
+            "description": "RFC 3339 with an offset; shown in UTC"}),
+        FieldKind::Duration => json!({"type": ["integer", "string", "null"], "minimum": 0,
+            "description": "seconds, or \"m:ss\" / \"h:mm:ss\"; shown as seconds"}),
+        FieldKind::Users => json!({"type": ["array", "null"], "items": {"type": "string"},
+            "description": "ids of active users"}),
+        FieldKind::Refs(_) => json!({"type": ["array", "null"], "items": {"type": "string"},
+            "description": "ids of linked records"}),
         FieldKind::Addresses => {
             json!({"type": ["array", "null"], "items": {"type": "object", "properties": {
             "address": {"type": "string", "maxLength": 500}, "kind": {"type": "string", "enum": hamkor_domain::objects::ADDRESS_KINDS}}}})
@@ -92,6 +100,12 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/contacts/{id}", &["get", "patch", "delete"]),
     ("/api/v1/contacts/{id}/restore", &["post"]),
     ("/api/v1/contacts/{id}/history", &["get"]),
+    ("/api/v1/accounts/{id}/timeline", &["get"]),
+    ("/api/v1/contacts/{id}/timeline", &["get"]),
+    ("/api/v1/interactions", &["get", "post"]),
+    ("/api/v1/interactions/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/interactions/{id}/restore", &["post"]),
+    ("/api/v1/interactions/{id}/history", &["get"]),
     ("/api/v1/users", &["get", "post"]),
     ("/api/v1/users/me", &["get", "patch"]),
     ("/api/v1/users/{id}", &["get", "patch"]),
@@ -110,9 +124,10 @@ pub fn spec() -> Value {
     let mut paths = Map::new();
     for (path, methods) in API_ROUTES {
         let mut ops = Map::new();
-        let object = [&ACCOUNT, &CONTACT]
+        let object = OBJECTS
             .into_iter()
-            .find(|d| path.starts_with(&format!("/api/v1/{}", d.plural)));
+            .find(|d| path.starts_with(&format!("/api/v1/{}", d.plural)))
+            .filter(|_| !path.ends_with("/timeline"));
         for m in *methods {
             let mut op = json!({
                 "operationId": format!("{}_{}", m, path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '.'], "_")),
@@ -126,6 +141,21 @@ pub fn spec() -> Value {
                 if path.contains(&format!("{{{param}}}")) {
                     op["parameters"] = json!([{"name": param, "in": "path", "required": true, "schema": {"type": "string"}}]);
                 }
+            }
+            if path.ends_with("/timeline") {
+                let mut params = vec![
+                    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}),
+                    json!({"name": "kind", "in": "query", "description": "comma-separated interaction kinds", "schema": {"type": "string"}}),
+                    json!({"name": "user", "in": "query", "description": "a user who had or took part in the interaction", "schema": {"type": "string"}}),
+                    json!({"name": "from", "in": "query", "description": "a date (included) or an RFC 3339 time", "schema": {"type": "string"}}),
+                    json!({"name": "to", "in": "query", "description": "a date (included) or an RFC 3339 time (excluded)", "schema": {"type": "string"}}),
+                    json!({"name": "cursor", "in": "query", "schema": {"type": "string"}}),
+                    json!({"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}}),
+                ];
+                if path.starts_with("/api/v1/accounts") {
+                    params.push(json!({"name": "branches", "in": "query", "description": "include the branches' interactions", "schema": {"type": "boolean"}}));
+                }
+                op["parameters"] = Value::Array(params);
             }
             if let Some(def) = object {
                 let schema =
@@ -160,6 +190,7 @@ pub fn spec() -> Value {
             "schemas": {
                 "account": object_schema(&ACCOUNT),
                 "contact": object_schema(&CONTACT),
+                "interaction": object_schema(&INTERACTION),
                 "Problem": {"type": "object", "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                     "detail": {"type": "string"},

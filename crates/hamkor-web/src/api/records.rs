@@ -120,6 +120,64 @@ pub fn routes(def: &'static ObjectDef) -> Router<AppState> {
         )
 }
 
+/// `GET /api/v1/accounts/{id}/timeline` and `/api/v1/contacts/{id}/timeline`.
+pub fn timeline_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/accounts/{id}/timeline",
+            get(
+                |s: State<AppState>,
+                 u: ApiUser,
+                 p: Path<String>,
+                 q: Query<Vec<(String, String)>>| { timeline(s, u, p, q, true) },
+            ),
+        )
+        .route(
+            "/api/v1/contacts/{id}/timeline",
+            get(
+                |s: State<AppState>,
+                 u: ApiUser,
+                 p: Path<String>,
+                 q: Query<Vec<(String, String)>>| { timeline(s, u, p, q, false) },
+            ),
+        )
+}
+
+async fn timeline(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+    account: bool,
+) -> Result<Response, ApiError> {
+    use hamkor_store::timeline::Subject;
+    let id = parse_id(&id)?;
+    let subject = if account {
+        let branches = params
+            .iter()
+            .any(|(k, v)| k == "branches" && matches!(v.as_str(), "true" | "1"));
+        Subject::Account { id, branches }
+    } else {
+        if params.iter().any(|(k, _)| k == "branches") {
+            return Err(ApiError::invalid(
+                &hamkor_domain::FieldError::new("branches", "error-unknown-field").into(),
+                &c.loc,
+            ));
+        }
+        Subject::Contact(id)
+    };
+    let page = s
+        .app
+        .timeline(&c.actor, subject, &params)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!({
+        "items": page.items.iter().map(record_json).collect::<Vec<_>>(),
+        "next_cursor": page.next_cursor,
+    }))
+    .into_response())
+}
+
 async fn list(
     def: &'static ObjectDef,
     State(s): State<AppState>,

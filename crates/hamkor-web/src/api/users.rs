@@ -200,6 +200,11 @@ async fn search(
             let subtitle = match o {
                 ObjectType::Account => r.fields.get("tax_id").and_then(Value::as_str).unwrap_or("").to_string(),
                 ObjectType::Contact => r.accounts.first().map(|a| a.name.clone()).unwrap_or_default(),
+                ObjectType::Interaction => {
+                    let kind = r.fields.get("kind").and_then(Value::as_str).unwrap_or("");
+                    let at = r.fields.get("occurred_at").and_then(Value::as_str).unwrap_or("");
+                    format!("{} · {}", c.loc.t(&format!("choice-{kind}")), at.get(..10).unwrap_or(""))
+                }
             };
             json!({"type": o.as_str(), "id": r.id.to_string(), "title": r.title(), "subtitle": subtitle})
         })
@@ -218,7 +223,7 @@ fn object_param(
         .ok_or_else(|| {
             ApiError::invalid(
                 &FieldError::new("object", "error-choice")
-                    .with("options", "account, contact")
+                    .with("options", "account, contact, interaction")
                     .into(),
                 loc,
             )
@@ -266,7 +271,7 @@ async fn create_custom_field(
         .ok_or_else(|| {
             ApiError::invalid(
                 &FieldError::new("object", "error-choice")
-                    .with("options", "account, contact")
+                    .with("options", "account, contact, interaction")
                     .into(),
                 &c.loc,
             )

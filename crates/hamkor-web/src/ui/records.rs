@@ -631,6 +631,7 @@ async fn record_page(
                     .collect(),
             });
         }
+        ObjectType::Interaction => {}
     }
     let history = s
         .app

@@ -10,6 +10,7 @@ mod binary;
 mod browser;
 mod custom_fields;
 mod input;
+mod interactions;
 mod lists;
 mod ops;
 mod records;
