@@ -417,6 +417,7 @@ impl App {
                 .await?;
             account_ids.push((rec.id, *owner));
         }
+        let mut contact_ids = Vec::new();
         for (acc, first, middle, last, position, phone, email, birthday) in CONTACTS {
             let (account_id, owner) = account_ids[*acc];
             let mut body = json!({
@@ -432,7 +433,29 @@ impl App {
             if !birthday.is_empty() {
                 body["birthday"] = json!(birthday);
             }
-            self.create_record(admin, &hamkor_domain::objects::CONTACT, &body)
+            let rec = self
+                .create_record(admin, &hamkor_domain::objects::CONTACT, &body)
+                .await?;
+            contact_ids.push(rec.id);
+        }
+        // A few weeks of history on the first clients, logged by their owners.
+        for (acc, contact, kind, days_ago, subject, body) in INTERACTIONS {
+            let (account_id, owner) = account_ids[*acc];
+            let at = hamkor_domain::Timestamp::from_datetime(
+                chrono::Utc::now() - chrono::Duration::hours(i64::from(*days_ago) * 24 + 3),
+            );
+            let mut body = json!({"kind": kind, "account_id": account_id.to_string(),
+                "subject": subject, "body": body, "occurred_at": at.to_rfc3339(),
+                "owner_id": ids[owner].id.to_string()});
+            if let Some(c) = contact {
+                body["contact_id"] = json!(contact_ids[*c].to_string());
+            }
+            if *kind == "call" {
+                body["direction"] = json!("outgoing");
+                body["result"] = json!("reached");
+                body["duration"] = json!(60 + days_ago * 37 % 400);
+            }
+            self.create_record(admin, &hamkor_domain::objects::INTERACTION, &body)
                 .await?;
         }
         let mut tx = self.db.begin().await?;
@@ -441,6 +464,91 @@ impl App {
         Ok(Some(credentials(password)))
     }
 }
+
+/// (account, contact, kind, days ago, subject, text) of the demo history.
+type DemoInteraction = (
+    usize,
+    Option<usize>,
+    &'static str,
+    u32,
+    &'static str,
+    &'static str,
+);
+
+const INTERACTIONS: &[DemoInteraction] = &[
+    (
+        0,
+        Some(0),
+        "call",
+        21,
+        "First call",
+        "Interested in 2,000 m of cotton fabric per month.",
+    ),
+    (
+        0,
+        Some(0),
+        "meeting",
+        14,
+        "Meeting at the factory",
+        "Showed samples; they want a price for 6 months.",
+    ),
+    (
+        0,
+        None,
+        "email",
+        10,
+        "Price list sent",
+        "Sent the 2027 price list and delivery terms.",
+    ),
+    (
+        0,
+        Some(1),
+        "call",
+        3,
+        "Follow-up on the price",
+        "Asks for a 5% discount for prepayment.",
+    ),
+    (
+        0,
+        None,
+        "note",
+        1,
+        "Decision next week",
+        "The director decides after the board meeting.",
+    ),
+    (
+        1,
+        None,
+        "visit",
+        7,
+        "Visit to the bakery",
+        "Met the owner, tasted the products, discussed packaging.",
+    ),
+    (
+        1,
+        None,
+        "call",
+        2,
+        "Packaging order",
+        "Wants 10,000 boxes by the end of the month.",
+    ),
+    (
+        2,
+        None,
+        "call",
+        5,
+        "Звонок по поставке",
+        "Обсудили сроки поставки в Ташкент.",
+    ),
+    (
+        2,
+        None,
+        "letter",
+        4,
+        "Коммерческое предложение",
+        "Отправили КП на 3 позиции.",
+    ),
+];
 
 fn credentials(password: String) -> DemoCredentials {
     DemoCredentials {

@@ -258,6 +258,17 @@ impl App {
         Ok(records::history(&mut db, actor, def, id).await?)
     }
 
+    /// Names of the records the actor may see among `ids`.
+    pub async fn record_titles(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        ids: &[Id],
+    ) -> AppResult<Vec<(Id, String)>> {
+        let mut db = self.db.clone();
+        Ok(records::titles(&mut db, actor, def, ids).await?)
+    }
+
     pub async fn account_contacts(&self, actor: &Actor, id: Id) -> AppResult<Vec<LinkedContact>> {
         let mut db = self.db.clone();
         Ok(records::account_contacts(&mut db, actor, id).await?)

@@ -191,11 +191,7 @@ impl App {
                 .into());
         }
         if let Some(tz) = time_zone
-            && (tz.is_empty()
-                || tz.len() > 64
-                || !tz
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c)))
+            && tz.parse::<chrono_tz::Tz>().is_err()
         {
             return Err(FieldError::new("time_zone", "error-time-zone").into());
         }

@@ -157,6 +157,9 @@ pub struct ObjectDef {
     /// Link fields whose records must be readable for this record to be: an interaction
     /// is seen by whoever may see its account and its contact, and by no one else.
     pub parents: &'static [&'static str],
+    /// The order of a list that asks for none (`-field` for descending); empty: by id,
+    /// which is creation order.
+    pub default_sort: &'static str,
 }
 
 pub static ACCOUNT: ObjectDef = ObjectDef {
@@ -178,6 +181,7 @@ pub static ACCOUNT: ObjectDef = ObjectDef {
         f("tags", FieldKind::Tags),
     ],
     parents: &[],
+    default_sort: "",
 };
 
 pub static CONTACT: ObjectDef = ObjectDef {
@@ -199,6 +203,7 @@ pub static CONTACT: ObjectDef = ObjectDef {
         f("tags", FieldKind::Tags),
     ],
     parents: &[],
+    default_sort: "",
 };
 
 /// A call, meeting, visit, e-mail, SMS, letter or note in a client's history. It belongs
@@ -224,6 +229,7 @@ pub static INTERACTION: ObjectDef = ObjectDef {
         f("contact_ids", FieldKind::Refs(ObjectType::Contact)),
     ],
     parents: &["account_id", "contact_id"],
+    default_sort: "-occurred_at",
 };
 
 /// Every object described here, in menu order.

@@ -406,6 +406,18 @@ impl ListQuery {
                 }
             }
         }
+        if q.sort.is_empty()
+            && let Some(name) = def
+                .default_sort
+                .strip_prefix('-')
+                .or(Some(def.default_sort))
+            && let Some(field) = resolve(def, customs, name).filter(FieldRef::sortable)
+        {
+            q.sort.push(SortKey {
+                field,
+                desc: def.default_sort.starts_with('-'),
+            });
+        }
         if let Some(c) = &q.cursor
             && c.len() != q.keys().len()
         {

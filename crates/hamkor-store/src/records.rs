@@ -471,6 +471,38 @@ pub async fn account_branches(
         .collect()
 }
 
+/// The names of records the actor may see, for showing links (ids of records they may
+/// not see are left out).
+pub async fn titles(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    ids: &[Id],
+) -> Result<Vec<(Id, String)>, StoreError> {
+    let mut out = Vec::new();
+    let b = ex.backend();
+    for chunk in ids.chunks(200) {
+        let mut sql = Sql::new("SELECT ");
+        push_columns(&mut sql, def, actor, b);
+        sql.push(" FROM ")
+            .push_ident(def.plural)
+            .push(" t WHERE t.deleted_at IS NULL AND t.id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(*id);
+        }
+        sql.push(")");
+        push_read_scope(&mut sql, actor, def);
+        for row in ex.fetch_all(&sql).await? {
+            let r = from_row(def, &row)?;
+            out.push((r.id, r.title()));
+        }
+    }
+    Ok(out)
+}
+
 /// Checks that `owner` is an active user the actor may give a record to.
 async fn check_owner(
     ex: &mut impl Exec,

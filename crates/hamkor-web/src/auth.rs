@@ -110,7 +110,7 @@ async fn authenticate(
             .actor(&user)
             .await
             .map_err(|e| AuthFailure::Internal(e.to_string()))?;
-        let loc = Loc::new(request_lang(&parts.headers, Some(&user)));
+        let loc = Loc::new(request_lang(&parts.headers, Some(&user))).in_zone(&user.time_zone);
         return Ok(Caller {
             user,
             actor,
@@ -151,7 +151,8 @@ async fn authenticate(
         .actor(&session.user)
         .await
         .map_err(|e| AuthFailure::Internal(e.to_string()))?;
-    let loc = Loc::new(request_lang(&parts.headers, Some(&session.user)));
+    let loc = Loc::new(request_lang(&parts.headers, Some(&session.user)))
+        .in_zone(&session.user.time_zone);
     Ok(Caller {
         user: session.user,
         actor,

@@ -80,15 +80,43 @@ impl Lang {
     }
 }
 
-/// Translations and formats for one request.
+/// Translations and formats for one request, with the user's time zone.
 #[derive(Debug, Clone, Copy)]
 pub struct Loc {
     pub lang: Lang,
+    pub tz: chrono_tz::Tz,
 }
 
 impl Loc {
     pub fn new(lang: Lang) -> Self {
-        Loc { lang }
+        Loc {
+            lang,
+            tz: chrono_tz::Asia::Tashkent,
+        }
+    }
+    /// The same, showing times in the named zone (unknown names keep Tashkent's).
+    pub fn in_zone(mut self, zone: &str) -> Self {
+        if let Ok(tz) = zone.parse() {
+            self.tz = tz;
+        }
+        self
+    }
+    /// A moment as a `datetime-local` form value in the user's zone.
+    pub fn local_input(&self, t: &hamkor_domain::Timestamp) -> String {
+        t.0.with_timezone(&self.tz)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    }
+    /// A `datetime-local` form value (the user's zone) as RFC 3339; other text is passed
+    /// on unchanged for the validator to refuse or accept.
+    pub fn from_local_input(&self, s: &str) -> String {
+        use chrono::TimeZone;
+        let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+            .or_else(|_| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S"));
+        match naive.map(|n| self.tz.from_local_datetime(&n).earliest()) {
+            Ok(Some(local)) => local.with_timezone(&chrono::Utc).to_rfc3339(),
+            _ => s.to_string(),
+        }
     }
     /// The message for `key`.
     pub fn t(&self, key: &str) -> String {
@@ -133,11 +161,12 @@ impl Loc {
             Lang::Ru | Lang::Uz => d.format("%d.%m.%Y").to_string(),
         }
     }
-    /// A moment, in UTC for now (users' time zones come with the calendar).
+    /// A moment in the user's time zone.
     pub fn datetime(&self, t: &hamkor_domain::Timestamp) -> String {
+        let local = t.0.with_timezone(&self.tz);
         match self.lang {
-            Lang::En => t.0.format("%b %-d, %Y %H:%M UTC").to_string(),
-            Lang::Ru | Lang::Uz => t.0.format("%d.%m.%Y %H:%M UTC").to_string(),
+            Lang::En => local.format("%b %-d, %Y %H:%M").to_string(),
+            Lang::Ru | Lang::Uz => local.format("%d.%m.%Y %H:%M").to_string(),
         }
     }
     /// A number with this language's grouping and decimal mark.
@@ -314,5 +343,15 @@ mod tests {
         let d = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
         assert_eq!(Loc::new(Lang::Uz).date(d), "28.11.2026");
         assert_eq!(Loc::new(Lang::Ru).t("nav-accounts"), "Контрагенты");
+        let t = hamkor_domain::Timestamp::parse_rfc3339("2026-11-28T04:05:00Z").unwrap();
+        assert_eq!(Loc::new(Lang::Ru).datetime(&t), "28.11.2026 09:05");
+        let moscow = Loc::new(Lang::En).in_zone("Europe/Moscow");
+        assert_eq!(moscow.datetime(&t), "Nov 28, 2026 07:05");
+        assert_eq!(moscow.local_input(&t), "2026-11-28T07:05");
+        assert_eq!(
+            moscow.from_local_input("2026-11-28T07:05"),
+            "2026-11-28T04:05:00+00:00"
+        );
+        assert_eq!(moscow.from_local_input("junk"), "junk");
     }
 }

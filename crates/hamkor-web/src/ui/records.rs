@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use hamkor_app::AppError;
 use hamkor_domain::custom::{CustomFieldDef, CustomKind};
-use hamkor_domain::objects::{ACCOUNT, CONTACT, FieldKind, ObjectDef};
+use hamkor_domain::objects::{FieldKind, ObjectDef};
 use hamkor_domain::{Action, Id, ObjectType, Scope};
 use hamkor_store::users::User;
 use serde_json::{Map, Value, json};
 
 pub fn routes() -> Router<AppState> {
     let mut r = Router::new().route("/search", get(search_page));
-    for def in [&ACCOUNT, &CONTACT] {
+    for def in hamkor_domain::objects::OBJECTS {
         let d: &'static ObjectDef = def;
         r = r
             .route(
@@ -32,18 +32,29 @@ pub fn routes() -> Router<AppState> {
             )
             .route(
                 &format!("/{}/new", d.plural),
-                get(move |s: State<AppState>, u: UiUser| form_page(d, s, u, None))
-                    .post(move |s: State<AppState>, f: UiForm| save(d, s, None, f)),
+                get(
+                    move |s: State<AppState>, u: UiUser, q: Query<Vec<(String, String)>>| {
+                        form_page(d, s, u, None, q.0)
+                    },
+                )
+                .post(move |s: State<AppState>, f: UiForm| save(d, s, None, f)),
             )
             .route(
                 &format!("/{}/{{id}}", d.plural),
-                get(move |s: State<AppState>, u: UiUser, p: Path<String>| record_page(d, s, u, p)),
+                get(
+                    move |s: State<AppState>,
+                          u: UiUser,
+                          p: Path<String>,
+                          q: Query<Vec<(String, String)>>| {
+                        record_page(d, s, u, p, q)
+                    },
+                ),
             )
             .route(
                 &format!("/{}/{{id}}/edit", d.plural),
                 get(
                     move |s: State<AppState>, u: UiUser, p: Path<String>| async move {
-                        form_page(d, s, u, Some(p.0)).await
+                        form_page(d, s, u, Some(p.0), Vec::new()).await
                     },
                 )
                 .post(move |s: State<AppState>, p: Path<String>, f: UiForm| {
@@ -66,8 +77,85 @@ fn field_label(loc: &Loc, def: &ObjectDef, name: &str) -> String {
     loc.t(&format!("field-{}-{}", def.object.as_str(), name))
 }
 
+/// What a page needs to show ids as names: the users, and the records linked from the
+/// records shown (only those the viewer may see; others show as "…").
+#[derive(Default)]
+pub struct Names {
+    pub users: Vec<User>,
+    records: std::collections::HashMap<String, String>,
+}
+
+impl Names {
+    fn user(&self, id: &str) -> Option<String> {
+        self.users
+            .iter()
+            .find(|u| u.id.to_string() == id)
+            .map(|u| u.name.clone())
+    }
+    fn record(&self, id: &str) -> String {
+        self.records
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| "…".to_string())
+    }
+}
+
+/// Looks up the users and the names of the records that `records` link to.
+async fn names_for(
+    s: &AppState,
+    actor: &hamkor_store::Actor,
+    def: &ObjectDef,
+    records: &[&hamkor_store::records::Record],
+) -> Names {
+    let mut names = Names {
+        users: s.app.users().await.unwrap_or_default(),
+        ..Names::default()
+    };
+    for f in def.fields {
+        let (FieldKind::Ref(target) | FieldKind::Refs(target)) = f.kind else {
+            continue;
+        };
+        let mut ids: Vec<Id> = Vec::new();
+        for r in records {
+            match r.fields.get(f.name) {
+                Some(Value::String(x)) => ids.extend(x.parse::<Id>().ok()),
+                Some(Value::Array(a)) => ids.extend(
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .filter_map(|x| x.parse::<Id>().ok()),
+                ),
+                _ => {}
+            }
+        }
+        ids.sort();
+        ids.dedup();
+        ids.retain(|id| !names.records.contains_key(&id.to_string()));
+        if ids.is_empty() {
+            continue;
+        }
+        let found = s
+            .app
+            .record_titles(actor, ObjectDef::get(target), &ids)
+            .await
+            .unwrap_or_default();
+        for (id, title) in found {
+            names.records.insert(id.to_string(), title);
+        }
+    }
+    names
+}
+
+/// Seconds as `m:ss` or `h:mm:ss`.
+fn duration_text(secs: i64) -> String {
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
+}
+
 /// A core or custom value as text for a page.
-fn value_text(loc: &Loc, kind: Option<FieldKind>, v: &Value, users: &[User]) -> String {
+fn value_text(loc: &Loc, kind: Option<FieldKind>, v: &Value, names: &Names) -> String {
     match (kind, v) {
         (_, Value::Null) => String::new(),
         (Some(k), Value::Array(a)) if list_kind(k).is_some() => {
@@ -79,17 +167,23 @@ fn value_text(loc: &Loc, kind: Option<FieldKind>, v: &Value, users: &[User]) -> 
                 .map(|d| loc.date(d))
                 .unwrap_or_else(|_| s.clone())
         }
-        (_, Value::String(s)) => users
-            .iter()
-            .find(|u| u.id.to_string() == *s)
-            .map(|u| u.name.clone())
+        (Some(FieldKind::DateTime), Value::String(s)) => hamkor_domain::Timestamp::parse_rfc3339(s)
+            .map(|t| loc.datetime(&t))
             .unwrap_or_else(|| s.clone()),
+        (Some(FieldKind::Duration), Value::Number(n)) => duration_text(n.as_i64().unwrap_or(0)),
+        (Some(FieldKind::Ref(_)), Value::String(s)) => names.record(s),
+        (Some(FieldKind::Refs(_)), Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|x| names.record(x))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (_, Value::String(s)) => names.user(s).unwrap_or_else(|| s.clone()),
         (_, Value::Array(a)) => a
             .iter()
-            .map(|x| {
-                x.as_str()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| x.to_string())
+            .map(|x| match x.as_str() {
+                Some(s) => names.user(s).unwrap_or_else(|| s.to_string()),
+                None => x.to_string(),
             })
             .collect::<Vec<_>>()
             .join(", "),
@@ -305,7 +399,8 @@ async fn list_page(
         Ok(p) => p,
         Err(e) => return app_error_page(&c, e),
     };
-    let users = s.app.users().await.unwrap_or_default();
+    let names = names_for(&s, &c.actor, def, &page.items.iter().collect::<Vec<_>>()).await;
+    let users = &names.users;
     let sort = get("sort").unwrap_or_default();
     let q = get("q").unwrap_or_default();
     let mut columns: Vec<&ListField> = fields.iter().filter(|f| chosen.contains(&f.name)).collect();
@@ -375,13 +470,13 @@ async fn list_page(
                                 &loc,
                                 f.kind,
                                 r.custom.get(&d.key).unwrap_or(&Value::Null),
-                                &users,
+                                &names,
                             ),
                             None => value_text(
                                 &loc,
                                 f.kind,
                                 r.fields.get(name).unwrap_or(&Value::Null),
-                                &users,
+                                &names,
                             ),
                         },
                     },
@@ -524,6 +619,7 @@ struct RecordPage {
     can_delete: bool,
     fields: Vec<FieldView>,
     related: Vec<Related>,
+    timeline: Option<TimelineView>,
     history: Vec<HistoryView>,
 }
 
@@ -534,11 +630,216 @@ fn custom_kind_as_field(k: CustomKind) -> Option<FieldKind> {
     }
 }
 
+/// One interaction as a timeline shows it.
+pub struct TimelineItem {
+    href: String,
+    kind: String,
+    kind_label: String,
+    when: String,
+    who: String,
+    subject: String,
+    body: String,
+    details: Vec<String>,
+    /// Links to the account and contacts, where they are not the page's own record.
+    links: Vec<(String, String)>,
+}
+
+/// The timeline section of an account or contact page: its filters, its items, the
+/// link to older items, and what the quick "log a call" and "add a note" forms need.
+pub struct TimelineView {
+    /// `account_id` or `contact_id`: the field the quick forms fill with this record.
+    subject_field: &'static str,
+    return_to: String,
+    items: Vec<TimelineItem>,
+    older_href: Option<String>,
+    kinds: Vec<(String, String)>,
+    users: Vec<(String, String)>,
+    kind: String,
+    user: String,
+    from: String,
+    to: String,
+    /// Accounts only: whether the branches' history is included.
+    branches: Option<bool>,
+    /// Contacts the quick forms can name (an account's contacts).
+    contacts: Vec<(String, String)>,
+    directions: Vec<(String, String)>,
+    results: Vec<(String, String)>,
+    can_log: bool,
+    error: Option<String>,
+}
+
+async fn timeline_view(
+    s: &AppState,
+    c: &crate::auth::Caller,
+    def: &ObjectDef,
+    id: Id,
+    params: &[(String, String)],
+    contacts: Vec<(String, String)>,
+) -> Option<TimelineView> {
+    use hamkor_domain::objects::{CALL_RESULTS, DIRECTIONS, INTERACTION, INTERACTION_KINDS};
+    use hamkor_store::timeline::Subject;
+    let loc = c.loc;
+    let get = |k: &str| {
+        params
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let branches = get("tl_branches") == "1";
+    let (subject, subject_field) = match def.object {
+        ObjectType::Account => (Subject::Account { id, branches }, "account_id"),
+        ObjectType::Contact => (Subject::Contact(id), "contact_id"),
+        ObjectType::Interaction => return None,
+    };
+    // The page's own filter names (tl_…) become the timeline's parameters.
+    let mut query: Vec<(String, String)> = Vec::new();
+    for (k, v) in params {
+        if let Some(name) = k.strip_prefix("tl_")
+            && ["kind", "user", "from", "to", "cursor"].contains(&name)
+            && !v.trim().is_empty()
+        {
+            query.push((name.to_string(), v.trim().to_string()));
+        }
+    }
+    query.push(("limit".into(), "25".into()));
+    let (page, error) = match s.app.timeline(&c.actor, subject, &query).await {
+        Ok(p) => (p, None),
+        Err(AppError::Invalid(e)) => (
+            hamkor_store::records::Page {
+                items: Vec::new(),
+                next_cursor: None,
+                total: None,
+            },
+            Some(loc.errors_by_field(&e)),
+        ),
+        Err(_) => return None,
+    };
+    let names = names_for(
+        s,
+        &c.actor,
+        &INTERACTION,
+        &page.items.iter().collect::<Vec<_>>(),
+    )
+    .await;
+    let own = id.to_string();
+    let field = |r: &hamkor_store::records::Record, k: &str| {
+        r.fields.get(k).cloned().unwrap_or(Value::Null)
+    };
+    let items = page
+        .items
+        .iter()
+        .map(|r| {
+            let kind = field(r, "kind").as_str().unwrap_or("").to_string();
+            let mut details = Vec::new();
+            for k in ["direction", "result", "duration", "outcome"] {
+                let v = field(r, k);
+                if !v.is_null() {
+                    let kind = INTERACTION.field(k).map(|f| f.kind);
+                    details.push(format!(
+                        "{}: {}",
+                        field_label(&loc, &INTERACTION, k),
+                        value_text(&loc, kind, &v, &names)
+                    ));
+                }
+            }
+            let mut links = Vec::new();
+            if let Some(a) = field(r, "account_id").as_str().filter(|a| *a != own) {
+                links.push((format!("/accounts/{a}"), names.record(a)));
+            }
+            let mut contacts: Vec<String> = Vec::new();
+            if let Some(x) = field(r, "contact_id").as_str() {
+                contacts.push(x.to_string());
+            }
+            for x in field(r, "contact_ids").as_array().into_iter().flatten() {
+                if let Some(x) = x.as_str() {
+                    contacts.push(x.to_string());
+                }
+            }
+            for x in contacts.iter().filter(|x| **x != own) {
+                links.push((format!("/contacts/{x}"), names.record(x)));
+            }
+            let mut who = names.user(&r.owner_id.to_string()).unwrap_or_default();
+            let others = value_text(&loc, Some(FieldKind::Users), &field(r, "user_ids"), &names);
+            if !others.is_empty() {
+                who = format!("{who}, {others}");
+            }
+            TimelineItem {
+                href: format!("/interactions/{}", r.id),
+                kind_label: loc.t(&format!("choice-{kind}")),
+                kind,
+                when: value_text(
+                    &loc,
+                    Some(FieldKind::DateTime),
+                    &field(r, "occurred_at"),
+                    &names,
+                ),
+                who,
+                subject: field(r, "subject").as_str().unwrap_or("").to_string(),
+                body: field(r, "body")
+                    .as_str()
+                    .map(|b| {
+                        let short: String = b.chars().take(400).collect();
+                        if short.len() < b.len() {
+                            format!("{short}…")
+                        } else {
+                            short
+                        }
+                    })
+                    .unwrap_or_default(),
+                details,
+                links,
+            }
+        })
+        .collect();
+    let base = format!("/{}/{id}", def.plural);
+    let older_href = page.next_cursor.map(|cur| {
+        let mut p: Vec<(String, String)> = params
+            .iter()
+            .filter(|(k, _)| k.starts_with("tl_") && k != "tl_cursor")
+            .cloned()
+            .collect();
+        p.push(("tl_cursor".into(), cur));
+        format!("{}#timeline", href(&base[1..], &p))
+    });
+    let opts = |list: &[&str]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|o| (o.to_string(), loc.t(&format!("choice-{o}"))))
+            .collect()
+    };
+    Some(TimelineView {
+        subject_field,
+        return_to: format!("{base}#timeline"),
+        items,
+        older_href,
+        kinds: opts(INTERACTION_KINDS),
+        users: names
+            .users
+            .iter()
+            .map(|u| (u.id.to_string(), u.name.clone()))
+            .collect(),
+        kind: get("tl_kind"),
+        user: get("tl_user"),
+        from: get("tl_from"),
+        to: get("tl_to"),
+        branches: (def.object == ObjectType::Account).then_some(branches),
+        contacts,
+        directions: opts(DIRECTIONS),
+        results: opts(CALL_RESULTS),
+        can_log: c
+            .actor
+            .scope(ObjectType::Interaction, hamkor_domain::Action::Write)
+            != hamkor_domain::Scope::None,
+        error,
+    })
+}
+
 async fn record_page(
     def: &'static ObjectDef,
     State(s): State<AppState>,
     UiUser(c): UiUser,
     Path(id): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
     let loc = c.loc;
     let Ok(id) = id.parse::<Id>() else {
@@ -548,7 +849,8 @@ async fn record_page(
         Ok(r) => r,
         Err(e) => return app_error_page(&c, e),
     };
-    let users = s.app.users().await.unwrap_or_default();
+    let names = names_for(&s, &c.actor, def, &[&r]).await;
+    let users = &names.users;
     let customs = s.app.custom_fields(def.object).await.unwrap_or_default();
     let mut fields = Vec::new();
     for f in def.fields {
@@ -562,7 +864,7 @@ async fn record_page(
         };
         fields.push(FieldView {
             label: field_label(&loc, def, f.name),
-            text: value_text(&loc, Some(f.kind), v, &users),
+            text: value_text(&loc, Some(f.kind), v, &names),
             href,
         });
     }
@@ -570,7 +872,7 @@ async fn record_page(
         let v = r.custom.get(&cdef.key).unwrap_or(&Value::Null);
         fields.push(FieldView {
             label: cdef.label.clone(),
-            text: value_text(&loc, custom_kind_as_field(cdef.kind), v, &users),
+            text: value_text(&loc, custom_kind_as_field(cdef.kind), v, &names),
             href: None,
         });
     }
@@ -633,6 +935,25 @@ async fn record_page(
         }
         ObjectType::Interaction => {}
     }
+    // The quick forms of an account page can name one of its contacts.
+    let quick_contacts: Vec<(String, String)> = match def.object {
+        ObjectType::Account => related
+            .first()
+            .map(|rel| {
+                rel.items
+                    .iter()
+                    .map(|i| {
+                        (
+                            i.href.trim_start_matches("/contacts/").to_string(),
+                            i.text.clone(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let timeline = timeline_view(&s, &c, def, id, &params, quick_contacts).await;
     let history = s
         .app
         .record_history(&c.actor, def, id)
@@ -662,7 +983,7 @@ async fn record_page(
                                 if k == "accounts" {
                                     links_text(x, &r.accounts)
                                 } else {
-                                    value_text(&loc, kind, x, &users)
+                                    value_text(&loc, kind, x, &names)
                                 }
                             };
                             let before = show(v.get(0).unwrap_or(&Value::Null));
@@ -689,6 +1010,7 @@ async fn record_page(
         can_delete: r.allows(&c.actor, Action::Delete),
         fields,
         related,
+        timeline,
         history,
     })
 }
@@ -728,6 +1050,8 @@ pub struct InputView {
     input_type: &'static str,
     required: bool,
     multiline: bool,
+    /// A list of several choices (the value holds them comma-separated).
+    multiple: bool,
     options: Vec<(String, String)>,
     error: Option<String>,
     hint: String,
@@ -831,6 +1155,12 @@ fn parse_list_text(loc: &Loc, kind: FieldKind, text: &str) -> Value {
 fn form_value(kind: FieldKind, v: &Value) -> String {
     match (kind, v) {
         (k, Value::Array(a)) if list_kind(k).is_some() => list_text(k, a, str::to_string),
+        (FieldKind::Users | FieldKind::Refs(_), Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        (FieldKind::Duration, Value::Number(n)) => duration_text(n.as_i64().unwrap_or(0)),
         (FieldKind::Tags, Value::Array(a)) => a
             .iter()
             .filter_map(Value::as_str)
@@ -898,6 +1228,21 @@ fn build_inputs(
                 ("text", false, vec![], loc.t("hint-kind-list"))
             }
             FieldKind::Tags => ("text", false, vec![], loc.t("hint-comma-list")),
+            FieldKind::DateTime => ("datetime-local", false, vec![], String::new()),
+            FieldKind::Duration => ("text", false, vec![], loc.t("hint-duration")),
+            FieldKind::Users => (
+                "text",
+                false,
+                users
+                    .iter()
+                    .filter(|u| !u.disabled)
+                    .map(|u| (u.id.to_string(), u.name.clone()))
+                    .collect(),
+                String::new(),
+            ),
+            FieldKind::Refs(_) | FieldKind::Ref(_) => {
+                ("text", false, vec![], loc.t("hint-record-ids"))
+            }
             _ => ("text", false, vec![], String::new()),
         };
         out.push(InputView {
@@ -907,6 +1252,7 @@ fn build_inputs(
             input_type,
             required: f.required,
             multiline,
+            multiple: f.kind == FieldKind::Users,
             options,
             error: err_for(f.name),
             hint,
@@ -920,6 +1266,7 @@ fn build_inputs(
             input_type: "text",
             required: false,
             multiline: false,
+            multiple: false,
             options: vec![],
             error: err_for("accounts"),
             hint: loc.t("hint-account-id"),
@@ -931,6 +1278,7 @@ fn build_inputs(
             input_type: "text",
             required: false,
             multiline: false,
+            multiple: false,
             options: vec![],
             error: None,
             hint: String::new(),
@@ -969,6 +1317,7 @@ fn build_inputs(
             input_type,
             required: d.required,
             multiline: d.kind == CustomKind::LongText,
+            multiple: false,
             options,
             hint: match d.kind {
                 CustomKind::MultiPicklist => d.options.join(", "),
@@ -984,6 +1333,7 @@ fn build_inputs(
         input_type: "text",
         required: true,
         multiline: false,
+        multiple: false,
         options: users
             .iter()
             .filter(|u| !u.disabled)
@@ -1000,6 +1350,7 @@ async fn form_page(
     State(s): State<AppState>,
     UiUser(c): UiUser,
     id: Option<String>,
+    prefill: Vec<(String, String)>,
 ) -> Response {
     let loc = c.loc;
     let customs = s.app.custom_fields(def.object).await.unwrap_or_default();
@@ -1017,12 +1368,19 @@ async fn form_page(
         None => (None, format!("/{}", def.plural)),
     };
     let me = c.user.id.to_string();
+    // A new record may start from values in the link (`/interactions/new?account_id=…`).
+    let given = |name: &str| {
+        prefill
+            .iter()
+            .find(|(k, _)| k == name && def.field(name).is_some())
+            .map(|(_, v)| v.clone())
+    };
     let values = |name: &str| -> String {
         let Some(r) = &record else {
             return if name == "owner_id" {
                 me.clone()
             } else {
-                String::new()
+                given(name).unwrap_or_default()
             };
         };
         match name {
@@ -1042,15 +1400,25 @@ async fn form_page(
             }
             n => def
                 .field(n)
-                .map(|f| form_value(f.kind, r.fields.get(n).unwrap_or(&Value::Null)))
+                .map(|f| match (f.kind, r.fields.get(n)) {
+                    (FieldKind::DateTime, Some(Value::String(t))) => {
+                        hamkor_domain::Timestamp::parse_rfc3339(t)
+                            .map(|t| loc.local_input(&t))
+                            .unwrap_or_default()
+                    }
+                    (kind, v) => form_value(kind, v.unwrap_or(&Value::Null)),
+                })
                 .unwrap_or_default(),
         }
     };
     let fields = build_inputs(&loc, def, &customs, &values, &Default::default(), &users);
-    let hidden = vec![
+    let mut hidden = vec![
         ("orig_account_id".to_string(), values("account_id")),
         ("orig_position".to_string(), values("position")),
     ];
+    if let Some((_, to)) = prefill.iter().find(|(k, _)| k == "return_to") {
+        hidden.push(("return_to".into(), crate::ui::safe_next(Some(to))));
+    }
     let frame = Frame::for_caller(&c);
     let title = match &record {
         Some(r) => format!("{}: {}", loc.t("edit"), r.title()),
@@ -1093,8 +1461,24 @@ fn form_to_body(
     };
     let mut body = Map::new();
     for f in def.fields {
+        if matches!(f.kind, FieldKind::Users | FieldKind::Refs(_)) {
+            // A multiple select or checkboxes send the name once per choice.
+            let all: Vec<String> = form
+                .iter()
+                .filter(|(n, _)| n == f.name)
+                .flat_map(|(_, v)| split(v))
+                .collect();
+            if form
+                .iter()
+                .any(|(n, _)| n == f.name || n == &format!("{}__present", f.name))
+            {
+                body.insert(f.name.into(), json!(all));
+            }
+            continue;
+        }
         let Some(v) = get(f.name) else { continue };
         let value = match f.kind {
+            FieldKind::DateTime if !v.is_empty() => Value::String(loc.from_local_input(&v)),
             k if list_kind(k).is_some() => parse_list_text(loc, k, &v),
             FieldKind::Tags => json!(split(&v)),
             _ if v.is_empty() => Value::Null,
@@ -1195,7 +1579,13 @@ async fn save(
         None => s.app.create_record(&c.actor, def, &body).await,
     };
     match result {
-        Ok(r) => Redirect::to(&format!("/{}/{}", def.plural, r.id)).into_response(),
+        Ok(r) => {
+            let to = match form.get("return_to") {
+                "" => format!("/{}/{}", def.plural, r.id),
+                to => crate::ui::safe_next(Some(to)),
+            };
+            Redirect::to(&to).into_response()
+        }
         Err(AppError::Invalid(errors)) => {
             let users = s.app.users().await.unwrap_or_default();
             let values = |name: &str| get(name).to_string();
@@ -1216,8 +1606,9 @@ async fn save(
                     .map(|e| format!("{}: {}", e.field, loc.field_error(e)))
                     .collect(),
                 fields,
-                hidden: ["orig_account_id", "orig_position"]
+                hidden: ["orig_account_id", "orig_position", "return_to"]
                     .iter()
+                    .filter(|k| !get(k).is_empty() || **k != "return_to")
                     .map(|k| (k.to_string(), get(k).to_string()))
                     .collect(),
             };

@@ -652,3 +652,103 @@ async fn users_change_their_own_password(t: TestApp) {
     );
 }
 both!(users_change_their_own_password);
+
+/// "Log a call" from an account page lands on its timeline, escaped; a user who cannot
+/// see the account can neither open its page nor log on it.
+async fn log_a_call_from_the_account_page(t: TestApp) {
+    let acc = t.account("sales_a1", "sales_a1", "Timeline Client").await;
+    let page = format!("/accounts/{acc}");
+    let me = Session::new(&t, "sales_a1").await;
+    let (s, html) = me.get(&page).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("id=\"log-call\""), "quick forms shown");
+    let return_to = format!("{page}#timeline");
+    let (s, _) = me
+        .post(
+            "/interactions/new",
+            &[
+                ("version", "0"),
+                ("kind", "call"),
+                ("account_id", &acc),
+                ("direction", "incoming"),
+                ("duration", "4:05"),
+                ("subject", "<script>alert(1)</script> asked for prices"),
+                ("occurred_at", "2026-11-20T10:30"),
+                ("return_to", &return_to),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, html) = me.get(&page).await;
+    assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62; asked for prices"));
+    assert!(!html.contains("<script>alert(1)"));
+    assert!(html.contains("4:05"));
+    // The time was typed in the user's zone (Tashkent, UTC+5) and is shown back in it.
+    assert!(
+        html.contains("20.11.2026 10:30") || html.contains("Nov 20, 2026 10:30"),
+        "{html}"
+    );
+    let (_, v) = t
+        .get("sales_a1", &format!("/api/v1/accounts/{acc}/timeline"))
+        .await;
+    assert_eq!(v["items"][0]["occurred_at"], "2026-11-20T05:30:00.000000Z");
+
+    // Filtering the timeline on the page.
+    let (_, html) = me.get(&format!("{page}?tl_kind=note")).await;
+    assert!(!html.contains("asked for prices"));
+    let (_, html) = me.get(&format!("{page}?tl_from=2026-13-01")).await;
+    assert!(
+        html.contains("role=\"alert\""),
+        "a bad date is reported, not a crash"
+    );
+
+    // A note with a bad value re-opens the full form with the error, and saves nothing.
+    let (s, html) = me
+        .post(
+            "/interactions/new",
+            &[
+                ("version", "0"),
+                ("kind", "call"),
+                ("account_id", &acc),
+                ("duration", "99:99"),
+                ("return_to", &return_to),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("name=\"return_to\""));
+    assert_eq!(t.count("interactions").await, 1);
+
+    // Another team's salesperson: no page, no logging on it.
+    let other = Session::new(&t, "sales_b").await;
+    let (s, _) = other.get(&page).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = other
+        .post(
+            "/interactions/new",
+            &[
+                ("version", "0"),
+                ("kind", "note"),
+                ("account_id", &acc),
+                ("body", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(t.count("interactions").await, 1);
+    // A return address elsewhere is not followed.
+    let (s, _) = me
+        .post(
+            "/interactions/new",
+            &[
+                ("version", "0"),
+                ("kind", "note"),
+                ("account_id", &acc),
+                ("body", "x"),
+                ("return_to", "https://evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+}
+both!(log_a_call_from_the_account_page);
