@@ -258,6 +258,49 @@ impl App {
         Ok(records::history(&mut db, actor, def, id).await?)
     }
 
+    /// Notes that the actor opened a record (for their recent items). A failure here
+    /// must not stop the page: it is logged and forgotten.
+    pub async fn note_visit(&self, actor: &Actor, object: ObjectType, id: Id) {
+        let result = async {
+            let mut tx = self.db.begin().await?;
+            hamkor_store::recent::touch(&mut tx, actor.user_id, object, id).await?;
+            tx.commit().await?;
+            Ok::<(), hamkor_store::StoreError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not note a recent item");
+        }
+    }
+
+    /// The records the actor opened last and may still see, newest first.
+    pub async fn recent(&self, actor: &Actor) -> AppResult<Vec<(ObjectType, Record)>> {
+        let mut db = self.db.clone();
+        let items = hamkor_store::recent::list(&mut db, actor.user_id).await?;
+        let mut found: Vec<(ObjectType, Record)> = Vec::new();
+        for def in hamkor_domain::objects::OBJECTS {
+            let ids: Vec<Id> = items
+                .iter()
+                .filter(|(o, _)| *o == def.object)
+                .map(|(_, id)| *id)
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            for r in records::records_by_ids(&mut db, actor, def, &ids).await? {
+                found.push((def.object, r));
+            }
+        }
+        // Back in the order they were opened.
+        let mut out = Vec::new();
+        for (o, id) in items {
+            if let Some(pos) = found.iter().position(|(fo, r)| *fo == o && r.id == id) {
+                out.push(found.swap_remove(pos));
+            }
+        }
+        Ok(out)
+    }
+
     /// Names of the records the actor may see among `ids`.
     pub async fn record_titles(
         &self,

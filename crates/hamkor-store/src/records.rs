@@ -479,6 +479,20 @@ pub async fn titles(
     def: &ObjectDef,
     ids: &[Id],
 ) -> Result<Vec<(Id, String)>, StoreError> {
+    Ok(records_by_ids(ex, actor, def, ids)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.title()))
+        .collect())
+}
+
+/// The live records among `ids` that the actor may see, in no particular order.
+pub async fn records_by_ids(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    ids: &[Id],
+) -> Result<Vec<Record>, StoreError> {
     let mut out = Vec::new();
     let b = ex.backend();
     for chunk in ids.chunks(200) {
@@ -496,8 +510,7 @@ pub async fn titles(
         sql.push(")");
         push_read_scope(&mut sql, actor, def);
         for row in ex.fetch_all(&sql).await? {
-            let r = from_row(def, &row)?;
-            out.push((r.id, r.title()));
+            out.push(from_row(def, &row)?);
         }
     }
     Ok(out)

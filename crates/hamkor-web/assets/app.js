@@ -13,3 +13,110 @@ document.querySelectorAll("form.lang select").forEach(function (select) {
   if (button) { button.hidden = true; }
   select.addEventListener("change", function () { select.form.submit(); });
 });
+
+// Search as you type: results grouped by kind under the search box, recent items when
+// it is empty. Only text is inserted (never HTML), and the box still submits to the
+// full search page without JavaScript or on Enter.
+(function () {
+  var box = document.getElementById("global-search");
+  if (!box || !window.fetch) { return; }
+  var form = box.form;
+  var list = document.createElement("ul");
+  list.id = "search-suggestions";
+  list.setAttribute("role", "listbox");
+  list.hidden = true;
+  form.appendChild(list);
+  box.setAttribute("role", "combobox");
+  box.setAttribute("aria-controls", list.id);
+  box.setAttribute("aria-autocomplete", "list");
+  box.setAttribute("aria-expanded", "false");
+  var csrf = document.querySelector("input[name=_csrf]");
+  var timer = null, seq = 0, active = -1, options = [];
+  var label = function (name) { return box.getAttribute("data-label-" + name) || name; };
+
+  function close() {
+    list.hidden = true;
+    box.setAttribute("aria-expanded", "false");
+    active = -1;
+  }
+  function heading(text) {
+    var li = document.createElement("li");
+    li.className = "group";
+    li.setAttribute("role", "presentation");
+    li.textContent = text;
+    list.appendChild(li);
+  }
+  function option(item) {
+    var li = document.createElement("li");
+    li.setAttribute("role", "option");
+    li.id = "sugg-" + options.length;
+    var a = document.createElement("a");
+    a.href = item.href;
+    var title = document.createElement("span");
+    title.className = "title";
+    title.textContent = item.title || "…";
+    a.appendChild(title);
+    if (item.subtitle) {
+      var sub = document.createElement("small");
+      sub.textContent = item.subtitle;
+      a.appendChild(sub);
+    }
+    li.appendChild(a);
+    list.appendChild(li);
+    options.push(li);
+  }
+  function render(items, recent, q) {
+    list.textContent = "";
+    options = [];
+    active = -1;
+    if (recent) {
+      if (!items.length) { close(); return; }
+      heading(label("recent"));
+      items.forEach(option);
+    } else {
+      ["account", "contact", "interaction"].forEach(function (type) {
+        var group = items.filter(function (i) { return i.type === type; });
+        if (group.length) { heading(label(type)); group.forEach(option); }
+      });
+      if (!items.length) { heading(label("none")); }
+      option({ href: "/search?q=" + encodeURIComponent(q), title: label("all") });
+    }
+    list.hidden = false;
+    box.setAttribute("aria-expanded", "true");
+  }
+  function load() {
+    var q = box.value.trim();
+    var mine = ++seq;
+    var url = q ? "/api/v1/search?q=" + encodeURIComponent(q) : "/api/v1/recent";
+    var headers = { "Accept": "application/json" };
+    if (csrf) { headers["X-CSRF-Token"] = csrf.value; }
+    fetch(url, { credentials: "same-origin", headers: headers })
+      .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+      .then(function (data) { if (mine === seq) { render(data.items || [], !q, q); } })
+      .catch(function () { close(); });
+  }
+  function move(delta) {
+    if (!options.length) { return; }
+    if (active >= 0) { options[active].classList.remove("active"); options[active].removeAttribute("aria-selected"); }
+    active = (active + delta + options.length) % options.length;
+    options[active].classList.add("active");
+    options[active].setAttribute("aria-selected", "true");
+    box.setAttribute("aria-activedescendant", options[active].id);
+    options[active].scrollIntoView({ block: "nearest" });
+  }
+  box.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(load, 120);
+  });
+  box.addEventListener("focus", function () { if (!box.value.trim()) { load(); } });
+  box.addEventListener("keydown", function (e) {
+    if (e.key === "ArrowDown") { e.preventDefault(); if (list.hidden) { load(); } else { move(1); } }
+    else if (e.key === "ArrowUp") { e.preventDefault(); move(-1); }
+    else if (e.key === "Escape") { close(); }
+    else if (e.key === "Enter" && active >= 0 && !list.hidden) {
+      e.preventDefault();
+      window.location.href = options[active].querySelector("a").href;
+    }
+  });
+  box.addEventListener("blur", function () { setTimeout(close, 200); });
+})();

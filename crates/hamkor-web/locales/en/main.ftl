@@ -292,3 +292,5 @@ timeline-older = Older
 open = Open
 hint-duration = Seconds, or minutes and seconds as m:ss.
 hint-record-ids = Record ids, separated by commas.
+recent-title = Recently opened
+search-all = All results…

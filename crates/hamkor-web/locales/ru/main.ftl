@@ -292,3 +292,5 @@ timeline-older = Раньше
 open = Открыть
 hint-duration = Секунды или минуты и секунды как м:сс.
 hint-record-ids = Идентификаторы записей через запятую.
+recent-title = Недавно открытые
+search-all = Все результаты…

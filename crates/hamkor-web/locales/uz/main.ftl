@@ -292,3 +292,5 @@ timeline-older = Avvalroq
 open = Ochish
 hint-duration = Soniyalar yoki m:ss ko‘rinishida daqiqa va soniyalar.
 hint-record-ids = Yozuv identifikatorlari vergul bilan.
+recent-title = Yaqinda ochilganlar
+search-all = Barcha natijalar…

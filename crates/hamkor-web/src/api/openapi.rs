@@ -110,6 +110,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/users/me", &["get", "patch"]),
     ("/api/v1/users/{id}", &["get", "patch"]),
     ("/api/v1/search", &["get"]),
+    ("/api/v1/recent", &["get"]),
     ("/api/v1/custom_fields", &["get", "post"]),
     ("/api/v1/custom_fields/{id}", &["delete"]),
     ("/api/v1/tokens", &["get", "post"]),

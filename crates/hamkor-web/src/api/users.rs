@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/users/me", get(me).patch(patch_me))
         .route("/api/v1/users/{id}", get(read_user).patch(patch_user))
         .route("/api/v1/search", get(search))
+        .route("/api/v1/recent", get(recent))
         .route(
             "/api/v1/custom_fields",
             get(list_custom_fields).post(create_custom_field),
@@ -196,18 +197,51 @@ async fn search(
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     let items: Vec<Value> = results
         .iter()
-        .map(|(o, r)| {
-            let subtitle = match o {
-                ObjectType::Account => r.fields.get("tax_id").and_then(Value::as_str).unwrap_or("").to_string(),
-                ObjectType::Contact => r.accounts.first().map(|a| a.name.clone()).unwrap_or_default(),
-                ObjectType::Interaction => {
-                    let kind = r.fields.get("kind").and_then(Value::as_str).unwrap_or("");
-                    let at = r.fields.get("occurred_at").and_then(Value::as_str).unwrap_or("");
-                    format!("{} · {}", c.loc.t(&format!("choice-{kind}")), at.get(..10).unwrap_or(""))
-                }
-            };
-            json!({"type": o.as_str(), "id": r.id.to_string(), "title": r.title(), "subtitle": subtitle})
-        })
+        .map(|(o, r)| found_json(&c.loc, *o, r))
+        .collect();
+    Ok(axum::Json(json!({ "items": items })).into_response())
+}
+
+/// A search result or recent item: what it is, where it lives, what to call it.
+pub fn found_json(
+    loc: &crate::i18n::Loc,
+    o: ObjectType,
+    r: &hamkor_store::records::Record,
+) -> Value {
+    let text = |k: &str| r.fields.get(k).and_then(Value::as_str).unwrap_or("");
+    let subtitle = match o {
+        ObjectType::Account => text("tax_id").to_string(),
+        ObjectType::Contact => r
+            .accounts
+            .first()
+            .map(|a| a.name.clone())
+            .unwrap_or_default(),
+        ObjectType::Interaction => {
+            let at = hamkor_domain::Timestamp::parse_rfc3339(text("occurred_at"))
+                .map(|t| loc.datetime(&t))
+                .unwrap_or_default();
+            format!("{} · {at}", loc.t(&format!("choice-{}", text("kind"))))
+        }
+    };
+    let mut title = r.title();
+    if title.is_empty() {
+        // An interaction without a subject is known by the start of its text.
+        title = text("body").chars().take(60).collect();
+    }
+    let plural = hamkor_domain::objects::ObjectDef::get(o).plural;
+    json!({"type": o.as_str(), "id": r.id.to_string(), "title": title, "subtitle": subtitle,
+        "href": format!("/{plural}/{}", r.id)})
+}
+
+/// `GET /api/v1/recent`: the records the caller opened last, newest first.
+async fn recent(State(s): State<AppState>, ApiUser(c): ApiUser) -> Result<Response, ApiError> {
+    let items: Vec<Value> = s
+        .app
+        .recent(&c.actor)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?
+        .iter()
+        .map(|(o, r)| found_json(&c.loc, *o, r))
         .collect();
     Ok(axum::Json(json!({ "items": items })).into_response())
 }

@@ -849,6 +849,7 @@ async fn record_page(
         Ok(r) => r,
         Err(e) => return app_error_page(&c, e),
     };
+    s.app.note_visit(&c.actor, def.object, id).await;
     let names = names_for(&s, &c.actor, def, &[&r]).await;
     let users = &names.users;
     let customs = s.app.custom_fields(def.object).await.unwrap_or_default();
@@ -1660,6 +1661,8 @@ struct SearchPage {
     csrf: String,
     langs: [Lang; 3],
     search_value: String,
+    /// Showing the recent items (the box was empty).
+    recent: bool,
     results: Vec<SearchResult>,
 }
 
@@ -1674,8 +1677,9 @@ async fn search_page(
         .find(|(k, _)| k == "q")
         .map(|(_, v)| v.trim().to_string())
         .unwrap_or_default();
+    // An empty box shows what the user opened last.
     let results = if q.is_empty() {
-        Vec::new()
+        s.app.recent(&c.actor).await.unwrap_or_default()
     } else {
         s.app.search(&c.actor, &q, 20).await.unwrap_or_default()
     };
@@ -1685,24 +1689,19 @@ async fn search_page(
         user: frame.user,
         csrf: frame.csrf,
         langs: frame.langs,
+        recent: q.is_empty(),
         search_value: q.chars().take(200).collect(),
         results: results
             .into_iter()
-            .map(|(o, r)| SearchResult {
-                kind: loc.t(&format!("kind-{}", o.as_str())),
-                href: format!("/{}/{}", ObjectDef::get(o).plural, r.id),
-                title: r.title(),
-                subtitle: r
-                    .accounts
-                    .first()
-                    .map(|a| a.name.clone())
-                    .or_else(|| {
-                        r.fields
-                            .get("tax_id")
-                            .and_then(Value::as_str)
-                            .map(str::to_string)
-                    })
-                    .unwrap_or_default(),
+            .map(|(o, r)| {
+                let v = crate::api::users::found_json(&loc, o, &r);
+                let text = |k: &str| v[k].as_str().unwrap_or("").to_string();
+                SearchResult {
+                    kind: loc.t(&format!("kind-{}", o.as_str())),
+                    href: text("href"),
+                    title: text("title"),
+                    subtitle: text("subtitle"),
+                }
             })
             .collect(),
     })

@@ -372,3 +372,114 @@ async fn journeys(t: TestApp) {
     let _ = b.client.close().await;
 }
 both!(journeys);
+
+async fn log_in(c: &Client, base: &str, email: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    wait(c, "input[name=email]")
+        .await
+        .send_keys(email)
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait(c, "#global-search").await;
+}
+
+/// A manager types part of a phone number, picks the client from the suggestions, logs
+/// a call in one click from the client's page and sees it on the timeline.
+async fn find_by_phone_and_log_a_call(t: TestApp) {
+    if !enabled() {
+        return;
+    }
+    let acc = t.account("sales_a1", "sales_a1", "Qo'qon Savdo").await;
+    let contact = t
+        .contact(
+            "sales_a1",
+            "sales_a1",
+            json!({"first_name": "Шерзод", "last_name": "Ғуломов", "phones": ["+998 93 777-12-34"],
+                "accounts": [{"account_id": acc, "position": "Direktor"}]}),
+        )
+        .await;
+    let b = browser().await;
+    let c = &b.client;
+    log_in(c, &t.base, "sales_a1@test.hamkor.uz").await;
+
+    // Part of the number, typed as people do: suggestions appear while typing.
+    let box_ = wait(c, "#global-search").await;
+    box_.send_keys("93 777 12").await.unwrap();
+    let option = wait(
+        c,
+        "#search-suggestions li[role=option] a[href^='/contacts/']",
+    )
+    .await;
+    assert_eq!(
+        option.attr("href").await.unwrap().as_deref(),
+        Some(format!("/contacts/{contact}").as_str())
+    );
+    let text = option.text().await.unwrap();
+    assert!(text.contains("Ғуломов"), "{text}");
+    shot(c, "search-as-you-type").await;
+    // The keyboard picks it.
+    box_.send_keys("\u{E015}").await.unwrap(); // arrow down
+    box_.send_keys("\u{E007}").await.unwrap(); // enter
+    wait(c, "#log-call summary").await;
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        format!("/contacts/{contact}")
+    );
+
+    // One click opens the call form; save it; it is on the timeline.
+    c.find(Locator::Css("#log-call summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Css("#log-call input[name=subject]"))
+        .await
+        .unwrap()
+        .send_keys("Asked for a quote")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#log-call input[name=duration]"))
+        .await
+        .unwrap()
+        .send_keys("3:20")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#log-call button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let item = wait(c, "ol.timeline-items li.tl-call").await;
+    let text = item.text().await.unwrap();
+    assert!(
+        text.contains("Asked for a quote") && text.contains("3:20"),
+        "{text}"
+    );
+    assert_eq!(
+        c.current_url().await.unwrap().path(),
+        format!("/contacts/{contact}")
+    );
+    shot(c, "timeline-after-call").await;
+    // The call is filed under the contact's account too.
+    let (_, v) = t
+        .get("sales_a1", &format!("/api/v1/accounts/{acc}/timeline"))
+        .await;
+    assert_eq!(v["items"][0]["subject"], "Asked for a quote");
+    assert_eq!(v["items"][0]["contact_id"], contact.as_str());
+    let _ = c.clone().close().await;
+}
+both!(find_by_phone_and_log_a_call);

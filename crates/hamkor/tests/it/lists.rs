@@ -311,3 +311,137 @@ async fn both_search_paths_agree_with_a_scan(t: TestApp) {
     }
 }
 both!(both_search_paths_agree_with_a_scan);
+
+/// The search box's table: every kind of query from the client-base issue finds its
+/// record, across scripts both ways and phone numbers in any spelling; interactions are
+/// found by the words in them; nothing the caller may not see is found.
+async fn search_table(t: TestApp) {
+    let acc = t
+        .account("sales_a1", "sales_a1", "Тошкент Ғалла Савдо")
+        .await;
+    let (s, _) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/accounts/{acc}"),
+            json!({"tax_id": "305 123 456", "emails": ["info@galla.uz"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let shukurov = t
+        .contact(
+            "sales_a1",
+            "sales_a1",
+            json!({"first_name": "Чори", "last_name": "Шукуров", "phones": ["+998 90 123-45-67"]}),
+        )
+        .await;
+    let ivanov = t
+        .contact(
+            "sales_a1",
+            "sales_a1",
+            json!({"first_name": "Oleg", "last_name": "Ivanov", "emails": ["oleg.ivanov@mail.ru"]}),
+        )
+        .await;
+    let ozod = t
+        .contact(
+            "sales_a1",
+            "sales_a1",
+            json!({"first_name": "Ўткир", "last_name": "Oʻzodov"}),
+        )
+        .await;
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/interactions",
+            json!({"kind": "note", "account_id": acc, "body": "Hamkorlik shartnomasi bo'yicha muzokara"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let note = v["id"].as_str().unwrap().to_string();
+    let cases: Vec<(&str, &str)> = vec![
+        ("Иванов", &ivanov),
+        ("ivanov", &ivanov),
+        ("ИВАНОВ Олег", &ivanov),
+        ("Toshkent", &acc),
+        ("тошкент", &acc),
+        ("G'alla", &acc),
+        ("g‘alla", &acc),
+        ("Shukurov", &shukurov),
+        ("Chori", &shukurov),
+        ("шукуров", &shukurov),
+        ("O'tkir", &ozod),
+        ("Ozodov", &ozod),
+        ("Ўзодов", &ozod),
+        ("+998 90 123-45-67", &shukurov),
+        ("901234567", &shukurov),
+        ("998901234567", &shukurov),
+        ("90 123 45 67", &shukurov),
+        ("305123456", &acc),
+        ("info@galla.uz", &acc),
+        ("oleg.ivanov@mail", &ivanov),
+        ("shartnomasi", &note),
+        ("muzokara", &note),
+        ("шартномаси", &note),
+    ];
+    for (q, want) in &cases {
+        let (s, v) = t
+            .get("sales_a1", &format!("/api/v1/search?q={}", urlencode(q)))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let ids: Vec<&str> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert!(ids.contains(want), "{q:?} should find {want}: {v}");
+        // And nobody outside the owner's reach finds it.
+        let (_, v) = t
+            .get("sales_b", &format!("/api/v1/search?q={}", urlencode(q)))
+            .await;
+        assert_eq!(v["items"], json!([]), "{q:?} as sales_b");
+    }
+}
+both!(search_table);
+
+/// Recent items: what the user opened last, newest first, and only what they may still see.
+async fn recent_items(t: TestApp) {
+    let a = t.account("admin", "sales_a1", "First opened").await;
+    let b = t.account("admin", "sales_a1", "Second opened").await;
+    let (_, v) = t.get("sales_a1", "/api/v1/recent").await;
+    assert_eq!(v["items"], json!([]));
+    let cookie = crate::auth::login(&t, "sales_a1@test.hamkor.uz", crate::support::PASSWORD)
+        .await
+        .unwrap();
+    for id in [&a, &b] {
+        let r = t
+            .client
+            .get(format!("{}/accounts/{id}", t.base))
+            .header("cookie", format!("hamkor_session={cookie}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let (_, v) = t.get("sales_a1", "/api/v1/recent").await;
+    let titles: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Second opened", "First opened"]);
+    assert_eq!(v["items"][0]["href"], format!("/accounts/{b}").as_str());
+    // Given to another owner, the account drops out of the list.
+    let (s, _) = t
+        .patch(
+            "admin",
+            &format!("/api/v1/accounts/{b}"),
+            json!({"owner_id": t.id("sales_b")}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = t.get("sales_a1", "/api/v1/recent").await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["items"][0]["title"], "First opened");
+}
+both!(recent_items);
