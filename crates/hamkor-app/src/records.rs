@@ -95,7 +95,42 @@ pub fn parse_timeline_query(
     errors.into_result().map(|_| q)
 }
 
+/// The version of the search key (`names::fold` and what `search` holds). Raise it when
+/// either changes: the next start recomputes every record's search text.
+pub const SEARCH_KEY_VERSION: &str = "2";
+
 impl App {
+    /// Brings every record's search text up to [`SEARCH_KEY_VERSION`], in small
+    /// transactions so the server stays responsive; returns how many batches ran.
+    pub async fn refresh_search_keys(&self) -> AppResult<usize> {
+        let mut db = self.db.clone();
+        if settings::get(&mut db, "search_key_version")
+            .await?
+            .as_deref()
+            == Some(SEARCH_KEY_VERSION)
+        {
+            return Ok(0);
+        }
+        let mut batches = 0;
+        for def in hamkor_domain::objects::OBJECTS {
+            let mut after = None;
+            loop {
+                let mut tx = self.db.begin().await?;
+                let next = records::refresh_search_batch(&mut tx, def, after, 2000).await?;
+                tx.commit().await?;
+                batches += 1;
+                match next {
+                    Some(id) => after = Some(id),
+                    None => break,
+                }
+            }
+        }
+        let mut tx = self.db.begin().await?;
+        settings::set(&mut tx, "search_key_version", SEARCH_KEY_VERSION).await?;
+        tx.commit().await?;
+        Ok(batches)
+    }
+
     /// Interactions belong to an account, a contact or both; the time defaults to now;
     /// a contact who works at exactly one account the actor can see brings it along.
     async fn prepare_interaction(

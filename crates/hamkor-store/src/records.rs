@@ -1155,6 +1155,58 @@ pub async fn history(
     Ok(entries)
 }
 
+/// Recomputes the `search` text of up to `batch` records after `after` (in id order),
+/// writing those that changed. Returns the last id seen, or `None` at the end. Used when
+/// the way names are folded changes, so old records are found like new ones.
+pub async fn refresh_search_batch(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    after: Option<Id>,
+    batch: i64,
+) -> Result<Option<Id>, StoreError> {
+    let mut sql = Sql::new("SELECT t.id, t.search");
+    for f in def.fields {
+        sql.push(", t.").push_ident(f.name);
+    }
+    sql.push(" FROM ").push_ident(def.plural).push(" t");
+    if let Some(a) = after {
+        sql.push(" WHERE t.id > ").bind(a);
+    }
+    sql.push(" ORDER BY t.id LIMIT ").bind(batch);
+    let rows = tx.fetch_all(&sql).await?;
+    let mut last = None;
+    for row in &rows {
+        let id = row.req_id("id")?;
+        let mut fields = Map::new();
+        for f in def.fields {
+            let v = match f.kind {
+                k if k.is_json() => row.json(f.name)?,
+                FieldKind::Text { .. } | FieldKind::TaxId | FieldKind::LongText => {
+                    row.text(f.name)?.map(Value::String)
+                }
+                _ => None,
+            };
+            fields.insert(f.name.to_string(), v.unwrap_or(Value::Null));
+        }
+        let text = search_text(def, &fields);
+        if row.req_text("search")? != text {
+            let mut up = Sql::new("UPDATE ");
+            up.push_ident(def.plural)
+                .push(" SET search = ")
+                .bind(text)
+                .push(" WHERE id = ")
+                .bind(id);
+            tx.execute(&up).await?;
+        }
+        last = Some(id);
+    }
+    Ok(if rows.len() as i64 == batch {
+        last
+    } else {
+        None
+    })
+}
+
 /// A record for [`insert_batch`]: checked field values and its owner.
 pub struct BatchRecord {
     pub id: Id,

@@ -159,6 +159,9 @@ async fn main() -> Result<()> {
         .with_context(|| format!("cannot open the database {}", redact(&config.database)))?;
     db.migrate().await.context("database migration failed")?;
     let app = App::new(db.clone());
+    app.refresh_search_keys()
+        .await
+        .map_err(|e| anyhow::anyhow!("refreshing the search index failed: {e:?}"))?;
     match cli.command {
         Command::Migrate => println!("The database is at the current schema."),
         Command::Generate { contacts, seed } => {

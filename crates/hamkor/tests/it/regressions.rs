@@ -306,3 +306,35 @@ async fn small_things(t: TestApp) {
     );
 }
 both!(small_things);
+
+/// Records stored before a change to how names are folded (the official Uzbek ʻ was
+/// once kept as a letter) are found after the next start recomputes their search text.
+async fn old_search_keys_are_refreshed(t: TestApp) {
+    let id = t
+        .contact(
+            "admin",
+            "admin",
+            json!({"first_name": "Oʻktam", "last_name": "Gʻaniyev"}),
+        )
+        .await;
+    use hamkor_store::Exec;
+    let mut db = t.app.db.clone();
+    db.execute(&hamkor_store::Sql::new(
+        "UPDATE contacts SET search = 'stale'",
+    ))
+    .await
+    .unwrap();
+    db.execute(&hamkor_store::Sql::new(
+        "DELETE FROM settings WHERE key = 'search_key_version'",
+    ))
+    .await
+    .unwrap();
+    let (_, v) = t.get("admin", "/api/v1/contacts?q=ganiyev").await;
+    assert_eq!(v["items"], json!([]));
+    assert!(t.app.refresh_search_keys().await.unwrap() > 0);
+    let (_, v) = t.get("admin", "/api/v1/contacts?q=ganiyev").await;
+    assert_eq!(v["items"][0]["id"], id.as_str(), "{v}");
+    // Once done, it does not run again.
+    assert_eq!(t.app.refresh_search_keys().await.unwrap(), 0);
+}
+both!(old_search_keys_are_refreshed);

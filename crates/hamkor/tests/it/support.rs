@@ -87,6 +87,7 @@ impl TestApp {
         let db = Db::connect(&url).await.expect("open database");
         db.migrate().await.expect("migrate");
         let app = App::new(db);
+        app.refresh_search_keys().await.expect("search keys");
         let mut tokens = HashMap::new();
         let mut ids = HashMap::new();
         for (name, role, team) in PERSONAS {
