@@ -102,6 +102,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/contacts/{id}/history", &["get"]),
     ("/api/v1/accounts/{id}/timeline", &["get"]),
     ("/api/v1/contacts/{id}/timeline", &["get"]),
+    ("/api/v1/quick_entry", &["post"]),
     ("/api/v1/interactions", &["get", "post"]),
     ("/api/v1/interactions/{id}", &["get", "patch", "delete"]),
     ("/api/v1/interactions/{id}/restore", &["post"]),
@@ -142,6 +143,13 @@ pub fn spec() -> Value {
                 if path.contains(&format!("{{{param}}}")) {
                     op["parameters"] = json!([{"name": param, "in": "path", "required": true, "schema": {"type": "string"}}]);
                 }
+            }
+            if *path == "/api/v1/quick_entry" {
+                op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "account": {"$ref": "#/components/schemas/account"},
+                    "contact": {"$ref": "#/components/schemas/contact"},
+                    "position": {"type": "string", "description": "the contact's position at the new account"},
+                    "interaction": {"$ref": "#/components/schemas/interaction"}}}}}});
             }
             if path.ends_with("/timeline") {
                 let mut params = vec![

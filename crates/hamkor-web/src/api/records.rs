@@ -120,9 +120,11 @@ pub fn routes(def: &'static ObjectDef) -> Router<AppState> {
         )
 }
 
-/// `GET /api/v1/accounts/{id}/timeline` and `/api/v1/contacts/{id}/timeline`.
+/// `GET /api/v1/accounts/{id}/timeline` and `/api/v1/contacts/{id}/timeline`, and
+/// `POST /api/v1/quick_entry`.
 pub fn timeline_routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/quick_entry", post(quick_entry))
         .route(
             "/api/v1/accounts/{id}/timeline",
             get(
@@ -141,6 +143,30 @@ pub fn timeline_routes() -> Router<AppState> {
                  q: Query<Vec<(String, String)>>| { timeline(s, u, p, q, false) },
             ),
         )
+}
+
+async fn quick_entry(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_body(&headers, &body, &c.loc)?;
+    let done = s
+        .app
+        .quick_entry(&c.actor, &body)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let show = |r: &Option<Record>| r.as_ref().map(record_json).unwrap_or(Value::Null);
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "account": show(&done.account),
+            "contact": show(&done.contact),
+            "interaction": show(&done.interaction),
+        })),
+    )
+        .into_response())
 }
 
 async fn timeline(

@@ -2,6 +2,7 @@
 //! every object, the global search, and the language switch. Pages work without
 //! JavaScript; `assets/app.js` only adds conveniences.
 
+mod quick;
 mod records;
 mod settings;
 
@@ -107,6 +108,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/language", post(set_language))
         .route("/assets/{*path}", get(asset))
         .merge(records::routes())
+        .merge(quick::routes())
         .merge(settings::routes())
 }
 

@@ -73,7 +73,7 @@ fn object_title(loc: &Loc, def: &ObjectDef) -> String {
     loc.t(&format!("nav-{}", def.plural))
 }
 
-fn field_label(loc: &Loc, def: &ObjectDef, name: &str) -> String {
+pub(crate) fn field_label(loc: &Loc, def: &ObjectDef, name: &str) -> String {
     loc.t(&format!("field-{}-{}", def.object.as_str(), name))
 }
 
@@ -246,7 +246,7 @@ struct ListPage {
     active_filters: Vec<(String, String)>,
 }
 
-fn app_error_page(c: &Caller, e: AppError) -> Response {
+pub(crate) fn app_error_page(c: &Caller, e: AppError) -> Response {
     let loc = c.loc;
     match e {
         AppError::NotFound => message(
@@ -1076,7 +1076,9 @@ struct FormPage {
 
 /// For lists of `{value, kind}` items: the key of the value, the kinds and the default
 /// kind (which is not written out).
-fn list_kind(kind: FieldKind) -> Option<(&'static str, &'static [&'static str], &'static str)> {
+pub(crate) fn list_kind(
+    kind: FieldKind,
+) -> Option<(&'static str, &'static [&'static str], &'static str)> {
     use hamkor_domain::objects::{ADDRESS_KINDS, EMAIL_KINDS, MESSENGER_KINDS, PHONE_KINDS};
     match kind {
         FieldKind::Phones => Some(("number", PHONE_KINDS, "mobile")),
@@ -1117,7 +1119,7 @@ fn list_text(kind: FieldKind, items: &[Value], label: impl Fn(&str) -> String) -
 
 /// Reads `value (kind)` items back, the kind as its code or its label in any language
 /// the user might type it in. An unknown kind is passed on for the validator to name.
-fn parse_list_text(loc: &Loc, kind: FieldKind, text: &str) -> Value {
+pub(crate) fn parse_list_text(loc: &Loc, kind: FieldKind, text: &str) -> Value {
     let Some((main, kinds, _)) = list_kind(kind) else {
         return Value::Null;
     };

@@ -290,3 +290,107 @@ async fn client_fields(t: TestApp) {
     assert_eq!(v["errors"][0]["field"], "messengers[0]");
 }
 both!(client_fields);
+
+/// Quick entry: company, contact and first call in one transaction, or nothing at all.
+async fn quick_entry(t: TestApp) {
+    let body = json!({
+        "account": {"name": "Yangi Mijoz MChJ", "phones": ["71 200 00 01"]},
+        "contact": {"first_name": "Nodira", "last_name": "Usmonova", "phones": ["93 111 22 33"]},
+        "position": "Buxgalter",
+        "interaction": {"kind": "call", "direction": "incoming", "subject": "Found us on the website"}
+    });
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            Method::POST,
+            "/api/v1/quick_entry",
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let acc = v["account"]["id"].as_str().unwrap();
+    let contact = v["contact"]["id"].as_str().unwrap();
+    assert_eq!(v["contact"]["accounts"][0]["account_id"], acc);
+    assert_eq!(v["contact"]["accounts"][0]["position"], "Buxgalter");
+    assert_eq!(v["interaction"]["account_id"], acc);
+    assert_eq!(v["interaction"]["contact_id"], contact);
+    assert_eq!(v["interaction"]["owner_id"], t.id("sales_a1"));
+    let (_, tl) = t
+        .get("sales_a1", &format!("/api/v1/contacts/{contact}/timeline"))
+        .await;
+    assert_eq!(tl["items"][0]["subject"], "Found us on the website");
+
+    // One bad part: every problem named with its part, nothing saved.
+    let before = (
+        t.count("accounts").await,
+        t.count("contacts").await,
+        t.count("interactions").await,
+        t.audit_rows().await,
+    );
+    let bad = json!({
+        "account": {"name": "Half Saved", "tax_id": "7707083894"},
+        "contact": {"first_name": "  ", "phones": ["12"]},
+        "interaction": {"kind": "call", "duration": "forever"}
+    });
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            Method::POST,
+            "/api/v1/quick_entry",
+            Some(&bad),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let fields: Vec<&str> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    for f in [
+        "account.tax_id",
+        "contact.phones[0]",
+        "contact.last_name",
+        "interaction.duration",
+    ] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    // A store-level refusal late in the transaction (an owner the caller may not give
+    // records to) also leaves nothing behind.
+    let late = json!({
+        "account": {"name": "Late Failure"},
+        "contact": {"last_name": "Owner", "owner_id": t.id("sales_b")}
+    });
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            Method::POST,
+            "/api/v1/quick_entry",
+            Some(&late),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["field"], "contact.owner_id");
+    // A role that may not create records is refused.
+    let (s, _, _) = t
+        .request(
+            "viewer",
+            Method::POST,
+            "/api/v1/quick_entry",
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let after = (
+        t.count("accounts").await,
+        t.count("contacts").await,
+        t.count("interactions").await,
+        t.audit_rows().await,
+    );
+    assert_eq!(before, after);
+}
+both!(quick_entry);

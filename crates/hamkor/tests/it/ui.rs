@@ -752,3 +752,65 @@ async fn log_a_call_from_the_account_page(t: TestApp) {
     assert_eq!(s, StatusCode::SEE_OTHER);
 }
 both!(log_a_call_from_the_account_page);
+
+async fn quick_entry_page(t: TestApp) {
+    let me = Session::new(&t, "sales_a1").await;
+    let (s, html) = me.get("/quick").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("name=\"account.name\"") && html.contains("name=\"interaction.subject\"")
+    );
+    let (s, _) = me
+        .post(
+            "/quick",
+            &[
+                ("account.name", "Quick Co"),
+                ("account.kind", "prospect"),
+                ("contact.last_name", "Quickov"),
+                ("contact.phones", "90 555 44 33 (work)"),
+                ("position", "Boss"),
+                ("interaction.kind", "call"),
+                ("interaction.direction", "incoming"),
+                ("interaction.subject", "Called from an ad"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, v) = t.get("sales_a1", "/api/v1/contacts?q=quickov").await;
+    assert_eq!(v["items"][0]["phones"][0]["kind"], "work");
+    assert_eq!(v["items"][0]["accounts"][0]["name"], "Quick Co");
+    assert_eq!(t.count("interactions").await, 1);
+    // A private person: the preset company kind and call direction alone create nothing.
+    let (s, _) = me
+        .post(
+            "/quick",
+            &[
+                ("account.kind", "prospect"),
+                ("contact.first_name", "Private"),
+                ("interaction.kind", "call"),
+                ("interaction.direction", "incoming"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(t.count("accounts").await, 1);
+    assert_eq!(t.count("contacts").await, 2);
+    assert_eq!(t.count("interactions").await, 1);
+    // Errors come back on the page with the values kept.
+    let (s, html) = me
+        .post(
+            "/quick",
+            &[
+                ("account.name", "<b>Bold</b> Co"),
+                ("account.tax_id", "123"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("value=\"&#60;b&#62;Bold&#60;/b&#62; Co\""),
+        "escaped and kept"
+    );
+    assert_eq!(t.count("accounts").await, 1);
+}
+both!(quick_entry_page);
