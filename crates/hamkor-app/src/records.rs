@@ -131,27 +131,33 @@ impl App {
         Ok(batches)
     }
 
-    /// Interactions belong to an account, a contact or both; the time defaults to now;
-    /// a contact who works at exactly one account the actor can see brings it along.
-    async fn prepare_interaction(
+    /// Records read through their client (interactions, needs) belong to an account, a
+    /// contact or both; a contact who works at exactly one account the actor can see
+    /// brings it along. An interaction's time defaults to now.
+    async fn prepare_client_record(
         &self,
         actor: &Actor,
+        def: &ObjectDef,
         input: &mut RecordInput,
         current: Option<&Record>,
     ) -> AppResult<()> {
+        if def.parents.is_empty() {
+            return Ok(());
+        }
         let get = |input: &RecordInput, k: &str| match input.fields.get(k) {
             Some(v) => v.clone(),
             None => current
                 .and_then(|r| r.fields.get(k).cloned())
                 .unwrap_or(Value::Null),
         };
-        if current.is_none() && get(input, "occurred_at").is_null() {
+        let timed = def.field("occurred_at").is_some();
+        if timed && current.is_none() && get(input, "occurred_at").is_null() {
             input.fields.insert(
                 "occurred_at".into(),
                 Value::String(Timestamp::now().to_rfc3339()),
             );
         }
-        if current.is_some() && input.fields.get("occurred_at") == Some(&Value::Null) {
+        if timed && current.is_some() && input.fields.get("occurred_at") == Some(&Value::Null) {
             return Err(FieldError::new("occurred_at", "error-required").into());
         }
         if current.is_none()
@@ -168,7 +174,7 @@ impl App {
             );
         }
         if get(input, "account_id").is_null() && get(input, "contact_id").is_null() {
-            return Err(FieldError::new("account_id", "error-interaction-client").into());
+            return Err(FieldError::new("account_id", "error-client-required").into());
         }
         Ok(())
     }
@@ -224,9 +230,8 @@ impl App {
         let cc = settings::default_country_code(&mut db).await?;
         let mut input = parse_record_input(def, &customs, body, Mode::Create, &cc)?;
         object_rules(def, body, None)?;
-        if def.object == ObjectType::Interaction {
-            self.prepare_interaction(actor, &mut input, None).await?;
-        }
+        self.prepare_client_record(actor, def, &mut input, None)
+            .await?;
         let mut tx = self.db.begin().await?;
         let record = records::create(&mut tx, actor, def, input, &customs).await?;
         tx.commit().await?;
@@ -248,10 +253,8 @@ impl App {
         let current = records::get(&mut db, actor, def, id).await?;
         let mut input = parse_record_input(def, &customs, body, Mode::Patch, &cc)?;
         object_rules(def, body, Some(&current))?;
-        if def.object == ObjectType::Interaction {
-            self.prepare_interaction(actor, &mut input, Some(&current))
-                .await?;
-        }
+        self.prepare_client_record(actor, def, &mut input, Some(&current))
+            .await?;
         let mut tx = self.db.begin().await?;
         let record = records::update(&mut tx, actor, def, id, input, &customs, if_version).await?;
         tx.commit().await?;

@@ -68,19 +68,22 @@ pub enum ObjectType {
     Account,
     Contact,
     Interaction,
+    Need,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 3] = [
+    pub const ALL: [ObjectType; 4] = [
         ObjectType::Account,
         ObjectType::Contact,
         ObjectType::Interaction,
+        ObjectType::Need,
     ];
     pub fn as_str(&self) -> &'static str {
         match self {
             ObjectType::Account => "account",
             ObjectType::Contact => "contact",
             ObjectType::Interaction => "interaction",
+            ObjectType::Need => "need",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -131,9 +134,9 @@ impl Role {
             (Role::Administrator, _, _) => Scope::All,
             // Interactions are read through the client they belong to: whoever may see
             // the account or contact sees its history (the store adds that condition).
-            (_, Interaction, Read) => Scope::All,
-            (Role::Head, Interaction, _) => Scope::Team,
-            (Role::Sales | Role::Marketer | Role::Support, Interaction, _) => Scope::Own,
+            (_, Interaction | Need, Read) => Scope::All,
+            (Role::Head, Interaction | Need, _) => Scope::Team,
+            (Role::Sales | Role::Marketer | Role::Support, Interaction | Need, _) => Scope::Own,
             (Role::Head, _, _) => Scope::Team,
             (Role::Sales, _, _) => Scope::Own,
             (Role::Marketer, Account | Contact, Read) => Scope::All,

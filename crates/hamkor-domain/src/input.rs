@@ -300,6 +300,19 @@ fn parse_core(
                 _ => Err(FieldError::new(key, "error-duration")),
             }
         }
+        FieldKind::Amount => {
+            let text = match value {
+                Value::Null => return Ok(Value::Null),
+                Value::String(s) if s.trim().is_empty() => return Ok(Value::Null),
+                Value::String(s) => s.trim().replace([' ', '\u{a0}'], ""),
+                Value::Number(n) => n.to_string(),
+                _ => return Err(FieldError::new(key, "error-type-amount")),
+            };
+            match crate::custom::parse_money_minor(&text) {
+                Some(minor) if minor >= 0 => Ok(Value::String(crate::custom::format_minor(minor))),
+                _ => Err(FieldError::new(key, "error-type-amount")),
+            }
+        }
         FieldKind::Users | FieldKind::Refs(_) => {
             let mut seen: Vec<String> = Vec::new();
             parse_list(key, value, |i, item| {
@@ -313,6 +326,19 @@ fn parse_core(
                 }
                 seen.push(id.clone());
                 Ok(Value::String(id))
+            })
+        }
+        FieldKind::Picklist(_) => {
+            let mut seen: Vec<String> = Vec::new();
+            parse_list(key, value, |i, item| {
+                let v = parse_text(&format!("{key}[{i}]"), item, 100, false)?;
+                match v.as_str() {
+                    Some(s) if !seen.iter().any(|x| x == s) => {
+                        seen.push(s.to_string());
+                        Ok(v)
+                    }
+                    _ => Ok(Value::Null),
+                }
             })
         }
         FieldKind::Tags => {

@@ -40,6 +40,11 @@ pub enum FieldKind {
     Users,
     /// A list of ids of records of the given type.
     Refs(ObjectType),
+    /// A list of values from the managed list of that name (see the picklists store).
+    Picklist(&'static str),
+    /// An amount of money with at most two decimals, shown as a decimal string
+    /// (`"1500.00"`) and stored as integer minor units; its currency is another field.
+    Amount,
 }
 
 impl FieldKind {
@@ -54,6 +59,7 @@ impl FieldKind {
                 | FieldKind::Messengers
                 | FieldKind::Users
                 | FieldKind::Refs(_)
+                | FieldKind::Picklist(_)
         )
     }
 }
@@ -147,6 +153,11 @@ pub const CALL_RESULTS: &[&str] = &[
     "callback",
 ];
 
+/// Where a client's need stands.
+pub const NEED_STATUSES: &[&str] = &["open", "in_progress", "satisfied", "dropped"];
+/// Currencies amounts are entered in (exchange rates come with the sales catalog).
+pub const CURRENCIES: &[&str] = &["UZS", "USD", "EUR", "RUB", "KZT", "CNY"];
+
 /// An object type with its fields.
 #[derive(Debug)]
 pub struct ObjectDef {
@@ -178,6 +189,7 @@ pub static ACCOUNT: ObjectDef = ObjectDef {
         f("size", FieldKind::Choice(ACCOUNT_SIZES)),
         f("source", FieldKind::Choice(SOURCES)),
         f("addresses", FieldKind::Addresses).no_filter(),
+        f("interests", FieldKind::Picklist("interests")),
         f("tags", FieldKind::Tags),
     ],
     parents: &[],
@@ -200,6 +212,7 @@ pub static CONTACT: ObjectDef = ObjectDef {
         f("email_consent_at", FieldKind::Date),
         f("sms_consent", FieldKind::Choice(CONSENT)),
         f("sms_consent_at", FieldKind::Date),
+        f("interests", FieldKind::Picklist("interests")),
         f("tags", FieldKind::Tags),
     ],
     parents: &[],
@@ -232,8 +245,27 @@ pub static INTERACTION: ObjectDef = ObjectDef {
     default_sort: "-occurred_at",
 };
 
+/// What a client wants: a product or service, a budget, a date, and where it stands.
+/// Seen by whoever may see the client.
+pub static NEED: ObjectDef = ObjectDef {
+    object: ObjectType::Need,
+    plural: "needs",
+    fields: &[
+        f("title", FieldKind::Text { max: 200 }).required().column(),
+        f("status", FieldKind::Choice(NEED_STATUSES)).column(),
+        f("account_id", FieldKind::Ref(ObjectType::Account)).column(),
+        f("contact_id", FieldKind::Ref(ObjectType::Contact)),
+        f("budget", FieldKind::Amount).column(),
+        f("currency", FieldKind::Choice(CURRENCIES)),
+        f("needed_by", FieldKind::Date).column(),
+        f("notes", FieldKind::LongText).no_filter(),
+    ],
+    parents: &["account_id", "contact_id"],
+    default_sort: "",
+};
+
 /// Every object described here, in menu order.
-pub static OBJECTS: [&ObjectDef; 3] = [&ACCOUNT, &CONTACT, &INTERACTION];
+pub static OBJECTS: [&ObjectDef; 4] = [&ACCOUNT, &CONTACT, &INTERACTION, &NEED];
 
 impl ObjectDef {
     pub fn get(object: ObjectType) -> &'static ObjectDef {
@@ -241,6 +273,7 @@ impl ObjectDef {
             ObjectType::Account => &ACCOUNT,
             ObjectType::Contact => &CONTACT,
             ObjectType::Interaction => &INTERACTION,
+            ObjectType::Need => &NEED,
         }
     }
     pub fn by_plural(plural: &str) -> Option<&'static ObjectDef> {

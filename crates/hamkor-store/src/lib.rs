@@ -9,6 +9,7 @@ pub mod custom_fields;
 pub mod db;
 pub mod dialect;
 pub mod list;
+pub mod picklists;
 pub mod recent;
 pub mod records;
 pub mod settings;

@@ -34,6 +34,8 @@ enum ValueType {
     Bool,
     /// A JSON list of strings, matched by membership.
     List,
+    /// A decimal amount stored as integer minor units.
+    Money,
 }
 
 impl FieldRef {
@@ -44,7 +46,11 @@ impl FieldRef {
                 FieldKind::Ref(_) => ValueType::Id,
                 FieldKind::DateTime => ValueType::Ts,
                 FieldKind::Duration => ValueType::Int,
-                FieldKind::Tags | FieldKind::Users | FieldKind::Refs(_) => ValueType::List,
+                FieldKind::Amount => ValueType::Money,
+                FieldKind::Tags
+                | FieldKind::Users
+                | FieldKind::Refs(_)
+                | FieldKind::Picklist(_) => ValueType::List,
                 _ => ValueType::Text,
             },
             FieldRef::System(name) => match *name {
@@ -112,10 +118,11 @@ impl FieldRef {
                 | FieldKind::Tags
                 | FieldKind::Users
                 | FieldKind::Refs(_)
+                | FieldKind::Picklist(_)
                 | FieldKind::DateTime => {
                     sql.push_ident(name);
                 }
-                FieldKind::Duration => {
+                FieldKind::Duration | FieldKind::Amount => {
                     sql.push("COALESCE(").push_ident(name).push(", 0)");
                 }
                 _ => {
@@ -265,6 +272,10 @@ fn parse_value(field: &FieldRef, param: &str, raw: &str) -> Result<Arg, FieldErr
                 .ok_or_else(|| bad("error-type-datetime"))?,
         )),
         ValueType::Int => Arg::Int(Some(raw.parse().map_err(|_| bad("error-type-number"))?)),
+        ValueType::Money => Arg::Int(Some(
+            hamkor_domain::custom::parse_money_minor(raw)
+                .ok_or_else(|| bad("error-type-amount"))?,
+        )),
         ValueType::Number => Arg::Float(Some(
             raw.parse::<f64>()
                 .ok()
@@ -634,7 +645,9 @@ impl ListQuery {
                     .ts(col)?
                     .map(|v| Value::String(v.to_rfc3339()))
                     .unwrap_or(Value::Null),
-                ValueType::Int => row.int(col)?.map(Value::from).unwrap_or(Value::Null),
+                ValueType::Int | ValueType::Money => {
+                    row.int(col)?.map(Value::from).unwrap_or(Value::Null)
+                }
                 ValueType::Number => row.float(col)?.map(Value::from).unwrap_or(Value::Null),
                 _ => row.text(col)?.map(Value::String).unwrap_or(Value::Null),
             });
@@ -652,7 +665,7 @@ fn cursor_arg(f: &FieldRef, v: &Value) -> Option<Arg> {
     Some(match f.value_type() {
         ValueType::Id => Arg::Id(Some(v.as_str()?.parse().ok()?)),
         ValueType::Ts => Arg::Ts(Some(Timestamp::parse_rfc3339(v.as_str()?)?)),
-        ValueType::Int => Arg::Int(Some(v.as_i64()?)),
+        ValueType::Int | ValueType::Money => Arg::Int(Some(v.as_i64()?)),
         ValueType::Number => Arg::Float(Some(v.as_f64()?)),
         _ => Arg::Text(Some(v.as_str()?.to_string())),
     })

@@ -67,6 +67,7 @@ impl Record {
                 .collect::<Vec<_>>()
                 .join(" "),
             ObjectType::Interaction => get("subject").to_string(),
+            ObjectType::Need => get("title").to_string(),
         }
     }
 }
@@ -108,6 +109,9 @@ pub(crate) fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
             FieldKind::Ref(_) => r.id(f.name)?.map(|id| Value::String(id.to_string())),
             FieldKind::DateTime => r.ts(f.name)?.map(|t| Value::String(t.to_rfc3339())),
             FieldKind::Duration => r.int(f.name)?.map(Value::from),
+            FieldKind::Amount => r
+                .int(f.name)?
+                .map(|m| Value::String(hamkor_domain::custom::format_minor(m))),
             k if k.is_json() => r.json(f.name)?,
             _ => r.text(f.name)?.map(Value::String),
         };
@@ -148,6 +152,10 @@ fn field_arg(kind: FieldKind, v: &Value) -> Arg {
         FieldKind::Ref(_) => Arg::Id(v.as_str().and_then(|s| s.parse().ok())),
         FieldKind::DateTime => Arg::Ts(v.as_str().and_then(Timestamp::parse_rfc3339)),
         FieldKind::Duration => Arg::Int(v.as_i64()),
+        FieldKind::Amount => Arg::Int(
+            v.as_str()
+                .and_then(hamkor_domain::custom::parse_money_minor),
+        ),
         k if k.is_json() => Arg::Json((!v.is_null()).then(|| v.clone())),
         _ => Arg::Text(v.as_str().map(str::to_string)),
     }
@@ -297,6 +305,7 @@ fn search_index(def: &ObjectDef) -> &'static str {
         ObjectType::Account => "accounts_search",
         ObjectType::Contact => "contacts_search",
         ObjectType::Interaction => "interactions_search",
+        ObjectType::Need => "needs_search",
     }
 }
 
@@ -578,6 +587,33 @@ async fn check_references(
             }
             if f.name == "parent_id" && creates_cycle(ex, id, ref_id).await? {
                 errors.push(FieldError::new(f.name, "error-cycle"));
+            }
+        }
+        if let (FieldKind::Picklist(list), Some(Value::Array(chosen))) =
+            (f.kind, input.fields.get(f.name))
+        {
+            let before = current
+                .and_then(|r| r.fields.get(f.name))
+                .and_then(Value::as_array);
+            let allowed = crate::picklists::values(ex, list).await?;
+            for (i, v) in chosen.iter().enumerate() {
+                if before.is_some_and(|b| b.contains(v)) {
+                    continue;
+                }
+                let ok = v
+                    .as_str()
+                    .is_some_and(|s| allowed.iter().any(|a| a.active && a.value == s));
+                if !ok {
+                    let options: Vec<&str> = allowed
+                        .iter()
+                        .filter(|a| a.active)
+                        .map(|a| a.value.as_str())
+                        .collect();
+                    errors.push(
+                        FieldError::new(format!("{}[{i}]", f.name), "error-choice")
+                            .with("options", options.join(", ")),
+                    );
+                }
             }
         }
         if let (FieldKind::Users | FieldKind::Refs(_), Some(Value::Array(ids))) =

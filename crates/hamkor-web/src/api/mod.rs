@@ -13,11 +13,11 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde_json::Value;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(records::routes(&hamkor_domain::objects::ACCOUNT))
-        .merge(records::routes(&hamkor_domain::objects::CONTACT))
-        .merge(records::routes(&hamkor_domain::objects::INTERACTION))
-        .merge(records::timeline_routes())
+    let mut r = Router::new();
+    for def in hamkor_domain::objects::OBJECTS {
+        r = r.merge(records::routes(def));
+    }
+    r.merge(records::timeline_routes())
         .merge(users::routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))

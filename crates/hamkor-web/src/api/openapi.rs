@@ -44,6 +44,12 @@ fn field_schema(kind: FieldKind) -> Value {
             "description": "ids of active users"}),
         FieldKind::Refs(_) => json!({"type": ["array", "null"], "items": {"type": "string"},
             "description": "ids of linked records"}),
+        FieldKind::Picklist(list) => json!({"type": ["array", "null"], "items": {"type": "string"},
+            "description": format!("values of the managed list {list:?} (GET /api/v1/picklists/{list})")}),
+        FieldKind::Amount => {
+            json!({"type": ["string", "null"], "pattern": "^[0-9]+([.,][0-9]{1,2})?$",
+            "description": "a decimal amount with at most two decimals"})
+        }
         FieldKind::Addresses => {
             json!({"type": ["array", "null"], "items": {"type": "object", "properties": {
             "address": {"type": "string", "maxLength": 500}, "kind": {"type": "string", "enum": hamkor_domain::objects::ADDRESS_KINDS}}}})
@@ -103,6 +109,10 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/accounts/{id}/timeline", &["get"]),
     ("/api/v1/contacts/{id}/timeline", &["get"]),
     ("/api/v1/quick_entry", &["post"]),
+    ("/api/v1/needs", &["get", "post"]),
+    ("/api/v1/needs/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/needs/{id}/restore", &["post"]),
+    ("/api/v1/needs/{id}/history", &["get"]),
     ("/api/v1/interactions", &["get", "post"]),
     ("/api/v1/interactions/{id}", &["get", "patch", "delete"]),
     ("/api/v1/interactions/{id}/restore", &["post"]),
@@ -112,6 +122,8 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/users/{id}", &["get", "patch"]),
     ("/api/v1/search", &["get"]),
     ("/api/v1/recent", &["get"]),
+    ("/api/v1/picklists/{list}", &["get", "post"]),
+    ("/api/v1/picklists/{list}/{value}", &["patch"]),
     ("/api/v1/custom_fields", &["get", "post"]),
     ("/api/v1/custom_fields/{id}", &["delete"]),
     ("/api/v1/tokens", &["get", "post"]),
@@ -139,10 +151,13 @@ pub fn spec() -> Value {
                     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
                 }
             });
-            for param in ["id", "role"] {
-                if path.contains(&format!("{{{param}}}")) {
-                    op["parameters"] = json!([{"name": param, "in": "path", "required": true, "schema": {"type": "string"}}]);
-                }
+            let path_params: Vec<Value> = ["id", "role", "list", "value"]
+                .iter()
+                .filter(|p| path.contains(&format!("{{{p}}}")))
+                .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+                .collect();
+            if !path_params.is_empty() {
+                op["parameters"] = Value::Array(path_params);
             }
             if *path == "/api/v1/quick_entry" {
                 op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object", "properties": {
@@ -200,6 +215,7 @@ pub fn spec() -> Value {
                 "account": object_schema(&ACCOUNT),
                 "contact": object_schema(&CONTACT),
                 "interaction": object_schema(&INTERACTION),
+                "need": object_schema(&hamkor_domain::objects::NEED),
                 "Problem": {"type": "object", "properties": {
                     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
                     "detail": {"type": "string"},

@@ -24,6 +24,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/search", get(search))
         .route("/api/v1/recent", get(recent))
         .route(
+            "/api/v1/picklists/{list}",
+            get(picklist_values).post(add_picklist_value),
+        )
+        .route(
+            "/api/v1/picklists/{list}/{value}",
+            axum::routing::patch(patch_picklist_value),
+        )
+        .route(
             "/api/v1/custom_fields",
             get(list_custom_fields).post(create_custom_field),
         )
@@ -222,6 +230,14 @@ pub fn found_json(
                 .unwrap_or_default();
             format!("{} · {at}", loc.t(&format!("choice-{}", text("kind"))))
         }
+        ObjectType::Need => {
+            let status = text("status");
+            if status.is_empty() {
+                String::new()
+            } else {
+                loc.t(&format!("choice-{status}"))
+            }
+        }
     };
     let mut title = r.title();
     if title.is_empty() {
@@ -246,6 +262,62 @@ async fn recent(State(s): State<AppState>, ApiUser(c): ApiUser) -> Result<Respon
     Ok(axum::Json(json!({ "items": items })).into_response())
 }
 
+async fn picklist_values(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(list): Path<String>,
+) -> Result<Response, ApiError> {
+    let values = s
+        .app
+        .picklist(&list)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!({ "items": values })).into_response())
+}
+
+async fn add_picklist_value(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(list): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_body(&headers, &body, &c.loc)?;
+    only_fields(&body, &["value"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    let value = str_field(&body, "value")
+        .map_err(|e| ApiError::invalid(&e.into(), &c.loc))?
+        .unwrap_or_default();
+    s.app
+        .add_picklist_value(&c.actor, &list, &value)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    picklist_values(State(s), ApiUser(c), Path(list))
+        .await
+        .map(|r| (StatusCode::CREATED, r).into_response())
+}
+
+async fn patch_picklist_value(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path((list, value)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_body(&headers, &body, &c.loc)?;
+    only_fields(&body, &["active"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    let Some(active) = body.get("active").and_then(Value::as_bool) else {
+        return Err(ApiError::invalid(
+            &FieldError::new("active", "error-type-checkbox").into(),
+            &c.loc,
+        ));
+    };
+    s.app
+        .set_picklist_value_active(&c.actor, &list, &value, active)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    picklist_values(State(s), ApiUser(c), Path(list)).await
+}
+
 fn object_param(
     params: &[(String, String)],
     loc: &crate::i18n::Loc,
@@ -257,7 +329,7 @@ fn object_param(
         .ok_or_else(|| {
             ApiError::invalid(
                 &FieldError::new("object", "error-choice")
-                    .with("options", "account, contact, interaction")
+                    .with("options", "account, contact, interaction, need")
                     .into(),
                 loc,
             )
@@ -305,7 +377,7 @@ async fn create_custom_field(
         .ok_or_else(|| {
             ApiError::invalid(
                 &FieldError::new("object", "error-choice")
-                    .with("options", "account, contact, interaction")
+                    .with("options", "account, contact, interaction, need")
                     .into(),
                 &c.loc,
             )

@@ -171,6 +171,10 @@ fn value_text(loc: &Loc, kind: Option<FieldKind>, v: &Value, names: &Names) -> S
             .map(|t| loc.datetime(&t))
             .unwrap_or_else(|| s.clone()),
         (Some(FieldKind::Duration), Value::Number(n)) => duration_text(n.as_i64().unwrap_or(0)),
+        (Some(FieldKind::Amount), Value::String(a)) => a
+            .parse::<f64>()
+            .map(|f| loc.number(f, 2))
+            .unwrap_or_else(|_| a.clone()),
         (Some(FieldKind::Ref(_)), Value::String(s)) => names.record(s),
         (Some(FieldKind::Refs(_)), Value::Array(a)) => a
             .iter()
@@ -595,6 +599,8 @@ pub struct RelatedItem {
 pub struct Related {
     title: String,
     items: Vec<RelatedItem>,
+    /// A link to add one more (href, label).
+    add: Option<(String, String)>,
 }
 pub struct HistoryView {
     at: String,
@@ -690,7 +696,7 @@ async fn timeline_view(
     let (subject, subject_field) = match def.object {
         ObjectType::Account => (Subject::Account { id, branches }, "account_id"),
         ObjectType::Contact => (Subject::Contact(id), "contact_id"),
-        ObjectType::Interaction => return None,
+        ObjectType::Interaction | ObjectType::Need => return None,
     };
     // The page's own filter names (tl_…) become the timeline's parameters.
     let mut query: Vec<(String, String)> = Vec::new();
@@ -889,6 +895,7 @@ async fn record_page(
     let mut related = Vec::new();
     match def.object {
         ObjectType::Contact => related.push(Related {
+            add: None,
             title: loc.t("nav-accounts"),
             items: r
                 .accounts
@@ -907,6 +914,7 @@ async fn record_page(
                 .await
                 .unwrap_or_default();
             related.push(Related {
+                add: None,
                 title: loc.t("nav-contacts"),
                 items: contacts
                     .into_iter()
@@ -923,6 +931,7 @@ async fn record_page(
                 .await
                 .unwrap_or_default();
             related.push(Related {
+                add: None,
                 title: loc.t("branches"),
                 items: branches
                     .into_iter()
@@ -934,7 +943,61 @@ async fn record_page(
                     .collect(),
             });
         }
-        ObjectType::Interaction => {}
+        ObjectType::Interaction | ObjectType::Need => {}
+    }
+    // A client's needs, open ones first.
+    if let Some(link) = match def.object {
+        ObjectType::Account => Some("account_id"),
+        ObjectType::Contact => Some("contact_id"),
+        _ => None,
+    } {
+        use hamkor_domain::objects::NEED;
+        let params = vec![
+            (link.to_string(), id.to_string()),
+            ("sort".to_string(), "status,needed_by".to_string()),
+            ("limit".to_string(), "50".to_string()),
+        ];
+        let needs = s
+            .app
+            .list_records(&c.actor, &NEED, &params)
+            .await
+            .map(|p| p.items)
+            .unwrap_or_default();
+        let can_add = c.actor.scope(ObjectType::Need, Action::Write) != Scope::None;
+        related.push(Related {
+            title: loc.t("nav-needs"),
+            add: can_add.then(|| {
+                (
+                    format!(
+                        "/needs/new?{link}={id}&return_to={}",
+                        urlencoding::encode(&format!("/{}/{id}", def.plural))
+                    ),
+                    loc.t("add-need"),
+                )
+            }),
+            items: needs
+                .iter()
+                .map(|n| {
+                    let get = |k: &str| n.fields.get(k).cloned().unwrap_or(Value::Null);
+                    let mut note = Vec::new();
+                    for k in ["status", "budget", "needed_by"] {
+                        let mut text =
+                            value_text(&loc, NEED.field(k).map(|f| f.kind), &get(k), &names);
+                        if k == "budget" && !text.is_empty() {
+                            text = format!("{text} {}", get("currency").as_str().unwrap_or(""));
+                        }
+                        if !text.is_empty() {
+                            note.push(text);
+                        }
+                    }
+                    RelatedItem {
+                        href: format!("/needs/{}", n.id),
+                        text: n.title(),
+                        note: note.join(" · "),
+                    }
+                })
+                .collect(),
+        });
     }
     // The quick forms of an account page can name one of its contacts.
     let quick_contacts: Vec<(String, String)> = match def.object {
@@ -1042,6 +1105,13 @@ fn links_text(v: &Value, known: &[hamkor_store::records::LinkedAccount]) -> Stri
                 .join(", ")
         })
         .unwrap_or_default()
+}
+
+impl InputView {
+    /// For a multiple choice: is this option among the value's comma-separated items?
+    pub fn is_selected(&self, option: &str) -> bool {
+        self.value.split(',').any(|v| v.trim() == option)
+    }
 }
 
 pub struct InputView {
@@ -1158,7 +1228,7 @@ pub(crate) fn parse_list_text(loc: &Loc, kind: FieldKind, text: &str) -> Value {
 fn form_value(kind: FieldKind, v: &Value) -> String {
     match (kind, v) {
         (k, Value::Array(a)) if list_kind(k).is_some() => list_text(k, a, str::to_string),
-        (FieldKind::Users | FieldKind::Refs(_), Value::Array(a)) => a
+        (FieldKind::Users | FieldKind::Refs(_) | FieldKind::Picklist(_), Value::Array(a)) => a
             .iter()
             .filter_map(Value::as_str)
             .collect::<Vec<_>>()
@@ -1200,6 +1270,7 @@ fn build_inputs(
     values: &dyn Fn(&str) -> String,
     errors: &hamkor_domain::ValidationErrors,
     users: &[User],
+    interests: &[String],
 ) -> Vec<InputView> {
     let err_for = |name: &str| {
         errors
@@ -1246,6 +1317,21 @@ fn build_inputs(
             FieldKind::Refs(_) | FieldKind::Ref(_) => {
                 ("text", false, vec![], loc.t("hint-record-ids"))
             }
+            FieldKind::Picklist(_) => {
+                // The active values, and any retired one the record still holds.
+                let mut opts: Vec<(String, String)> =
+                    interests.iter().map(|v| (v.clone(), v.clone())).collect();
+                for held in values(f.name)
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                {
+                    if !opts.iter().any(|(v, _)| v == held) {
+                        opts.push((held.to_string(), held.to_string()));
+                    }
+                }
+                ("text", false, opts, String::new())
+            }
             _ => ("text", false, vec![], String::new()),
         };
         out.push(InputView {
@@ -1255,7 +1341,7 @@ fn build_inputs(
             input_type,
             required: f.required,
             multiline,
-            multiple: f.kind == FieldKind::Users,
+            multiple: matches!(f.kind, FieldKind::Users | FieldKind::Picklist(_)),
             options,
             error: err_for(f.name),
             hint,
@@ -1348,6 +1434,17 @@ fn build_inputs(
     out
 }
 
+async fn active_interests(s: &AppState) -> Vec<String> {
+    s.app
+        .picklist("interests")
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|v| v.active)
+        .map(|v| v.value)
+        .collect()
+}
+
 async fn form_page(
     def: &'static ObjectDef,
     State(s): State<AppState>,
@@ -1414,7 +1511,16 @@ async fn form_page(
                 .unwrap_or_default(),
         }
     };
-    let fields = build_inputs(&loc, def, &customs, &values, &Default::default(), &users);
+    let interests = active_interests(&s).await;
+    let fields = build_inputs(
+        &loc,
+        def,
+        &customs,
+        &values,
+        &Default::default(),
+        &users,
+        &interests,
+    );
     let mut hidden = vec![
         ("orig_account_id".to_string(), values("account_id")),
         ("orig_position".to_string(), values("position")),
@@ -1464,7 +1570,10 @@ fn form_to_body(
     };
     let mut body = Map::new();
     for f in def.fields {
-        if matches!(f.kind, FieldKind::Users | FieldKind::Refs(_)) {
+        if matches!(
+            f.kind,
+            FieldKind::Users | FieldKind::Refs(_) | FieldKind::Picklist(_)
+        ) {
             // A multiple select or checkboxes send the name once per choice.
             let all: Vec<String> = form
                 .iter()
@@ -1592,7 +1701,8 @@ async fn save(
         Err(AppError::Invalid(errors)) => {
             let users = s.app.users().await.unwrap_or_default();
             let values = |name: &str| get(name).to_string();
-            let fields = build_inputs(&loc, def, &customs, &values, &errors, &users);
+            let interests = active_interests(&s).await;
+            let fields = build_inputs(&loc, def, &customs, &values, &errors, &users, &interests);
             let frame = Frame::for_caller(c);
             let page = FormPage {
                 loc,

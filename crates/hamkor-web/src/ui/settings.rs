@@ -20,6 +20,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/settings/fields", get(fields_page).post(add_field))
         .route("/settings/fields/{id}/delete", post(delete_field))
+        .route("/settings/interests", post(add_interest))
+        .route("/settings/interests/state", post(set_interest_state))
         .route("/settings/roles", get(roles_page).post(save_roles))
         .route("/settings/tokens", get(tokens_page).post(create_token))
         .route("/settings/users", get(users_page).post(add_user))
@@ -51,6 +53,8 @@ struct FieldsPage {
     langs: [Lang; 3],
     search_value: String,
     groups: Vec<FieldGroup>,
+    /// The managed list of interests: (value, active).
+    interests: Vec<(String, bool)>,
     objects: Vec<(String, String)>,
     kinds: Vec<(String, String)>,
     errors: Vec<String>,
@@ -123,6 +127,14 @@ async fn page(
         langs: frame.langs,
         search_value: String::new(),
         groups,
+        interests: s
+            .app
+            .picklist("interests")
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| (v.value, v.active))
+            .collect(),
         objects: ObjectType::ALL
             .iter()
             .map(|o| {
@@ -156,6 +168,37 @@ async fn fields_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {
         return forbidden(&c);
     }
     page(&s, &c, Vec::new(), &[]).await
+}
+
+async fn add_interest(State(s): State<AppState>, form: UiForm) -> Response {
+    let c = &form.caller;
+    match s
+        .app
+        .add_picklist_value(&c.actor, "interests", form.get("value"))
+        .await
+    {
+        Ok(()) => Redirect::to("/settings/fields#interests").into_response(),
+        Err(AppError::Forbidden) => forbidden(c),
+        Err(AppError::Invalid(v)) => {
+            let errors = v.0.iter().map(|e| c.loc.field_error(e)).collect();
+            page(&s, c, errors, &[]).await
+        }
+        Err(_) => not_found(c),
+    }
+}
+
+async fn set_interest_state(State(s): State<AppState>, form: UiForm) -> Response {
+    let c = &form.caller;
+    let active = form.get("active") == "true";
+    match s
+        .app
+        .set_picklist_value_active(&c.actor, "interests", form.get("value"), active)
+        .await
+    {
+        Ok(()) => Redirect::to("/settings/fields#interests").into_response(),
+        Err(AppError::Forbidden) => forbidden(c),
+        Err(_) => not_found(c),
+    }
 }
 
 async fn add_field(State(s): State<AppState>, form: UiForm) -> Response {

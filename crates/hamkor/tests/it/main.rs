@@ -12,6 +12,7 @@ mod custom_fields;
 mod input;
 mod interactions;
 mod lists;
+mod needs;
 mod ops;
 mod records;
 mod regressions;
