@@ -5,6 +5,7 @@ pub mod auth;
 pub mod custom_fields;
 pub mod demo;
 pub mod generate;
+pub mod lists;
 pub mod picklists;
 pub mod quick;
 pub mod records;

@@ -15,6 +15,7 @@ pub mod records;
 pub mod settings;
 pub mod timeline;
 pub mod users;
+pub mod views;
 
 pub use access::Actor;
 pub use db::{Arg, Backend, Db, Exec, Row, Sql, Tx};

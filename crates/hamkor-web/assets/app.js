@@ -120,3 +120,12 @@ document.querySelectorAll("form.lang select").forEach(function (select) {
   });
   box.addEventListener("blur", function () { setTimeout(close, 200); });
 })();
+
+// "Select all" in a list selects the rows of this page for a bulk action.
+(function () {
+  var all = document.getElementById("pick-all");
+  if (!all) { return; }
+  all.addEventListener("change", function () {
+    document.querySelectorAll("input[name=ids][form=bulk]").forEach(function (box) { box.checked = all.checked; });
+  });
+})();

@@ -122,6 +122,12 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/users/{id}", &["get", "patch"]),
     ("/api/v1/search", &["get"]),
     ("/api/v1/recent", &["get"]),
+    ("/api/v1/views", &["get", "post"]),
+    ("/api/v1/views/{id}", &["delete"]),
+    ("/api/v1/accounts/bulk", &["post"]),
+    ("/api/v1/contacts/bulk", &["post"]),
+    ("/api/v1/interactions/bulk", &["post"]),
+    ("/api/v1/needs/bulk", &["post"]),
     ("/api/v1/picklists/{list}", &["get", "post"]),
     ("/api/v1/picklists/{list}/{value}", &["patch"]),
     ("/api/v1/custom_fields", &["get", "post"]),
@@ -141,7 +147,7 @@ pub fn spec() -> Value {
         let object = OBJECTS
             .into_iter()
             .find(|d| path.starts_with(&format!("/api/v1/{}", d.plural)))
-            .filter(|_| !path.ends_with("/timeline"));
+            .filter(|_| !path.ends_with("/timeline") && !path.ends_with("/bulk"));
         for m in *methods {
             let mut op = json!({
                 "operationId": format!("{}_{}", m, path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '.'], "_")),

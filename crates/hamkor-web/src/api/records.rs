@@ -118,6 +118,49 @@ pub fn routes(def: &'static ObjectDef) -> Router<AppState> {
             &format!("{base}/{{id}}/history"),
             get(move |s: State<AppState>, u: ApiUser, p: Path<String>| history(def, s, u, p)),
         )
+        .route(
+            &format!("{base}/bulk"),
+            post(
+                move |s: State<AppState>, u: ApiUser, h: HeaderMap, b: Bytes| bulk(def, s, u, h, b),
+            ),
+        )
+}
+
+/// `POST /api/v1/{plural}/bulk`: one action on many records, each checked on its own.
+async fn bulk(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    use hamkor_app::lists::BulkAction;
+    let body = json_body(&headers, &body, &c.loc)?;
+    let action = BulkAction::parse(def, &body).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    let ids: Vec<Id> = match body.get("ids").and_then(Value::as_array) {
+        Some(list) => list
+            .iter()
+            .map(|v| v.as_str().and_then(|s| s.parse().ok()))
+            .collect::<Option<Vec<Id>>>()
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    &hamkor_domain::FieldError::new("ids", "error-id").into(),
+                    &c.loc,
+                )
+            })?,
+        None => {
+            return Err(ApiError::invalid(
+                &hamkor_domain::FieldError::new("ids", "error-type-list").into(),
+                &c.loc,
+            ));
+        }
+    };
+    let report = s
+        .app
+        .bulk(&c.actor, def, &ids, &action)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!(report)).into_response())
 }
 
 /// `GET /api/v1/accounts/{id}/timeline` and `/api/v1/contacts/{id}/timeline`, and

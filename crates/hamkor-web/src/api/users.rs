@@ -23,6 +23,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/users/{id}", get(read_user).patch(patch_user))
         .route("/api/v1/search", get(search))
         .route("/api/v1/recent", get(recent))
+        .route("/api/v1/views", get(list_views).post(create_view))
+        .route("/api/v1/views/{id}", axum::routing::delete(delete_view))
         .route(
             "/api/v1/picklists/{list}",
             get(picklist_values).post(add_picklist_value),
@@ -260,6 +262,102 @@ async fn recent(State(s): State<AppState>, ApiUser(c): ApiUser) -> Result<Respon
         .map(|(o, r)| found_json(&c.loc, *o, r))
         .collect();
     Ok(axum::Json(json!({ "items": items })).into_response())
+}
+
+/// Splits `a=1&b=2` into decoded pairs.
+pub fn parse_query(q: &str) -> Vec<(String, String)> {
+    q.trim_start_matches('?')
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            let dec = |x: &str| {
+                urlencoding::decode(&x.replace('+', " "))
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default()
+            };
+            (dec(k), dec(v))
+        })
+        .collect()
+}
+
+fn view_json(v: &hamkor_store::views::SavedView) -> Value {
+    let query = v
+        .params
+        .iter()
+        .map(|(k, x)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(x)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let plural = hamkor_domain::objects::ObjectDef::get(v.object).plural;
+    json!({"id": v.id.to_string(), "object": v.object.as_str(), "name": v.name, "params": query,
+        "shared": v.shared, "owner_id": v.user_id.to_string(), "href": format!("/{plural}?{query}")})
+}
+
+async fn list_views(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let object = object_param(&params, &c.loc)?;
+    let views = s
+        .app
+        .saved_views(&c.actor, hamkor_domain::objects::ObjectDef::get(object))
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(
+        axum::Json(json!({"items": views.iter().map(view_json).collect::<Vec<_>>()}))
+            .into_response(),
+    )
+}
+
+async fn create_view(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_body(&headers, &body, &c.loc)?;
+    only_fields(&body, &["object", "name", "params", "shared"])
+        .map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    let object = body
+        .get("object")
+        .and_then(Value::as_str)
+        .and_then(ObjectType::parse)
+        .ok_or_else(|| {
+            ApiError::invalid(&FieldError::new("object", "error-choice").into(), &c.loc)
+        })?;
+    let name = str_field(&body, "name")
+        .map_err(|e| ApiError::invalid(&e.into(), &c.loc))?
+        .unwrap_or_default();
+    let params = parse_query(body.get("params").and_then(Value::as_str).unwrap_or(""));
+    let shared = body.get("shared").and_then(Value::as_bool).unwrap_or(false);
+    let view = s
+        .app
+        .save_view(
+            &c.actor,
+            hamkor_domain::objects::ObjectDef::get(object),
+            &name,
+            &params,
+            shared,
+        )
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok((StatusCode::CREATED, axum::Json(view_json(&view))).into_response())
+}
+
+async fn delete_view(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = id
+        .parse::<hamkor_domain::Id>()
+        .map_err(|_| ApiError::from_app(hamkor_app::AppError::NotFound, &c.loc))?;
+    s.app
+        .delete_view(&c.actor, id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn picklist_values(

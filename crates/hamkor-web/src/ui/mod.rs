@@ -2,6 +2,7 @@
 //! every object, the global search, and the language switch. Pages work without
 //! JavaScript; `assets/app.js` only adds conveniences.
 
+mod lists;
 mod quick;
 mod records;
 mod settings;
@@ -109,6 +110,7 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/{*path}", get(asset))
         .merge(records::routes())
         .merge(quick::routes())
+        .merge(lists::routes())
         .merge(settings::routes())
 }
 

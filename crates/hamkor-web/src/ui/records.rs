@@ -248,6 +248,15 @@ struct ListPage {
     ops: Vec<(String, String)>,
     column_choices: Vec<(String, String, bool)>,
     active_filters: Vec<(String, String)>,
+    /// Saved views: (name, href, shared, delete action if the user may delete it).
+    views: Vec<(String, String, bool, Option<String>)>,
+    /// The current list as a query string, for saving it as a view.
+    current_query: String,
+    can_share: bool,
+    /// Bulk actions: the users an owner can be given to, and whether records have tags.
+    bulk_users: Vec<(String, String)>,
+    has_tags: bool,
+    return_to: String,
 }
 
 pub(crate) fn app_error_page(c: &Caller, e: AppError) -> Response {
@@ -345,7 +354,7 @@ fn list_fields(loc: &Loc, def: &ObjectDef, customs: &[CustomFieldDef]) -> Vec<Li
     out
 }
 
-fn href(plural: &str, params: &[(String, String)]) -> String {
+pub(crate) fn href(plural: &str, params: &[(String, String)]) -> String {
     let q: Vec<String> = params
         .iter()
         .map(|(k, v)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(v)))
@@ -542,7 +551,45 @@ async fn list_page(
     let mut hidden_for_filter = hidden_for_columns.clone();
     hidden_for_filter.extend(chosen.iter().map(|c| ("col".to_string(), c.clone())));
     let frame = Frame::for_caller(&c);
+    let current: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "cursor" | "count" | "limit"))
+        .cloned()
+        .collect();
+    let current_query = href(def.plural, &current);
+    let views = s
+        .app
+        .saved_views(&c.actor, def)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| {
+            let may_delete = v.user_id == c.user.id || (v.shared && c.actor.is_admin());
+            (
+                v.name.clone(),
+                href(def.plural, &v.params),
+                v.shared,
+                may_delete.then(|| format!("/{}/views/{}/delete", def.plural, v.id)),
+            )
+        })
+        .collect();
     render(&ListPage {
+        views,
+        current_query: current_query
+            .split_once('?')
+            .map(|(_, q)| q.to_string())
+            .unwrap_or_default(),
+        return_to: current_query,
+        can_share: matches!(
+            c.actor.role,
+            hamkor_domain::Role::Administrator | hamkor_domain::Role::Head
+        ),
+        bulk_users: users
+            .iter()
+            .filter(|u| !u.disabled)
+            .map(|u| (u.id.to_string(), u.name.clone()))
+            .collect(),
+        has_tags: def.field("tags").is_some(),
         loc,
         user: frame.user,
         csrf: frame.csrf,

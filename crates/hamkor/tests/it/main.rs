@@ -8,6 +8,7 @@ mod access;
 mod auth;
 mod binary;
 mod browser;
+mod bulk;
 mod custom_fields;
 mod input;
 mod interactions;

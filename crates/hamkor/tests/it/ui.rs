@@ -814,3 +814,51 @@ async fn quick_entry_page(t: TestApp) {
     assert_eq!(t.count("accounts").await, 1);
 }
 both!(quick_entry_page);
+
+async fn bulk_and_views_from_the_list_page(t: TestApp) {
+    let a = t.account("sales_a1", "sales_a1", "Bulk A").await;
+    let b = t.account("sales_b", "sales_b", "Bulk B").await;
+    let me = Session::new(&t, "head_a").await;
+    let (_, html) = me.get("/accounts").await;
+    assert!(html.contains("id=\"bulk\"") && html.contains("id=\"save-view\""));
+    let (s, html) = me
+        .post(
+            "/accounts/bulk",
+            &[
+                ("action", "add_tag"),
+                ("tag", "<i>hot</i>"),
+                ("ids", &a),
+                ("ids", &b),
+                ("return_to", "/accounts?kind=client"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("<strong>1</strong>"), "one done, one refused");
+    assert!(html.contains("href=\"/accounts?kind=client\""));
+    let (_, v) = t.get("admin", &format!("/api/v1/accounts/{a}")).await;
+    assert_eq!(v["tags"], json!(["<i>hot</i>"]));
+    let (_, html) = me.get(&format!("/accounts/{a}")).await;
+    assert!(html.contains("&#60;i&#62;hot&#60;/i&#62;") && !html.contains("<i>hot</i>"));
+    // Save the current list as a view; it shows among the views.
+    let (s, _) = me
+        .post(
+            "/accounts/views",
+            &[("name", "Hot clients"), ("params", "tags=hot&sort=name")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, html) = me.get("/accounts").await;
+    assert!(
+        html.contains(">Hot clients</a>") && html.contains("tags=hot"),
+        "{html}"
+    );
+    let (s, _) = me
+        .post(
+            "/accounts/views",
+            &[("name", "Bad"), ("params", "sort=nope")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(bulk_and_views_from_the_list_page);

@@ -1,0 +1,156 @@
+//! Saving list views and acting on a selection of records from a list page.
+
+use super::records::{app_error_page, href as list_href};
+use super::{Frame, render};
+use crate::AppState;
+use crate::auth::UiForm;
+use crate::i18n::{Lang, Loc};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::post;
+use hamkor_app::AppError;
+use hamkor_app::lists::BulkAction;
+use hamkor_domain::Id;
+use hamkor_domain::objects::{OBJECTS, ObjectDef};
+use hamkor_store::users::User;
+use serde_json::json;
+
+pub fn routes() -> Router<AppState> {
+    let mut r = Router::new();
+    for def in OBJECTS {
+        let d: &'static ObjectDef = def;
+        r = r
+            .route(
+                &format!("/{}/views", d.plural),
+                post(move |s: State<AppState>, f: UiForm| save_view(d, s, f)),
+            )
+            .route(
+                &format!("/{}/views/{{id}}/delete", d.plural),
+                post(move |s: State<AppState>, p: Path<String>, f: UiForm| delete_view(d, s, p, f)),
+            )
+            .route(
+                &format!("/{}/bulk", d.plural),
+                post(move |s: State<AppState>, f: UiForm| bulk(d, s, f)),
+            );
+    }
+    r
+}
+
+async fn save_view(def: &'static ObjectDef, State(s): State<AppState>, form: UiForm) -> Response {
+    let c = &form.caller;
+    let params = crate::api::users::parse_query(form.get("params"));
+    match s
+        .app
+        .save_view(
+            &c.actor,
+            def,
+            form.get("name"),
+            &params,
+            form.get("shared") == "true",
+        )
+        .await
+    {
+        Ok(v) => Redirect::to(&list_href(def.plural, &v.params)).into_response(),
+        Err(AppError::Invalid(e)) => super::message(
+            Frame::for_caller(c),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            c.loc.t("form-has-errors"),
+            c.loc.errors_by_field(&e),
+        ),
+        Err(e) => app_error_page(c, e),
+    }
+}
+
+async fn delete_view(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    form: UiForm,
+) -> Response {
+    let c = &form.caller;
+    let Ok(id) = id.parse::<Id>() else {
+        return app_error_page(c, AppError::NotFound);
+    };
+    match s.app.delete_view(&c.actor, id).await {
+        Ok(()) => Redirect::to(&format!("/{}", def.plural)).into_response(),
+        Err(e) => app_error_page(c, e),
+    }
+}
+
+pub struct RefusedView {
+    href: String,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "bulk.html")]
+struct BulkPage {
+    loc: Loc,
+    user: Option<User>,
+    csrf: String,
+    langs: [Lang; 3],
+    search_value: String,
+    done: usize,
+    refused: Vec<RefusedView>,
+    back: String,
+}
+
+async fn bulk(def: &'static ObjectDef, State(s): State<AppState>, form: UiForm) -> Response {
+    let c = &form.caller;
+    let loc = c.loc;
+    let action = form.get("action");
+    let mut body = json!({"action": action});
+    match action {
+        "set_owner" => body["owner_id"] = json!(form.get("owner_id")),
+        "add_tag" | "remove_tag" => body["tag"] = json!(form.get("tag")),
+        _ => {}
+    }
+    let ids: Vec<Id> = form
+        .fields
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let back = super::safe_next(Some(form.get("return_to")));
+    let result = match BulkAction::parse(def, &body) {
+        Ok(a) => s.app.bulk(&c.actor, def, &ids, &a).await,
+        Err(e) => Err(AppError::Invalid(e)),
+    };
+    let report = match result {
+        Ok(r) => r,
+        Err(AppError::Invalid(e)) => {
+            return super::message(
+                Frame::for_caller(c),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                loc.t("form-has-errors"),
+                loc.errors_by_field(&e),
+            );
+        }
+        Err(e) => return app_error_page(c, e),
+    };
+    let frame = Frame::for_caller(c);
+    let refused = report
+        .refused
+        .iter()
+        .map(|r| RefusedView {
+            href: format!("/{}/{}", def.plural, r.id),
+            reason: match r.reason {
+                "invalid" => format!("{}: {}", loc.t("bulk-refused-invalid"), r.detail),
+                other => loc.t(&format!("bulk-refused-{other}")),
+            },
+        })
+        .collect();
+    render(&BulkPage {
+        loc,
+        user: frame.user,
+        csrf: frame.csrf,
+        langs: frame.langs,
+        search_value: String::new(),
+        done: report.done,
+        refused,
+        back,
+    })
+}
