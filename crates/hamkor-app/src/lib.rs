@@ -1,6 +1,7 @@
 //! Hamkor's use cases, called alike by the web UI, the REST API, the CLI and workers:
 //! check access → validate → store → audit, in one transaction.
 
+pub mod attachments;
 pub mod auth;
 pub mod custom_fields;
 pub mod demo;

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod custom;
 pub mod email;
+pub mod files;
 pub mod id;
 pub mod input;
 pub mod names;

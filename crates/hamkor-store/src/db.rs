@@ -38,6 +38,8 @@ pub enum Arg {
     Ts(Option<Timestamp>),
     Date(Option<NaiveDate>),
     Json(Option<Value>),
+    /// File contents (BLOB on SQLite, BYTEA on PostgreSQL).
+    Bytes(Option<Vec<u8>>),
 }
 
 impl From<&str> for Arg {
@@ -146,6 +148,7 @@ impl Sql {
                 Arg::Ts(v) => q.bind(v.map(|v| v.to_storage())),
                 Arg::Date(v) => q.bind(v.map(|d| d.format("%Y-%m-%d").to_string())),
                 Arg::Json(v) => q.bind(v.as_ref().map(|v| v.to_string())),
+                Arg::Bytes(v) => q.bind(v.clone()),
             };
         }
         q
@@ -163,6 +166,7 @@ impl Sql {
                 Arg::Ts(v) => q.bind(v.map(|v| v.0)),
                 Arg::Date(v) => q.bind(*v),
                 Arg::Json(v) => q.bind(v.clone().map(sqlx::types::Json)),
+                Arg::Bytes(v) => q.bind(v.clone()),
             };
         }
         q
@@ -272,6 +276,13 @@ impl Row {
                 .try_get::<Option<NaiveDate>, _>(col)
                 .map_err(|e| decode_err(col, e)),
         }
+    }
+    pub fn bytes(&self, col: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Row::Sqlite(r) => r.try_get::<Option<Vec<u8>>, _>(col),
+            Row::Postgres(r) => r.try_get::<Option<Vec<u8>>, _>(col),
+        }
+        .map_err(|e| decode_err(col, e))
     }
     pub fn json(&self, col: &str) -> Result<Option<Value>, StoreError> {
         match self {

@@ -4,6 +4,7 @@
 //! the statement, so a caller cannot forget an access check.
 
 pub mod access;
+pub mod attachments;
 pub mod audit;
 pub mod custom_fields;
 pub mod db;

@@ -272,3 +272,55 @@ async fn ui_caller(
         }
     }
 }
+
+/// A web UI file upload (`multipart/form-data`): the caller, the `_csrf` field checked
+/// against the session (403 otherwise), and the file sent as `file`, if any.
+pub struct UiUpload {
+    pub caller: Caller,
+    pub file: Option<(String, Vec<u8>)>,
+    pub fields: Vec<(String, String)>,
+}
+
+impl axum::extract::FromRequest<AppState> for UiUpload {
+    type Rejection = Response;
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let caller = ui_caller(&mut parts, state, true).await?;
+        let req = axum::extract::Request::from_parts(parts, body);
+        let mut multipart = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let mut file = None;
+        let mut fields = Vec::new();
+        while let Some(field) = multipart
+            .next_field()
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
+            let name = field.name().unwrap_or("").to_string();
+            if name == "file" {
+                let file_name = field.file_name().unwrap_or("").to_string();
+                let bytes = field.bytes().await.map_err(IntoResponse::into_response)?;
+                if !file_name.is_empty() || !bytes.is_empty() {
+                    file = Some((file_name, bytes.to_vec()));
+                }
+            } else {
+                let text = field.text().await.map_err(IntoResponse::into_response)?;
+                fields.push((name, text));
+            }
+        }
+        let sent = fields
+            .iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        if !caller.csrf_ok(sent) {
+            return Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response());
+        }
+        Ok(UiUpload {
+            caller,
+            file,
+            fields,
+        })
+    }
+}

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod files;
 pub mod i18n;
 pub mod ops;
 pub mod ui;
@@ -20,6 +21,8 @@ use tower_http::trace::TraceLayer;
 pub struct WebConfig {
     /// Used in links and to decide whether cookies are `Secure`.
     pub base_url: String,
+    /// The largest file that may be attached to a record.
+    pub max_upload_bytes: usize,
 }
 
 /// Shared by all handlers.
@@ -37,12 +40,14 @@ impl AppState {
 
 /// The whole router: API, UI, assets and operations endpoints.
 pub fn router(app: App, config: WebConfig) -> Router {
+    let max_upload = config.max_upload_bytes;
     let state = AppState {
         app,
         config: Arc::new(config),
     };
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
+        .merge(files::routes(max_upload))
         .merge(api::routes())
         .merge(ui::routes())
         .merge(ops::routes())

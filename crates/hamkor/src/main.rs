@@ -29,6 +29,9 @@ struct Settings {
     /// The address users reach Hamkor at; used in links and e-mails.
     #[arg(long, env = "HAMKOR_BASE_URL", global = true)]
     base_url: Option<String>,
+    /// The largest file users may attach to a record, in MiB (default 10).
+    #[arg(long, env = "HAMKOR_MAX_UPLOAD_MB", global = true)]
+    max_upload_mb: Option<u32>,
     /// Settings file (optional).
     #[arg(
         long,
@@ -45,6 +48,7 @@ struct FileSettings {
     listen: Option<String>,
     database: Option<String>,
     base_url: Option<String>,
+    max_upload_mb: Option<u32>,
 }
 
 /// The resolved settings.
@@ -52,6 +56,7 @@ struct Config {
     listen: String,
     database: String,
     base_url: String,
+    max_upload_mb: u32,
 }
 
 impl Settings {
@@ -78,10 +83,15 @@ impl Settings {
             .clone()
             .or(file.base_url)
             .unwrap_or_else(|| format!("http://{listen}"));
+        let max_upload_mb = self.max_upload_mb.or(file.max_upload_mb).unwrap_or(10);
+        if !(1..=1024).contains(&max_upload_mb) {
+            anyhow::bail!("max_upload_mb must be between 1 and 1024, not {max_upload_mb}");
+        }
         Ok(Config {
             listen,
             database,
             base_url: base_url.trim_end_matches('/').to_string(),
+            max_upload_mb,
         })
     }
 }
@@ -291,6 +301,7 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
         app.clone(),
         hamkor_web::WebConfig {
             base_url: config.base_url.clone(),
+            max_upload_bytes: config.max_upload_mb as usize * 1024 * 1024,
         },
     );
     // Listen for the stop signals before announcing readiness, so a stop sent right

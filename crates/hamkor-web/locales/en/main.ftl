@@ -364,3 +364,21 @@ bulk-refused-conflict = changed by someone else meanwhile
 bulk-refused-error = failed
 error-bulk-action = This action does not apply to these records.
 error-share-forbidden = Only heads and administrators share views.
+
+# Files
+files-title = Files
+file-choose = Choose a file
+file-upload = Attach
+file-hint = PDF, images, office documents, audio, text; programs and scripts are refused.
+file-refused = The file was not attached
+error-file-empty = The file is empty.
+error-file-too-large = The file is larger than { $max }.
+error-file-type = Files of this kind cannot be attached (programs, scripts and unknown formats are refused).
+error-file-mismatch = The file’s content does not match its name’s extension.
+error-file-name = The file needs a name.
+audit-attach = file attached
+audit-detach = file removed
+field-account-attachments = Files
+field-contact-attachments = Files
+field-interaction-attachments = Files
+field-need-attachments = Files

@@ -364,3 +364,21 @@ bulk-refused-conflict = за это время её изменил кто-то �
 bulk-refused-error = не удалось
 error-bulk-action = Это действие не применимо к таким записям.
 error-share-forbidden = Делиться представлениями могут только руководители и администраторы.
+
+# Files
+files-title = Файлы
+file-choose = Выберите файл
+file-upload = Прикрепить
+file-hint = PDF, изображения, офисные документы, аудио, текст; программы и скрипты не принимаются.
+file-refused = Файл не прикреплён
+error-file-empty = Файл пуст.
+error-file-too-large = Файл больше { $max }.
+error-file-type = Такие файлы прикреплять нельзя (программы, скрипты и неизвестные форматы не принимаются).
+error-file-mismatch = Содержимое файла не соответствует расширению в его имени.
+error-file-name = У файла должно быть имя.
+audit-attach = файл прикреплён
+audit-detach = файл удалён
+field-account-attachments = Файлы
+field-contact-attachments = Файлы
+field-interaction-attachments = Файлы
+field-need-attachments = Файлы

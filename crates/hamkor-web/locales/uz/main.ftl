@@ -364,3 +364,21 @@ bulk-refused-conflict = shu orada boshqa kishi o‘zgartirgan
 bulk-refused-error = bajarilmadi
 error-bulk-action = Bu amal bunday yozuvlarga tegishli emas.
 error-share-forbidden = Ko‘rinishlarni faqat rahbarlar va administratorlar ulasha oladi.
+
+# Files
+files-title = Fayllar
+file-choose = Faylni tanlang
+file-upload = Biriktirish
+file-hint = PDF, rasmlar, ofis hujjatlari, audio, matn; dasturlar va skriptlar qabul qilinmaydi.
+file-refused = Fayl biriktirilmadi
+error-file-empty = Fayl bo‘sh.
+error-file-too-large = Fayl { $max } dan katta.
+error-file-type = Bunday fayllarni biriktirib bo‘lmaydi (dasturlar, skriptlar va noma’lum formatlar qabul qilinmaydi).
+error-file-mismatch = Fayl mazmuni nomidagi kengaytmaga mos emas.
+error-file-name = Faylning nomi bo‘lishi kerak.
+audit-attach = fayl biriktirildi
+audit-detach = fayl o‘chirildi
+field-account-attachments = Fayllar
+field-contact-attachments = Fayllar
+field-interaction-attachments = Fayllar
+field-need-attachments = Fayllar

@@ -4,7 +4,7 @@
 
 mod lists;
 mod quick;
-mod records;
+pub(crate) mod records;
 mod settings;
 
 use crate::AppState;

@@ -673,7 +673,17 @@ struct RecordPage {
     fields: Vec<FieldView>,
     related: Vec<Related>,
     timeline: Option<TimelineView>,
+    files: Vec<FileView>,
+    can_upload: bool,
     history: Vec<HistoryView>,
+}
+
+/// An attachment as a record page lists it.
+pub struct FileView {
+    href: String,
+    delete_action: Option<String>,
+    name: String,
+    note: String,
 }
 
 fn custom_kind_as_field(k: CustomKind) -> Option<FieldKind> {
@@ -1065,6 +1075,29 @@ async fn record_page(
         _ => Vec::new(),
     };
     let timeline = timeline_view(&s, &c, def, id, &params, quick_contacts).await;
+    let can_upload = r.allows(&c.actor, Action::Write);
+    let files = s
+        .app
+        .attachments(&c.actor, def, id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| {
+            let size = if m.size >= 1024 * 1024 {
+                format!("{} MB", loc.number(m.size as f64 / 1048576.0, 1))
+            } else {
+                format!("{} KB", loc.number((m.size as f64 / 1024.0).max(0.1), 1))
+            };
+            let who = names.user(&m.uploaded_by.to_string()).unwrap_or_default();
+            FileView {
+                href: format!("/attachments/{}", m.id),
+                delete_action: (m.uploaded_by == c.user.id || can_upload)
+                    .then(|| format!("/attachments/{}/delete", m.id)),
+                name: m.name,
+                note: format!("{size} · {who} · {}", loc.datetime(&m.created_at)),
+            }
+        })
+        .collect();
     let history = s
         .app
         .record_history(&c.actor, def, id)
@@ -1122,6 +1155,8 @@ async fn record_page(
         fields,
         related,
         timeline,
+        files,
+        can_upload,
         history,
     })
 }

@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod attachments;
 mod auth;
 mod binary;
 mod browser;

@@ -124,6 +124,8 @@ impl TestApp {
             app.clone(),
             hamkor_web::WebConfig {
                 base_url: base.clone(),
+                // Small, so the tests can send a file over the limit.
+                max_upload_bytes: 100_000,
             },
         );
         tokio::spawn(async move {

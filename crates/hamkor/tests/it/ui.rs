@@ -862,3 +862,54 @@ async fn bulk_and_views_from_the_list_page(t: TestApp) {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
 }
 both!(bulk_and_views_from_the_list_page);
+
+async fn attach_a_file_from_the_record_page(t: TestApp) {
+    let acc = t.account("sales_a1", "sales_a1", "Files Co").await;
+    let me = Session::new(&t, "sales_a1").await;
+    let (_, html) = me.get(&format!("/accounts/{acc}")).await;
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+    let send = |csrf: String, name: &'static str| {
+        let part = reqwest::multipart::Part::bytes(b"%PDF-1.4\n%%EOF\n".to_vec()).file_name(name);
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", csrf)
+            .part("file", part);
+        t.client
+            .post(format!("{}/accounts/{acc}/attachments", t.base))
+            .header("cookie", format!("hamkor_session={}", me.cookie))
+            .multipart(form)
+            .send()
+    };
+    let r = send("wrong".into(), "a.pdf").await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = send(me.csrf.clone(), "Shartnoma <script>.pdf")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let (_, html) = me.get(&format!("/accounts/{acc}")).await;
+    assert!(html.contains("Shartnoma script.pdf"), "the name is cleaned");
+    let (_, v) = t
+        .get("sales_a1", &format!("/api/v1/accounts/{acc}/attachments"))
+        .await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    let id = v["items"][0]["id"].as_str().unwrap().to_string();
+    let (s, body) = me.get(&format!("/attachments/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(body.starts_with("%PDF"));
+    let other = Session::new(&t, "sales_b").await;
+    let (s, _) = other.get(&format!("/attachments/{id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = other.post(&format!("/attachments/{id}/delete"), &[]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = me
+        .post(
+            &format!("/attachments/{id}/delete"),
+            &[("return_to", "/accounts")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, v) = t
+        .get("sales_a1", &format!("/api/v1/accounts/{acc}/attachments"))
+        .await;
+    assert_eq!(v["items"], json!([]));
+}
+both!(attach_a_file_from_the_record_page);
