@@ -163,6 +163,9 @@ pub fn push_custom_remove(sql: &mut Sql, b: Backend, key: &str) {
 pub struct SearchPlan {
     /// The object's FTS5 table.
     pub index: &'static str,
+    /// The index holds words (matched by prefix) rather than trigrams (matched anywhere);
+    /// the scan then matches word starts too, so both ways find the same records.
+    pub words: bool,
     /// The FTS5 query to use, or `None` to scan.
     pub fts_query: Option<String>,
 }
@@ -170,21 +173,37 @@ pub struct SearchPlan {
 /// At most this many index hits make the index the better way on SQLite.
 pub const INDEX_HITS: i64 = 2000;
 
-/// The FTS5 query for the terms, when every word can use the trigram index (three or more
-/// characters). Words hold only letters, digits and spaces, so quoting them is safe.
-pub fn fts_query(words: &[String], digits: Option<&str>) -> Option<String> {
-    if words.is_empty() || words.iter().any(|w| w.chars().count() < 3) {
+/// The FTS5 query for the terms: for a trigram index when every word can use it (three
+/// or more characters), for a word index as word prefixes. Words hold only letters,
+/// digits and spaces, so quoting them is safe.
+pub fn fts_query(words: &[String], digits: Option<&str>, word_index: bool) -> Option<String> {
+    if words.is_empty() || (!word_index && words.iter().any(|w| w.chars().count() < 3)) {
         return None;
     }
+    let star = if word_index { "*" } else { "" };
     let all = words
         .iter()
-        .map(|w| format!("\"{w}\""))
+        .map(|w| format!("\"{w}\"{star}"))
         .collect::<Vec<_>>()
         .join(" AND ");
     Some(match digits {
-        Some(d) => format!("({all}) OR \"{d}\""),
+        Some(d) => format!("({all}) OR \"{d}\"{star}"),
         None => all,
     })
+}
+
+/// `t.search LIKE '%w%'`, or for word-indexed objects, a word of it starts with `w`.
+fn push_like(sql: &mut Sql, words: bool, w: &str) {
+    if words {
+        // Two patterns on the bare column, so PostgreSQL's trigram index serves both.
+        sql.push("(t.search LIKE ")
+            .bind(format!("{w}%"))
+            .push(" OR t.search LIKE ")
+            .bind(format!("% {w}%"))
+            .push(")");
+    } else {
+        sql.push("t.search LIKE ").bind(format!("%{w}%"));
+    }
 }
 
 /// Appends the search condition: every word occurs in the record's folded `search` text,
@@ -214,11 +233,12 @@ pub fn push_search(
         if i > 0 {
             sql.push(" AND ");
         }
-        sql.push("t.search LIKE ").bind(format!("%{w}%"));
+        push_like(sql, plan.words, w);
     }
     sql.push(")");
     if let Some(d) = digits {
-        sql.push(" OR t.search LIKE ").bind(format!("%{d}%"));
+        sql.push(" OR ");
+        push_like(sql, plan.words, d);
     }
     sql.push(")");
 }

@@ -319,12 +319,14 @@ async fn search_plan(
     let index = search_index(def);
     let mut plan = dialect::SearchPlan {
         index,
+        // Interactions are indexed by words (migration 0011), the others by trigrams.
+        words: def.object == ObjectType::Interaction,
         fts_query: None,
     };
     let (Some((words, digits)), crate::Backend::Sqlite) = (q.search_terms(), db.backend()) else {
         return Ok(plan);
     };
-    let Some(fts) = dialect::fts_query(&words, digits.as_deref()) else {
+    let Some(fts) = dialect::fts_query(&words, digits.as_deref(), plan.words) else {
         return Ok(plan);
     };
     let mut probe = Sql::new("SELECT COUNT(*) AS n FROM (SELECT rowid FROM ");
@@ -1289,6 +1291,28 @@ pub async fn insert_batch(
             .push(", 1)");
     }
     tx.execute(&sql).await?;
+    if def.object == ObjectType::Interaction {
+        let pairs: Vec<(Id, Id)> = rows
+            .iter()
+            .flat_map(|r| {
+                participant_contacts(&r.fields)
+                    .into_iter()
+                    .map(move |c| (c, r.id))
+            })
+            .collect();
+        for chunk in pairs.chunks(1000) {
+            let mut sql =
+                Sql::new("INSERT INTO interaction_contacts (contact_id, interaction_id) VALUES ");
+            for (i, (c, r)) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" })
+                    .bind(*c)
+                    .push(", ")
+                    .bind(*r)
+                    .push(")");
+            }
+            tx.execute(&sql).await?;
+        }
+    }
     let links: Vec<(Id, &AccountLink)> = rows
         .iter()
         .flat_map(|r| r.account_links.iter().map(move |l| (r.id, l)))

@@ -108,9 +108,16 @@ enum Command {
     Migrate,
     /// Fill the database with deterministic synthetic data for benchmarks and load tests.
     Generate {
-        /// How many contacts (a fifth as many accounts are made).
+        /// How many contacts.
         #[arg(long, default_value_t = 10_000)]
         contacts: usize,
+        /// How many accounts (default: a fifth of the contacts).
+        #[arg(long)]
+        accounts: Option<usize>,
+        /// How many interactions (default: five per contact; the first account gets
+        /// 10,000 of them when there are 20,000 or more).
+        #[arg(long)]
+        interactions: Option<usize>,
         /// The same seed gives the same data.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -174,25 +181,41 @@ async fn main() -> Result<()> {
         .map_err(|e| anyhow::anyhow!("refreshing the search index failed: {e:?}"))?;
     match cli.command {
         Command::Migrate => println!("The database is at the current schema."),
-        Command::Generate { contacts, seed } => {
+        Command::Generate {
+            contacts,
+            accounts,
+            interactions,
+            seed,
+        } => {
             let started = std::time::Instant::now();
-            let step = (contacts / 10).max(1);
+            let sizes = hamkor_app::generate::Sizes {
+                contacts,
+                accounts,
+                interactions,
+            };
+            let mut last = std::time::Instant::now();
             let done = app
-                .generate(contacts, seed, |n| {
-                    if n % step < 400 {
-                        eprintln!("  {n} contacts");
+                .generate(sizes, seed, |what, n| {
+                    if last.elapsed().as_secs() >= 5 {
+                        eprintln!("  {n} {what}");
+                        last = std::time::Instant::now();
                     }
                 })
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let secs = started.elapsed().as_secs_f64();
+            let records = done.accounts + done.contacts + done.interactions;
             println!(
-                "Generated {} users, {} accounts and {} contacts in {secs:.1} s ({:.0} contacts/s).",
+                "Generated {} users, {} accounts, {} contacts and {} interactions in {secs:.1} s ({:.0} records/s).",
                 done.users,
                 done.accounts,
                 done.contacts,
-                done.contacts as f64 / secs
+                done.interactions,
+                records as f64 / secs
             );
+            if let Some(id) = done.busiest_account {
+                println!("Busiest account (10,000 interactions): {id}");
+            }
         }
         Command::Serve { demo } => serve(app, &config, demo).await?,
         Command::User(cmd) => user_command(&app, &config, cmd).await?,

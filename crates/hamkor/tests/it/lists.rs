@@ -269,7 +269,18 @@ both!(search_follows_changes);
 /// Rare terms go through the search index, common ones through a scan (on SQLite the list
 /// chooses by probing the index): both must find exactly what a plain scan finds.
 async fn both_search_paths_agree_with_a_scan(t: TestApp) {
-    t.app.generate(2_500, 7, |_| {}).await.expect("generate");
+    t.app
+        .generate(
+            hamkor_app::generate::Sizes {
+                contacts: 2_500,
+                accounts: None,
+                interactions: Some(0),
+            },
+            7,
+            |_, _| {},
+        )
+        .await
+        .expect("generate");
     for q in [
         "karimov",
         "mail",
