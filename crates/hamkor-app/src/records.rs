@@ -368,8 +368,9 @@ impl App {
         q: &str,
         per_object: u32,
     ) -> AppResult<Vec<(ObjectType, Record)>> {
-        let mut out = Vec::new();
-        for def in hamkor_domain::objects::OBJECTS {
+        // Each kind of record is searched at the same time, on its own reader.
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, def) in hamkor_domain::objects::OBJECTS.into_iter().enumerate() {
             if actor.scope(def.object, Action::Read) == Scope::None {
                 continue;
             }
@@ -379,9 +380,21 @@ impl App {
             ];
             let q2 = ListQuery::parse(def, &[], &params)?;
             let mut db = self.db.clone();
-            for r in records::list(&mut db, actor, def, &q2).await?.items {
-                out.push((def.object, r));
-            }
+            let actor = actor.clone();
+            tasks.spawn(async move {
+                records::list(&mut db, &actor, def, &q2)
+                    .await
+                    .map(|p| (i, def.object, p.items))
+            });
+        }
+        let mut found = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            found.push(done.map_err(|e| AppError::Internal(e.to_string()))??);
+        }
+        found.sort_by_key(|(i, _, _)| *i);
+        let mut out = Vec::new();
+        for (_, object, items) in found {
+            out.extend(items.into_iter().map(|r| (object, r)));
         }
         let needle = hamkor_domain::names::fold(q);
         out.sort_by_key(|(_, r)| {
