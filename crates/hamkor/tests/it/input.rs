@@ -118,6 +118,51 @@ async fn bad_bodies_change_nothing(t: TestApp) {
         .await;
     assert_eq!(s, StatusCode::PRECONDITION_FAILED);
 
+    // Contacts: names of whitespace, numbers that are not phones, bad messengers and
+    // consents, each named.
+    for (body, field) in [
+        (
+            json!({"first_name": "   ", "last_name": "\t "}),
+            "last_name",
+        ),
+        (
+            json!({"last_name": "X", "phones": ["call me"]}),
+            "phones[0]",
+        ),
+        (
+            json!({"last_name": "X", "phones": [{"number": "90 123 45 67", "kind": "pager"}]}),
+            "phones[0].kind",
+        ),
+        (
+            json!({"last_name": "X", "messengers": [{"handle": "@x", "kind": "telegram"}]}),
+            "messengers[0]",
+        ),
+        (
+            json!({"last_name": "X", "email_consent": "maybe"}),
+            "email_consent",
+        ),
+        (
+            json!({"last_name": "X", "birthday": "1990-02-30"}),
+            "birthday",
+        ),
+        (
+            json!({"last_name": "X", "preferred_channel": "pigeon"}),
+            "preferred_channel",
+        ),
+    ] {
+        let (s, v) = t.post("sales_a1", "/api/v1/contacts", body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "POST {body}: {v}");
+        assert!(
+            v["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == field),
+            "POST {body} should name {field}: {v}"
+        );
+    }
+    assert_eq!(t.count("contacts").await, 0, "no contact created");
+
     assert_eq!(t.snapshot(&path).await, before, "nothing changed");
     assert_eq!(t.count("accounts").await, count, "nothing created");
     assert_eq!(t.audit_rows().await, audit, "nothing audited");
