@@ -382,3 +382,6 @@ field-account-attachments = Files
 field-contact-attachments = Files
 field-interaction-attachments = Files
 field-need-attachments = Files
+bulk-set_field = Set a field
+bulk-field = Field
+bulk-value = Value (empty clears it)

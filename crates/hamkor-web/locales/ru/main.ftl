@@ -382,3 +382,6 @@ field-account-attachments = Файлы
 field-contact-attachments = Файлы
 field-interaction-attachments = Файлы
 field-need-attachments = Файлы
+bulk-set_field = Задать поле
+bulk-field = Поле
+bulk-value = Значение (пусто — очистить)

@@ -382,3 +382,6 @@ field-account-attachments = Fayllar
 field-contact-attachments = Fayllar
 field-interaction-attachments = Fayllar
 field-need-attachments = Fayllar
+bulk-set_field = Maydonni o‘rnatish
+bulk-field = Maydon
+bulk-value = Qiymat (bo‘sh — tozalash)

@@ -106,6 +106,12 @@ async fn bulk(def: &'static ObjectDef, State(s): State<AppState>, form: UiForm) 
     match action {
         "set_owner" => body["owner_id"] = json!(form.get("owner_id")),
         "add_tag" | "remove_tag" => body["tag"] = json!(form.get("tag")),
+        "set_field" => {
+            body["field"] = json!(form.get("field"));
+            // An empty value clears the field.
+            let v = form.get("value").trim();
+            body["value"] = if v.is_empty() { json!(null) } else { json!(v) };
+        }
         _ => {}
     }
     let ids: Vec<Id> = form

@@ -256,6 +256,8 @@ struct ListPage {
     /// Bulk actions: the users an owner can be given to, and whether records have tags.
     bulk_users: Vec<(String, String)>,
     has_tags: bool,
+    /// Fields "set a field" can change: one-value core fields, by label.
+    bulk_fields: Vec<(String, String)>,
     return_to: String,
 }
 
@@ -590,6 +592,21 @@ async fn list_page(
             .map(|u| (u.id.to_string(), u.name.clone()))
             .collect(),
         has_tags: def.field("tags").is_some(),
+        bulk_fields: def
+            .fields
+            .iter()
+            .filter(|f| {
+                matches!(
+                    f.kind,
+                    FieldKind::Text { .. }
+                        | FieldKind::Choice(_)
+                        | FieldKind::Date
+                        | FieldKind::Url
+                        | FieldKind::Amount
+                ) && !f.required
+            })
+            .map(|f| (f.name.to_string(), field_label(&loc, def, f.name)))
+            .collect(),
         loc,
         user: frame.user,
         csrf: frame.csrf,

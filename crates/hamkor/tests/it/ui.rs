@@ -838,6 +838,20 @@ async fn bulk_and_views_from_the_list_page(t: TestApp) {
     assert!(html.contains("href=\"/accounts?kind=client\""));
     let (_, v) = t.get("admin", &format!("/api/v1/accounts/{a}")).await;
     assert_eq!(v["tags"], json!(["<i>hot</i>"]));
+    let (s, _) = me
+        .post(
+            "/accounts/bulk",
+            &[
+                ("action", "set_field"),
+                ("field", "industry"),
+                ("value", "Textile"),
+                ("ids", &a),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = t.get("admin", &format!("/api/v1/accounts/{a}")).await;
+    assert_eq!(v["industry"], "Textile");
     let (_, html) = me.get(&format!("/accounts/{a}")).await;
     assert!(html.contains("&#60;i&#62;hot&#60;/i&#62;") && !html.contains("<i>hot</i>"));
     // Save the current list as a view; it shows among the views.
