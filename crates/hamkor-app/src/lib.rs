@@ -13,7 +13,7 @@ pub mod records;
 pub mod roles;
 pub mod users;
 
-use hamkor_domain::ValidationErrors;
+use hamkor_domain::{Id, ObjectType, ValidationErrors};
 use hamkor_store::access::PolicyOverrides;
 use hamkor_store::{Db, StoreError};
 use std::sync::{Arc, RwLock};
@@ -86,6 +86,9 @@ pub struct App {
     pub db: Db,
     policy: Arc<RwLock<Option<CachedPolicy>>>,
     tokens: Arc<RwLock<TokenCache>>,
+    /// The record each user opened last, as noted in `recent_items`: opening it again
+    /// (a reload) needs no write.
+    last_visit: Arc<RwLock<std::collections::HashMap<Id, (ObjectType, Id)>>>,
 }
 
 impl App {
@@ -94,6 +97,7 @@ impl App {
             db,
             policy: Arc::new(RwLock::new(None)),
             tokens: Arc::new(RwLock::new(TokenCache::new())),
+            last_visit: Arc::new(RwLock::new(std::collections::HashMap::new())),
         }
     }
 

@@ -299,6 +299,13 @@ impl App {
     /// Notes that the actor opened a record (for their recent items). A failure here
     /// must not stop the page: it is logged and forgotten.
     pub async fn note_visit(&self, actor: &Actor, object: ObjectType, id: Id) {
+        if self
+            .last_visit
+            .read()
+            .is_ok_and(|m| m.get(&actor.user_id) == Some(&(object, id)))
+        {
+            return;
+        }
         let result = async {
             let mut tx = self.db.begin().await?;
             hamkor_store::recent::touch(&mut tx, actor.user_id, object, id).await?;
@@ -306,8 +313,13 @@ impl App {
             Ok::<(), hamkor_store::StoreError>(())
         }
         .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not note a recent item");
+        match result {
+            Ok(()) => {
+                if let Ok(mut m) = self.last_visit.write() {
+                    m.insert(actor.user_id, (object, id));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not note a recent item"),
         }
     }
 
