@@ -240,11 +240,19 @@ async fn timeline(
         .timeline(&c.actor, subject, &params)
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
-    Ok(axum::Json(json!({
+    Ok(axum::Json(page_json(&page)).into_response())
+}
+
+/// A page of records: `{items, next_cursor}` and `total` when counted.
+fn page_json(page: &hamkor_store::records::Page) -> Value {
+    let mut body = json!({
         "items": page.items.iter().map(record_json).collect::<Vec<_>>(),
         "next_cursor": page.next_cursor,
-    }))
-    .into_response())
+    });
+    if let Some(t) = page.total {
+        body["total"] = json!(t);
+    }
+    body
 }
 
 async fn list(
@@ -258,14 +266,7 @@ async fn list(
         .list_records(&c.actor, def, &params)
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
-    let mut body = json!({
-        "items": page.items.iter().map(record_json).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor,
-    });
-    if let Some(t) = page.total {
-        body["total"] = json!(t);
-    }
-    Ok(axum::Json(body).into_response())
+    Ok(axum::Json(page_json(&page)).into_response())
 }
 
 async fn create(

@@ -117,6 +117,13 @@ fn only_fields(body: &Value, allowed: &[&str]) -> Result<(), ValidationErrors> {
     errors.into_result()
 }
 
+/// A required `true`/`false` field of a request body.
+fn bool_field(body: &Value, k: &'static str, loc: &crate::i18n::Loc) -> Result<bool, ApiError> {
+    body.get(k)
+        .and_then(Value::as_bool)
+        .ok_or_else(|| ApiError::invalid(&FieldError::new(k, "error-type-checkbox").into(), loc))
+}
+
 fn str_field(body: &Value, k: &str) -> Result<Option<String>, FieldError> {
     match body.get(k) {
         None | Some(Value::Null) => Ok(None),
@@ -403,12 +410,7 @@ async fn patch_picklist_value(
 ) -> Result<Response, ApiError> {
     let body = json_body(&headers, &body, &c.loc)?;
     only_fields(&body, &["active"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
-    let Some(active) = body.get("active").and_then(Value::as_bool) else {
-        return Err(ApiError::invalid(
-            &FieldError::new("active", "error-type-checkbox").into(),
-            &c.loc,
-        ));
-    };
+    let active = bool_field(&body, "active", &c.loc)?;
     s.app
         .set_picklist_value_active(&c.actor, &list, &value, active)
         .await
@@ -636,12 +638,7 @@ async fn patch_user(
     let id = id.parse().map_err(|_| not_found())?;
     let body = json_body(&headers, &body, &c.loc)?;
     only_fields(&body, &["disabled"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
-    let Some(disabled) = body.get("disabled").and_then(Value::as_bool) else {
-        return Err(ApiError::invalid(
-            &FieldError::new("disabled", "error-type-checkbox").into(),
-            &c.loc,
-        ));
-    };
+    let disabled = bool_field(&body, "disabled", &c.loc)?;
     s.app
         .user_by_id(id)
         .await

@@ -131,23 +131,7 @@ async fn journeys(t: TestApp) {
 
     // Log in.
     c.goto(&format!("{base}/accounts")).await.unwrap();
-    wait(c, "input[name=email]")
-        .await
-        .send_keys("admin@test.hamkor.uz")
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Css("form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    submit_login(c, "admin@test.hamkor.uz").await;
     wait_text(c, "Accounts").await;
     assert!(
         c.current_url()
@@ -373,8 +357,8 @@ async fn journeys(t: TestApp) {
 }
 both!(journeys);
 
-async fn log_in(c: &Client, base: &str, email: &str) {
-    c.goto(&format!("{base}/login")).await.unwrap();
+/// Fills in and sends the login form shown on the current page.
+async fn submit_login(c: &Client, email: &str) {
     wait(c, "input[name=email]")
         .await
         .send_keys(email)
@@ -392,6 +376,11 @@ async fn log_in(c: &Client, base: &str, email: &str) {
         .click()
         .await
         .unwrap();
+}
+
+async fn log_in(c: &Client, base: &str, email: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    submit_login(c, email).await;
     wait(c, "#global-search").await;
 }
 
