@@ -111,7 +111,7 @@ api="Authorization: Bearer $token"
 ui="Cookie: $cookie"
 {
   echo "Hamkor client-base benchmark — $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), SQLite"
-  echo "database: $(du -h "$db" | cut -f1), $(curl -s -H "$api" "$base/api/v1/contacts?count=true&limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])') contacts, $(curl -s -H "$api" "$base/api/v1/interactions?count=true&limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])') interactions"
+  echo "database: $(du -h "$db" | cut -f1) (sizes as generated: see the generate line above, or the file's origin)"
   echo
   printf '| %-58s | %7s | %8s | %8s | %8s | %s |\n' "request (concurrency $conc, ${duration}s each)" "req/s" "p50" "p95" "p99" "non-2xx"
   printf '|%s|%s|%s|%s|%s|%s|\n' "------------------------------------------------------------" "---------" "----------" "----------" "----------" "---"

@@ -213,8 +213,25 @@ impl App {
         if actor.scope(def.object, Action::Read) == Scope::None {
             return Err(AppError::Forbidden);
         }
+        self.list_records_counting_to(actor, def, params, None)
+            .await
+    }
+
+    /// As `list_records`, but a count (`count=true`) stops at `cap` records: the total
+    /// is then at most `cap`, and `cap` means "this many or more".
+    pub async fn list_records_counting_to(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        params: &[(String, String)],
+        cap: Option<i64>,
+    ) -> AppResult<Page> {
+        if actor.scope(def.object, Action::Read) == Scope::None {
+            return Err(AppError::Forbidden);
+        }
         let customs = self.custom_fields(def.object).await?;
-        let q = ListQuery::parse(def, &customs, params)?;
+        let mut q = ListQuery::parse(def, &customs, params)?;
+        q.count_cap = cap;
         let mut db = self.db.clone();
         Ok(records::list(&mut db, actor, def, &q).await?)
     }

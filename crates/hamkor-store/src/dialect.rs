@@ -173,23 +173,36 @@ pub struct SearchPlan {
 /// At most this many index hits make the index the better way on SQLite.
 pub const INDEX_HITS: i64 = 2000;
 
-/// The FTS5 query for the terms: for a trigram index when every word can use it (three
-/// or more characters), for a word index as word prefixes. Words hold only letters,
-/// digits and spaces, so quoting them is safe.
-pub fn fts_query(words: &[String], digits: Option<&str>, word_index: bool) -> Option<String> {
-    if words.is_empty() || (!word_index && words.iter().any(|w| w.chars().count() < 3)) {
+/// Longest word a trigram query looks up as it is; a longer one is looked up by its last
+/// `TRIGRAM_WORD` characters (the leading "998" of a phone number is in every phone) and
+/// checked whole with `LIKE`.
+const TRIGRAM_WORD: usize = 9;
+
+/// The part of a word a trigram query looks up, or `None` if it is too short for one.
+fn trigram_part(w: &str) -> Option<String> {
+    let n = w.chars().count();
+    if n < 3 {
         return None;
     }
-    let star = if word_index { "*" } else { "" };
-    let all = words
-        .iter()
-        .map(|w| format!("\"{w}\"{star}"))
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    Some(match digits {
-        Some(d) => format!("({all}) OR \"{d}\"{star}"),
-        None => all,
-    })
+    Some(w.chars().skip(n.saturating_sub(TRIGRAM_WORD)).collect())
+}
+
+/// The FTS5 query for the words: for a trigram index, the words of three or more
+/// characters (see `trigram_part`); for a word index, word prefixes (`exact`: whole
+/// words, a cheap first probe). `None` when no word can use the index. Words hold only
+/// letters, digits and spaces, so quoting them is safe.
+pub fn fts_query(words: &[String], word_index: bool, exact: bool) -> Option<String> {
+    let terms: Vec<String> = if word_index {
+        let star = if exact { "" } else { "*" };
+        words.iter().map(|w| format!("\"{w}\"{star}")).collect()
+    } else {
+        words
+            .iter()
+            .filter_map(|w| trigram_part(w))
+            .map(|w| format!("\"{w}\""))
+            .collect()
+    };
+    (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
 /// `t.search LIKE '%w%'`, or for word-indexed objects, a word of it starts with `w`.
@@ -206,15 +219,8 @@ fn push_like(sql: &mut Sql, words: bool, w: &str) {
     }
 }
 
-/// Appends the search condition: every word occurs in the record's folded `search` text,
-/// or the digits do.
-pub fn push_search(
-    sql: &mut Sql,
-    b: Backend,
-    plan: &SearchPlan,
-    words: &[String],
-    digits: Option<&str>,
-) {
+/// Appends the search condition: every word occurs in the record's folded `search` text.
+pub fn push_search(sql: &mut Sql, b: Backend, plan: &SearchPlan, words: &[String]) {
     if let (Backend::Sqlite, Some(q)) = (b, &plan.fts_query) {
         sql.push(" AND t.rowid IN (SELECT rowid FROM ")
             .push_ident(plan.index)
@@ -223,9 +229,17 @@ pub fn push_search(
             .push(" MATCH ")
             .bind(q.clone())
             .push(")");
+        // Words the index did not look up whole are checked here.
+        for w in words
+            .iter()
+            .filter(|w| !plan.words && trigram_part(w).as_deref() != Some(w.as_str()))
+        {
+            sql.push(" AND ");
+            push_like(sql, false, w);
+        }
         return;
     }
-    sql.push(" AND ((");
+    sql.push(" AND (");
     if words.is_empty() {
         sql.push("1 = 0");
     }
@@ -236,9 +250,43 @@ pub fn push_search(
         push_like(sql, plan.words, w);
     }
     sql.push(")");
-    if let Some(d) = digits {
-        sql.push(" OR ");
-        push_like(sql, plan.words, d);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts_query;
+
+    fn w(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
     }
-    sql.push(")");
+
+    #[test]
+    fn trigram_queries_skip_short_words_and_trim_long_ones() {
+        assert_eq!(
+            fts_query(&w("rustam ismoilov"), false, false).as_deref(),
+            Some("\"rustam\" AND \"ismoilov\"")
+        );
+        assert_eq!(
+            fts_query(&w("a ivanov"), false, false).as_deref(),
+            Some("\"ivanov\"")
+        );
+        assert_eq!(fts_query(&w("ab"), false, false), None);
+        // The leading 998 of a phone number is in every phone: the last nine digits look up.
+        assert_eq!(
+            fts_query(&w("998901234567"), false, false).as_deref(),
+            Some("\"901234567\"")
+        );
+    }
+
+    #[test]
+    fn word_queries_match_prefixes_or_whole_words() {
+        assert_eq!(
+            fts_query(&w("muzok ab"), true, false).as_deref(),
+            Some("\"muzok\"* AND \"ab\"*")
+        );
+        assert_eq!(
+            fts_query(&w("muzokara"), true, true).as_deref(),
+            Some("\"muzokara\"")
+        );
+    }
 }

@@ -197,11 +197,15 @@ pub struct ListQuery {
     pub sort: Vec<SortKey>,
     pub limit: u32,
     cursor: Option<Vec<Value>>,
-    /// Folded search text (see `names::fold`) and phone digits, if `q` was given.
-    pub search: Option<(String, Option<String>)>,
+    /// Folded search text (see `names::fold`), or a phone-like query's digits, if `q`
+    /// was given.
+    pub search: Option<String>,
     /// List the trash instead of the live records.
     pub trashed: bool,
     pub count: bool,
+    /// Count at most this many (the web UI shows "10,000+" rather than waiting for an
+    /// exact count of millions); `None` counts exactly.
+    pub count_cap: Option<i64>,
 }
 
 impl Default for ListQuery {
@@ -214,6 +218,7 @@ impl Default for ListQuery {
             search: None,
             trashed: false,
             count: false,
+            count_cap: None,
         }
     }
 }
@@ -317,9 +322,12 @@ impl ListQuery {
                     if text.chars().count() > 200 {
                         errors.push(FieldError::new("q", "error-too-long").with("max", 200));
                     } else if !text.is_empty() {
-                        let folded = names::fold(text);
-                        let digits = hamkor_domain::phone::phone_search_digits(text);
-                        q.search = Some((folded, digits));
+                        // A phone-like query ("+998 90 123-45-67", a tax id) is one number,
+                        // not words: it is searched as its digits alone.
+                        q.search = Some(
+                            hamkor_domain::phone::phone_search_digits(text)
+                                .unwrap_or_else(|| names::fold(text)),
+                        );
                     }
                 }
                 "count" => q.count = matches!(raw.as_str(), "true" | "1"),
@@ -510,31 +518,22 @@ impl ListQuery {
                 sql.push(")");
             }
         }
-        if let Some((folded, digits)) = &self.search {
-            // Every word must occur (in any order); a phone-like query may match as digits.
-            // Folded words hold only letters, digits and spaces, so they need no escaping.
-            let words: Vec<String> = folded
+        // Every word must occur (in any order). Folded words hold only letters, digits
+        // and spaces, so they need no escaping.
+        if let Some(words) = self.search_terms() {
+            dialect::push_search(sql, b, plan, &words);
+        }
+    }
+
+    /// Words of the search (folded, at most eight), if searching.
+    pub(crate) fn search_terms(&self) -> Option<Vec<String>> {
+        self.search.as_ref().map(|folded| {
+            folded
                 .split(' ')
                 .filter(|w| !w.is_empty())
                 .take(8)
                 .map(str::to_string)
-                .collect();
-            dialect::push_search(sql, b, plan, &words, digits.as_deref());
-        }
-    }
-
-    /// Words of the search (folded, at most eight) and the phone digits, if searching.
-    pub(crate) fn search_terms(&self) -> Option<(Vec<String>, Option<String>)> {
-        self.search.as_ref().map(|(folded, digits)| {
-            (
-                folded
-                    .split(' ')
-                    .filter(|w| !w.is_empty())
-                    .take(8)
-                    .map(str::to_string)
-                    .collect(),
-                digits.clone(),
-            )
+                .collect()
         })
     }
 

@@ -368,6 +368,9 @@ pub(crate) fn href(plural: &str, params: &[(String, String)]) -> String {
     }
 }
 
+/// A list page counts its records up to this many.
+const LIST_COUNT_CAP: i64 = 10_000;
+
 const FILTER_OPS: [&str; 9] = ["eq", "ne", "like", "lt", "lte", "gt", "gte", "in", "null"];
 
 async fn list_page(
@@ -410,7 +413,13 @@ async fn list_page(
     let mut query: Vec<(String, String)> =
         params.iter().filter(|(k, _)| k != "col").cloned().collect();
     query.push(("count".into(), "true".into()));
-    let page = match s.app.list_records(&c.actor, def, &query).await {
+    // Counting millions exactly would cost more than the page: the count stops at
+    // LIST_COUNT_CAP and shows as "10,000+".
+    let page = match s
+        .app
+        .list_records_counting_to(&c.actor, def, &query, Some(LIST_COUNT_CAP))
+        .await
+    {
         Ok(p) => p,
         Err(e) => return app_error_page(&c, e),
     };
@@ -615,7 +624,13 @@ async fn list_page(
         title: object_title(&loc, def),
         plural: def.plural,
         can_create: c.actor.scope(def.object, Action::Write) != Scope::None,
-        total: page.total.map(|t| loc.number(t as f64, 0)),
+        total: page.total.map(|t| {
+            if t >= LIST_COUNT_CAP {
+                format!("{}+", loc.number(LIST_COUNT_CAP as f64, 0))
+            } else {
+                loc.number(t as f64, 0)
+            }
+        }),
         q,
         columns: header,
         rows,
