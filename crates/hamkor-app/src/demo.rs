@@ -458,6 +458,70 @@ impl App {
             self.create_record(admin, &hamkor_domain::objects::INTERACTION, &body)
                 .await?;
         }
+        // Interests from the managed list, and what the first clients need.
+        for value in [
+            "Paxta mato",
+            "Ip-kalava",
+            "Qadoqlash",
+            "Логистика",
+            "Оборудование",
+        ] {
+            self.add_picklist_value(admin, "interests", value).await?;
+        }
+        for (acc, interests) in [
+            (0, &["Paxta mato", "Ip-kalava"][..]),
+            (1, &["Qadoqlash"][..]),
+            (2, &["Логистика", "Оборудование"][..]),
+        ] {
+            let (account_id, _) = account_ids[acc];
+            self.update_record(
+                admin,
+                &hamkor_domain::objects::ACCOUNT,
+                account_id,
+                &json!({ "interests": interests }),
+                None,
+            )
+            .await?;
+        }
+        for (acc, title, budget, currency, status, days) in [
+            (
+                0,
+                "Cotton fabric, 2,000 m a month",
+                "18000.00",
+                "USD",
+                "open",
+                45,
+            ),
+            (
+                0,
+                "Dyeing of finished fabric",
+                "95000000.00",
+                "UZS",
+                "in_progress",
+                20,
+            ),
+            (
+                1,
+                "Printed boxes for bread, 10,000 a month",
+                "42000000.00",
+                "UZS",
+                "open",
+                30,
+            ),
+        ] {
+            let (account_id, owner) = account_ids[acc];
+            let needed_by = (chrono::Utc::now() + chrono::Duration::days(days))
+                .format("%Y-%m-%d")
+                .to_string();
+            self.create_record(
+                admin,
+                &hamkor_domain::objects::NEED,
+                &json!({"title": title, "account_id": account_id.to_string(), "budget": budget,
+                    "currency": currency, "status": status, "needed_by": needed_by,
+                    "owner_id": ids[owner].id.to_string()}),
+            )
+            .await?;
+        }
         let mut tx = self.db.begin().await?;
         settings::set(&mut tx, "demo_password", &password).await?;
         tx.commit().await?;
