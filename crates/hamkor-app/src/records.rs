@@ -95,9 +95,10 @@ pub fn parse_timeline_query(
     errors.into_result().map(|_| q)
 }
 
-/// The version of the search key (`names::fold` and what `search` holds). Raise it when
-/// either changes: the next start recomputes every record's search text.
-pub const SEARCH_KEY_VERSION: &str = "2";
+/// The version of the search key (`names::fold`, what `search` holds, and the numbers in
+/// `search_numbers`). Raise it when any changes: the next start recomputes them for every
+/// record.
+pub const SEARCH_KEY_VERSION: &str = "3";
 
 impl App {
     /// Brings every record's search text up to [`SEARCH_KEY_VERSION`], in small

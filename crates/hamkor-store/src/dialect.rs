@@ -168,6 +168,8 @@ pub struct SearchPlan {
     pub words: bool,
     /// The FTS5 query to use, or `None` to scan.
     pub fts_query: Option<String>,
+    /// A number search through `search_numbers` for this object (see `ListQuery::numeric`).
+    pub numbers: Option<&'static str>,
 }
 
 /// At most this many index hits make the index the better way on SQLite.
@@ -221,6 +223,24 @@ fn push_like(sql: &mut Sql, words: bool, w: &str) {
 
 /// Appends the search condition: every word occurs in the record's folded `search` text.
 pub fn push_search(sql: &mut Sql, b: Backend, plan: &SearchPlan, words: &[String]) {
+    if let (Some(object), Some(number)) = (plan.numbers, words.first()) {
+        // A number's beginning ('f' keys) or its end ('r' keys, reversed): two ranges of
+        // the index. ':' follows '9', so "f123" ≤ key < "f123:" are the keys starting
+        // with "f123".
+        let reversed: String = number.chars().rev().collect();
+        sql.push(" AND t.id IN (SELECT record_id FROM search_numbers WHERE object = ")
+            .bind(object)
+            .push(" AND ((key >= ")
+            .bind(format!("f{number}"))
+            .push(" AND key < ")
+            .bind(format!("f{number}:"))
+            .push(") OR (key >= ")
+            .bind(format!("r{reversed}"))
+            .push(" AND key < ")
+            .bind(format!("r{reversed}:"))
+            .push(")))");
+        return;
+    }
     if let (Backend::Sqlite, Some(q)) = (b, &plan.fts_query) {
         sql.push(" AND t.rowid IN (SELECT rowid FROM ")
             .push_ident(plan.index)

@@ -200,6 +200,9 @@ pub struct ListQuery {
     /// Folded search text (see `names::fold`), or a phone-like query's digits, if `q`
     /// was given.
     pub search: Option<String>,
+    /// The query is a number of seven or more digits (a phone, a tax id): objects with
+    /// numbers find it by their numbers' beginnings and endings (`search_numbers`).
+    pub numeric: bool,
     /// List the trash instead of the live records.
     pub trashed: bool,
     pub count: bool,
@@ -216,6 +219,7 @@ impl Default for ListQuery {
             limit: DEFAULT_LIMIT,
             cursor: None,
             search: None,
+            numeric: false,
             trashed: false,
             count: false,
             count_cap: None,
@@ -324,10 +328,9 @@ impl ListQuery {
                     } else if !text.is_empty() {
                         // A phone-like query ("+998 90 123-45-67", a tax id) is one number,
                         // not words: it is searched as its digits alone.
-                        q.search = Some(
-                            hamkor_domain::phone::phone_search_digits(text)
-                                .unwrap_or_else(|| names::fold(text)),
-                        );
+                        let digits = hamkor_domain::phone::phone_search_digits(text);
+                        q.numeric = digits.as_ref().is_some_and(|d| d.len() >= 7);
+                        q.search = Some(digits.unwrap_or_else(|| names::fold(text)));
                     }
                 }
                 "count" => q.count = matches!(raw.as_str(), "true" | "1"),

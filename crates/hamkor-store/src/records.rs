@@ -161,6 +161,99 @@ fn field_arg(kind: FieldKind, v: &Value) -> Arg {
     }
 }
 
+/// The numbers a record is found by in number searches: its phones and messenger numbers
+/// (E.164 digits) and its tax id.
+pub(crate) fn record_numbers(def: &ObjectDef, fields: &Map<String, Value>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in def.fields {
+        let Some(v) = fields.get(f.name) else {
+            continue;
+        };
+        match f.kind {
+            FieldKind::Phones | FieldKind::Messengers => {
+                for p in v.as_array().into_iter().flatten() {
+                    if let Some(e) = p.get("e164").and_then(Value::as_str) {
+                        out.push(e.trim_start_matches('+').to_string());
+                    }
+                }
+            }
+            FieldKind::TaxId => {
+                if let Some(t) = v.as_str() {
+                    out.push(t.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    out.retain(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Does this object have numbers to search by?
+pub(crate) fn has_numbers(def: &ObjectDef) -> bool {
+    def.fields.iter().any(|f| {
+        matches!(
+            f.kind,
+            FieldKind::Phones | FieldKind::Messengers | FieldKind::TaxId
+        )
+    })
+}
+
+/// The index keys of a number: forwards and backwards.
+fn number_keys(n: &str) -> [String; 2] {
+    [
+        format!("f{n}"),
+        format!("r{}", n.chars().rev().collect::<String>()),
+    ]
+}
+
+/// Replaces a record's rows in `search_numbers`.
+async fn write_numbers(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    id: Id,
+    fields: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    if !has_numbers(def) {
+        return Ok(());
+    }
+    tx.execute(&Sql::new("DELETE FROM search_numbers WHERE record_id = $1").arg(id))
+        .await?;
+    insert_numbers(tx, def, &[(id, record_numbers(def, fields))]).await
+}
+
+async fn insert_numbers(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    rows: &[(Id, Vec<String>)],
+) -> Result<(), StoreError> {
+    let keys: Vec<(Id, String)> = rows
+        .iter()
+        .flat_map(|(id, nums)| {
+            nums.iter()
+                .flat_map(|n| number_keys(n))
+                .map(move |k| (*id, k))
+        })
+        .collect();
+    for chunk in keys.chunks(100) {
+        let mut sql = Sql::new("INSERT INTO search_numbers (object, key, record_id) VALUES ");
+        for (i, (id, k)) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" })
+                .bind(def.object.as_str())
+                .push(", ")
+                .bind(k.clone())
+                .push(", ")
+                .bind(*id)
+                .push(")");
+        }
+        sql.push(" ON CONFLICT DO NOTHING");
+        tx.execute(&sql).await?;
+    }
+    Ok(())
+}
+
 /// The text searched by `?q=` and the global search box: names folded across scripts,
 /// e-mails, phone digits and tax ids.
 fn search_text(def: &ObjectDef, fields: &Map<String, Value>) -> String {
@@ -344,7 +437,12 @@ async fn search_plan(
         // Interactions are indexed by words (migration 0011), the others by trigrams.
         words: def.object == ObjectType::Interaction,
         fts_query: None,
+        numbers: None,
     };
+    if q.numeric && has_numbers(def) {
+        plan.numbers = Some(def.object.as_str());
+        return Ok(plan);
+    }
     let (Some(words), crate::Backend::Sqlite) = (q.search_terms(), db.backend()) else {
         return Ok(plan);
     };
@@ -878,6 +976,7 @@ pub async fn create(
         .push(", 1)");
     tx.execute(&sql).await?;
     write_participants(tx, def, id, &input.fields).await?;
+    write_numbers(tx, def, id, &input.fields).await?;
     let mut changes = Map::new();
     for (k, v) in &input.fields {
         if !v.is_null() {
@@ -1031,6 +1130,12 @@ pub async fn update(
     }
     if changes.contains_key("contact_id") || changes.contains_key("contact_ids") {
         write_participants(tx, def, id, &fields).await?;
+    }
+    if ["phones", "messengers", "tax_id"]
+        .iter()
+        .any(|k| changes.contains_key(*k))
+    {
+        write_numbers(tx, def, id, &fields).await?;
     }
     audit::record(tx, def.object, id, "update", Some(actor.user_id), changes).await?;
     written(tx, actor, def, id).await
@@ -1247,6 +1352,7 @@ pub async fn refresh_search_batch(
             };
             fields.insert(f.name.to_string(), v.unwrap_or(Value::Null));
         }
+        write_numbers(tx, def, id, &fields).await?;
         let text = search_text(def, &fields);
         if row.req_text("search")? != text {
             let mut up = Sql::new("UPDATE ");
@@ -1312,6 +1418,13 @@ pub async fn insert_batch(
             .push(", 1)");
     }
     tx.execute(&sql).await?;
+    if has_numbers(def) {
+        let numbers: Vec<(Id, Vec<String>)> = rows
+            .iter()
+            .map(|r| (r.id, record_numbers(def, &r.fields)))
+            .collect();
+        insert_numbers(tx, def, &numbers).await?;
+    }
     if def.object == ObjectType::Interaction {
         let pairs: Vec<(Id, Id)> = rows
             .iter()

@@ -456,3 +456,63 @@ async fn recent_items(t: TestApp) {
     assert_eq!(v["items"][0]["title"], "First opened");
 }
 both!(recent_items);
+
+/// Numbers of seven or more digits are found by their beginning or their end, whatever
+/// the spelling; a changed number is found by its new digits only.
+async fn numbers_are_found_by_either_end(t: TestApp) {
+    let c = t
+        .contact(
+            "sales_a1",
+            "sales_a1",
+            json!({"last_name": "Raqamov", "phones": ["+998 90 765-43-21"], "messengers": [{"handle": "93 111 22 33", "kind": "whatsapp"}]}),
+        )
+        .await;
+    let a = t.account("sales_a1", "sales_a1", "Raqam MChJ").await;
+    t.patch(
+        "sales_a1",
+        &format!("/api/v1/accounts/{a}"),
+        json!({"tax_id": "305 987 654"}),
+    )
+    .await;
+    let found = |v: &serde_json::Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (q, want) in [
+        ("7654321", &c),
+        ("765-43-21", &c),
+        ("90 765 43 21", &c),
+        ("(90) 765-43-21", &c),
+        ("+998907654321", &c),
+        ("931112233", &c),
+        ("3059876", &a),
+        ("305987654", &a),
+    ] {
+        let (_, v) = t
+            .get("sales_a1", &format!("/api/v1/search?q={}", urlencode(q)))
+            .await;
+        assert!(found(&v).contains(want), "{q} should find {want}: {v}");
+        let (_, v) = t
+            .get("sales_b", &format!("/api/v1/search?q={}", urlencode(q)))
+            .await;
+        assert_eq!(v["items"], json!([]), "{q} as sales_b");
+    }
+    // A new number replaces the old one in the index.
+    let (s, _) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/contacts/{c}"),
+            json!({"phones": ["+998 97 000 11 22"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, v) = t.get("sales_a1", "/api/v1/search?q=7654321").await;
+    assert!(!found(&v).contains(&c), "{v}");
+    let (_, v) = t.get("sales_a1", "/api/v1/contacts?q=970001122").await;
+    assert_eq!(found(&v), vec![c]);
+}
+both!(numbers_are_found_by_either_end);
