@@ -98,7 +98,7 @@ pub fn parse_timeline_query(
 /// The version of the search key (`names::fold`, what `search` holds, and the numbers in
 /// `search_numbers`). Raise it when any changes: the next start recomputes them for every
 /// record.
-pub const SEARCH_KEY_VERSION: &str = "3";
+pub const SEARCH_KEY_VERSION: &str = "4";
 
 impl App {
     /// Brings every record's search text up to [`SEARCH_KEY_VERSION`], in small

@@ -224,21 +224,16 @@ fn push_like(sql: &mut Sql, words: bool, w: &str) {
 /// Appends the search condition: every word occurs in the record's folded `search` text.
 pub fn push_search(sql: &mut Sql, b: Backend, plan: &SearchPlan, words: &[String]) {
     if let (Some(object), Some(number)) = (plan.numbers, words.first()) {
-        // A number's beginning ('f' keys) or its end ('r' keys, reversed): two ranges of
-        // the index. ':' follows '9', so "f123" ≤ key < "f123:" are the keys starting
-        // with "f123".
-        let reversed: String = number.chars().rev().collect();
+        // Every ending of a stored number is a key, so a piece from anywhere in it is the
+        // beginning of one: one range of the index. ':' follows '9', so "f123" ≤ key <
+        // "f123:" are the keys starting with "f123".
         sql.push(" AND t.id IN (SELECT record_id FROM search_numbers WHERE object = ")
             .bind(object)
-            .push(" AND ((key >= ")
+            .push(" AND key >= ")
             .bind(format!("f{number}"))
             .push(" AND key < ")
             .bind(format!("f{number}:"))
-            .push(") OR (key >= ")
-            .bind(format!("r{reversed}"))
-            .push(" AND key < ")
-            .bind(format!("r{reversed}:"))
-            .push(")))");
+            .push(")");
         return;
     }
     if let (Backend::Sqlite, Some(q)) = (b, &plan.fts_query) {

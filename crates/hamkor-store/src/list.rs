@@ -201,7 +201,7 @@ pub struct ListQuery {
     /// was given.
     pub search: Option<String>,
     /// The query is a number of seven or more digits (a phone, a tax id): objects with
-    /// numbers find it by their numbers' beginnings and endings (`search_numbers`).
+    /// numbers find it anywhere in their numbers through `search_numbers`.
     pub numeric: bool,
     /// List the trash instead of the live records.
     pub trashed: bool,
@@ -329,7 +329,9 @@ impl ListQuery {
                         // A phone-like query ("+998 90 123-45-67", a tax id) is one number,
                         // not words: it is searched as its digits alone.
                         let digits = hamkor_domain::phone::phone_search_digits(text);
-                        q.numeric = digits.as_ref().is_some_and(|d| d.len() >= 7);
+                        q.numeric = digits
+                            .as_ref()
+                            .is_some_and(|d| d.len() >= crate::records::NUMBER_PIECE);
                         q.search = Some(digits.unwrap_or_else(|| names::fold(text)));
                     }
                 }

@@ -201,12 +201,18 @@ pub(crate) fn has_numbers(def: &ObjectDef) -> bool {
     })
 }
 
-/// The index keys of a number: forwards and backwards.
-fn number_keys(n: &str) -> [String; 2] {
-    [
-        format!("f{n}"),
-        format!("r{}", n.chars().rev().collect::<String>()),
-    ]
+/// Shortest piece of a number that number searches look up.
+pub const NUMBER_PIECE: usize = 7;
+
+/// The index keys of a number: each of its endings of `NUMBER_PIECE` or more digits, so
+/// any piece of it that long is the beginning of a key (one index range).
+fn number_keys(n: &str) -> Vec<String> {
+    if n.len() <= NUMBER_PIECE {
+        return vec![format!("f{n}")];
+    }
+    (0..=n.len() - NUMBER_PIECE)
+        .map(|i| format!("f{}", &n[i..]))
+        .collect()
 }
 
 /// Replaces a record's rows in `search_numbers`.

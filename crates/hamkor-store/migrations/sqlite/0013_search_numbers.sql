@@ -1,7 +1,7 @@
--- Phone numbers and tax ids of accounts and contacts, for number searches: each number is
--- kept forwards ('f' + digits) and backwards ('r' + reversed digits), so that a number's
--- beginning and its end (any ending: the full number, without the country code, the last
--- seven digits) are each one range of this index. Filled by the application (at start for
+-- Phone numbers and tax ids of accounts and contacts, for number searches: each ending of
+-- seven or more digits of a number is a key ('f' + digits), so that any piece of a number
+-- that long (the full number, without the country code, the last seven digits, the
+-- middle) is the beginning of a key: one range of this index. Filled by the application (at start for
 -- existing records). Keep in step with ../postgres/0013_search_numbers.sql.
 CREATE TABLE search_numbers (
     object TEXT NOT NULL,
