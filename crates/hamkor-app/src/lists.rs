@@ -116,6 +116,16 @@ fn refusal(id: Id, e: AppError) -> Refusal {
     }
 }
 
+/// Heads and administrators may share a view with everyone.
+pub fn may_share_views(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Administrator | Role::Head)
+}
+
+/// A view is deleted by its owner, or, if shared, by an administrator.
+pub fn may_delete_view(actor: &Actor, view: &SavedView) -> bool {
+    view.user_id == actor.user_id || (view.shared && actor.is_admin())
+}
+
 impl App {
     /// Applies an action to each record, reporting what was done and what was refused.
     pub async fn bulk(
@@ -133,6 +143,7 @@ impl App {
                 .with("max", BULK_MAX)
                 .into());
         }
+        let ctx = self.write_context(def).await?;
         let mut report = BulkReport::default();
         let mut seen: Vec<Id> = Vec::new();
         for id in ids {
@@ -140,7 +151,7 @@ impl App {
                 continue;
             }
             seen.push(*id);
-            match self.bulk_one(actor, def, *id, action).await {
+            match self.bulk_one(actor, def, *id, action, &ctx).await {
                 Ok(()) => report.done += 1,
                 Err(e) => report.refused.push(refusal(*id, e)),
             }
@@ -154,6 +165,7 @@ impl App {
         def: &ObjectDef,
         id: Id,
         action: &BulkAction,
+        ctx: &crate::records::WriteContext,
     ) -> AppResult<()> {
         let body = match action {
             BulkAction::Delete => return self.delete_record(actor, def, id, None).await,
@@ -193,7 +205,7 @@ impl App {
                     .map(|_| ());
             }
         };
-        self.update_record(actor, def, id, &body, None)
+        self.update_record_in(actor, def, id, &body, None, ctx)
             .await
             .map(|_| ())
     }
@@ -220,7 +232,7 @@ impl App {
         } else if name.chars().count() > 100 {
             errors.push(FieldError::new("name", "error-too-long").with("max", 100));
         }
-        if shared && !matches!(actor.role, Role::Administrator | Role::Head) {
+        if shared && !may_share_views(actor) {
             errors.push(FieldError::new("shared", "error-share-forbidden"));
         }
         let params: Vec<(String, String)> = params
@@ -258,13 +270,13 @@ impl App {
     pub async fn delete_view(&self, actor: &Actor, id: Id) -> AppResult<()> {
         let mut tx = self.db.begin().await?;
         let view = views::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        if view.user_id != actor.user_id {
-            if !view.shared {
-                return Err(AppError::NotFound);
-            }
-            if !actor.is_admin() {
-                return Err(AppError::Forbidden);
-            }
+        if !may_delete_view(actor, &view) {
+            // Someone else's private view does not exist for this user.
+            return Err(if view.shared {
+                AppError::Forbidden
+            } else {
+                AppError::NotFound
+            });
         }
         views::delete(&mut tx, id).await?;
         tx.commit().await?;

@@ -13,6 +13,12 @@ use hamkor_store::timeline::{self, Subject, TimelineQuery};
 use hamkor_store::{Actor, custom_fields, settings};
 use serde_json::Value;
 
+/// See `App::write_context`.
+pub(crate) struct WriteContext {
+    customs: Vec<CustomFieldDef>,
+    cc: String,
+}
+
 /// Extra checks an object needs beyond its field descriptions.
 fn object_rules(def: &ObjectDef, body: &Value, current: Option<&Record>) -> AppResult<()> {
     if def.object == ObjectType::Contact {
@@ -264,17 +270,40 @@ impl App {
         body: &Value,
         if_version: Option<i64>,
     ) -> AppResult<Record> {
+        let ctx = self.write_context(def).await?;
+        self.update_record_in(actor, def, id, body, if_version, &ctx)
+            .await
+    }
+
+    /// What checking a write needs besides the record: the object's custom fields and
+    /// the default country code. Read once for many writes (bulk actions).
+    pub(crate) async fn write_context(&self, def: &ObjectDef) -> AppResult<WriteContext> {
         let customs = self.custom_fields(def.object).await?;
         let mut db = self.db.clone();
         let cc = settings::default_country_code(&mut db).await?;
+        Ok(WriteContext { customs, cc })
+    }
+
+    /// `update_record` with its context already read.
+    pub(crate) async fn update_record_in(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        id: Id,
+        body: &Value,
+        if_version: Option<i64>,
+        ctx: &WriteContext,
+    ) -> AppResult<Record> {
+        let (customs, cc) = (&ctx.customs, &ctx.cc);
+        let mut db = self.db.clone();
         // Seeing the record comes before judging the input: an unseen id is 404 whatever is sent.
         let current = records::get(&mut db, actor, def, id).await?;
-        let mut input = parse_record_input(def, &customs, body, Mode::Patch, &cc)?;
+        let mut input = parse_record_input(def, customs, body, Mode::Patch, cc)?;
         object_rules(def, body, Some(&current))?;
         self.prepare_client_record(actor, def, &mut input, Some(&current))
             .await?;
         let mut tx = self.db.begin().await?;
-        let record = records::update(&mut tx, actor, def, id, input, &customs, if_version).await?;
+        let record = records::update(&mut tx, actor, def, id, input, customs, if_version).await?;
         tx.commit().await?;
         Ok(record)
     }

@@ -356,15 +356,20 @@ fn list_fields(loc: &Loc, def: &ObjectDef, customs: &[CustomFieldDef]) -> Vec<Li
     out
 }
 
-pub(crate) fn href(plural: &str, params: &[(String, String)]) -> String {
-    let q: Vec<String> = params
+/// `a=1&b=2`, each part URL-encoded.
+fn query_string(params: &[(String, String)]) -> String {
+    params
         .iter()
         .map(|(k, v)| format!("{}={}", urlencoding::encode(k), urlencoding::encode(v)))
-        .collect();
-    if q.is_empty() {
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+pub(crate) fn href(plural: &str, params: &[(String, String)]) -> String {
+    if params.is_empty() {
         format!("/{plural}")
     } else {
-        format!("/{plural}?{}", q.join("&"))
+        format!("/{plural}?{}", query_string(params))
     }
 }
 
@@ -567,7 +572,7 @@ async fn list_page(
         .filter(|(k, _)| !matches!(k.as_str(), "cursor" | "count" | "limit"))
         .cloned()
         .collect();
-    let current_query = href(def.plural, &current);
+    let current_query = query_string(&current);
     let views = s
         .app
         .saved_views(&c.actor, def)
@@ -575,7 +580,7 @@ async fn list_page(
         .unwrap_or_default()
         .into_iter()
         .map(|v| {
-            let may_delete = v.user_id == c.user.id || (v.shared && c.actor.is_admin());
+            let may_delete = hamkor_app::lists::may_delete_view(&c.actor, &v);
             (
                 v.name.clone(),
                 href(def.plural, &v.params),
@@ -586,15 +591,9 @@ async fn list_page(
         .collect();
     render(&ListPage {
         views,
-        current_query: current_query
-            .split_once('?')
-            .map(|(_, q)| q.to_string())
-            .unwrap_or_default(),
-        return_to: current_query,
-        can_share: matches!(
-            c.actor.role,
-            hamkor_domain::Role::Administrator | hamkor_domain::Role::Head
-        ),
+        return_to: href(def.plural, &current),
+        current_query,
+        can_share: hamkor_app::lists::may_share_views(&c.actor),
         bulk_users: users
             .iter()
             .filter(|u| !u.disabled)
@@ -982,6 +981,8 @@ async fn record_page(
         href: None,
     });
     let mut related = Vec::new();
+    // The quick forms of an account page can name one of its contacts: (id, name).
+    let mut quick_contacts: Vec<(String, String)> = Vec::new();
     match def.object {
         ObjectType::Contact => related.push(Related {
             add: None,
@@ -1002,6 +1003,10 @@ async fn record_page(
                 .account_contacts(&c.actor, id)
                 .await
                 .unwrap_or_default();
+            quick_contacts = contacts
+                .iter()
+                .map(|x| (x.contact_id.to_string(), x.name.clone()))
+                .collect();
             related.push(Related {
                 add: None,
                 title: loc.t("nav-contacts"),
@@ -1088,24 +1093,6 @@ async fn record_page(
                 .collect(),
         });
     }
-    // The quick forms of an account page can name one of its contacts.
-    let quick_contacts: Vec<(String, String)> = match def.object {
-        ObjectType::Account => related
-            .first()
-            .map(|rel| {
-                rel.items
-                    .iter()
-                    .map(|i| {
-                        (
-                            i.href.trim_start_matches("/contacts/").to_string(),
-                            i.text.clone(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
     let timeline = timeline_view(&s, &c, def, id, &params, quick_contacts).await;
     let can_upload = r.allows(&c.actor, Action::Write);
     let files = s
