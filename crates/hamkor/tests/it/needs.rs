@@ -185,5 +185,25 @@ async fn interests_come_from_a_managed_list(t: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = t
+        .post(
+            "marketer",
+            "/api/v1/picklists/interests",
+            json!({"value": "Wool"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, v) = t.get("admin", "/api/v1/picklists/interests").await;
+    let active: Vec<(&str, bool)> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["value"].as_str().unwrap(), i["active"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        active,
+        [("Cotton", false), ("Silk", true)],
+        "nothing changed"
+    );
 }
 both!(interests_come_from_a_managed_list);

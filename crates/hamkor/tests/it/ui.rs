@@ -874,6 +874,30 @@ async fn bulk_and_views_from_the_list_page(t: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Another user cannot delete the private view, and it stays.
+    let (_, v) = t.get("head_a", "/api/v1/views?object=account").await;
+    let view = v["items"][0]["id"].as_str().unwrap().to_string();
+    let other = Session::new(&t, "sales_b").await;
+    let (s, _) = other
+        .post(&format!("/accounts/views/{view}/delete"), &[])
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = t.get("head_a", "/api/v1/views?object=account").await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1);
+    // Only administrators keep the list of interests.
+    let (s, _) = other
+        .post("/settings/interests", &[("value", "Silk")])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = other
+        .post(
+            "/settings/interests/state",
+            &[("value", "Silk"), ("active", "false")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, v) = t.get("admin", "/api/v1/picklists/interests").await;
+    assert_eq!(v["items"], json!([]));
 }
 both!(bulk_and_views_from_the_list_page);
 
