@@ -7,10 +7,13 @@ pub mod custom_fields;
 pub mod demo;
 pub mod generate;
 pub mod lists;
+pub mod mail;
 pub mod picklists;
 pub mod quick;
 pub mod records;
+pub mod reminders;
 pub mod roles;
+pub mod tasks;
 pub mod users;
 
 use hamkor_domain::{Id, ObjectType, ValidationErrors};
@@ -89,6 +92,10 @@ pub struct App {
     /// The record each user opened last, as noted in `recent_items`: opening it again
     /// (a reload) needs no write.
     last_visit: Arc<RwLock<std::collections::HashMap<Id, (ObjectType, Id)>>>,
+    /// Sends reminders and other mail; `None` when no SMTP server is configured.
+    pub mailer: Option<mail::Mailer>,
+    /// The address users reach Hamkor at, for links in e-mails and feeds.
+    pub base_url: String,
 }
 
 impl App {
@@ -98,7 +105,17 @@ impl App {
             policy: Arc::new(RwLock::new(None)),
             tokens: Arc::new(RwLock::new(TokenCache::new())),
             last_visit: Arc::new(RwLock::new(std::collections::HashMap::new())),
+            mailer: None,
+            base_url: "http://127.0.0.1:8080".into(),
         }
+    }
+
+    /// The same application sending mail through `mailer` (if any), with links to
+    /// `base_url`.
+    pub fn with_mail(mut self, mailer: Option<mail::Mailer>, base_url: &str) -> Self {
+        self.mailer = mailer;
+        self.base_url = base_url.trim_end_matches('/').to_string();
+        self
     }
 
     /// The current access policy overrides (cached for a moment).

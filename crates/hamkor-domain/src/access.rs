@@ -69,14 +69,18 @@ pub enum ObjectType {
     Contact,
     Interaction,
     Need,
+    Task,
+    Event,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 4] = [
+    pub const ALL: [ObjectType; 6] = [
         ObjectType::Account,
         ObjectType::Contact,
         ObjectType::Interaction,
         ObjectType::Need,
+        ObjectType::Task,
+        ObjectType::Event,
     ];
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -84,6 +88,8 @@ impl ObjectType {
             ObjectType::Contact => "contact",
             ObjectType::Interaction => "interaction",
             ObjectType::Need => "need",
+            ObjectType::Task => "task",
+            ObjectType::Event => "event",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -137,6 +143,13 @@ impl Role {
             (_, Interaction | Need, Read) => Scope::All,
             (Role::Head, Interaction | Need, _) => Scope::Team,
             (Role::Sales | Role::Marketer | Role::Support, Interaction | Need, _) => Scope::Own,
+            // Tasks and meetings: everyone plans their own work; a head plans the team's.
+            // Authors, assignees and participants reach a task or meeting whatever their
+            // scope (the store adds that condition).
+            (Role::Head, Task | Event, _) => Scope::Team,
+            (Role::ReadOnly, Task | Event, Read) => Scope::All,
+            (Role::ReadOnly, Task | Event, _) => Scope::None,
+            (_, Task | Event, _) => Scope::Own,
             (Role::Head, _, _) => Scope::Team,
             (Role::Sales, _, _) => Scope::Own,
             (Role::Marketer, Account | Contact, Read) => Scope::All,

@@ -67,7 +67,7 @@ pub fn parse_record_input(
     };
     let mut input = RecordInput::default();
     for (key, value) in obj {
-        if let Some(field) = def.field(key) {
+        if let Some(field) = def.field(key).filter(|f| !f.read_only) {
             match parse_core(field.kind, key, value, default_cc) {
                 Ok(v) => {
                     if field.required
@@ -105,17 +105,20 @@ pub fn parse_record_input(
                 Value::Null => {}
                 _ => errors.push(FieldError::new("custom", "error-not-object")),
             }
-        } else if key == "owner_id" {
+        } else if key == "owner_id" || def.owner_alias == Some(key.as_str()) {
             match value.as_str().and_then(|s| s.parse::<Id>().ok()) {
+                Some(id) if input.owner_id.is_some_and(|o| o != id) => {
+                    errors.push(FieldError::new(key.clone(), "error-owner-twice"))
+                }
                 Some(id) => input.owner_id = Some(id),
-                None => errors.push(FieldError::new("owner_id", "error-id")),
+                None => errors.push(FieldError::new(key.clone(), "error-id")),
             }
         } else if key == "accounts" && def.plural == "contacts" {
             match parse_account_links(value) {
                 Ok(links) => input.account_links = Some(links),
                 Err(e) => errors.push(e),
             }
-        } else if READ_ONLY.contains(&key.as_str()) {
+        } else if READ_ONLY.contains(&key.as_str()) || def.field(key).is_some() {
             errors.push(FieldError::new(key.clone(), "error-read-only"));
         } else {
             errors.push(FieldError::new(key.clone(), "error-unknown-field"));
@@ -363,7 +366,133 @@ fn parse_core(
                 json!(seen)
             })
         }
+        FieldKind::Bool => parse_bool(key, value),
+        FieldKind::Checklist => parse_checklist(key, value),
+        FieldKind::Recurrence => match value {
+            Value::Null => Ok(Value::Null),
+            Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
+            Value::String(s) => {
+                let v: Value = serde_json::from_str(s)
+                    .map_err(|_| FieldError::new(key, "error-recurrence-invalid"))?;
+                parse_recurrence(key, &v)
+            }
+            v => parse_recurrence(key, v),
+        },
+        FieldKind::Related => parse_related(key, value),
+        FieldKind::Team => match value {
+            Value::Null => Ok(Value::Null),
+            Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
+            Value::String(s) => s
+                .trim()
+                .parse::<Id>()
+                .map(|id| Value::String(id.to_string()))
+                .map_err(|_| FieldError::new(key, "error-id")),
+            _ => Err(FieldError::new(key, "error-id")),
+        },
     }
+}
+
+fn parse_bool(key: &str, value: &Value) -> Result<Value, FieldError> {
+    match value {
+        Value::Null | Value::Bool(_) => Ok(value.clone()),
+        Value::String(s) => match s.trim() {
+            "" => Ok(Value::Null),
+            "true" | "on" | "1" | "yes" => Ok(Value::Bool(true)),
+            "false" | "off" | "0" | "no" => Ok(Value::Bool(false)),
+            _ => Err(FieldError::new(key, "error-type-bool")),
+        },
+        _ => Err(FieldError::new(key, "error-type-bool")),
+    }
+}
+
+/// The most steps a checklist holds.
+pub const MAX_CHECKLIST: usize = 100;
+
+/// A checklist: a list of `{text, done}` (a bare string is a step not yet done).
+fn parse_checklist(key: &str, value: &Value) -> Result<Value, FieldError> {
+    let items = match value {
+        Value::Null => return Ok(Value::Null),
+        Value::Array(items) => items,
+        _ => return Err(FieldError::new(key, "error-type-list")),
+    };
+    if items.len() > MAX_CHECKLIST {
+        return Err(FieldError::new(key, "error-too-many").with("max", MAX_CHECKLIST));
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("{key}[{i}]");
+        let (text, done) = match item {
+            Value::String(_) => (item.clone(), false),
+            Value::Object(o) => {
+                if let Some(k) = o.keys().find(|k| *k != "text" && *k != "done") {
+                    return Err(FieldError::new(
+                        format!("{field}.{k}"),
+                        "error-unknown-field",
+                    ));
+                }
+                let done = match parse_bool(
+                    &format!("{field}.done"),
+                    o.get("done").unwrap_or(&Value::Null),
+                )? {
+                    Value::Bool(b) => b,
+                    _ => false,
+                };
+                (o.get("text").cloned().unwrap_or(Value::Null), done)
+            }
+            _ => return Err(FieldError::new(field, "error-not-object")),
+        };
+        let text = parse_text(&format!("{field}.text"), &text, 300, false)?;
+        if text.is_null() {
+            return Err(FieldError::new(format!("{field}.text"), "error-required"));
+        }
+        out.push(json!({"text": text, "done": done}));
+    }
+    Ok(if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(out)
+    })
+}
+
+fn parse_recurrence(key: &str, value: &Value) -> Result<Value, FieldError> {
+    let rule = crate::recurrence::Recurrence::parse(value).map_err(|mut e| {
+        e.field = key.to_string();
+        e
+    })?;
+    serde_json::to_value(rule).map_err(|_| FieldError::new(key, "error-recurrence-invalid"))
+}
+
+/// A link to one record: `{type, id}`, or `"type:id"` as a form sends it.
+fn parse_related(key: &str, value: &Value) -> Result<Value, FieldError> {
+    let (ty, id) = match value {
+        Value::Null => return Ok(Value::Null),
+        Value::String(s) if s.trim().is_empty() => return Ok(Value::Null),
+        Value::String(s) => match s.trim().split_once(':') {
+            Some((t, i)) => (t.to_string(), i.to_string()),
+            None => return Err(FieldError::new(key, "error-related")),
+        },
+        Value::Object(o) => {
+            if let Some(k) = o.keys().find(|k| *k != "type" && *k != "id") {
+                return Err(FieldError::new(format!("{key}.{k}"), "error-unknown-field"));
+            }
+            match (
+                o.get("type").and_then(Value::as_str),
+                o.get("id").and_then(Value::as_str),
+            ) {
+                (Some(t), Some(i)) => (t.to_string(), i.to_string()),
+                _ => return Err(FieldError::new(key, "error-related")),
+            }
+        }
+        _ => return Err(FieldError::new(key, "error-related")),
+    };
+    let object = crate::ObjectType::parse(ty.trim())
+        .filter(|o| crate::objects::RELATED_TYPES.contains(o))
+        .ok_or_else(|| FieldError::new(format!("{key}.type"), "error-related-type"))?;
+    let id = id
+        .trim()
+        .parse::<Id>()
+        .map_err(|_| FieldError::new(format!("{key}.id"), "error-id"))?;
+    Ok(json!({"type": object.as_str(), "id": id.to_string()}))
 }
 
 /// A messenger handle: a Telegram username (`@name`, `t.me/name`) or a phone number;

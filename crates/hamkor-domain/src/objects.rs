@@ -45,6 +45,16 @@ pub enum FieldKind {
     /// An amount of money with at most two decimals, shown as a decimal string
     /// (`"1500.00"`) and stored as integer minor units; its currency is another field.
     Amount,
+    /// Yes or no.
+    Bool,
+    /// A list of `{text, done}` steps.
+    Checklist,
+    /// How a task repeats (see `recurrence::Recurrence`), as JSON.
+    Recurrence,
+    /// A link to one record of any client-side type: `{type, id}`.
+    Related,
+    /// The id of a team.
+    Team,
 }
 
 impl FieldKind {
@@ -60,9 +70,20 @@ impl FieldKind {
                 | FieldKind::Users
                 | FieldKind::Refs(_)
                 | FieldKind::Picklist(_)
+                | FieldKind::Checklist
+                | FieldKind::Recurrence
+                | FieldKind::Related
         )
     }
 }
+
+/// The record types a task or a meeting may be about (`related.type`).
+pub const RELATED_TYPES: &[ObjectType] = &[
+    ObjectType::Account,
+    ObjectType::Contact,
+    ObjectType::Need,
+    ObjectType::Interaction,
+];
 
 /// One core field of an object.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +94,11 @@ pub struct FieldDef {
     pub required: bool,
     /// May be used in `?field=` filters and `?sort=`.
     pub filterable: bool,
+    /// Set by the system only (a request that sends it is refused).
+    pub read_only: bool,
+    /// Always has a value in the database (required, or filled by the system), so lists
+    /// sort by the bare column and its index serves the order.
+    pub not_null: bool,
     /// Shown as a list column when the user has chosen none.
     pub default_column: bool,
 }
@@ -83,6 +109,8 @@ const fn f(name: &'static str, kind: FieldKind) -> FieldDef {
         kind,
         required: false,
         filterable: true,
+        read_only: false,
+        not_null: false,
         default_column: false,
     }
 }
@@ -90,6 +118,11 @@ const fn f(name: &'static str, kind: FieldKind) -> FieldDef {
 impl FieldDef {
     const fn required(mut self) -> Self {
         self.required = true;
+        self.not_null = true;
+        self
+    }
+    const fn not_null(mut self) -> Self {
+        self.not_null = true;
         self
     }
     const fn column(mut self) -> Self {
@@ -98,6 +131,10 @@ impl FieldDef {
     }
     const fn no_filter(mut self) -> Self {
         self.filterable = false;
+        self
+    }
+    const fn read_only(mut self) -> Self {
+        self.read_only = true;
         self
     }
 }
@@ -158,6 +195,33 @@ pub const NEED_STATUSES: &[&str] = &["open", "in_progress", "satisfied", "droppe
 /// Currencies amounts are entered in (exchange rates come with the sales catalog).
 pub const CURRENCIES: &[&str] = &["UZS", "USD", "EUR", "RUB", "KZT", "CNY"];
 
+/// Where a task stands: the assignee works it `open → in_progress → done`, the author
+/// checks the result and `accepted` or `returned` it (see `tasks`); `cancelled` by the
+/// author.
+pub const TASK_STATUSES: &[&str] = &[
+    "open",
+    "in_progress",
+    "done",
+    "accepted",
+    "returned",
+    "cancelled",
+];
+/// How urgent a task is.
+pub const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
+/// Where a meeting stands.
+pub const EVENT_STATUSES: &[&str] = &["planned", "held", "cancelled"];
+
+/// Who besides those the role's scope reaches may see (and partly change) a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sharing {
+    /// The scope alone.
+    Scope,
+    /// Tasks: also the author and, for a task given to a team, the team's members.
+    AuthorAndTeam,
+    /// Meetings: also every participating user.
+    Participants,
+}
+
 /// An object type with its fields.
 #[derive(Debug)]
 pub struct ObjectDef {
@@ -171,6 +235,11 @@ pub struct ObjectDef {
     /// The order of a list that asks for none (`-field` for descending); empty: by id,
     /// which is creation order.
     pub default_sort: &'static str,
+    /// Who else may see the record.
+    pub sharing: Sharing,
+    /// The API name of `owner_id` where the object has a better word for it (a task's
+    /// `assignee_id`); both names are accepted and both are shown.
+    pub owner_alias: Option<&'static str>,
 }
 
 pub static ACCOUNT: ObjectDef = ObjectDef {
@@ -194,6 +263,8 @@ pub static ACCOUNT: ObjectDef = ObjectDef {
     ],
     parents: &[],
     default_sort: "",
+    sharing: Sharing::Scope,
+    owner_alias: None,
 };
 
 pub static CONTACT: ObjectDef = ObjectDef {
@@ -217,6 +288,8 @@ pub static CONTACT: ObjectDef = ObjectDef {
     ],
     parents: &[],
     default_sort: "",
+    sharing: Sharing::Scope,
+    owner_alias: None,
 };
 
 /// A call, meeting, visit, e-mail, SMS, letter or note in a client's history. It belongs
@@ -228,7 +301,7 @@ pub static INTERACTION: ObjectDef = ObjectDef {
         f("kind", FieldKind::Choice(INTERACTION_KINDS))
             .required()
             .column(),
-        f("occurred_at", FieldKind::DateTime).column(),
+        f("occurred_at", FieldKind::DateTime).not_null().column(),
         f("subject", FieldKind::Text { max: 200 }).column(),
         f("account_id", FieldKind::Ref(ObjectType::Account)).column(),
         f("contact_id", FieldKind::Ref(ObjectType::Contact)).column(),
@@ -243,6 +316,8 @@ pub static INTERACTION: ObjectDef = ObjectDef {
     ],
     parents: &["account_id", "contact_id"],
     default_sort: "-occurred_at",
+    sharing: Sharing::Scope,
+    owner_alias: None,
 };
 
 /// What a client wants: a product or service, a budget, a date, and where it stands.
@@ -262,10 +337,62 @@ pub static NEED: ObjectDef = ObjectDef {
     ],
     parents: &["account_id", "contact_id"],
     default_sort: "",
+    sharing: Sharing::Scope,
+    owner_alias: None,
+};
+
+/// Something to be done by someone by a deadline. The owner is the assignee; the author
+/// (`created_by`) accepts the result.
+pub static TASK: ObjectDef = ObjectDef {
+    object: ObjectType::Task,
+    plural: "tasks",
+    fields: &[
+        f("title", FieldKind::Text { max: 200 }).required().column(),
+        f("status", FieldKind::Choice(TASK_STATUSES)).column(),
+        f("priority", FieldKind::Choice(PRIORITIES)).column(),
+        f("due_at", FieldKind::DateTime).column(),
+        f("remind_at", FieldKind::DateTime),
+        f("team_id", FieldKind::Team),
+        f("related", FieldKind::Related).column(),
+        f("description", FieldKind::LongText).no_filter(),
+        f("checklist", FieldKind::Checklist).no_filter(),
+        f("recurrence", FieldKind::Recurrence).no_filter(),
+        f("series_id", FieldKind::Ref(ObjectType::Task)).read_only(),
+        f("occurrence", FieldKind::Duration).read_only().no_filter(),
+        f("completed_at", FieldKind::DateTime).read_only(),
+    ],
+    parents: &[],
+    default_sort: "due_at",
+    sharing: Sharing::AuthorAndTeam,
+    owner_alias: Some("assignee_id"),
+};
+
+/// A meeting or other event in the calendar. The owner organises it; participating users
+/// see it in their calendars.
+pub static EVENT: ObjectDef = ObjectDef {
+    object: ObjectType::Event,
+    plural: "events",
+    fields: &[
+        f("title", FieldKind::Text { max: 200 }).required().column(),
+        f("starts_at", FieldKind::DateTime).required().column(),
+        f("ends_at", FieldKind::DateTime).required().column(),
+        f("all_day", FieldKind::Bool),
+        f("location", FieldKind::Text { max: 300 }).column(),
+        f("status", FieldKind::Choice(EVENT_STATUSES)),
+        f("related", FieldKind::Related).column(),
+        f("user_ids", FieldKind::Users),
+        f("contact_ids", FieldKind::Refs(ObjectType::Contact)),
+        f("remind_before", FieldKind::Duration),
+        f("description", FieldKind::LongText).no_filter(),
+    ],
+    parents: &[],
+    default_sort: "starts_at",
+    sharing: Sharing::Participants,
+    owner_alias: None,
 };
 
 /// Every object described here, in menu order.
-pub static OBJECTS: [&ObjectDef; 4] = [&ACCOUNT, &CONTACT, &INTERACTION, &NEED];
+pub static OBJECTS: [&ObjectDef; 6] = [&ACCOUNT, &CONTACT, &INTERACTION, &NEED, &TASK, &EVENT];
 
 impl ObjectDef {
     pub fn get(object: ObjectType) -> &'static ObjectDef {
@@ -274,6 +401,8 @@ impl ObjectDef {
             ObjectType::Contact => &CONTACT,
             ObjectType::Interaction => &INTERACTION,
             ObjectType::Need => &NEED,
+            ObjectType::Task => &TASK,
+            ObjectType::Event => &EVENT,
         }
     }
     pub fn by_plural(plural: &str) -> Option<&'static ObjectDef> {

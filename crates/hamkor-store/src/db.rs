@@ -221,6 +221,13 @@ impl Row {
         .map(|b| b.unwrap_or(false))
         .map_err(|e| decode_err(col, e))
     }
+    pub fn opt_bool(&self, col: &str) -> Result<Option<bool>, StoreError> {
+        match self {
+            Row::Sqlite(r) => r.try_get::<Option<bool>, _>(col),
+            Row::Postgres(r) => r.try_get::<Option<bool>, _>(col),
+        }
+        .map_err(|e| decode_err(col, e))
+    }
     pub fn id(&self, col: &str) -> Result<Option<Id>, StoreError> {
         match self {
             Row::Sqlite(r) => match r

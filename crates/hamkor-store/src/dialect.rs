@@ -108,6 +108,28 @@ pub fn push_date_text(sql: &mut Sql, b: Backend, column: &'static str) {
     }
 }
 
+/// The latest moment a sort key can hold: an empty timestamp sorts as this, after every
+/// real one, on both engines.
+pub const TS_LAST: &str = "9999-12-31T00:00:00.000000Z";
+
+/// Appends a nullable timestamp column as a sort key with its NULLs last.
+pub fn push_ts_nulls_last(sql: &mut Sql, b: Backend, column: &'static str) {
+    match b {
+        Backend::Sqlite => {
+            sql.push("COALESCE(")
+                .push_ident(column)
+                .push(", '")
+                .push(TS_LAST)
+                .push("')");
+        }
+        Backend::Postgres => {
+            sql.push("COALESCE(")
+                .push_ident(column)
+                .push(", TIMESTAMPTZ '9999-12-31 00:00:00+00')");
+        }
+    }
+}
+
 /// Appends a scalar subquery giving a contact's (`t`) linked accounts as a JSON array of
 /// `{account_id, position, name}`, ordered by name. `scope` appends the actor's read scope
 /// on `a.owner_id`.

@@ -6,7 +6,7 @@ use crate::db::{Arg, Backend, Sql};
 use crate::dialect::{self, JsonAs};
 use base64::Engine as _;
 use hamkor_domain::custom::{CustomFieldDef, CustomKind};
-use hamkor_domain::objects::{FieldKind, ObjectDef};
+use hamkor_domain::objects::{FieldDef, FieldKind, ObjectDef};
 use hamkor_domain::{FieldError, Id, Timestamp, ValidationErrors, names};
 use serde_json::Value;
 
@@ -16,7 +16,7 @@ pub const MAX_LIMIT: u32 = 500;
 /// A field a list can filter or sort by.
 #[derive(Debug, Clone)]
 pub enum FieldRef {
-    Core(&'static str, FieldKind),
+    Core(&'static FieldDef),
     /// `id`, `owner_id`, `created_by` (ids) or `created_at`, `updated_at` (timestamps), `version`.
     System(&'static str),
     Custom(CustomFieldDef),
@@ -41,7 +41,7 @@ enum ValueType {
 impl FieldRef {
     fn value_type(&self) -> ValueType {
         match self {
-            FieldRef::Core(_, kind) => match kind {
+            FieldRef::Core(f) => match f.kind {
                 FieldKind::Date => ValueType::Date,
                 FieldKind::Ref(_) => ValueType::Id,
                 FieldKind::DateTime => ValueType::Ts,
@@ -66,15 +66,19 @@ impl FieldRef {
         }
     }
 
+    fn not_null(&self) -> bool {
+        matches!(self, FieldRef::Core(f) if f.not_null)
+    }
+
     fn sortable(&self) -> bool {
         !matches!(self.value_type(), ValueType::List | ValueType::Bool)
             && !matches!(self, FieldRef::Custom(d) if d.kind == CustomKind::MultiPicklist)
-            && !matches!(self, FieldRef::Core(_, FieldKind::Ref(_)))
+            && !matches!(self, FieldRef::Core(f) if matches!(f.kind, FieldKind::Ref(_)))
     }
 
     pub fn name(&self) -> String {
         match self {
-            FieldRef::Core(n, _) | FieldRef::System(n) => n.to_string(),
+            FieldRef::Core(FieldDef { name: n, .. }) | FieldRef::System(n) => n.to_string(),
             FieldRef::Custom(d) => format!("custom.{}", d.key),
         }
     }
@@ -110,10 +114,14 @@ impl FieldRef {
     /// The expression compared and sorted (NULLs folded to a low value so keysets work).
     fn push_expr(&self, sql: &mut Sql, b: Backend) {
         match self {
-            FieldRef::Core(name, kind) => match kind {
+            FieldRef::Core(FieldDef { name, kind, .. }) => match kind {
                 FieldKind::Date => dialect::push_date_text(sql, b, name),
-                // Required timestamps (the time an interaction happened) have no NULLs to
-                // fold, and their bare column lets the timeline indexes serve the order.
+                // Timestamps that are always set (the time an interaction happened) have
+                // no NULLs to fold, and their bare column lets the timeline indexes serve
+                // the order. Others (a task's deadline) sort their NULLs last.
+                FieldKind::DateTime if !self.not_null() => {
+                    dialect::push_ts_nulls_last(sql, b, name)
+                }
                 FieldKind::Ref(_)
                 | FieldKind::Tags
                 | FieldKind::Users
@@ -238,7 +246,7 @@ fn resolve(def: &ObjectDef, customs: &[CustomFieldDef], name: &str) -> Option<Fi
     if let Some(f) = def.field(name) {
         // Phones and e-mails are lists of objects: they are found through `q`, not filtered.
         let listy = matches!(f.kind, FieldKind::Phones | FieldKind::Emails);
-        return (f.filterable && !listy).then_some(FieldRef::Core(f.name, f.kind));
+        return (f.filterable && !listy).then_some(FieldRef::Core(f));
     }
     [
         "id",
@@ -467,7 +475,7 @@ impl ListQuery {
                             Backend::Postgres => sql.push("(custom->").bind(path).push(")"),
                         };
                     }
-                    FieldRef::Core(n, _) | FieldRef::System(n) => {
+                    FieldRef::Core(FieldDef { name: n, .. }) | FieldRef::System(n) => {
                         sql.push_ident(n);
                     }
                 }
@@ -479,7 +487,7 @@ impl ListQuery {
                 continue;
             }
             if f.field.value_type() == ValueType::List {
-                if let (FieldRef::Core(name, _), Some(Arg::Text(Some(v)))) =
+                if let (FieldRef::Core(FieldDef { name, .. }), Some(Arg::Text(Some(v)))) =
                     (&f.field, f.values.first())
                 {
                     dialect::push_json_list_contains(sql, b, name, v.clone());

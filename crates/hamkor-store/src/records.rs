@@ -7,10 +7,10 @@ use crate::access::{Actor, push_scope};
 use crate::audit::{self, AuditEntry};
 use crate::db::{Arg, Exec, Row, Sql};
 use crate::list::ListQuery;
-use crate::{Db, StoreError, dialect};
+use crate::{Db, StoreError, dialect, planning};
 use hamkor_domain::custom::{CustomFieldDef, CustomKind};
 use hamkor_domain::input::{AccountLink, RecordInput};
-use hamkor_domain::objects::{FieldKind, ObjectDef};
+use hamkor_domain::objects::{FieldKind, ObjectDef, Sharing};
 use hamkor_domain::{Action, FieldError, Id, ObjectType, Timestamp, ValidationErrors, names};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -51,9 +51,48 @@ pub struct Record {
 }
 
 impl Record {
-    /// May the actor do `action` to this record (by its owner and the owner's team)?
+    /// May the actor do `action` to this record (by its owner and the owner's team, and
+    /// for tasks and meetings by the part they play in it)?
     pub fn allows(&self, actor: &Actor, action: Action) -> bool {
-        actor.allows(self.object, action, self.owner_id, self.owner_team)
+        if actor.allows(self.object, action, self.owner_id, self.owner_team) {
+            return true;
+        }
+        let me = actor.user_id;
+        match (ObjectDef::get(self.object).sharing, action) {
+            (Sharing::Scope, _) => false,
+            // The author may change and delete their task; a task given to a team may be
+            // changed (taken) by its members.
+            (Sharing::AuthorAndTeam, Action::Delete) => self.created_by == me,
+            (Sharing::AuthorAndTeam, _) => {
+                self.created_by == me || (actor.team_id.is_some() && self.team() == actor.team_id)
+            }
+            (Sharing::Participants, Action::Read) => self.participants().contains(&me),
+            (Sharing::Participants, _) => false,
+        }
+    }
+
+    /// The team a task is given to.
+    pub fn team(&self) -> Option<Id> {
+        self.fields
+            .get("team_id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+    }
+
+    /// A meeting's participating users.
+    pub fn participants(&self) -> Vec<Id> {
+        self.fields
+            .get("user_ids")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str()?.parse().ok())
+            .collect()
+    }
+
+    /// The team of the record's owner.
+    pub fn owner_team(&self) -> Option<Id> {
+        self.owner_team
     }
 
     /// The name people know the record by.
@@ -67,7 +106,7 @@ impl Record {
                 .collect::<Vec<_>>()
                 .join(" "),
             ObjectType::Interaction => get("subject").to_string(),
-            ObjectType::Need => get("title").to_string(),
+            ObjectType::Need | ObjectType::Task | ObjectType::Event => get("title").to_string(),
         }
     }
 }
@@ -112,6 +151,8 @@ pub(crate) fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
             FieldKind::Amount => r
                 .int(f.name)?
                 .map(|m| Value::String(hamkor_domain::custom::format_minor(m))),
+            FieldKind::Bool => r.opt_bool(f.name)?.map(Value::Bool),
+            FieldKind::Team => r.id(f.name)?.map(|id| Value::String(id.to_string())),
             k if k.is_json() => r.json(f.name)?,
             _ => r.text(f.name)?.map(Value::String),
         };
@@ -149,7 +190,8 @@ fn field_arg(kind: FieldKind, v: &Value) -> Arg {
             v.as_str()
                 .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()),
         ),
-        FieldKind::Ref(_) => Arg::Id(v.as_str().and_then(|s| s.parse().ok())),
+        FieldKind::Ref(_) | FieldKind::Team => Arg::Id(v.as_str().and_then(|s| s.parse().ok())),
+        FieldKind::Bool => Arg::Bool(v.as_bool()),
         FieldKind::DateTime => Arg::Ts(v.as_str().and_then(Timestamp::parse_rfc3339)),
         FieldKind::Duration => Arg::Int(v.as_i64()),
         FieldKind::Amount => Arg::Int(
@@ -316,7 +358,27 @@ fn search_text(def: &ObjectDef, fields: &Map<String, Value>) -> String {
 /// read through their parents (interactions), by every linked parent being a live record
 /// the actor may read.
 pub fn push_read_scope(sql: &mut Sql, actor: &Actor, def: &ObjectDef) {
-    push_scope(sql, actor, def.object, Action::Read, "t.owner_id");
+    match def.sharing {
+        Sharing::Scope => push_scope(sql, actor, def.object, Action::Read, "t.owner_id"),
+        Sharing::AuthorAndTeam => {
+            sql.push(" AND ((1 = 1");
+            push_scope(sql, actor, def.object, Action::Read, "t.owner_id");
+            sql.push(") OR t.created_by = ").bind(actor.user_id);
+            if let Some(team) = actor.team_id {
+                sql.push(" OR t.team_id = ").bind(team);
+            }
+            sql.push(")");
+        }
+        Sharing::Participants => {
+            sql.push(" AND ((1 = 1");
+            push_scope(sql, actor, def.object, Action::Read, "t.owner_id");
+            sql.push(
+                ") OR EXISTS (SELECT 1 FROM event_users eu WHERE eu.event_id = t.id AND eu.user_id = ",
+            )
+            .bind(actor.user_id)
+            .push("))");
+        }
+    }
     for name in def.parents {
         let Some(FieldKind::Ref(target)) = def.field(name).map(|f| f.kind) else {
             continue;
@@ -405,6 +467,8 @@ fn search_index(def: &ObjectDef) -> &'static str {
         ObjectType::Contact => "contacts_search",
         ObjectType::Interaction => "interactions_search",
         ObjectType::Need => "needs_search",
+        ObjectType::Task => "tasks_search",
+        ObjectType::Event => "events_search",
     }
 }
 
@@ -662,13 +726,16 @@ async fn check_owner(
     let row = ex
         .fetch_optional(&Sql::new("SELECT team_id, disabled FROM users WHERE id = $1").arg(owner))
         .await?;
+    let field = ObjectDef::get(object).owner_alias.unwrap_or("owner_id");
     let Some(row) = row else {
-        return Err(FieldError::new("owner_id", "error-unknown-user").into());
+        return Err(FieldError::new(field, "error-unknown-user").into());
     };
     if row.bool("disabled")? {
-        return Err(FieldError::new("owner_id", "error-user-disabled").into());
+        return Err(FieldError::new(field, "error-user-disabled").into());
     }
-    if !actor.allows(object, Action::Write, owner, row.id("team_id")?) {
+    // A task may be given to any active colleague: that is what tasks are for.
+    if object != ObjectType::Task && !actor.allows(object, Action::Write, owner, row.id("team_id")?)
+    {
         return Err(FieldError::new("owner_id", "error-owner-forbidden").into());
     }
     Ok(())
@@ -714,6 +781,38 @@ async fn check_references(
             }
             if f.name == "parent_id" && creates_cycle(ex, id, ref_id).await? {
                 errors.push(FieldError::new(f.name, "error-cycle"));
+            }
+        }
+        if let (FieldKind::Related, Some(Value::Object(link))) = (f.kind, input.fields.get(f.name))
+        {
+            let target = link
+                .get("type")
+                .and_then(Value::as_str)
+                .and_then(ObjectType::parse);
+            let ref_id = link
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<Id>().ok());
+            let ok = match (target, ref_id) {
+                (Some(t), Some(r)) => fetch(ex, actor, ObjectDef::get(t), r, false, false)
+                    .await
+                    .is_ok(),
+                _ => false,
+            };
+            if !ok {
+                errors.push(FieldError::new(f.name, "error-unknown-record"));
+            }
+        }
+        if let (FieldKind::Team, Some(Value::String(s))) = (f.kind, input.fields.get(f.name)) {
+            let known = match s.parse::<Id>() {
+                Ok(team) => ex
+                    .fetch_optional(&Sql::new("SELECT id FROM teams WHERE id = $1").arg(team))
+                    .await?
+                    .is_some(),
+                Err(_) => false,
+            };
+            if !known {
+                errors.push(FieldError::new(f.name, "error-unknown-team"));
             }
         }
         if let (FieldKind::Picklist(list), Some(Value::Array(chosen))) =
@@ -944,10 +1043,27 @@ pub async fn create(
     }
     let mut input = input;
     hamkor_domain::input::date_consents(def, None, &mut input.fields);
+    planning::prepare(tx, actor, def.object, None, &mut input, None).await?;
     let id = Id::new();
     let owner = input.owner_id.unwrap_or(actor.user_id);
     check_owner(tx, actor, def.object, owner).await?;
     check_references(tx, actor, def, id, &input, customs, None).await?;
+    insert_row(tx, def, id, &input, owner, actor.user_id, actor.user_id).await?;
+    let record = written(tx, actor, def, id).await?;
+    planning::after_write(tx, &record).await?;
+    Ok(record)
+}
+
+/// Inserts a checked record with its side rows and its audit entry (by `audit_user`).
+async fn insert_row(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    id: Id,
+    input: &RecordInput,
+    owner: Id,
+    created_by: Id,
+    audit_user: Id,
+) -> Result<(), StoreError> {
     let now = Timestamp::now();
     let custom: Map<String, Value> = input
         .custom
@@ -974,7 +1090,7 @@ pub async fn create(
     sql.push(", ")
         .bind(owner)
         .push(", ")
-        .bind(actor.user_id)
+        .bind(created_by)
         .push(", ")
         .bind(now)
         .push(", ")
@@ -1008,8 +1124,7 @@ pub async fn create(
             );
         }
     }
-    audit::record(tx, def.object, id, "create", Some(actor.user_id), changes).await?;
-    written(tx, actor, def, id).await
+    audit::record(tx, def.object, id, "create", Some(audit_user), changes).await
 }
 
 /// Changes only the fields in `input`. `if_version` (from `If-Match`) makes a stale
@@ -1023,13 +1138,26 @@ pub async fn update(
     customs: &[CustomFieldDef],
     if_version: Option<i64>,
 ) -> Result<Record, StoreError> {
+    update_with(tx, actor, def, id, input, customs, if_version, None).await
+}
+
+/// [`update`], with the comment a user wrote with the change (a task returned to its
+/// assignee needs one).
+#[allow(clippy::too_many_arguments)]
+pub async fn update_with(
+    tx: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    id: Id,
+    input: RecordInput,
+    customs: &[CustomFieldDef],
+    if_version: Option<i64>,
+    comment: Option<&str>,
+) -> Result<Record, StoreError> {
     let current = fetch(tx, actor, def, id, false, true).await?;
-    if !actor.allows(
-        def.object,
-        Action::Write,
-        current.owner_id,
-        current.owner_team,
-    ) {
+    // Moving a task along is decided by the part the actor plays in it (the task rules),
+    // everything else by the write scope.
+    if !planning::status_only(def.object, &input) && !current.allows(actor, Action::Write) {
         return Err(StoreError::Forbidden);
     }
     if let Some(v) = if_version
@@ -1039,13 +1167,14 @@ pub async fn update(
             current: current.version,
         });
     }
+    let mut input = input;
+    planning::prepare(tx, actor, def.object, Some(&current), &mut input, comment).await?;
     if let Some(owner) = input.owner_id
         && owner != current.owner_id
     {
         check_owner(tx, actor, def.object, owner).await?;
     }
     check_references(tx, actor, def, id, &input, customs, Some(&current)).await?;
-    let mut input = input;
     hamkor_domain::input::date_consents(def, Some(&current.fields), &mut input.fields);
     let mut changes = Map::new();
     let mut fields = current.fields.clone();
@@ -1144,7 +1273,18 @@ pub async fn update(
         write_numbers(tx, def, id, &fields).await?;
     }
     audit::record(tx, def.object, id, "update", Some(actor.user_id), changes).await?;
-    written(tx, actor, def, id).await
+    let record = written(tx, actor, def, id).await?;
+    planning::after_write(tx, &record).await?;
+    if record.fields.get("status") != current.fields.get("status")
+        && let Some((next, author)) = planning::next_occurrence(tx, &record).await?
+    {
+        let next_id = Id::new();
+        let owner = next.owner_id.unwrap_or(record.owner_id);
+        insert_row(tx, def, next_id, &next, owner, author, actor.user_id).await?;
+        let created = fetch_as(tx, actor, def, next_id, false, false, false).await?;
+        planning::after_write(tx, &created).await?;
+    }
+    Ok(record)
 }
 
 /// Links of a contact to accounts that exist in the table but were not in `visible`.
@@ -1181,12 +1321,7 @@ pub async fn delete(
     if_version: Option<i64>,
 ) -> Result<(), StoreError> {
     let current = fetch(tx, actor, def, id, false, true).await?;
-    if !actor.allows(
-        def.object,
-        Action::Delete,
-        current.owner_id,
-        current.owner_team,
-    ) {
+    if !current.allows(actor, Action::Delete) {
         return Err(StoreError::Forbidden);
     }
     if let Some(v) = if_version
@@ -1217,7 +1352,9 @@ pub async fn delete(
         "deleted_at".into(),
         Value::Array(vec![Value::Null, Value::String(now.to_rfc3339())]),
     );
-    audit::record(tx, def.object, id, "delete", Some(actor.user_id), changes).await
+    audit::record(tx, def.object, id, "delete", Some(actor.user_id), changes).await?;
+    let trashed = fetch_as(tx, actor, def, id, true, false, false).await?;
+    planning::after_write(tx, &trashed).await
 }
 
 /// Brings a record back from the trash.
@@ -1228,12 +1365,7 @@ pub async fn restore(
     id: Id,
 ) -> Result<Record, StoreError> {
     let current = fetch(tx, actor, def, id, true, true).await?;
-    if !actor.allows(
-        def.object,
-        Action::Delete,
-        current.owner_id,
-        current.owner_team,
-    ) {
+    if !current.allows(actor, Action::Delete) {
         return Err(StoreError::Forbidden);
     }
     let mut sql = Sql::new("UPDATE ");
@@ -1250,7 +1382,9 @@ pub async fn restore(
         .unwrap_or(Value::Null);
     changes.insert("deleted_at".into(), Value::Array(vec![was, Value::Null]));
     audit::record(tx, def.object, id, "restore", Some(actor.user_id), changes).await?;
-    get(tx, actor, def, id).await
+    let record = get(tx, actor, def, id).await?;
+    planning::after_write(tx, &record).await?;
+    Ok(record)
 }
 
 /// A record's history, newest first, if the actor may read the record. Links to accounts

@@ -5,6 +5,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use hamkor_app::App;
+use hamkor_app::mail::{Mail, Mailer, SmtpSecurity, SmtpSettings};
 use hamkor_app::users::UserRequest;
 use hamkor_store::Db;
 use std::io::Read;
@@ -32,6 +33,22 @@ struct Settings {
     /// The largest file users may attach to a record, in MiB (default 10).
     #[arg(long, env = "HAMKOR_MAX_UPLOAD_MB", global = true)]
     max_upload_mb: Option<u32>,
+    /// The SMTP server that sends Hamkor's e-mail; without it, no mail is sent. The
+    /// password comes from HAMKOR_SMTP_PASSWORD or `smtp_password` in the settings file.
+    #[arg(long, env = "HAMKOR_SMTP_HOST", global = true)]
+    smtp_host: Option<String>,
+    /// SMTP port (default 587; 465 for tls, 25 for none).
+    #[arg(long, env = "HAMKOR_SMTP_PORT", global = true)]
+    smtp_port: Option<u16>,
+    /// starttls (default), tls, or none (only for a relay on this machine).
+    #[arg(long, env = "HAMKOR_SMTP_SECURITY", global = true)]
+    smtp_security: Option<String>,
+    /// SMTP login, if the server wants one.
+    #[arg(long, env = "HAMKOR_SMTP_USERNAME", global = true)]
+    smtp_username: Option<String>,
+    /// The sender of Hamkor's e-mail (default "Hamkor <hamkor@localhost>").
+    #[arg(long, env = "HAMKOR_MAIL_FROM", global = true)]
+    mail_from: Option<String>,
     /// Settings file (optional).
     #[arg(
         long,
@@ -49,7 +66,16 @@ struct FileSettings {
     database: Option<String>,
     base_url: Option<String>,
     max_upload_mb: Option<u32>,
+    smtp_host: Option<String>,
+    smtp_port: Option<u16>,
+    smtp_security: Option<String>,
+    smtp_username: Option<String>,
+    smtp_password: Option<String>,
+    mail_from: Option<String>,
 }
+
+/// How long connecting to the SMTP server, or one send, may take.
+const SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The resolved settings.
 struct Config {
@@ -57,6 +83,8 @@ struct Config {
     database: String,
     base_url: String,
     max_upload_mb: u32,
+    /// `None`: no `smtp_host`, mail is off.
+    smtp: Option<SmtpSettings>,
 }
 
 impl Settings {
@@ -68,6 +96,7 @@ impl Settings {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => FileSettings::default(),
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", self.config)),
         };
+        let smtp = self.smtp(&file)?;
         let listen = self
             .listen
             .clone()
@@ -92,7 +121,38 @@ impl Settings {
             database,
             base_url: base_url.trim_end_matches('/').to_string(),
             max_upload_mb,
+            smtp,
         })
+    }
+
+    /// The SMTP settings, or `None` when no `smtp_host` is set. The password is read
+    /// from the environment or the file only: a flag would show it in `ps`.
+    fn smtp(&self, file: &FileSettings) -> Result<Option<SmtpSettings>> {
+        let nonempty = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
+        let Some(host) = nonempty(self.smtp_host.clone().or(file.smtp_host.clone())) else {
+            return Ok(None);
+        };
+        let security = match nonempty(self.smtp_security.clone().or(file.smtp_security.clone())) {
+            Some(s) => s.parse::<SmtpSecurity>()?,
+            None => SmtpSecurity::StartTls,
+        };
+        let password =
+            nonempty(std::env::var("HAMKOR_SMTP_PASSWORD").ok()).or(file.smtp_password.clone());
+        let smtp = SmtpSettings {
+            host: host.trim().to_string(),
+            port: self
+                .smtp_port
+                .or(file.smtp_port)
+                .unwrap_or(security.default_port()),
+            security,
+            username: nonempty(self.smtp_username.clone().or(file.smtp_username.clone())),
+            password,
+            from: nonempty(self.mail_from.clone().or(file.mail_from.clone()))
+                .unwrap_or_else(|| "Hamkor <hamkor@localhost>".into()),
+            timeout: SMTP_TIMEOUT,
+        };
+        smtp.validate()?;
+        Ok(Some(smtp))
     }
 }
 
@@ -128,6 +188,12 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Send a test e-mail with the SMTP settings; exits with 1 if it cannot be sent.
+    CheckMail {
+        /// Who gets the test message.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -171,6 +237,14 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     init_logging();
     let config = cli.settings.resolve()?;
+    if let Command::CheckMail { to } = &cli.command {
+        // Needs no database. One line on failure, whatever RUST_BACKTRACE says.
+        if let Err(e) = check_mail(&config, to).await {
+            eprintln!("Error: {e}");
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     let db = Db::connect(&config.database)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&config.database)))?;
@@ -218,6 +292,7 @@ async fn main() -> Result<()> {
             }
         }
         Command::Serve { demo } => serve(app, &config, demo).await?,
+        Command::CheckMail { .. } => unreachable!("handled before the database is opened"),
         Command::User(cmd) => user_command(&app, &config, cmd).await?,
         Command::Token(TokenCommand::Create { user, name }) => {
             let u = app
@@ -316,6 +391,7 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
         );
         println!("  {}/setup/{token}", config.base_url);
     }
+    log_mail_settings(config);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -337,6 +413,66 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
         .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Says at startup where mail goes, and checks in the background that the server
+/// answers, so a wrong setting shows in the log before the first reminder is due.
+fn log_mail_settings(config: &Config) {
+    let Some(smtp) = &config.smtp else {
+        tracing::info!("mail: off (no smtp_host)");
+        return;
+    };
+    tracing::info!(
+        "mail: smtp {}:{} ({}), from {}",
+        smtp.host,
+        smtp.port,
+        smtp.security,
+        smtp.from
+    );
+    match Mailer::new(smtp) {
+        Ok(mailer) => {
+            tokio::spawn(async move {
+                match mailer.check().await {
+                    Ok(()) => tracing::info!("mail: {} answers", mailer.server()),
+                    Err(e) => tracing::warn!("mail: {} cannot be used: {e}", mailer.server()),
+                }
+            });
+        }
+        Err(e) => tracing::warn!("mail: {e}"),
+    }
+}
+
+/// `hamkor check-mail --to ADDRESS`: one test message through the configured server.
+async fn check_mail(config: &Config, to: &str) -> Result<()> {
+    let Some(smtp) = &config.smtp else {
+        bail!("mail is off: set smtp_host (--smtp-host, HAMKOR_SMTP_HOST or hamkor.toml)");
+    };
+    let mailer = Mailer::new(smtp)?;
+    let server = mailer.server();
+    let sent = mailer
+        .send(&Mail {
+            to: to.to_string(),
+            to_name: None,
+            // Uzbek and Russian, so the test also shows that such subjects arrive intact.
+            subject: "Hamkor: sinov xati — тестовое письмо — test message".into(),
+            text: format!(
+                "This is a test message from Hamkor ({}), sent by `hamkor check-mail`.\n\
+                 If you can read it, e-mail from Hamkor works.\n",
+                config.base_url
+            ),
+            html: None,
+        })
+        .await;
+    match sent {
+        Ok(()) => {
+            println!(
+                "Sent a test message to {to} through {server} ({}).",
+                smtp.security
+            );
+            Ok(())
+        }
+        Err(e) => bail!("could not send a test message to {to} through {server}: {e}"),
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM; the handlers are installed when this is called.

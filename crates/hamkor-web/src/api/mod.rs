@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1` (conventions in the repository's docs/api.md).
 
 pub mod openapi;
+pub mod planning;
 pub mod records;
 pub mod users;
 
@@ -19,6 +20,7 @@ pub fn routes() -> Router<AppState> {
     }
     r.merge(records::timeline_routes())
         .merge(users::routes())
+        .merge(planning::routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))
 }

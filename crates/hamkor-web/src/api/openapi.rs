@@ -46,6 +46,25 @@ fn field_schema(kind: FieldKind) -> Value {
             "description": "ids of linked records"}),
         FieldKind::Picklist(list) => json!({"type": ["array", "null"], "items": {"type": "string"},
             "description": format!("values of the managed list {list:?} (GET /api/v1/picklists/{list})")}),
+        FieldKind::Bool => json!({"type": ["boolean", "null"]}),
+        FieldKind::Checklist => {
+            json!({"type": ["array", "null"], "maxItems": hamkor_domain::input::MAX_CHECKLIST,
+            "items": {"type": "object", "properties": {"text": {"type": "string", "maxLength": 300}, "done": {"type": "boolean"}}, "required": ["text"]}})
+        }
+        FieldKind::Recurrence => json!({"type": ["object", "null"], "properties": {
+            "every": {"type": "string", "enum": ["day", "week", "month", "year"]},
+            "interval": {"type": "integer", "minimum": 1, "maximum": hamkor_domain::recurrence::MAX_INTERVAL},
+            "weekdays": {"type": "array", "items": {"type": "string", "enum": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}},
+            "until": {"type": "string", "format": "date"},
+            "count": {"type": "integer", "minimum": 2},
+            "day": {"type": "integer", "readOnly": true}, "month": {"type": "integer", "readOnly": true}},
+            "required": ["every"],
+            "description": "how the task repeats; the next occurrence is created when one is closed"}),
+        FieldKind::Related => json!({"type": ["object", "null"], "properties": {
+            "type": {"type": "string", "enum": hamkor_domain::objects::RELATED_TYPES.iter().map(|o| o.as_str()).collect::<Vec<_>>()},
+            "id": {"type": "string"}}, "required": ["type", "id"],
+            "description": "the record this is about"}),
+        FieldKind::Team => json!({"type": ["string", "null"], "description": "id of a team"}),
         FieldKind::Amount => {
             json!({"type": ["string", "null"], "pattern": "^[0-9]+([.,][0-9]{1,2})?$",
             "description": "a decimal amount with at most two decimals"})

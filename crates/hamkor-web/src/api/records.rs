@@ -29,6 +29,9 @@ pub fn record_json(r: &Record) -> Value {
     }
     m.insert("custom".into(), Value::Object(r.custom.clone()));
     m.insert("owner_id".into(), json!(r.owner_id.to_string()));
+    if let Some(alias) = ObjectDef::get(r.object).owner_alias {
+        m.insert(alias.into(), json!(r.owner_id.to_string()));
+    }
     m.insert("created_by".into(), json!(r.created_by.to_string()));
     m.insert("created_at".into(), json!(r.created_at.to_rfc3339()));
     m.insert("updated_at".into(), json!(r.updated_at.to_rfc3339()));
@@ -39,7 +42,7 @@ pub fn record_json(r: &Record) -> Value {
     Value::Object(m)
 }
 
-fn with_etag(status: StatusCode, r: &Record) -> Response {
+pub(crate) fn with_etag(status: StatusCode, r: &Record) -> Response {
     let mut resp = (status, axum::Json(record_json(r))).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", r.version)) {
         resp.headers_mut().insert(header::ETAG, v);
@@ -47,7 +50,7 @@ fn with_etag(status: StatusCode, r: &Record) -> Response {
     resp
 }
 
-fn parse_id(raw: &str) -> Result<Id, ApiError> {
+pub(crate) fn parse_id(raw: &str) -> Result<Id, ApiError> {
     // An id that cannot exist is simply not found: ids are opaque.
     raw.parse().map_err(|_| {
         ApiError::new(
@@ -58,7 +61,7 @@ fn parse_id(raw: &str) -> Result<Id, ApiError> {
     })
 }
 
-fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     match headers.get(header::IF_MATCH) {
         None => Ok(None),
         // `*` matches any current version (RFC 9110).

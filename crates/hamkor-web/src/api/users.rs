@@ -239,6 +239,15 @@ pub fn found_json(
                 .unwrap_or_default();
             format!("{} · {at}", loc.t(&format!("choice-{}", text("kind"))))
         }
+        ObjectType::Task => {
+            let due = hamkor_domain::Timestamp::parse_rfc3339(text("due_at"))
+                .map(|t| format!(" · {}", loc.datetime(&t)))
+                .unwrap_or_default();
+            format!("{}{due}", loc.t(&format!("choice-{}", text("status"))))
+        }
+        ObjectType::Event => hamkor_domain::Timestamp::parse_rfc3339(text("starts_at"))
+            .map(|t| loc.datetime(&t))
+            .unwrap_or_default(),
         ObjectType::Need => {
             let status = text("status");
             if status.is_empty() {

@@ -784,7 +784,7 @@ async fn timeline_view(
     let (subject, subject_field) = match def.object {
         ObjectType::Account => (Subject::Account { id, branches }, "account_id"),
         ObjectType::Contact => (Subject::Contact(id), "contact_id"),
-        ObjectType::Interaction | ObjectType::Need => return None,
+        _ => return None,
     };
     // The page's own filter names (tl_…) become the timeline's parameters.
     let mut query: Vec<(String, String)> = Vec::new();
@@ -1037,7 +1037,7 @@ async fn record_page(
                     .collect(),
             });
         }
-        ObjectType::Interaction | ObjectType::Need => {}
+        _ => {}
     }
     // A client's needs, open ones first.
     if let Some(link) = match def.object {

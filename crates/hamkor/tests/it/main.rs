@@ -19,4 +19,5 @@ mod ops;
 mod records;
 mod regressions;
 mod schema;
+mod smtp;
 mod ui;
