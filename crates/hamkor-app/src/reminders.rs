@@ -136,30 +136,36 @@ impl App {
         let Some(mailer) = self.mailer.clone() else {
             return claimed.iter().map(|_| MailOutcome::NotSent).collect();
         };
-        let base = self.base_url.clone();
-        futures_util::stream::iter(claimed.iter().map(|due| {
-            let mailer: Mailer = mailer.clone();
-            let user = users.get(&due.user_id).filter(|u| !u.disabled).cloned();
-            let base = base.clone();
-            async move {
-                let Some(user) = user else {
+        // Each send owns what it needs, so the stream is `Send` for the scheduler task.
+        let jobs: Vec<(Mailer, Option<Mail>, Id)> = claimed
+            .iter()
+            .map(|due| {
+                let mail = users
+                    .get(&due.user_id)
+                    .filter(|u| !u.disabled)
+                    .map(|u| reminder_mail(u, due, &self.base_url));
+                (mailer.clone(), mail, due.id)
+            })
+            .collect();
+        futures_util::stream::iter(jobs)
+            .map(|(mailer, mail, id)| async move {
+                let Some(mail) = mail else {
                     return MailOutcome::NotSent;
                 };
-                match mailer.send(&reminder_mail(&user, due, &base)).await {
+                match mailer.send(&mail).await {
                     Ok(()) => MailOutcome::Sent,
                     Err(e) => {
-                        tracing::warn!(reminder = %due.id, error = %e, "reminder e-mail failed");
+                        tracing::warn!(reminder = %id, error = %e, "reminder e-mail failed");
                         MailOutcome::Failed {
                             permanent: e.is_permanent(),
                             error: e.to_string(),
                         }
                     }
                 }
-            }
-        }))
-        .buffered(MAIL_CONCURRENCY)
-        .collect()
-        .await
+            })
+            .buffered(MAIL_CONCURRENCY)
+            .collect()
+            .await
     }
 
     /// Creates the reminders of birthdays and key dates of the next three days, if no

@@ -71,6 +71,17 @@ fn check_comment(body: &str) -> Result<String, FieldError> {
     Ok(body.to_string())
 }
 
+/// The indexes of entries that overlap another of the same person.
+pub fn conflicting(entries: &[CalendarEntry]) -> Vec<usize> {
+    let mut out: Vec<usize> = conflicts(entries)
+        .into_iter()
+        .flat_map(|(a, b)| [a, b])
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Overlapping entries of the same person (a cancelled meeting conflicts with nothing).
 fn conflicts(entries: &[CalendarEntry]) -> Vec<(usize, usize)> {
     let live = |e: &CalendarEntry| {
@@ -480,5 +491,19 @@ impl App {
         }
         tx.commit().await?;
         Ok(n)
+    }
+}
+
+impl App {
+    /// The tasks or meetings about a record, that the actor may see.
+    pub async fn about(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        target: Id,
+        limit: i64,
+    ) -> AppResult<Vec<Record>> {
+        let mut db = self.db.clone();
+        Ok(planning::about(&mut db, actor, def, target, limit).await?)
     }
 }

@@ -367,6 +367,11 @@ fn parse_core(
             })
         }
         FieldKind::Bool => parse_bool(key, value),
+        FieldKind::Count => match value {
+            Value::Null => Ok(Value::Null),
+            Value::Number(n) if n.as_i64().is_some_and(|n| n >= 0) => Ok(value.clone()),
+            _ => Err(FieldError::new(key, "error-type-number")),
+        },
         FieldKind::Checklist => parse_checklist(key, value),
         FieldKind::Recurrence => match value {
             Value::Null => Ok(Value::Null),

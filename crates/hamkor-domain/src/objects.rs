@@ -47,6 +47,8 @@ pub enum FieldKind {
     Amount,
     /// Yes or no.
     Bool,
+    /// A whole number (set by the system: a task's place in its series).
+    Count,
     /// A list of `{text, done}` steps.
     Checklist,
     /// How a task repeats (see `recurrence::Recurrence`), as JSON.
@@ -358,7 +360,7 @@ pub static TASK: ObjectDef = ObjectDef {
         f("checklist", FieldKind::Checklist).no_filter(),
         f("recurrence", FieldKind::Recurrence).no_filter(),
         f("series_id", FieldKind::Ref(ObjectType::Task)).read_only(),
-        f("occurrence", FieldKind::Duration).read_only().no_filter(),
+        f("occurrence", FieldKind::Count).read_only().no_filter(),
         f("completed_at", FieldKind::DateTime).read_only(),
     ],
     parents: &[],

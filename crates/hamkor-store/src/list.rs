@@ -45,7 +45,7 @@ impl FieldRef {
                 FieldKind::Date => ValueType::Date,
                 FieldKind::Ref(_) => ValueType::Id,
                 FieldKind::DateTime => ValueType::Ts,
-                FieldKind::Duration => ValueType::Int,
+                FieldKind::Duration | FieldKind::Count => ValueType::Int,
                 FieldKind::Amount => ValueType::Money,
                 FieldKind::Tags
                 | FieldKind::Users
@@ -130,7 +130,7 @@ impl FieldRef {
                 | FieldKind::DateTime => {
                     sql.push_ident(name);
                 }
-                FieldKind::Duration | FieldKind::Amount => {
+                FieldKind::Duration | FieldKind::Count | FieldKind::Amount => {
                     sql.push("COALESCE(").push_ident(name).push(", 0)");
                 }
                 _ => {

@@ -839,3 +839,44 @@ pub async fn feed_user(ex: &mut impl Exec, hash: &str) -> Result<Option<Id>, Sto
     .map(|r| r.req_id("user_id"))
     .transpose()
 }
+
+/// The tasks or meetings (by `def`) about one record (`related.id`), that the actor may
+/// see: tasks unfinished first by deadline, meetings latest first.
+pub async fn about(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    def: &hamkor_domain::objects::ObjectDef,
+    target: Id,
+    limit: i64,
+) -> Result<Vec<Record>, StoreError> {
+    let b = ex.backend();
+    let mut sql = Sql::new("SELECT ");
+    crate::records::push_columns(&mut sql, def, actor, b);
+    sql.push(" FROM ")
+        .push_ident(def.plural)
+        .push(" t WHERE t.deleted_at IS NULL AND ");
+    match b {
+        crate::Backend::Sqlite => sql.push("json_extract(t.related, '$.id') = "),
+        crate::Backend::Postgres => sql.push("(t.related->>'id') = "),
+    };
+    sql.bind(target.to_string());
+    crate::records::push_read_scope(&mut sql, actor, def);
+    if def.object == ObjectType::Task {
+        sql.push(
+            " ORDER BY CASE WHEN t.status IN ('open', 'in_progress', 'returned', 'done') THEN 0 ELSE 1 END, ",
+        );
+        match b {
+            crate::Backend::Sqlite => sql.push("COALESCE(t.due_at, '9999-12-31T00:00:00.000000Z')"),
+            crate::Backend::Postgres => {
+                sql.push("COALESCE(t.due_at, TIMESTAMPTZ '9999-12-31 00:00:00+00')")
+            }
+        };
+    } else {
+        sql.push(" ORDER BY t.starts_at DESC");
+    }
+    sql.push(", t.id LIMIT ").bind(limit);
+    let rows = ex.fetch_all(&sql).await?;
+    rows.iter()
+        .map(|r| crate::records::from_row(def, r))
+        .collect()
+}

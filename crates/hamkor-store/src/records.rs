@@ -147,7 +147,7 @@ pub(crate) fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
                 .map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
             FieldKind::Ref(_) => r.id(f.name)?.map(|id| Value::String(id.to_string())),
             FieldKind::DateTime => r.ts(f.name)?.map(|t| Value::String(t.to_rfc3339())),
-            FieldKind::Duration => r.int(f.name)?.map(Value::from),
+            FieldKind::Duration | FieldKind::Count => r.int(f.name)?.map(Value::from),
             FieldKind::Amount => r
                 .int(f.name)?
                 .map(|m| Value::String(hamkor_domain::custom::format_minor(m))),
@@ -193,7 +193,7 @@ fn field_arg(kind: FieldKind, v: &Value) -> Arg {
         FieldKind::Ref(_) | FieldKind::Team => Arg::Id(v.as_str().and_then(|s| s.parse().ok())),
         FieldKind::Bool => Arg::Bool(v.as_bool()),
         FieldKind::DateTime => Arg::Ts(v.as_str().and_then(Timestamp::parse_rfc3339)),
-        FieldKind::Duration => Arg::Int(v.as_i64()),
+        FieldKind::Duration | FieldKind::Count => Arg::Int(v.as_i64()),
         FieldKind::Amount => Arg::Int(
             v.as_str()
                 .and_then(hamkor_domain::custom::parse_money_minor),

@@ -129,3 +129,55 @@ document.querySelectorAll("form.lang select").forEach(function (select) {
     document.querySelectorAll("input[name=ids][form=bulk]").forEach(function (box) { box.checked = all.checked; });
   });
 })();
+
+// Reminders: a banner for each unread notification, looked for at load and every
+// 30 seconds (one cheap indexed query); "dismiss" marks it read on every open tab.
+(function () {
+  var box = document.getElementById("notices");
+  var meta = document.querySelector("meta[name=csrf]");
+  if (!box || !meta) { return; }
+  var shown = {};
+  function headers() {
+    return { "Accept": "application/json", "X-CSRF-Token": meta.getAttribute("content") };
+  }
+  function dismiss(id, el) {
+    fetch("/api/v1/notifications/" + encodeURIComponent(id) + "/read",
+      { method: "POST", credentials: "same-origin", headers: headers() })
+      .finally(function () { el.remove(); });
+  }
+  function show(n) {
+    if (shown[n.id]) { return; }
+    shown[n.id] = true;
+    var el = document.createElement("div");
+    el.className = "notice-banner";
+    el.setAttribute("role", "alert");
+    var what = document.createElement("strong");
+    what.textContent = n.text + ": ";
+    el.appendChild(what);
+    var title = n.href ? document.createElement("a") : document.createElement("span");
+    title.textContent = n.title;
+    if (n.href) { title.href = n.href; }
+    el.appendChild(title);
+    if (n.at_local) {
+      var at = document.createElement("time");
+      at.textContent = " · " + n.at_local;
+      el.appendChild(at);
+    }
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "link";
+    close.textContent = "×";
+    close.setAttribute("aria-label", box.getAttribute("data-label-close"));
+    close.addEventListener("click", function () { dismiss(n.id, el); });
+    el.appendChild(close);
+    box.appendChild(el);
+  }
+  function poll() {
+    fetch("/api/v1/notifications?unread=true", { credentials: "same-origin", headers: headers() })
+      .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+      .then(function (data) { (data.items || []).slice().reverse().forEach(show); })
+      .catch(function () {});
+  }
+  poll();
+  setInterval(poll, 30000);
+})();

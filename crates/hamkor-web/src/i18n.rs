@@ -238,6 +238,12 @@ mod tests {
             include_str!("../../hamkor-app/src/custom_fields.rs"),
             include_str!("../../hamkor-app/src/roles.rs"),
             include_str!("../../hamkor-web/src/api/users.rs"),
+            include_str!("../../hamkor-domain/src/tasks.rs"),
+            include_str!("../../hamkor-domain/src/recurrence.rs"),
+            include_str!("../../hamkor-domain/src/ical.rs"),
+            include_str!("../../hamkor-store/src/planning.rs"),
+            include_str!("../../hamkor-app/src/tasks.rs"),
+            include_str!("../../hamkor-web/src/api/planning.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

@@ -49,6 +49,9 @@ struct Settings {
     /// The sender of Hamkor's e-mail (default "Hamkor <hamkor@localhost>").
     #[arg(long, env = "HAMKOR_MAIL_FROM", global = true)]
     mail_from: Option<String>,
+    /// How often the scheduler looks for due reminders, in seconds (default 5).
+    #[arg(long, env = "HAMKOR_SCHEDULER_SECONDS", global = true)]
+    scheduler_seconds: Option<u64>,
     /// Settings file (optional).
     #[arg(
         long,
@@ -72,6 +75,7 @@ struct FileSettings {
     smtp_username: Option<String>,
     smtp_password: Option<String>,
     mail_from: Option<String>,
+    scheduler_seconds: Option<u64>,
 }
 
 /// How long connecting to the SMTP server, or one send, may take.
@@ -85,6 +89,8 @@ struct Config {
     max_upload_mb: u32,
     /// `None`: no `smtp_host`, mail is off.
     smtp: Option<SmtpSettings>,
+    /// How often the scheduler looks for due reminders.
+    scheduler_every: std::time::Duration,
 }
 
 impl Settings {
@@ -116,12 +122,20 @@ impl Settings {
         if !(1..=1024).contains(&max_upload_mb) {
             anyhow::bail!("max_upload_mb must be between 1 and 1024, not {max_upload_mb}");
         }
+        let scheduler_seconds = self
+            .scheduler_seconds
+            .or(file.scheduler_seconds)
+            .unwrap_or(5);
+        if !(1..=3600).contains(&scheduler_seconds) {
+            anyhow::bail!("scheduler_seconds must be between 1 and 3600, not {scheduler_seconds}");
+        }
         Ok(Config {
             listen,
             database,
             base_url: base_url.trim_end_matches('/').to_string(),
             max_upload_mb,
             smtp,
+            scheduler_every: std::time::Duration::from_secs(scheduler_seconds),
         })
     }
 
@@ -392,6 +406,19 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
         println!("  {}/setup/{token}", config.base_url);
     }
     log_mail_settings(config);
+    let mailer = match &config.smtp {
+        Some(smtp) => Some(Mailer::new(smtp).map_err(|e| anyhow::anyhow!("{e}"))?),
+        None => None,
+    };
+    let app = app.with_mail(mailer, &config.base_url);
+    // Each server delivers reminders; the database makes sure each goes out once.
+    let server_id = format!(
+        "{}-{}-{}",
+        std::env::var("HOSTNAME").unwrap_or_else(|_| "hamkor".into()),
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    );
+    tokio::spawn(app.clone().run_scheduler(server_id, config.scheduler_every));
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

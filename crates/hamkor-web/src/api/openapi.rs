@@ -47,6 +47,7 @@ fn field_schema(kind: FieldKind) -> Value {
         FieldKind::Picklist(list) => json!({"type": ["array", "null"], "items": {"type": "string"},
             "description": format!("values of the managed list {list:?} (GET /api/v1/picklists/{list})")}),
         FieldKind::Bool => json!({"type": ["boolean", "null"]}),
+        FieldKind::Count => json!({"type": ["integer", "null"], "minimum": 0}),
         FieldKind::Checklist => {
             json!({"type": ["array", "null"], "maxItems": hamkor_domain::input::MAX_CHECKLIST,
             "items": {"type": "object", "properties": {"text": {"type": "string", "maxLength": 300}, "done": {"type": "boolean"}}, "required": ["text"]}})

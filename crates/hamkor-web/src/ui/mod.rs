@@ -3,6 +3,7 @@
 //! JavaScript; `assets/app.js` only adds conveniences.
 
 mod lists;
+pub(crate) mod planning;
 mod quick;
 pub(crate) mod records;
 mod settings;
@@ -102,7 +103,7 @@ pub fn not_found_page() -> Response {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/accounts") }))
+        .route("/", get(|| async { Redirect::to("/my-day") }))
         .route("/login", get(login_page).post(login_submit))
         .route("/logout", post(logout))
         .route("/setup/{token}", get(setup_page).post(setup_submit))
@@ -112,6 +113,7 @@ pub fn routes() -> Router<AppState> {
         .merge(quick::routes())
         .merge(lists::routes())
         .merge(settings::routes())
+        .merge(planning::routes())
 }
 
 /// Security headers on every response: no framing, no sniffing, a strict CSP (our JS

@@ -82,6 +82,7 @@ pub(crate) fn field_label(loc: &Loc, def: &ObjectDef, name: &str) -> String {
 #[derive(Default)]
 pub struct Names {
     pub users: Vec<User>,
+    pub teams: Vec<(Id, String)>,
     records: std::collections::HashMap<String, String>,
 }
 
@@ -111,6 +112,41 @@ async fn names_for(
         users: s.app.users().await.unwrap_or_default(),
         ..Names::default()
     };
+    if def.fields.iter().any(|f| f.kind == FieldKind::Team) {
+        names.teams = s
+            .app
+            .teams()
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| (t.id, t.name))
+            .collect();
+    }
+    // Links to a record of any type (`related`): each looked up by its type.
+    if def.fields.iter().any(|f| f.kind == FieldKind::Related) {
+        for r in records {
+            if let Some(Value::Object(o)) = r.fields.get("related")
+                && let (Some(t), Some(id)) = (
+                    o.get("type")
+                        .and_then(Value::as_str)
+                        .and_then(ObjectType::parse),
+                    o.get("id")
+                        .and_then(Value::as_str)
+                        .and_then(|x| x.parse::<Id>().ok()),
+                )
+                && !names.records.contains_key(&id.to_string())
+            {
+                for (id, title) in s
+                    .app
+                    .record_titles(actor, ObjectDef::get(t), &[id])
+                    .await
+                    .unwrap_or_default()
+                {
+                    names.records.insert(id.to_string(), title);
+                }
+            }
+        }
+    }
     for f in def.fields {
         let (FieldKind::Ref(target) | FieldKind::Refs(target)) = f.kind else {
             continue;
@@ -176,6 +212,47 @@ fn value_text(loc: &Loc, kind: Option<FieldKind>, v: &Value, names: &Names) -> S
             .map(|f| loc.number(f, 2))
             .unwrap_or_else(|_| a.clone()),
         (Some(FieldKind::Ref(_)), Value::String(s)) => names.record(s),
+        (Some(FieldKind::Related), Value::Object(o)) => {
+            let id = o.get("id").and_then(Value::as_str).unwrap_or("");
+            let ty = o.get("type").and_then(Value::as_str).unwrap_or("");
+            format!("{}: {}", loc.t(&format!("object-{ty}")), names.record(id))
+        }
+        (Some(FieldKind::Team), Value::String(s)) => names
+            .teams
+            .iter()
+            .find(|(id, _)| id.to_string() == *s)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| s.clone()),
+        (Some(FieldKind::Checklist), Value::Array(items)) => {
+            let done = items
+                .iter()
+                .filter(|i| i.get("done").and_then(Value::as_bool) == Some(true))
+                .count();
+            loc.t_args(
+                "checklist-progress",
+                &[
+                    ("done", done.to_string()),
+                    ("total", items.len().to_string()),
+                ],
+            )
+        }
+        (Some(FieldKind::Recurrence), Value::Object(o)) => {
+            let every = o.get("every").and_then(Value::as_str).unwrap_or("");
+            let n = o.get("interval").and_then(Value::as_i64).unwrap_or(1);
+            let mut text = loc.t_args(&format!("repeat-{every}"), &[("n", n.to_string())]);
+            if let Some(days) = o.get("weekdays").and_then(Value::as_array) {
+                let names: Vec<String> = days
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|d| loc.t(&format!("weekday-short-{d}")))
+                    .collect();
+                text = format!("{text}: {}", names.join(", "));
+            }
+            if let Some(until) = o.get("until").and_then(Value::as_str) {
+                text = format!("{text} · {} {until}", loc.t("repeat-until"));
+            }
+            text
+        }
         (Some(FieldKind::Refs(_)), Value::Array(a)) => a
             .iter()
             .filter_map(Value::as_str)
@@ -707,6 +784,7 @@ struct RecordPage {
     files: Vec<FileView>,
     can_upload: bool,
     history: Vec<HistoryView>,
+    work: Option<super::planning::WorkPanel>,
 }
 
 /// An attachment as a record page lists it.
@@ -955,6 +1033,15 @@ async fn record_page(
                 Some(format!("/{}/{id}", ObjectDef::get(o).plural))
             }
             (FieldKind::Url, Value::String(u)) => Some(u.clone()),
+            (FieldKind::Related, Value::Object(o)) => match (
+                o.get("type")
+                    .and_then(Value::as_str)
+                    .and_then(ObjectType::parse),
+                o.get("id").and_then(Value::as_str),
+            ) {
+                (Some(t), Some(id)) => Some(format!("/{}/{id}", ObjectDef::get(t).plural)),
+                _ => None,
+            },
             _ => None,
         };
         fields.push(FieldView {
@@ -1038,6 +1125,59 @@ async fn record_page(
             });
         }
         _ => {}
+    }
+    // Tasks and meetings about the record.
+    if hamkor_domain::objects::RELATED_TYPES.contains(&def.object) {
+        use hamkor_domain::objects::{EVENT, TASK};
+        let return_to = urlencoding::encode(&format!("/{}/{id}", def.plural)).into_owned();
+        for (plan_def, title, add) in [
+            (&TASK, "nav-tasks", "new-task"),
+            (&EVENT, "meetings", "new-event"),
+        ] {
+            let items = s
+                .app
+                .about(&c.actor, plan_def, id, 20)
+                .await
+                .unwrap_or_default();
+            let can_add = c.actor.scope(plan_def.object, Action::Write) != Scope::None;
+            related.push(Related {
+                title: loc.t(title),
+                add: can_add.then(|| {
+                    (
+                        format!(
+                            "/{}/new?related={}:{id}&return_to={return_to}",
+                            plan_def.plural,
+                            def.object.as_str()
+                        ),
+                        loc.t(add),
+                    )
+                }),
+                items: items
+                    .iter()
+                    .map(|t| {
+                        let get = |k: &str| t.fields.get(k).and_then(Value::as_str).unwrap_or("");
+                        let when = hamkor_domain::Timestamp::parse_rfc3339(get(
+                            if plan_def.object == ObjectType::Task {
+                                "due_at"
+                            } else {
+                                "starts_at"
+                            },
+                        ))
+                        .map(|t| loc.datetime(&t))
+                        .unwrap_or_default();
+                        RelatedItem {
+                            href: format!("/{}/{}", plan_def.plural, t.id),
+                            text: t.title(),
+                            note: [loc.t(&format!("choice-{}", get("status"))), when]
+                                .into_iter()
+                                .filter(|x| !x.is_empty())
+                                .collect::<Vec<_>>()
+                                .join(" · "),
+                        }
+                    })
+                    .collect(),
+            });
+        }
     }
     // A client's needs, open ones first.
     if let Some(link) = match def.object {
@@ -1159,6 +1299,7 @@ async fn record_page(
         })
         .collect();
     let frame = Frame::for_caller(&c);
+    let work = super::planning::work_panel(&s, &c, &r).await;
     render(&RecordPage {
         loc,
         user: frame.user,
@@ -1177,6 +1318,7 @@ async fn record_page(
         files,
         can_upload,
         history,
+        work,
     })
 }
 
@@ -1335,6 +1477,29 @@ fn form_value(kind: FieldKind, v: &Value) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         (FieldKind::Duration, Value::Number(n)) => duration_text(n.as_i64().unwrap_or(0)),
+        (FieldKind::Bool, Value::Bool(b)) => b.to_string(),
+        (FieldKind::Checklist, Value::Array(a)) => a
+            .iter()
+            .map(|i| {
+                let text = i.get("text").and_then(Value::as_str).unwrap_or("");
+                if i.get("done").and_then(Value::as_bool) == Some(true) {
+                    format!("[x] {text}")
+                } else {
+                    text.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        (FieldKind::Recurrence, Value::Object(o)) => o
+            .get("every")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        (FieldKind::Related, Value::Object(o)) => format!(
+            "{}:{}",
+            o.get("type").and_then(Value::as_str).unwrap_or(""),
+            o.get("id").and_then(Value::as_str).unwrap_or("")
+        ),
         (FieldKind::Tags, Value::Array(a)) => a
             .iter()
             .filter_map(Value::as_str)
@@ -1385,7 +1550,7 @@ fn build_inputs(
             .map(|e| loc.field_error(e))
     };
     let mut out = Vec::new();
-    for f in def.fields {
+    for f in def.fields.iter().filter(|f| form_field(def, f)) {
         let (input_type, multiline, options, hint) = match f.kind {
             FieldKind::LongText => ("text", true, vec![], String::new()),
             FieldKind::Date => ("date", false, vec![], String::new()),
@@ -1405,6 +1570,29 @@ fn build_inputs(
             FieldKind::Tags => ("text", false, vec![], loc.t("hint-comma-list")),
             FieldKind::DateTime => ("datetime-local", false, vec![], String::new()),
             FieldKind::Duration => ("text", false, vec![], loc.t("hint-duration")),
+            FieldKind::Bool => (
+                "text",
+                false,
+                vec![("true".into(), loc.t("yes")), ("false".into(), loc.t("no"))],
+                String::new(),
+            ),
+            FieldKind::Checklist => ("text", true, vec![], loc.t("hint-checklist")),
+            FieldKind::Recurrence => (
+                "text",
+                false,
+                ["day", "week", "month", "year"]
+                    .into_iter()
+                    .map(|e| {
+                        (
+                            e.to_string(),
+                            loc.t_args(&format!("repeat-{e}"), &[("n", "1".into())]),
+                        )
+                    })
+                    .collect(),
+                loc.t("hint-recurrence"),
+            ),
+            // Filled in by the form page (the linked record's name, the teams).
+            FieldKind::Related | FieldKind::Team => ("text", false, vec![], String::new()),
             FieldKind::Users => (
                 "text",
                 false,
@@ -1622,10 +1810,48 @@ async fn form_page(
         &users,
         &interests,
     );
+    let mut fields = fields;
+    for input in fields.iter_mut() {
+        match def.field(&input.name).map(|f| f.kind) {
+            Some(FieldKind::Team) => {
+                input.options = s
+                    .app
+                    .teams()
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| (t.id.to_string(), t.name))
+                    .collect();
+            }
+            Some(FieldKind::Related) if !input.value.is_empty() => {
+                let title = match input
+                    .value
+                    .split_once(':')
+                    .and_then(|(t, id)| Some((ObjectType::parse(t)?, id.parse::<Id>().ok()?)))
+                {
+                    Some((t, rid)) => s
+                        .app
+                        .record_titles(&c.actor, ObjectDef::get(t), &[rid])
+                        .await
+                        .unwrap_or_default()
+                        .into_iter()
+                        .next()
+                        .map(|(_, n)| format!("{}: {n}", loc.t(&format!("object-{}", t.as_str()))))
+                        .unwrap_or_else(|| "…".into()),
+                    None => input.value.clone(),
+                };
+                input.options = vec![(input.value.clone(), title)];
+            }
+            _ => {}
+        }
+    }
     let mut hidden = vec![
         ("orig_account_id".to_string(), values("account_id")),
         ("orig_position".to_string(), values("position")),
     ];
+    if def.field("recurrence").is_some() {
+        hidden.push(("orig_recurrence".into(), values("recurrence")));
+    }
     if let Some((_, to)) = prefill.iter().find(|(k, _)| k == "return_to") {
         hidden.push(("return_to".into(), crate::ui::safe_next(Some(to))));
     }
@@ -1649,6 +1875,12 @@ async fn form_page(
     })
 }
 
+/// Is the field edited in the record form? Not what the system sets, nor a task's
+/// status (moved with its own buttons, by the rules of who may move it).
+fn form_field(def: &ObjectDef, f: &hamkor_domain::objects::FieldDef) -> bool {
+    !(f.read_only || (def.object == ObjectType::Task && f.name == "status"))
+}
+
 /// Turns a submitted form into the JSON body the API would take.
 fn form_to_body(
     loc: &Loc,
@@ -1670,7 +1902,7 @@ fn form_to_body(
             .collect()
     };
     let mut body = Map::new();
-    for f in def.fields {
+    for f in def.fields.iter().filter(|f| form_field(def, f)) {
         if matches!(
             f.kind,
             FieldKind::Users | FieldKind::Refs(_) | FieldKind::Picklist(_)
@@ -1690,8 +1922,28 @@ fn form_to_body(
             continue;
         }
         let Some(v) = get(f.name) else { continue };
+        // A repeat rule is sent only when its unit changed: its other settings (days,
+        // interval, end) are kept as the API set them.
+        if f.kind == FieldKind::Recurrence && get("orig_recurrence").is_some_and(|o| o == v) {
+            continue;
+        }
         let value = match f.kind {
             FieldKind::DateTime if !v.is_empty() => Value::String(loc.from_local_input(&v)),
+            FieldKind::Checklist => Value::Array(
+                v.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(
+                        |l| match l.strip_prefix("[x]").or_else(|| l.strip_prefix("[X]")) {
+                            Some(rest) => json!({"text": rest.trim(), "done": true}),
+                            None => {
+                                json!({"text": l.trim_start_matches("[ ]").trim(), "done": false})
+                            }
+                        },
+                    )
+                    .collect(),
+            ),
+            FieldKind::Recurrence if !v.is_empty() => json!({ "every": v }),
             k if list_kind(k).is_some() => parse_list_text(loc, k, &v),
             FieldKind::Tags => json!(split(&v)),
             _ if v.is_empty() => Value::Null,

@@ -20,4 +20,5 @@ mod records;
 mod regressions;
 mod schema;
 mod smtp;
+mod tasks;
 mod ui;
