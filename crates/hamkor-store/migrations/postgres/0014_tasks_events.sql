@@ -102,7 +102,7 @@ CREATE TABLE reminders (
     at TIMESTAMPTZ,
     claimed_by TEXT,
     claimed_until TIMESTAMPTZ,
-    attempts INTEGER NOT NULL DEFAULT 0,
+    attempts BIGINT NOT NULL DEFAULT 0,
     last_error TEXT,
     sent_at TIMESTAMPTZ
 );
@@ -129,7 +129,7 @@ CREATE INDEX notifications_user ON notifications(user_id, created_at);
 -- Periodic jobs (the daily key-date sweep): whichever server first moves `next_run_at`
 -- runs the job.
 CREATE TABLE schedules (
-    name UUID PRIMARY KEY,
+    name TEXT PRIMARY KEY,
     next_run_at TIMESTAMPTZ NOT NULL
 );
 

@@ -10,6 +10,7 @@ mod auth;
 mod binary;
 mod browser;
 mod bulk;
+mod calendar;
 mod custom_fields;
 mod input;
 mod interactions;

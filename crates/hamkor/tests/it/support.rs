@@ -18,6 +18,8 @@ pub enum Backend {
 /// A running server with a user and an API token for each test persona.
 pub struct TestApp {
     pub base: String,
+    /// The database's URL, to open it again as another server would.
+    pub db_url: String,
     pub app: App,
     pub client: reqwest::Client,
     pub tokens: HashMap<&'static str, String>,
@@ -136,6 +138,7 @@ impl TestApp {
             .build()
             .expect("client");
         Some(TestApp {
+            db_url: url.clone(),
             base,
             app,
             client,

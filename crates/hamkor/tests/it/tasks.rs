@@ -10,7 +10,7 @@ pub fn in_hours(hours: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339()
 }
 
-async fn task(t: &TestApp, who: &str, body: Value) -> Value {
+pub async fn task(t: &TestApp, who: &str, body: Value) -> Value {
     let (s, v) = t.post(who, "/api/v1/tasks", body).await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     v
