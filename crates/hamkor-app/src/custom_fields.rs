@@ -15,6 +15,8 @@ pub struct CustomFieldRequest {
     /// Picklist values, one per entry.
     pub options: Vec<String>,
     pub link_object: Option<String>,
+    /// Date fields only: its dates remind the record's owner.
+    pub key_date: bool,
 }
 
 impl App {
@@ -77,6 +79,9 @@ impl App {
             }
             _ => None,
         };
+        if req.key_date && kind != Some(CustomKind::Date) {
+            errors.push(FieldError::new("key_date", "error-key-date-kind"));
+        }
         let existing = self.custom_fields(object).await?;
         if existing.iter().any(|d| d.key == key) {
             errors.push(FieldError::new("key", "error-field-key-taken"));
@@ -92,6 +97,7 @@ impl App {
             options,
             link_object,
             position: existing.len() as i64,
+            key_date: req.key_date,
         };
         let mut tx = self.db.begin().await?;
         hamkor_store::custom_fields::insert(&mut tx, &def).await?;

@@ -75,6 +75,9 @@ pub struct CustomFieldDef {
     /// For a link: the type of record it points to.
     pub link_object: Option<ObjectType>,
     pub position: i64,
+    /// A date field whose dates remind the record's owner (contract renewals).
+    #[serde(default)]
+    pub key_date: bool,
 }
 
 /// Checks a field key an administrator chose.
@@ -262,6 +265,7 @@ mod tests {
             options: vec!["gold".into(), "silver".into()],
             link_object: None,
             position: 0,
+            key_date: false,
         }
     }
 

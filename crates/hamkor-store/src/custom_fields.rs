@@ -24,6 +24,7 @@ fn from_row(r: &crate::Row) -> Result<CustomFieldDef, StoreError> {
             .unwrap_or_default(),
         link_object: r.text("link_object")?.and_then(|s| ObjectType::parse(&s)),
         position: r.int("position")?.unwrap_or(0),
+        key_date: r.bool("key_date")?,
     })
 }
 
@@ -39,8 +40,8 @@ pub async fn list(
 
 pub async fn insert(ex: &mut impl Exec, def: &CustomFieldDef) -> Result<(), StoreError> {
     let q = Sql::new(
-        "INSERT INTO custom_fields (id, object, key, label, kind, required, options, link_object, position, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "INSERT INTO custom_fields (id, object, key, label, kind, required, options, link_object, position, created_at, key_date) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .arg(def.id)
     .arg(def.object.as_str())
@@ -51,7 +52,8 @@ pub async fn insert(ex: &mut impl Exec, def: &CustomFieldDef) -> Result<(), Stor
     .arg(Arg::Json(Some(Value::from(def.options.clone()))))
     .arg(def.link_object.map(|o| o.as_str().to_string()))
     .arg(def.position)
-    .arg(Timestamp::now());
+    .arg(Timestamp::now())
+    .arg(def.key_date);
     ex.execute(&q).await?;
     Ok(())
 }

@@ -571,3 +571,5 @@ error-related-type = Tasks and meetings can be about an account, a contact, a ne
 error-transition = A task cannot go from “{ $from }” to “{ $to }”.
 error-transition-forbidden = Only the task's { $who } may do that.
 error-type-bool = Must be true or false.
+field-key-date = Key date: remind the owner on the day
+error-key-date-kind = Only a date field can be a key date.

@@ -571,3 +571,5 @@ error-related-type = Задачи и встречи могут относить�
 error-transition = Задачу нельзя перевести из «{ $from }» в «{ $to }».
 error-transition-forbidden = Это может сделать только { $who } задачи.
 error-type-bool = Должно быть true или false.
+field-key-date = Ключевая дата: напоминать владельцу в этот день
+error-key-date-kind = Ключевой датой может быть только поле-дата.

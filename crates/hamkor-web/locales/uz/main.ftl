@@ -571,3 +571,5 @@ error-related-type = Vazifa va uchrashuvlar kompaniya, kontakt, ehtiyoj yoki mul
 error-transition = Vazifani “{ $from }” holatidan “{ $to }” holatiga o‘tkazib bo‘lmaydi.
 error-transition-forbidden = Buni faqat vazifaning { $who } qila oladi.
 error-type-bool = true yoki false bo‘lishi kerak.
+field-key-date = Muhim sana: egasiga shu kuni eslatish
+error-key-date-kind = Faqat sana maydoni muhim sana bo‘la oladi.

@@ -157,6 +157,28 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/roles", &["get"]),
     ("/api/v1/roles/{role}", &["patch"]),
     ("/api/v1/openapi.json", &["get"]),
+    ("/api/v1/tasks", &["get", "post"]),
+    ("/api/v1/tasks/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/tasks/{id}/restore", &["post"]),
+    ("/api/v1/tasks/{id}/history", &["get"]),
+    ("/api/v1/tasks/bulk", &["post"]),
+    ("/api/v1/tasks/{id}/status", &["post"]),
+    ("/api/v1/tasks/{id}/comments", &["get", "post"]),
+    ("/api/v1/task_views/{view}", &["get"]),
+    ("/api/v1/my_day", &["get"]),
+    ("/api/v1/workload", &["get"]),
+    ("/api/v1/events", &["get", "post"]),
+    ("/api/v1/events/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/events/{id}/restore", &["post"]),
+    ("/api/v1/events/{id}/history", &["get"]),
+    ("/api/v1/events/bulk", &["post"]),
+    ("/api/v1/events/{id}/comments", &["get", "post"]),
+    ("/api/v1/calendar", &["get"]),
+    ("/api/v1/calendar/import", &["post"]),
+    ("/api/v1/calendar/feed", &["get", "post", "delete"]),
+    ("/api/v1/notifications", &["get"]),
+    ("/api/v1/notifications/read", &["post"]),
+    ("/api/v1/notifications/{id}/read", &["post"]),
 ];
 
 /// The OpenAPI document.
@@ -167,7 +189,11 @@ pub fn spec() -> Value {
         let object = OBJECTS
             .into_iter()
             .find(|d| path.starts_with(&format!("/api/v1/{}", d.plural)))
-            .filter(|_| !path.ends_with("/timeline") && !path.ends_with("/bulk"));
+            .filter(|_| {
+                !["/timeline", "/bulk", "/status", "/comments"]
+                    .iter()
+                    .any(|end| path.ends_with(end))
+            });
         for m in *methods {
             let mut op = json!({
                 "operationId": format!("{}_{}", m, path.trim_start_matches("/api/v1/").replace(['/', '{', '}', '.'], "_")),
@@ -177,13 +203,36 @@ pub fn spec() -> Value {
                     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
                 }
             });
-            let path_params: Vec<Value> = ["id", "role", "list", "value"]
+            let path_params: Vec<Value> = ["id", "role", "list", "value", "view"]
                 .iter()
                 .filter(|p| path.contains(&format!("{{{p}}}")))
                 .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
                 .collect();
             if !path_params.is_empty() {
                 op["parameters"] = Value::Array(path_params);
+            }
+            if *path == "/api/v1/tasks/{id}/status" {
+                op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "status": {"type": "string", "enum": hamkor_domain::objects::TASK_STATUSES},
+                    "comment": {"type": "string", "maxLength": 5000, "description": "required to return a task"}},
+                    "required": ["status"]}}},
+                    "description": "The assignee starts and finishes; only the author accepts, returns (with a comment) or cancels."});
+            }
+            if path.ends_with("/comments") && *m == "post" {
+                op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "body": {"type": "string", "maxLength": 5000}}, "required": ["body"]}}}});
+            }
+            if *path == "/api/v1/calendar" {
+                op["parameters"] = json!([
+                    {"name": "from", "in": "query", "description": "a date in the caller's time zone (included) or an RFC 3339 time; default today", "schema": {"type": "string"}},
+                    {"name": "to", "in": "query", "description": "a date (included) or an RFC 3339 time; at most 62 days after from", "schema": {"type": "string"}},
+                    {"name": "users", "in": "query", "description": "comma-separated user ids (default: the caller); others' meetings the caller may not read come as busy time", "schema": {"type": "string"}},
+                    {"name": "team", "in": "query", "description": "a team id: its members", "schema": {"type": "string"}},
+                    {"name": "tasks", "in": "query", "description": "true: also tasks due in the period", "schema": {"type": "boolean"}}]);
+            }
+            if *path == "/api/v1/calendar/import" {
+                op["requestBody"] = json!({"content": {"text/calendar": {"schema": {"type": "string"}}},
+                    "description": "an .ics file of at most 5 MiB and 5,000 events; all are imported or none"});
             }
             if *path == "/api/v1/quick_entry" {
                 op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object", "properties": {

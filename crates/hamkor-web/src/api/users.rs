@@ -476,6 +476,7 @@ async fn create_custom_field(
             "required",
             "options",
             "link_object",
+            "key_date",
         ],
     )
     .map_err(|e| ApiError::invalid(&e, &c.loc))?;
@@ -511,6 +512,10 @@ async fn create_custom_field(
             })
             .unwrap_or_default(),
         link_object: get("link_object")?,
+        key_date: body
+            .get("key_date")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
     };
     let def = s
         .app

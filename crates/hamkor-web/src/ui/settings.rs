@@ -217,6 +217,7 @@ async fn add_field(State(s): State<AppState>, form: UiForm) -> Response {
         required: get("required") == "true",
         options: get("options").lines().map(str::to_string).collect(),
         link_object: Some(get("link_object")).filter(|o| !o.is_empty()),
+        key_date: get("key_date") == "true",
     };
     match s.app.create_custom_field(&c.actor, object, req).await {
         Ok(_) => Redirect::to("/settings/fields").into_response(),

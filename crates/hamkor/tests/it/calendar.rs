@@ -562,3 +562,51 @@ async fn birthdays_and_meetings_have_reminders(t: TestApp) {
     assert_eq!(count(t.app.db.clone(), id.clone()).await, 0);
 }
 both!(birthdays_and_meetings_have_reminders);
+
+async fn key_dates_remind_the_owner(t: TestApp) {
+    // Only an administrator marks a field, and only a date field can be a key date.
+    let field = json!({"object": "account", "key": "renewal", "label": "Contract renewal", "kind": "date", "key_date": true});
+    let (s, _) = t
+        .post("head_a", "/api/v1/custom_fields", field.clone())
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = t
+        .post("admin", "/api/v1/custom_fields", json!({"object": "account", "key": "note", "label": "Note", "kind": "text", "key_date": true}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["field"], "key_date");
+    let (s, v) = t.post("admin", "/api/v1/custom_fields", field).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["key_date"], true);
+    let day = (chrono::Utc::now() + chrono::Duration::days(2)).date_naive();
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/accounts",
+            json!({"name": "Renewing LLC", "custom": {"renewal": day.format("%Y-%m-%d").to_string()}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let acc: hamkor_domain::Id = v["id"].as_str().unwrap().parse().unwrap();
+    assert!(t.app.sweep_dates().await.unwrap().unwrap() >= 1);
+    use hamkor_store::Exec;
+    let mut db = t.app.db.clone();
+    let row = db
+        .fetch_optional(
+            &hamkor_store::Sql::new(
+                "SELECT user_id, kind, title, due_at FROM reminders WHERE record_id = $1",
+            )
+            .arg(acc),
+        )
+        .await
+        .unwrap()
+        .expect("a key date reminder");
+    assert_eq!(row.req_text("kind").unwrap(), "key_date");
+    assert_eq!(row.req_text("title").unwrap(), "Contract renewal");
+    assert_eq!(row.req_id("user_id").unwrap().to_string(), t.id("sales_a1"));
+    assert_eq!(
+        row.req_ts("due_at").unwrap().to_rfc3339(),
+        format!("{}T04:00:00.000000Z", day.format("%Y-%m-%d"))
+    );
+}
+both!(key_dates_remind_the_owner);
