@@ -4,7 +4,8 @@
 
 use crate::users::UserRequest;
 use crate::{App, AppResult};
-use hamkor_store::settings;
+use hamkor_domain::Id;
+use hamkor_store::{Actor, settings};
 use serde_json::json;
 
 /// A demo user's login.
@@ -522,10 +523,184 @@ impl App {
             )
             .await?;
         }
+        self.demo_planning(&ids, &actors, &account_ids).await?;
         let mut tx = self.db.begin().await?;
         settings::set(&mut tx, "demo_password", &password).await?;
         tx.commit().await?;
         Ok(Some(credentials(password)))
+    }
+}
+
+impl App {
+    /// Tasks (some late, some waiting for acceptance, one repeating) and meetings (two of
+    /// them overlapping) of the demo company, so "my day" and the calendar are alive.
+    async fn demo_planning(
+        &self,
+        users: &[hamkor_store::users::User],
+        actors: &[Actor],
+        accounts: &[(Id, usize)],
+    ) -> AppResult<()> {
+        use hamkor_domain::objects::{EVENT, TASK};
+        let at = |hours: i64| (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
+        let (head, aziz, malika, ivan) = (1, 2, 3, 4);
+        // (author, assignee, title, hours to the deadline, priority, account)
+        let tasks: &[(usize, usize, &str, i64, &str, Option<usize>)] = &[
+            (
+                head,
+                aziz,
+                "Send the 2027 price list to Bahor Textile",
+                3,
+                "high",
+                Some(0),
+            ),
+            (
+                aziz,
+                aziz,
+                "Call back about the 5% discount",
+                26,
+                "normal",
+                Some(0),
+            ),
+            (
+                head,
+                malika,
+                "Prepare the packaging offer",
+                50,
+                "urgent",
+                Some(1),
+            ),
+            (
+                malika,
+                malika,
+                "Check Farg'ona Agro's payment",
+                5,
+                "normal",
+                Some(3),
+            ),
+            (head, ivan, "Согласовать сроки поставки", 30, "normal", None),
+            (
+                ivan,
+                ivan,
+                "Отправить договор на подпись",
+                120,
+                "low",
+                Some(6),
+            ),
+            (
+                head,
+                aziz,
+                "Visit the exhibition stand",
+                170,
+                "normal",
+                None,
+            ),
+        ];
+        let mut created = Vec::new();
+        for (author, assignee, title, hours, priority, account) in tasks {
+            let mut body = json!({"title": title, "assignee_id": users[*assignee].id.to_string(),
+                "due_at": at(*hours), "priority": priority});
+            if let Some(a) = account {
+                body["related"] = json!({"type": "account", "id": accounts[*a].0.to_string()});
+            }
+            created.push(self.create_record(&actors[*author], &TASK, &body).await?);
+        }
+        // A checklist and a weekly report that repeats.
+        self.update_record(
+            &actors[head],
+            &TASK,
+            created[2].id,
+            &json!({"checklist": [{"text": "Sizes and print", "done": true}, "Price for 10,000 boxes", "Delivery terms"]}),
+            None,
+        )
+        .await?;
+        self.create_record(
+            &actors[head],
+            &TASK,
+            &json!({"title": "Weekly sales report", "due_at": at(72), "recurrence": {"every": "week"}}),
+        )
+        .await?;
+        // Malika has done one for her head, who has yet to accept it; a late one.
+        self.set_task_status(&actors[malika], created[2].id, "done", None, None)
+            .await?;
+        let late = (chrono::Utc::now() - chrono::Duration::minutes(3)).to_rfc3339();
+        self.create_record(
+            &actors[aziz],
+            &TASK,
+            &json!({"title": "Confirm tomorrow's visit", "due_at": late, "priority": "high"}),
+        )
+        .await?;
+        // Meetings: today, tomorrow (two overlap), and a team meeting next week.
+        let day = |d: i64, h: u32, m: u32| {
+            let date = (chrono::Utc::now() + chrono::Duration::days(d)).date_naive();
+            format!("{}T{h:02}:{m:02}:00+05:00", date.format("%Y-%m-%d"))
+        };
+        let meetings: &[(
+            usize,
+            &str,
+            (i64, u32, u32),
+            (i64, u32, u32),
+            &str,
+            &[usize],
+            Option<usize>,
+        )] = &[
+            (
+                aziz,
+                "Meeting at Bahor Textile",
+                (1, 10, 0),
+                (1, 11, 30),
+                "Chilonzor, 7",
+                &[head],
+                Some(0),
+            ),
+            (
+                aziz,
+                "Call with the bank",
+                (1, 11, 0),
+                (1, 11, 30),
+                "",
+                &[],
+                None,
+            ),
+            (
+                malika,
+                "Visit to Farg'ona Agro",
+                (2, 15, 0),
+                (2, 16, 0),
+                "Farg'ona, Mustaqillik 1",
+                &[],
+                Some(3),
+            ),
+            (
+                head,
+                "Sales team meeting",
+                (7, 9, 0),
+                (7, 10, 0),
+                "Office, room 2",
+                &[aziz, malika],
+                None,
+            ),
+            (
+                ivan,
+                "Встреча с логистами",
+                (3, 14, 0),
+                (3, 15, 0),
+                "Москва, офис",
+                &[],
+                Some(6),
+            ),
+        ];
+        for (owner, title, s, e, place, with, account) in meetings {
+            let mut body = json!({"title": title, "starts_at": day(s.0, s.1, s.2), "ends_at": day(e.0, e.1, e.2),
+                "user_ids": with.iter().map(|u| users[*u].id.to_string()).collect::<Vec<_>>()});
+            if !place.is_empty() {
+                body["location"] = json!(place);
+            }
+            if let Some(a) = account {
+                body["related"] = json!({"type": "account", "id": accounts[*a].0.to_string()});
+            }
+            self.create_record(&actors[*owner], &EVENT, &body).await?;
+        }
+        Ok(())
     }
 }
 

@@ -205,7 +205,7 @@ impl App {
     }
 
     /// The "my day" page: overdue, today's, upcoming and undated tasks, what waits for
-    /// the user's acceptance, and today's meetings.
+    /// the user's acceptance, what they gave others, and today's meetings.
     pub async fn my_day(&self, actor: &Actor, tz: chrono_tz::Tz) -> AppResult<MyDay> {
         let now = Timestamp::now();
         let today = local_date(tz, now);
@@ -217,6 +217,7 @@ impl App {
             (TaskView::Today, 50),
             (TaskView::Waiting, 20),
             (TaskView::Upcoming, 20),
+            (TaskView::AssignedByMe, 20),
             (TaskView::Someday, 10),
         ] {
             let (items, n) = planning::task_view(&mut db, actor, view, now, end, limit).await?;

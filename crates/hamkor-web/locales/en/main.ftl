@@ -573,3 +573,4 @@ error-transition-forbidden = Only the task's { $who } may do that.
 error-type-bool = Must be true or false.
 field-key-date = Key date: remind the owner on the day
 error-key-date-kind = Only a date field can be a key date.
+field-task-author = Author

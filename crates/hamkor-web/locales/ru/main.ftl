@@ -573,3 +573,4 @@ error-transition-forbidden = Это может сделать только { $wh
 error-type-bool = Должно быть true или false.
 field-key-date = Ключевая дата: напоминать владельцу в этот день
 error-key-date-kind = Ключевой датой может быть только поле-дата.
+field-task-author = Автор

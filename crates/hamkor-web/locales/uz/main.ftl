@@ -573,3 +573,4 @@ error-transition-forbidden = Buni faqat vazifaning { $who } qila oladi.
 error-type-bool = true yoki false bo‘lishi kerak.
 field-key-date = Muhim sana: egasiga shu kuni eslatish
 error-key-date-kind = Faqat sana maydoni muhim sana bo‘la oladi.
+field-task-author = Muallif

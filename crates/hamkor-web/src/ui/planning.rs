@@ -83,7 +83,7 @@ fn quick_actions(loc: &Loc, c: &Caller, r: &Record) -> Vec<(String, String)> {
     let from = field(r, "status");
     ["in_progress", "done", "accepted"]
         .into_iter()
-        .filter(|to| check_transition(from, to, role, None).is_ok())
+        .filter(|to| *to != from && check_transition(from, to, role, None).is_ok())
         .map(|to| (to.to_string(), loc.t(&format!("task-do-{to}"))))
         .collect()
 }

@@ -1067,6 +1067,17 @@ async fn record_page(
             .unwrap_or_default(),
         href: None,
     });
+    if def.object == ObjectType::Task {
+        fields.push(FieldView {
+            label: loc.t("field-task-author"),
+            text: users
+                .iter()
+                .find(|u| u.id == r.created_by)
+                .map(|u| u.name.clone())
+                .unwrap_or_default(),
+            href: None,
+        });
+    }
     let mut related = Vec::new();
     // The quick forms of an account page can name one of its contacts: (id, name).
     let mut quick_contacts: Vec<(String, String)> = Vec::new();
@@ -1704,7 +1715,7 @@ fn build_inputs(
             },
         });
     }
-    out.push(InputView {
+    let owner = InputView {
         name: "owner_id".into(),
         label: field_label(loc, def, "owner_id"),
         value: values("owner_id"),
@@ -1719,7 +1730,13 @@ fn build_inputs(
             .collect(),
         error: err_for("owner_id"),
         hint: String::new(),
-    });
+    };
+    // A task's assignee is what it is about, next to its title; an owner comes last.
+    if def.owner_alias.is_some() {
+        out.insert(1.min(out.len()), owner);
+    } else {
+        out.push(owner);
+    }
     out
 }
 

@@ -472,3 +472,292 @@ async fn find_by_phone_and_log_a_call(t: TestApp) {
     let _ = c.clone().close().await;
 }
 both!(find_by_phone_and_log_a_call);
+
+/// Sends the "Log out" form in the page header and waits for the login page.
+async fn log_out(c: &Client) {
+    c.find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait(c, "input[name=email]").await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/login");
+}
+
+/// Waits until the browser is on `path` (after a form's redirect).
+async fn wait_path(c: &Client, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let url = c.current_url().await.unwrap();
+        if url.path() == path {
+            return;
+        }
+        assert!(Instant::now() < deadline, "still on {url}, not {path}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The button of a task page's status form that moves the task to `status`.
+fn status_button(status: &str) -> String {
+    format!("#status form[action$='/status']:has(input[name=status][value={status}]) button")
+}
+
+/// Waits until the task page's status heading reads "Status: {label}" and the page is
+/// complete.
+async fn wait_status(c: &Client, label: &str) {
+    let want = format!("Status: {label}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = match c.find(Locator::Css("#status h2")).await {
+            Ok(h) => h.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        // The comments come last: once they are there, so are the status forms.
+        if text.trim() == want && c.find(Locator::Css("#comments form")).await.is_ok() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the status heading is {text:?}, not {want:?}, on {:?}",
+            c.current_url().await.ok()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Clicks a status button of the task page and waits for the new status.
+async fn move_task(c: &Client, status: &str, label: &str) {
+    c.find(Locator::Css(&status_button(status)))
+        .await
+        .unwrap_or_else(|e| panic!("no {status} button: {e}"))
+        .click()
+        .await
+        .unwrap();
+    wait_status(c, label).await;
+}
+
+/// The status moves the task page offers (the `status` values of its forms).
+async fn offered_moves(c: &Client) -> Vec<String> {
+    let mut out = Vec::new();
+    for input in c
+        .find_all(Locator::Css("#status form input[name=status]"))
+        .await
+        .unwrap()
+    {
+        out.push(input.attr("value").await.unwrap().unwrap_or_default());
+    }
+    out
+}
+
+/// A manager gives a colleague a task from "my day"; the colleague finds it on their
+/// day, starts it, ticks a step and marks it done; the manager finds it waiting for
+/// acceptance and accepts it. All through the pages; the API only checks the end.
+async fn a_task_for_a_colleague_is_done_and_accepted(t: TestApp) {
+    if !enabled() {
+        return;
+    }
+    let title = "Narxlar roʻyxatini yuborish — прайс";
+    // Tomorrow at 10:00 in the personas' time zone (Asia/Tashkent, UTC+5, no DST).
+    let tashkent = chrono::FixedOffset::east_opt(5 * 3600).unwrap();
+    let tomorrow = chrono::Utc::now().with_timezone(&tashkent).date_naive() + chrono::Days::new(1);
+    let b = browser().await;
+    let c = &b.client;
+    let base = &t.base;
+
+    // 1. sales_a1 writes the task from their day, for sales_a2.
+    log_in(c, base, "sales_a1@test.hamkor.uz").await;
+    c.goto(&format!("{base}/my-day")).await.unwrap();
+    wait(c, "a[href='/tasks/new?return_to=/my-day']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait(c, "form.record-form input[name=title]")
+        .await
+        .send_keys(title)
+        .await
+        .unwrap();
+    let assignee = c
+        .find(Locator::Css(
+            "form.record-form label:has(select[name=owner_id])",
+        ))
+        .await
+        .unwrap();
+    let label = assignee.text().await.unwrap();
+    assert!(label.starts_with("Assignee"), "{label}");
+    c.find(Locator::Css("form.record-form select[name=owner_id]"))
+        .await
+        .unwrap()
+        .select_by_value(&t.id("sales_a2"))
+        .await
+        .unwrap();
+    // Typing into a date-time input depends on the browser's locale; set it as a picker does.
+    let due = c
+        .find(Locator::Css("form.record-form input[name=due_at]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        due.attr("type").await.unwrap().as_deref(),
+        Some("datetime-local")
+    );
+    c.execute(
+        "arguments[0].value = arguments[1];
+         arguments[0].dispatchEvent(new Event('input', {bubbles: true}));
+         arguments[0].dispatchEvent(new Event('change', {bubbles: true}));",
+        vec![
+            serde_json::to_value(&due).unwrap(),
+            json!(format!("{tomorrow}T10:00")),
+        ],
+    )
+    .await
+    .unwrap();
+    c.find(Locator::Css("form.record-form textarea[name=checklist]"))
+        .await
+        .unwrap()
+        .send_keys("Narxlarni tekshirish\nОтправить клиенту")
+        .await
+        .unwrap();
+    shot(c, "task-new").await;
+    c.find(Locator::Css("form.record-form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Saved, it goes back to the day it came from; the task is in the task list.
+    wait_path(c, "/my-day").await;
+    wait(c, "a[href='/tasks/new?return_to=/my-day']").await;
+    shot(c, "task-saved-my-day").await;
+    c.find(Locator::Css("header nav a[href='/tasks']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait(c, "table.list").await;
+    let link = c
+        .find(Locator::LinkText(title))
+        .await
+        .expect("the new task is in the task list");
+    let href = link.attr("href").await.unwrap().unwrap();
+    let id = href.trim_start_matches("/tasks/").to_string();
+    link.click().await.unwrap();
+    wait_status(c, "Open").await;
+    assert_eq!(c.current_url().await.unwrap().path(), href);
+    let page = c.source().await.unwrap();
+    assert!(
+        page.contains(title) && page.contains("sales_a2"),
+        "the task page shows the title and the assignee"
+    );
+    // The author cannot work the task for the assignee.
+    let moves = offered_moves(c).await;
+    assert!(
+        !moves.iter().any(|m| m == "in_progress" || m == "done"),
+        "{moves:?}"
+    );
+    log_out(c).await;
+
+    // 2. sales_a2 finds it on their day, starts it, ticks a step and does it.
+    log_in(c, base, "sales_a2@test.hamkor.uz").await;
+    c.goto(&format!("{base}/my-day")).await.unwrap();
+    let link = wait(c, &format!("#upcoming a[href='{href}']")).await;
+    assert_eq!(link.text().await.unwrap(), title);
+    let row = c
+        .find(Locator::Css(&format!("#upcoming tr:has(a[href='{href}'])")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("sales_a1") && row.contains("Open"), "{row}");
+    shot(c, "task-my-day-assignee").await;
+    link.click().await.unwrap();
+    wait_status(c, "Open").await;
+    assert!(
+        !offered_moves(c).await.iter().any(|m| m == "accepted"),
+        "only the author accepts"
+    );
+    move_task(c, "in_progress", "In progress").await;
+    c.find(Locator::Css(
+        "#checklist form[action$='/checklist']:has(input[name=item][value='0']) button",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait(
+        c,
+        "#checklist form:has(input[name=item][value='0']) button[aria-pressed=true]",
+    )
+    .await;
+    move_task(c, "done", "Done").await;
+    wait_text(c, "Waiting for the author to accept or return it.").await;
+    let moves = offered_moves(c).await;
+    assert!(
+        !moves.iter().any(|m| m == "accepted" || m == "returned"),
+        "the assignee can neither accept nor return: {moves:?}"
+    );
+    shot(c, "task-done-assignee").await;
+    log_out(c).await;
+
+    // 3. sales_a1 finds it waiting for acceptance and accepts it.
+    log_in(c, base, "sales_a1@test.hamkor.uz").await;
+    c.goto(&format!("{base}/my-day")).await.unwrap();
+    let link = wait(c, &format!("#waiting a[href='{href}']")).await;
+    let row = c
+        .find(Locator::Css(&format!("#waiting tr:has(a[href='{href}'])")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(row.contains("sales_a2") && row.contains("Done"), "{row}");
+    shot(c, "task-my-day-waiting").await;
+    link.click().await.unwrap();
+    wait_status(c, "Done").await;
+    // Returning it needs a reason: the browser does not send the form without one.
+    let comment = "#status form:has(input[name=status][value=returned]) textarea[name=comment]";
+    let required = wait(c, comment).await.attr("required").await.unwrap();
+    assert!(required.is_some(), "the reason for returning is required");
+    let valid = c
+        .execute(
+            "return document.querySelector(arguments[0]).form.checkValidity();",
+            vec![json!(comment)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        valid,
+        json!(false),
+        "an empty reason blocks the Return form"
+    );
+    move_task(c, "accepted", "Accepted").await;
+    assert!(offered_moves(c).await.is_empty(), "nothing left to do");
+    shot(c, "task-accepted").await;
+    c.goto(&format!("{base}/my-day")).await.unwrap();
+    wait(c, "#waiting").await;
+    assert!(
+        c.find(Locator::Css(&format!("a[href='{href}']")))
+            .await
+            .is_err(),
+        "an accepted task leaves the day"
+    );
+
+    // The stored task, through the API.
+    let (s, v) = t.get("admin", &format!("/api/v1/tasks/{id}")).await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+    assert_eq!(v["title"], title);
+    assert_eq!(v["status"], "accepted");
+    assert_eq!(v["owner_id"], t.id("sales_a2").as_str());
+    assert_eq!(v["created_by"], t.id("sales_a1").as_str());
+    assert!(v["completed_at"].is_string(), "{v}");
+    assert_eq!(v["due_at"], format!("{tomorrow}T05:00:00.000000Z"));
+    assert_eq!(v["checklist"][0]["text"], "Narxlarni tekshirish");
+    assert_eq!(v["checklist"][0]["done"], true);
+    assert_eq!(v["checklist"][1]["text"], "Отправить клиенту");
+    assert_eq!(v["checklist"][1]["done"], false);
+    let _ = c.clone().close().await;
+}
+both!(a_task_for_a_colleague_is_done_and_accepted);

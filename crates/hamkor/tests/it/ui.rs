@@ -951,3 +951,152 @@ async fn attach_a_file_from_the_record_page(t: TestApp) {
     assert_eq!(v["items"], json!([]));
 }
 both!(attach_a_file_from_the_record_page);
+
+async fn planning_pages(t: TestApp) {
+    let due = (chrono::Utc::now() + chrono::Duration::hours(3)).to_rfc3339();
+    let (_, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/tasks",
+            json!({"title": "<b>Bold</b> offer", "assignee_id": t.id("sales_a2"), "due_at": due,
+                "checklist": ["Draft", "Send"], "recurrence": {"every": "week", "interval": 2}}),
+        )
+        .await;
+    let id = v["id"].as_str().unwrap().to_string();
+    let author = Session::new(&t, "sales_a1").await;
+    let assignee = Session::new(&t, "sales_a2").await;
+    // My day: what I gave a colleague, escaped; the assignee's has it upcoming or today.
+    let (s, html) = author.get("/my-day").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("Assigned by me") && html.contains("&#60;b&#62;Bold&#60;/b&#62; offer"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>Bold</b>"));
+    let (_, html) = assignee.get("/my-day").await;
+    assert!(
+        html.contains(&format!("action=\"/tasks/{id}/status\"")),
+        "{html}"
+    );
+    // The task page: the author may cancel, not start; the assignee may start; the
+    // repeat rule and the author are shown.
+    let (_, html) = author.get(&format!("/tasks/{id}")).await;
+    assert!(
+        html.contains("value=\"cancelled\"") && !html.contains("value=\"in_progress\""),
+        "{html}"
+    );
+    assert!(html.contains("Every 2 weeks"), "{html}");
+    assert!(html.contains("Author") && html.contains("sales_a1"));
+    let (_, html) = assignee.get(&format!("/tasks/{id}")).await;
+    assert!(
+        html.contains("value=\"in_progress\"") && !html.contains("value=\"cancelled\""),
+        "{html}"
+    );
+    // A move without the form's CSRF token is refused and changes nothing.
+    let before = t.snapshot(&format!("/api/v1/tasks/{id}")).await;
+    let r = t
+        .client
+        .post(format!("{}/tasks/{id}/status", t.base))
+        .header("cookie", format!("hamkor_session={}", assignee.cookie))
+        .form(&[("status", "in_progress")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(t.snapshot(&format!("/api/v1/tasks/{id}")).await, before);
+    // The author cannot do the assignee's part from the page either.
+    let (s, _) = author
+        .post(&format!("/tasks/{id}/status"), &[("status", "in_progress")])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(t.snapshot(&format!("/api/v1/tasks/{id}")).await, before);
+    // The assignee starts it, ticks a step, comments; a colleague without access cannot.
+    let (s, _) = assignee
+        .post(&format!("/tasks/{id}/status"), &[("status", "in_progress")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _) = assignee
+        .post(&format!("/tasks/{id}/checklist"), &[("item", "0")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, _) = assignee
+        .post(&format!("/tasks/{id}/comments"), &[("body", "On it")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, v) = t.get("admin", &format!("/api/v1/tasks/{id}")).await;
+    assert_eq!(
+        (v["status"].as_str(), v["checklist"][0]["done"].as_bool()),
+        (Some("in_progress"), Some(true)),
+        "{v}"
+    );
+    let other = Session::new(&t, "sales_b").await;
+    let (s, _) = other.get(&format!("/tasks/{id}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = other
+        .post(&format!("/tasks/{id}/comments"), &[("body", "Sneaky")])
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = other
+        .post(&format!("/tasks/{id}/checklist"), &[("item", "1")])
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, v) = t
+        .get("admin", &format!("/api/v1/tasks/{id}/comments"))
+        .await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
+    // The forms: a new task has the assignee next to the title and no status field.
+    let (_, html) = author.get("/tasks/new").await;
+    let title_at = html.find("name=\"title\"").unwrap();
+    let owner_at = html.find("name=\"owner_id\"").unwrap();
+    let checklist_at = html.find("name=\"checklist\"").unwrap();
+    assert!(title_at < owner_at && owner_at < checklist_at);
+    assert!(!html.contains("name=\"status\"") && !html.contains("name=\"completed_at\""));
+    // Creating a task from the form, with a checklist and a repeat.
+    let (s, html) = author
+        .post(
+            "/tasks/new",
+            &[
+                ("version", "0"),
+                ("title", "From the form"),
+                ("owner_id", &t.id("sales_a2")),
+                ("priority", "high"),
+                ("checklist", "[x] First\nSecond"),
+                ("recurrence", "month"),
+                ("due_at", "2031-01-31T10:00"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{html}");
+    let (_, v) = t.get("sales_a1", "/api/v1/tasks?q=From%20the%20form").await;
+    let made = &v["items"][0];
+    assert_eq!(
+        made["checklist"],
+        json!([{"text": "First", "done": true}, {"text": "Second", "done": false}]),
+        "{v}"
+    );
+    assert_eq!(made["recurrence"]["every"], "month");
+    assert_eq!(made["assignee_id"], t.id("sales_a2"));
+    // The calendar, workload and calendar settings pages open; a feed address is made
+    // once and shown once.
+    for path in [
+        "/calendar",
+        "/calendar?view=month",
+        "/calendar?view=day&date=2026-02-30",
+        "/workload",
+        "/settings/calendar",
+    ] {
+        let (s, _) = author.get(path).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+    }
+    let (s, html) = author
+        .post("/settings/calendar", &[("action", "new")])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("/ical/") && html.contains(".ics"), "{html}");
+    let (_, html) = author.get("/settings/calendar").await;
+    assert!(!html.contains("/ical/"), "the address is shown only once");
+    // "/" opens my day.
+    let (s, _) = author.get("/").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+}
+both!(planning_pages);
