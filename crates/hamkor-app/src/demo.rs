@@ -531,6 +531,21 @@ impl App {
     }
 }
 
+/// (author, assignee, title, hours to the deadline, priority, account) of a demo task.
+type DemoTask = (usize, usize, &'static str, i64, &'static str, Option<usize>);
+/// A moment of a demo meeting: (days from today, hour, minute) in Tashkent.
+type DemoAt = (i64, u32, u32);
+/// (organiser, title, start, end, place, other participants, account) of a demo meeting.
+type DemoMeeting = (
+    usize,
+    &'static str,
+    DemoAt,
+    DemoAt,
+    &'static str,
+    &'static [usize],
+    Option<usize>,
+);
+
 impl App {
     /// Tasks (some late, some waiting for acceptance, one repeating) and meetings (two of
     /// them overlapping) of the demo company, so "my day" and the calendar are alive.
@@ -543,8 +558,7 @@ impl App {
         use hamkor_domain::objects::{EVENT, TASK};
         let at = |hours: i64| (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
         let (head, aziz, malika, ivan) = (1, 2, 3, 4);
-        // (author, assignee, title, hours to the deadline, priority, account)
-        let tasks: &[(usize, usize, &str, i64, &str, Option<usize>)] = &[
+        let tasks: &[DemoTask] = &[
             (
                 head,
                 aziz,
@@ -634,15 +648,7 @@ impl App {
             let date = (chrono::Utc::now() + chrono::Duration::days(d)).date_naive();
             format!("{}T{h:02}:{m:02}:00+05:00", date.format("%Y-%m-%d"))
         };
-        let meetings: &[(
-            usize,
-            &str,
-            (i64, u32, u32),
-            (i64, u32, u32),
-            &str,
-            &[usize],
-            Option<usize>,
-        )] = &[
+        let meetings: &[DemoMeeting] = &[
             (
                 aziz,
                 "Meeting at Bahor Textile",
