@@ -542,7 +542,7 @@ type DemoMeeting = (
     DemoAt,
     DemoAt,
     &'static str,
-    &'static [usize],
+    Vec<usize>,
     Option<usize>,
 );
 
@@ -655,7 +655,7 @@ impl App {
                 (1, 10, 0),
                 (1, 11, 30),
                 "Chilonzor, 7",
-                &[head],
+                vec![head],
                 Some(0),
             ),
             (
@@ -664,7 +664,7 @@ impl App {
                 (1, 11, 0),
                 (1, 11, 30),
                 "",
-                &[],
+                vec![],
                 None,
             ),
             (
@@ -673,7 +673,7 @@ impl App {
                 (2, 15, 0),
                 (2, 16, 0),
                 "Farg'ona, Mustaqillik 1",
-                &[],
+                vec![],
                 Some(3),
             ),
             (
@@ -682,7 +682,7 @@ impl App {
                 (7, 9, 0),
                 (7, 10, 0),
                 "Office, room 2",
-                &[aziz, malika],
+                vec![aziz, malika],
                 None,
             ),
             (
@@ -691,7 +691,7 @@ impl App {
                 (3, 14, 0),
                 (3, 15, 0),
                 "Москва, офис",
-                &[],
+                vec![],
                 Some(6),
             ),
         ];
