@@ -74,7 +74,7 @@ document.querySelectorAll("form.lang select").forEach(function (select) {
       heading(label("recent"));
       items.forEach(option);
     } else {
-      ["account", "contact", "interaction"].forEach(function (type) {
+      ["account", "contact", "interaction", "need", "task", "event"].forEach(function (type) {
         var group = items.filter(function (i) { return i.type === type; });
         if (group.length) { heading(label(type)); group.forEach(option); }
       });
