@@ -282,3 +282,120 @@ async fn demo_sqlite() {
 async fn demo_postgres() {
     demo(Backend::Postgres).await;
 }
+
+/// Reminders survive the server: one due while the server is down is delivered once
+/// after it starts again, and a second restart sends nothing more; two servers on one
+/// database deliver each reminder once.
+async fn reminders_across_restarts(backend: Backend) {
+    let Some((db_url, _dir)) = fresh_database(backend).await else {
+        return;
+    };
+    let sink = crate::smtp::SmtpSink::start();
+    // A user with an API token, made before any server runs.
+    let token = {
+        let db = hamkor_store::Db::connect(&db_url).await.unwrap();
+        db.migrate().await.unwrap();
+        let app = hamkor_app::App::new(db.clone());
+        let u = app
+            .create_user(
+                None,
+                hamkor_app::users::UserRequest {
+                    email: "aziz@test.hamkor.uz".into(),
+                    name: "Aziz".into(),
+                    role: "sales".into(),
+                    team: None,
+                    language: Some("uz".into()),
+                    password: Some(crate::support::PASSWORD.into()),
+                },
+            )
+            .await
+            .unwrap();
+        let token = app.create_token(u.id, "tests").await.unwrap();
+        db.close().await;
+        token
+    };
+    let port = sink.port.to_string();
+    let serve = |db: &str| {
+        let mut c = hamkor(db);
+        c.env("HAMKOR_SMTP_HOST", "127.0.0.1")
+            .env("HAMKOR_SMTP_PORT", &port)
+            .env("HAMKOR_SMTP_SECURITY", "none")
+            .env("HAMKOR_SCHEDULER_SECONDS", "1");
+        c
+    };
+    let launch = |mut c: Command| async move {
+        let listen = format!("127.0.0.1:{}", free_port());
+        let mut child = c.arg("serve").arg("--listen").arg(&listen).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("listening") {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("server started");
+        (child, format!("http://{listen}"))
+    };
+    let (mut first, base) = launch(serve(&db_url)).await;
+    let client = reqwest::Client::new();
+    let remind = (chrono::Utc::now() + chrono::Duration::seconds(4)).to_rfc3339();
+    let r = client
+        .post(format!("{base}/api/v1/tasks"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"title": "Qo‘ng‘iroq qilish", "remind_at": remind}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    // The server dies before the reminder is due.
+    first.kill().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(sink.messages().is_empty());
+    let (mut second, base) = launch(serve(&db_url)).await;
+    let mail = sink.wait_for(1, Duration::from_secs(20)).await;
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0].to, vec!["aziz@test.hamkor.uz".to_string()]);
+    let notes: serde_json::Value = client
+        .get(format!("{base}/api/v1/notifications"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notes["items"].as_array().unwrap().len(), 1, "{notes}");
+    second.kill().await.unwrap();
+    // Two servers at once, many reminders due: each goes out once.
+    let (a, base) = launch(serve(&db_url)).await;
+    let (b, _) = launch(serve(&db_url)).await;
+    let remind = (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339();
+    for i in 0..30 {
+        let r = client
+            .post(format!("{base}/api/v1/tasks"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({"title": format!("Task {i}"), "remind_at": remind}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    }
+    let mail = sink.wait_for(31, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(sink.messages().len(), 31, "each reminder once");
+    assert_eq!(mail.len(), 31);
+    stop(a).await;
+    stop(b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_across_restarts_sqlite() {
+    reminders_across_restarts(Backend::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_across_restarts_postgres() {
+    reminders_across_restarts(Backend::Postgres).await;
+}
