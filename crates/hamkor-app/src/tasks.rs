@@ -180,7 +180,19 @@ impl App {
     ) -> AppResult<Id> {
         let body = check_comment(body)?;
         let mut tx = self.db.begin().await?;
-        records::get(&mut tx, actor, def, id).await?;
+        let r = records::get(&mut tx, actor, def, id).await?;
+        // Whoever takes part may discuss it; merely reading is not enough.
+        let part = match r.object {
+            ObjectType::Task => {
+                let role = planning::task_role(actor, &r);
+                role.author || role.assignee
+            }
+            ObjectType::Event => r.participants().contains(&actor.user_id),
+            _ => false,
+        };
+        if !part && !r.allows(actor, Action::Write) {
+            return Err(AppError::Forbidden);
+        }
         let cid =
             planning::add_comment(&mut tx, def.object, id, actor.user_id, "comment", &body).await?;
         tx.commit().await?;

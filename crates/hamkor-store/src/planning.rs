@@ -359,9 +359,21 @@ pub async fn next_occurrence(
     }
     let tz = user_tz(tx, task.created_by).await?;
     let local: NaiveDateTime = due.0.with_timezone(&tz).naive_local();
-    let Some(next_local) = rule.next(local, u32::try_from(occurrence).unwrap_or(u32::MAX)) else {
+    let occurrence_no = u32::try_from(occurrence).unwrap_or(u32::MAX);
+    let Some(mut next_local) = rule.next(local, occurrence_no) else {
         return Ok(None);
     };
+    // A task closed late does not leave its next occurrence already overdue: the series
+    // moves on to its first date after today (as many steps as it takes, within reason).
+    let today_local = Timestamp::now().0.with_timezone(&tz).naive_local();
+    let mut skipped = 0u32;
+    while next_local < today_local && skipped < 1000 {
+        skipped += 1;
+        match rule.next(next_local, occurrence_no.saturating_add(skipped)) {
+            Some(n) => next_local = n,
+            None => return Ok(None),
+        }
+    }
     let Some(next) = tz.from_local_datetime(&next_local).earliest().or_else(|| {
         tz.from_local_datetime(&(next_local + Duration::hours(1)))
             .earliest()

@@ -501,3 +501,72 @@ async fn my_day_lists_what_is_due(t: TestApp) {
     }
 }
 both!(my_day_lists_what_is_due);
+
+async fn late_repeats_and_who_may_comment(t: TestApp) {
+    // A daily task closed three days late: the next one is not already overdue.
+    let v = task(
+        &t,
+        "sales_a1",
+        json!({"title": "Daily check", "due_at": in_hours(1), "recurrence": {"every": "day"}}),
+    )
+    .await;
+    let id: hamkor_domain::Id = v["id"].as_str().unwrap().parse().unwrap();
+    {
+        use hamkor_store::Exec;
+        let mut db = t.app.db.clone();
+        let three_days_ago =
+            hamkor_domain::Timestamp::from_datetime(chrono::Utc::now() - chrono::Duration::days(3));
+        db.execute(
+            &hamkor_store::Sql::new("UPDATE tasks SET due_at = $1 WHERE id = $2")
+                .arg(three_days_ago)
+                .arg(id),
+        )
+        .await
+        .unwrap();
+    }
+    let (s, v) = status(&t, "sales_a1", &id.to_string(), "done", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, list) = t.get("sales_a1", "/api/v1/tasks?q=Daily&status=open").await;
+    let next = list["items"][0]["due_at"].as_str().unwrap();
+    let next = chrono::DateTime::parse_from_rfc3339(next).unwrap();
+    assert!(next > chrono::Utc::now(), "{next}");
+    assert!(
+        next < chrono::Utc::now() + chrono::Duration::days(1),
+        "{next}"
+    );
+
+    // Comments: the author and the assignee; not someone who merely reads the task.
+    let v = task(
+        &t,
+        "sales_a1",
+        json!({"title": "Discuss", "assignee_id": t.id("sales_a2")}),
+    )
+    .await;
+    let path = format!("/api/v1/tasks/{}/comments", v["id"].as_str().unwrap());
+    for (who, want) in [
+        ("sales_a1", StatusCode::CREATED),
+        ("sales_a2", StatusCode::CREATED),
+        ("viewer", StatusCode::FORBIDDEN),
+        ("sales_b", StatusCode::NOT_FOUND),
+    ] {
+        let (s, v) = t
+            .post(who, &path, json!({"body": format!("from {who}")}))
+            .await;
+        assert_eq!(s, want, "{who}: {v}");
+    }
+    let (s, v) = t.post("sales_a1", &path, json!({"body": "   "})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            &path,
+            json!({"body": "x", "author_id": t.id("admin")}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (_, v) = t.get("viewer", &path).await;
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{v}");
+    assert_eq!(items[0]["author_id"], t.id("sales_a1"));
+}
+both!(late_repeats_and_who_may_comment);
