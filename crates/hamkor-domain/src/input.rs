@@ -415,16 +415,7 @@ pub const MAX_CHECKLIST: usize = 100;
 
 /// A checklist: a list of `{text, done}` (a bare string is a step not yet done).
 fn parse_checklist(key: &str, value: &Value) -> Result<Value, FieldError> {
-    let items = match value {
-        Value::Null => return Ok(Value::Null),
-        Value::Array(items) => items,
-        _ => return Err(FieldError::new(key, "error-type-list")),
-    };
-    if items.len() > MAX_CHECKLIST {
-        return Err(FieldError::new(key, "error-too-many").with("max", MAX_CHECKLIST));
-    }
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
+    parse_list_of(key, value, MAX_CHECKLIST, |i, item| {
         let field = format!("{key}[{i}]");
         let (text, done) = match item {
             Value::String(_) => (item.clone(), false),
@@ -435,13 +426,10 @@ fn parse_checklist(key: &str, value: &Value) -> Result<Value, FieldError> {
                         "error-unknown-field",
                     ));
                 }
-                let done = match parse_bool(
+                let done = parse_bool(
                     &format!("{field}.done"),
                     o.get("done").unwrap_or(&Value::Null),
-                )? {
-                    Value::Bool(b) => b,
-                    _ => false,
-                };
+                )? == Value::Bool(true);
                 (o.get("text").cloned().unwrap_or(Value::Null), done)
             }
             _ => return Err(FieldError::new(field, "error-not-object")),
@@ -450,12 +438,7 @@ fn parse_checklist(key: &str, value: &Value) -> Result<Value, FieldError> {
         if text.is_null() {
             return Err(FieldError::new(format!("{field}.text"), "error-required"));
         }
-        out.push(json!({"text": text, "done": done}));
-    }
-    Ok(if out.is_empty() {
-        Value::Null
-    } else {
-        Value::Array(out)
+        Ok(json!({"text": text, "done": done}))
     })
 }
 
@@ -631,6 +614,17 @@ fn check_kind(
 fn parse_list(
     key: &str,
     value: &Value,
+    each: impl FnMut(usize, &Value) -> Result<Value, FieldError>,
+) -> Result<Value, FieldError> {
+    parse_list_of(key, value, MAX_LIST, each)
+}
+
+/// A list of at most `max` items, each checked by `each` (which may drop one by
+/// answering `Null`); an empty list is `Null`.
+fn parse_list_of(
+    key: &str,
+    value: &Value,
+    max: usize,
     mut each: impl FnMut(usize, &Value) -> Result<Value, FieldError>,
 ) -> Result<Value, FieldError> {
     let items = match value {
@@ -638,8 +632,8 @@ fn parse_list(
         Value::Array(items) => items,
         _ => return Err(FieldError::new(key, "error-type-list")),
     };
-    if items.len() > MAX_LIST {
-        return Err(FieldError::new(key, "error-too-many").with("max", MAX_LIST));
+    if items.len() > max {
+        return Err(FieldError::new(key, "error-too-many").with("max", max));
     }
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -698,6 +692,66 @@ fn parse_account_links(value: &Value) -> Result<Vec<AccountLink>, FieldError> {
 mod tests {
     use super::*;
     use crate::objects::{ACCOUNT, CONTACT};
+
+    #[test]
+    fn task_fields_are_checked() {
+        use crate::objects::{EVENT, TASK};
+        let id = Id::new().to_string();
+        let body = json!({"title": "Call", "assignee_id": id, "checklist": ["One", {"text": " Two ", "done": "true"}],
+            "related": format!("account:{id}"), "recurrence": {"every": "week", "weekdays": ["mon"]}});
+        let input = parse_record_input(&TASK, &[], &body, Mode::Create, "998").unwrap();
+        assert_eq!(input.owner_id.map(|o| o.to_string()), Some(id.clone()));
+        assert_eq!(
+            input.fields["checklist"],
+            json!([{"text": "One", "done": false}, {"text": "Two", "done": true}])
+        );
+        assert_eq!(
+            input.fields["related"],
+            json!({"type": "account", "id": id})
+        );
+        assert_eq!(input.fields["recurrence"]["every"], "week");
+        let refused = |body: Value| {
+            parse_record_input(&TASK, &[], &body, Mode::Create, "998")
+                .unwrap_err()
+                .0
+                .into_iter()
+                .map(|e| (e.field, e.key))
+                .collect::<Vec<_>>()
+        };
+        let too_many: Vec<Value> = (0..=MAX_CHECKLIST)
+            .map(|i| json!(format!("s{i}")))
+            .collect();
+        assert_eq!(
+            refused(json!({"title": "x", "checklist": too_many})),
+            [("checklist".to_string(), "error-too-many")]
+        );
+        assert_eq!(
+            refused(json!({"title": "x", "checklist": [{"text": ""}]})),
+            [("checklist[0].text".to_string(), "error-required")]
+        );
+        assert_eq!(
+            refused(json!({"title": "x", "related": {"type": "user", "id": id}})),
+            [("related.type".to_string(), "error-related-type")]
+        );
+        assert_eq!(
+            refused(json!({"title": "x", "related": "account"})),
+            [("related".to_string(), "error-related")]
+        );
+        assert_eq!(
+            refused(json!({"title": "x", "owner_id": id, "assignee_id": Id::new().to_string()})),
+            [("owner_id".to_string(), "error-owner-twice")]
+        );
+        assert_eq!(
+            refused(json!({"title": "x", "occurrence": 3})),
+            [("occurrence".to_string(), "error-read-only")]
+        );
+        let body = json!({"title": "Meet", "starts_at": "2030-01-01T09:00:00+05:00",
+            "ends_at": "2030-01-01T10:00:00+05:00", "all_day": "no"});
+        let input = parse_record_input(&EVENT, &[], &body, Mode::Create, "998").unwrap();
+        assert_eq!(input.fields["all_day"], json!(false));
+        let bad = json!({"title": "Meet", "starts_at": "2030-01-01T09:00:00Z", "ends_at": "2030-01-01T10:00:00Z", "all_day": "maybe"});
+        assert!(parse_record_input(&EVENT, &[], &bad, Mode::Create, "998").is_err());
+    }
 
     #[test]
     fn a_good_account_is_normalised() {
