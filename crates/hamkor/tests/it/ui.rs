@@ -1078,7 +1078,23 @@ async fn planning_pages(t: TestApp) {
     assert_eq!(made["assignee_id"], t.id("sales_a2"));
     // The calendar, workload and calendar settings pages open; a feed address is made
     // once and shown once.
+    let (s, html) = author.get("/tasks").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("From the form") && html.contains("sales_a2"),
+        "{html}"
+    );
+    let (s, html) = author
+        .get(&format!(
+            "/tasks?owner_id={}&status%5Bin%5D=open,in_progress,returned&sort=due_at",
+            t.id("sales_a2")
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("From the form"));
     for path in [
+        "/events",
+        "/events/new",
         "/calendar",
         "/calendar?view=month",
         "/calendar?view=day&date=2026-02-30",
