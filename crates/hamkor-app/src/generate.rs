@@ -1,15 +1,20 @@
 //! `hamkor generate`: a deterministic, realistic synthetic company for benchmarks and load
 //! tests — sales teams, accounts and contacts with Uzbek and Russian names in Latin and
-//! Cyrillic, phones in mixed formats, e-mails, and contacts linked to accounts. The same
-//! seed and size always give the same data (ids aside, which are time-ordered).
+//! Cyrillic, phones in mixed formats, e-mails, and contacts linked to accounts; on request
+//! also tasks and meetings around the current month, and one very busy salesperson. The
+//! same seed and size always give the same data (ids aside, which are time-ordered, and
+//! dates, which are placed around the day it runs).
 
 use crate::users::UserRequest;
 use crate::{App, AppError, AppResult};
+use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use hamkor_domain::input::AccountLink;
-use hamkor_domain::objects::{ACCOUNT, CONTACT, INTERACTION};
+use hamkor_domain::objects::{ACCOUNT, CONTACT, EVENT, INTERACTION, ObjectDef, TASK};
 use hamkor_domain::phone::normalize_phone;
-use hamkor_domain::{Id, Timestamp};
+use hamkor_domain::{Id, ObjectType, Timestamp};
 use hamkor_store::records::{BatchRecord, insert_batch};
+use hamkor_store::reminders::kind as reminder_kind;
+use hamkor_store::{Backend, Exec, Sql};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, json};
@@ -151,6 +156,27 @@ pub struct Sizes {
     pub interactions: Option<usize>,
 }
 
+/// The people, tasks and meetings to generate besides what [`Sizes`] asks for. The
+/// default adds nothing: the generator as it always was.
+#[derive(Debug, Clone, Default)]
+pub struct PlanningSizes {
+    /// Salespeople, in teams of five whose first member heads the team (default 10: the
+    /// Toshkent and Samarqand teams). Records are spread over them.
+    pub salespeople: Option<usize>,
+    /// Tasks spread over the salespeople: open, in progress, done, accepted and a few
+    /// returned or cancelled; deadlines from the start of last month to the end of the
+    /// next, some without one; some given by a colleague or the head of the team.
+    pub tasks: usize,
+    /// Meetings in this month and the next, working hours mostly, each with one to
+    /// three of the salespeople (so some overlap) and often a contact.
+    pub events: usize,
+    /// One existing user (by e-mail) who also gets `busy_tasks` unfinished tasks and
+    /// `busy_events` meetings in the current month: the "my day" and calendar benchmarks.
+    pub busy_user: Option<String>,
+    pub busy_tasks: usize,
+    pub busy_events: usize,
+}
+
 /// What was generated.
 pub struct Generated {
     pub users: usize,
@@ -159,6 +185,14 @@ pub struct Generated {
     pub interactions: usize,
     /// The account with the longest history (for timeline benchmarks), if any.
     pub busiest_account: Option<Id>,
+    /// Tasks and meetings, the busy user's included.
+    pub tasks: usize,
+    pub events: usize,
+    /// Reminder rows written with them: pending for what is ahead, already sent for
+    /// what has passed, as the application would have left them.
+    pub reminders: usize,
+    /// The busy user, when one was asked for.
+    pub busy_user: Option<Id>,
 }
 
 /// Rows per transaction, and rows per INSERT statement on each engine. SQLite's driver
@@ -204,6 +238,382 @@ const INTERACTION_KIND_WEIGHTS: &[(&str, u32)] = &[
     ("letter", 3),
 ];
 
+/// Teams of salespeople, in order; beyond these, numbered teams.
+const TEAMS: &[&str] = &[
+    "Toshkent",
+    "Samarqand",
+    "Buxoro",
+    "Namangan",
+    "Andijon",
+    "Navoiy",
+    "Xorazm",
+    "Qarshi",
+    "Nukus",
+    "Termiz",
+    "Jizzax",
+    "Guliston",
+];
+const TEAM_SIZE: usize = 5;
+
+const TASK_TITLES: &[&str] = &[
+    "Mijozga qo'ng'iroq qilish",
+    "Tijorat taklifini yuborish",
+    "Shartnoma loyihasini tayyorlash",
+    "To'lovni tekshirish",
+    "Namunalarni jo'natish",
+    "Перезвонить клиенту",
+    "Подготовить коммерческое предложение",
+    "Согласовать договор с юристами",
+    "Выставить счёт",
+    "Уточнить сроки поставки",
+    "Send the updated price list",
+    "Follow up on the overdue payment",
+    "Book a product demo",
+    "Prepare the quarterly report",
+];
+/// Task statuses of the background, weighted: most work is open or finished.
+const TASK_STATUS_WEIGHTS: &[(&str, u32)] = &[
+    ("open", 40),
+    ("in_progress", 15),
+    ("done", 15),
+    ("accepted", 22),
+    ("returned", 3),
+    ("cancelled", 5),
+];
+/// The busy user's tasks are all unfinished.
+const ACTIVE_STATUS_WEIGHTS: &[(&str, u32)] = &[("open", 75), ("in_progress", 20), ("returned", 5)];
+const PRIORITY_WEIGHTS: &[(&str, u32)] =
+    &[("low", 20), ("normal", 55), ("high", 20), ("urgent", 5)];
+const MEETING_TITLES: &[&str] = &[
+    "Uchrashuv: narxlar muhokamasi",
+    "Shartnoma imzolash",
+    "Omborga tashrif",
+    "Haftalik savdo yig'ilishi",
+    "Встреча с клиентом",
+    "Переговоры по поставке",
+    "Презентация продукта",
+    "Product demo",
+    "Quarterly review",
+    "Kick-off with the new distributor",
+];
+const LOCATIONS: &[&str] = &[
+    "Ofis, 3-qavat",
+    "Mijoz ofisi",
+    "Samarqand filiali",
+    "Zoom",
+    "Офис клиента, Ташкент",
+    "Переговорная 2",
+];
+/// Meeting lengths in minutes.
+const MEETING_MINUTES: &[i64] = &[30, 45, 60, 60, 60, 90, 120];
+/// A meeting's reminder, seconds before it starts (the application's default).
+const REMIND_BEFORE: i64 = hamkor_store::planning::DEFAULT_REMIND_BEFORE;
+
+fn weighted<'a>(rng: &mut StdRng, weights: &[(&'a str, u32)]) -> &'a str {
+    let total: u32 = weights.iter().map(|(_, w)| w).sum();
+    let mut roll = rng.random_range(0..total);
+    for (v, w) in weights {
+        if roll < *w {
+            return v;
+        }
+        roll -= w;
+    }
+    weights[0].0
+}
+
+/// A moment of a local day in `tz` (the earliest, should the hour be ambiguous).
+fn local_moment(tz: chrono_tz::Tz, day: NaiveDate, hour: u32, minute: u32) -> Timestamp {
+    let naive = day.and_hms_opt(hour, minute, 0).unwrap_or_default();
+    let utc = tz
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .unwrap_or_else(|| naive.and_utc());
+    Timestamp::from_datetime(utc)
+}
+
+/// The first day of the month `delta` months from the one `day` is in.
+fn month_start(day: NaiveDate, delta: i32) -> NaiveDate {
+    let months = day.year() * 12 + day.month0() as i32 + delta;
+    NaiveDate::from_ymd_opt(months.div_euclid(12), months.rem_euclid(12) as u32 + 1, 1)
+        .unwrap_or(day)
+}
+
+/// A salesperson, for spreading tasks and meetings.
+#[derive(Debug, Clone, Copy)]
+struct Person {
+    id: Id,
+    team: Option<Id>,
+    /// The head of their team (themselves for a head).
+    head: Id,
+}
+
+/// A reminder row as the application would have left it.
+struct PlannedReminder {
+    key: String,
+    user: Id,
+    object: ObjectType,
+    record: Id,
+    kind: &'static str,
+    due: Timestamp,
+    title: String,
+    at: Option<Timestamp>,
+    /// Delivered already (its moment has passed).
+    sent: bool,
+}
+
+/// Tasks or meetings with what goes with them, written in one transaction.
+#[derive(Default)]
+struct PlannedBatch {
+    /// Each record with its author.
+    records: Vec<(Id, BatchRecord)>,
+    /// A meeting's calendar rows: (meeting, user, start, end).
+    event_users: Vec<(Id, Id, Timestamp, Timestamp)>,
+    reminders: Vec<PlannedReminder>,
+}
+
+/// What tasks and meetings are spread over.
+struct PlanningWorld<'a> {
+    people: &'a [Person],
+    accounts: &'a [Id],
+    /// Each contact with the index of its account.
+    contacts: &'a [(Id, usize)],
+    tz: chrono_tz::Tz,
+    now: Timestamp,
+    today: NaiveDate,
+}
+
+impl PlanningWorld<'_> {
+    /// A deadline in working hours between the start of last month and the end of the
+    /// next.
+    fn deadline(&self, rng: &mut StdRng) -> Timestamp {
+        let first = month_start(self.today, -1);
+        let days = (month_start(self.today, 2) - first).num_days();
+        let day = first + Duration::days(rng.random_range(0..days));
+        local_moment(
+            self.tz,
+            day,
+            rng.random_range(9..19),
+            15 * rng.random_range(0..4),
+        )
+    }
+
+    /// A meeting on one of `days` days from `first`: weekdays mostly, in working hours;
+    /// a few last all day. (start, end, all day)
+    fn meeting_time(
+        &self,
+        rng: &mut StdRng,
+        first: NaiveDate,
+        days: i64,
+    ) -> (Timestamp, Timestamp, bool) {
+        let mut day = first + Duration::days(rng.random_range(0..days));
+        if day.weekday().number_from_monday() > 5 {
+            day = first + Duration::days(rng.random_range(0..days));
+        }
+        if rng.random_range(0..100) < 3 {
+            let start = local_moment(self.tz, day, 0, 0);
+            let end = local_moment(self.tz, day + Duration::days(1), 0, 0);
+            return (start, end, true);
+        }
+        let start = local_moment(
+            self.tz,
+            day,
+            rng.random_range(8..18),
+            30 * rng.random_range(0..2),
+        );
+        let minutes = MEETING_MINUTES[rng.random_range(0..MEETING_MINUTES.len())];
+        let end = Timestamp::from_datetime(start.0 + Duration::minutes(minutes));
+        (start, end, false)
+    }
+
+    /// Someone other than `not`, when there is anyone else.
+    fn other(&self, rng: &mut StdRng, not: Id) -> Option<Person> {
+        if self.people.iter().all(|p| p.id == not) {
+            return None;
+        }
+        loop {
+            let p = self.people[rng.random_range(0..self.people.len())];
+            if p.id != not {
+                return Some(p);
+            }
+        }
+    }
+
+    /// A related account (and one of its contacts), some of the time.
+    fn related(&self, rng: &mut StdRng, percent: u32) -> Option<(Id, Option<Id>)> {
+        if self.accounts.is_empty() || rng.random_range(0..100) >= percent {
+            return None;
+        }
+        if !self.contacts.is_empty() && rng.random_range(0..3) > 0 {
+            let (c, a) = self.contacts[rng.random_range(0..self.contacts.len())];
+            return Some((self.accounts[a], Some(c)));
+        }
+        Some((
+            self.accounts[rng.random_range(0..self.accounts.len())],
+            None,
+        ))
+    }
+
+    /// One task assigned to `assignee` by `author`, with its reminder.
+    fn task(
+        &self,
+        rng: &mut StdRng,
+        batch: &mut PlannedBatch,
+        assignee: Person,
+        author: Id,
+        statuses: &[(&str, u32)],
+    ) {
+        let id = Id::new();
+        let status = weighted(rng, statuses);
+        let title = pick(rng, TASK_TITLES);
+        let due = (rng.random_range(0..100) >= 12).then(|| self.deadline(rng));
+        let remind = match due {
+            Some(d) if rng.random_range(0..4) == 0 => {
+                let lead = [15, 60, 24 * 60][rng.random_range(0..3)];
+                Some(Timestamp::from_datetime(d.0 - Duration::minutes(lead)))
+            }
+            _ => None,
+        };
+        let latest = due.map_or(self.now, |d| d.min(self.now));
+        let created = Timestamp::from_datetime(
+            latest.0 - Duration::minutes(rng.random_range(60..40 * 24 * 60)),
+        );
+        let mut f = Map::new();
+        f.insert("title".into(), json!(title));
+        f.insert("status".into(), json!(status));
+        f.insert("priority".into(), json!(weighted(rng, PRIORITY_WEIGHTS)));
+        if let Some(d) = due {
+            f.insert("due_at".into(), json!(d.to_rfc3339()));
+        }
+        if let Some(r) = remind {
+            f.insert("remind_at".into(), json!(r.to_rfc3339()));
+        }
+        if let Some(team) = assignee.team.filter(|_| rng.random_range(0..20) == 0) {
+            f.insert("team_id".into(), json!(team.to_string()));
+        }
+        if let Some((account, _)) = self.related(rng, 60) {
+            f.insert(
+                "related".into(),
+                json!({"type": "account", "id": account.to_string()}),
+            );
+        }
+        if rng.random_range(0..3) == 0 {
+            f.insert("description".into(), json!(pick(rng, BODIES)));
+        }
+        if ["done", "accepted", "cancelled"].contains(&status) {
+            let span = (self.now.0 - created.0).num_seconds().max(1);
+            let done = created.0 + Duration::seconds(rng.random_range(0..span));
+            f.insert(
+                "completed_at".into(),
+                json!(Timestamp::from_datetime(done).to_rfc3339()),
+            );
+        }
+        if hamkor_domain::tasks::ACTIVE.contains(&status)
+            && let Some(when) = remind.or(due)
+        {
+            batch.reminders.push(PlannedReminder {
+                key: format!("task:{id}:{}:{}", assignee.id, when.to_storage()),
+                user: assignee.id,
+                object: ObjectType::Task,
+                record: id,
+                kind: reminder_kind::TASK_DUE,
+                due: when,
+                title: title.to_string(),
+                at: due,
+                sent: when <= self.now,
+            });
+        }
+        batch.records.push((
+            author,
+            BatchRecord {
+                id,
+                fields: f,
+                owner_id: assignee.id,
+                created_at: created,
+                account_links: vec![],
+            },
+        ));
+    }
+
+    /// One meeting organised by `organiser` with `others`, on one of `days` days from
+    /// `first`, with its calendar rows and reminders.
+    fn meeting(
+        &self,
+        rng: &mut StdRng,
+        batch: &mut PlannedBatch,
+        organiser: Id,
+        others: &[Id],
+        first: NaiveDate,
+        days: i64,
+    ) {
+        let id = Id::new();
+        let (start, end, all_day) = self.meeting_time(rng, first, days);
+        let title = pick(rng, MEETING_TITLES);
+        let status = if start > self.now {
+            if rng.random_range(0..20) == 0 {
+                "cancelled"
+            } else {
+                "planned"
+            }
+        } else {
+            weighted(rng, &[("held", 85), ("planned", 10), ("cancelled", 5)])
+        };
+        let created = Timestamp::from_datetime(
+            start.0.min(self.now.0) - Duration::minutes(rng.random_range(60..21 * 24 * 60)),
+        );
+        let mut f = Map::new();
+        f.insert("title".into(), json!(title));
+        f.insert("starts_at".into(), json!(start.to_rfc3339()));
+        f.insert("ends_at".into(), json!(end.to_rfc3339()));
+        f.insert("all_day".into(), json!(all_day));
+        if rng.random_range(0..3) > 0 {
+            f.insert("location".into(), json!(pick(rng, LOCATIONS)));
+        }
+        f.insert("status".into(), json!(status));
+        if let Some((account, contact)) = self.related(rng, 70) {
+            f.insert(
+                "related".into(),
+                json!({"type": "account", "id": account.to_string()}),
+            );
+            if let Some(c) = contact {
+                f.insert("contact_ids".into(), json!([c.to_string()]));
+            }
+        }
+        f.insert(
+            "user_ids".into(),
+            json!(others.iter().map(Id::to_string).collect::<Vec<_>>()),
+        );
+        f.insert("remind_before".into(), json!(REMIND_BEFORE));
+        let due = Timestamp::from_datetime(start.0 - Duration::seconds(REMIND_BEFORE));
+        for u in std::iter::once(organiser).chain(others.iter().copied()) {
+            batch.event_users.push((id, u, start, end));
+            if status != "cancelled" {
+                batch.reminders.push(PlannedReminder {
+                    key: format!("event:{id}:{u}:{}", due.to_storage()),
+                    user: u,
+                    object: ObjectType::Event,
+                    record: id,
+                    kind: reminder_kind::EVENT_START,
+                    due,
+                    title: title.to_string(),
+                    at: Some(start),
+                    sent: start <= self.now,
+                });
+            }
+        }
+        batch.records.push((
+            organiser,
+            BatchRecord {
+                id,
+                fields: f,
+                owner_id: organiser,
+                created_at: created,
+                account_links: vec![],
+            },
+        ));
+    }
+}
+
 fn pick<'a>(rng: &mut StdRng, list: &[&'a str]) -> &'a str {
     list[rng.random_range(0..list.len())]
 }
@@ -248,11 +658,100 @@ impl App {
         Ok(())
     }
 
+    /// Writes tasks or meetings (`def`) with their authors, calendar rows and reminders
+    /// in one transaction, many rows per statement.
+    async fn write_planned(&self, def: &ObjectDef, mut batch: PlannedBatch) -> AppResult<()> {
+        let per_insert = match hamkor_store::Exec::backend(&self.db) {
+            Backend::Sqlite => SQLITE_ROWS_PER_INSERT,
+            Backend::Postgres => POSTGRES_ROWS_PER_INSERT,
+        };
+        // One statement writes one author's records: group them.
+        batch.records.sort_by_key(|(author, _)| *author);
+        let (authors, records): (Vec<Id>, Vec<BatchRecord>) = batch.records.into_iter().unzip();
+        let mut tx = self.db.begin().await?;
+        let mut from = 0;
+        while from < records.len() {
+            let author = authors[from];
+            let mut to = from;
+            while to < records.len() && authors[to] == author && to - from < per_insert {
+                to += 1;
+            }
+            insert_batch(&mut tx, def, author, &records[from..to]).await?;
+            from = to;
+        }
+        for chunk in batch.event_users.chunks(per_insert * 2) {
+            let mut sql =
+                Sql::new("INSERT INTO event_users (event_id, user_id, starts_at, ends_at) VALUES ");
+            for (i, (event, user, start, end)) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" })
+                    .bind(*event)
+                    .push(", ")
+                    .bind(*user)
+                    .push(", ")
+                    .bind(*start)
+                    .push(", ")
+                    .bind(*end)
+                    .push(")");
+            }
+            tx.execute(&sql).await?;
+        }
+        for chunk in batch.reminders.chunks(per_insert) {
+            let mut sql = Sql::new(
+                "INSERT INTO reminders (id, key, user_id, object, record_id, kind, due_at, title, at, \
+                 claimed_by, attempts, sent_at) VALUES ",
+            );
+            for (i, r) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" })
+                    .bind(Id::new())
+                    .push(", ")
+                    .bind(r.key.clone())
+                    .push(", ")
+                    .bind(r.user)
+                    .push(", ")
+                    .bind(r.object.as_str())
+                    .push(", ")
+                    .bind(r.record)
+                    .push(", ")
+                    .bind(r.kind)
+                    .push(", ")
+                    .bind(r.due)
+                    .push(", ")
+                    .bind(r.title.clone())
+                    .push(", ")
+                    .bind(r.at)
+                    .push(", ")
+                    .bind(r.sent.then(|| "generator".to_string()))
+                    .push(", ")
+                    .bind(i64::from(r.sent))
+                    .push(", ")
+                    .bind(r.sent.then_some(r.due))
+                    .push(")");
+            }
+            tx.execute(&sql).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Generates accounts, contacts and their interactions for `seed`. `progress` hears
     /// the number of records written so far.
     pub async fn generate(
         &self,
         sizes: Sizes,
+        seed: u64,
+        progress: impl FnMut(&str, usize),
+    ) -> AppResult<Generated> {
+        self.generate_with(sizes, &PlanningSizes::default(), seed, progress)
+            .await
+    }
+
+    /// Like [`App::generate`], then the salespeople, tasks and meetings of `planning`.
+    /// Tasks and meetings are written straight to their tables with their calendar rows
+    /// and reminders, about 10,000 a transaction: a few seconds per 100,000 tasks.
+    pub async fn generate_with(
+        &self,
+        sizes: Sizes,
+        planning: &PlanningSizes,
         seed: u64,
         mut progress: impl FnMut(&str, usize),
     ) -> AppResult<Generated> {
@@ -288,9 +787,15 @@ impl App {
                 .await?
             }
         };
-        for team in ["Toshkent", "Samarqand"] {
-            for i in 1..=5 {
-                let email = format!("{}.{i}@hamkor.local", team.to_lowercase());
+        let mut people: Vec<Person> = Vec::new();
+        let salespeople = planning.salespeople.unwrap_or(2 * TEAM_SIZE).max(1);
+        for k in 0..salespeople.div_ceil(TEAM_SIZE) {
+            let team = TEAMS
+                .get(k)
+                .map_or_else(|| format!("Jamoa {}", k + 1), |t| t.to_string());
+            let mut head = None;
+            for i in 1..=TEAM_SIZE.min(salespeople - k * TEAM_SIZE) {
+                let email = format!("{}.{i}@hamkor.local", team.to_lowercase().replace(' ', "-"));
                 let role = if i == 1 { "head" } else { "sales" };
                 let u = match self.user_by_email(&email).await? {
                     Some(u) => u,
@@ -301,7 +806,7 @@ impl App {
                                 email,
                                 name: format!("{team} {i}"),
                                 role: role.into(),
-                                team: Some(team.into()),
+                                team: Some(team.clone()),
                                 language: Some("uz".into()),
                                 password: None,
                             },
@@ -310,6 +815,12 @@ impl App {
                     }
                 };
                 owners.push(u.id);
+                let head = *head.get_or_insert(u.id);
+                people.push(Person {
+                    id: u.id,
+                    team: u.team_id,
+                    head,
+                });
             }
         }
         let accounts = sizes.accounts.unwrap_or(contacts / 5).max(1);
@@ -500,12 +1011,282 @@ impl App {
             done += n;
             progress("interactions", done);
         }
-        Ok(Generated {
+        let mut generated = Generated {
             users: owners.len() + 1,
             accounts,
             contacts,
             interactions,
             busiest_account: (busy > 0).then(|| account_ids[0]),
-        })
+            tasks: 0,
+            events: 0,
+            reminders: 0,
+            busy_user: None,
+        };
+        if planning.tasks > 0 || planning.events > 0 || planning.busy_user.is_some() {
+            let world = PlanningWorld {
+                people: &people,
+                accounts: &account_ids,
+                contacts: &contact_of,
+                tz: chrono_tz::Asia::Tashkent,
+                now: Timestamp::now(),
+                today: chrono::Utc::now()
+                    .with_timezone(&chrono_tz::Asia::Tashkent)
+                    .date_naive(),
+            };
+            self.generate_planning(&world, planning, &mut rng, &mut progress, &mut generated)
+                .await?;
+        }
+        Ok(generated)
+    }
+
+    /// The tasks and meetings of `planning`, then the busy user's.
+    async fn generate_planning(
+        &self,
+        world: &PlanningWorld<'_>,
+        planning: &PlanningSizes,
+        rng: &mut StdRng,
+        progress: &mut impl FnMut(&str, usize),
+        generated: &mut Generated,
+    ) -> AppResult<()> {
+        let busy = match &planning.busy_user {
+            None => None,
+            Some(email) => {
+                let u = self.user_by_email(email).await?.ok_or_else(|| {
+                    AppError::Internal(format!(
+                        "no user {email} for the busy user: name one of the generated \
+                         salespeople, such as toshkent.2@hamkor.local"
+                    ))
+                })?;
+                let head = world
+                    .people
+                    .iter()
+                    .find(|p| p.id == u.id)
+                    .map_or(u.id, |p| p.head);
+                Some(Person {
+                    id: u.id,
+                    team: u.team_id,
+                    head,
+                })
+            }
+        };
+        generated.busy_user = busy.map(|p| p.id);
+        let people = world.people;
+        // Tasks: the background, then the busy user's.
+        let busy_tasks = if busy.is_some() {
+            planning.busy_tasks
+        } else {
+            0
+        };
+        let total = planning.tasks + busy_tasks;
+        let mut done = 0;
+        while done < total {
+            let n = ROWS_PER_TX.min(total - done);
+            let mut batch = PlannedBatch::default();
+            for k in done..done + n {
+                match busy.filter(|_| k >= planning.tasks) {
+                    Some(p) => {
+                        let author = match rng.random_range(0..10) {
+                            0 | 1 if p.head != p.id => p.head,
+                            0 | 1 => world.other(rng, p.id).map_or(p.id, |o| o.id),
+                            _ => p.id,
+                        };
+                        world.task(rng, &mut batch, p, author, ACTIVE_STATUS_WEIGHTS);
+                    }
+                    None => {
+                        let p = people[rng.random_range(0..people.len())];
+                        let author = match rng.random_range(0..20) {
+                            0..=3 => p.head,
+                            4..=6 => world.other(rng, p.id).map_or(p.id, |o| o.id),
+                            _ => p.id,
+                        };
+                        world.task(rng, &mut batch, p, author, TASK_STATUS_WEIGHTS);
+                    }
+                }
+            }
+            generated.reminders += batch.reminders.len();
+            self.write_planned(&TASK, batch).await?;
+            done += n;
+            progress("tasks", done);
+        }
+        generated.tasks = total;
+        // Meetings: the background over this month and the next, then the busy user's
+        // in this month, which they organise or are invited to.
+        let this_month = month_start(world.today, 0);
+        let two_months = (month_start(world.today, 2) - this_month).num_days();
+        let one_month = (month_start(world.today, 1) - this_month).num_days();
+        let busy_events = if busy.is_some() {
+            planning.busy_events
+        } else {
+            0
+        };
+        let total = planning.events + busy_events;
+        let mut done = 0;
+        while done < total {
+            let n = ROWS_PER_TX.min(total - done);
+            let mut batch = PlannedBatch::default();
+            for k in done..done + n {
+                let (organiser, mut others, days) = match busy.filter(|_| k >= planning.events) {
+                    Some(p) if rng.random_range(0..10) < 6 => (p.id, vec![], one_month),
+                    Some(p) => {
+                        let o = world.other(rng, p.id).map_or(p.id, |o| o.id);
+                        let others = if o == p.id { vec![] } else { vec![p.id] };
+                        (o, others, one_month)
+                    }
+                    None => (
+                        people[rng.random_range(0..people.len())].id,
+                        vec![],
+                        two_months,
+                    ),
+                };
+                // One to three people in all.
+                let wanted = match rng.random_range(0..100) {
+                    0..30 => 1,
+                    30..75 => 2,
+                    _ => 3,
+                };
+                for _ in 0..4 {
+                    if others.len() + 1 >= wanted {
+                        break;
+                    }
+                    if let Some(o) = world.other(rng, organiser)
+                        && !others.contains(&o.id)
+                    {
+                        others.push(o.id);
+                    }
+                }
+                world.meeting(rng, &mut batch, organiser, &others, this_month, days);
+            }
+            generated.reminders += batch.reminders.len();
+            self.write_planned(&EVENT, batch).await?;
+            done += n;
+            progress("events", done);
+        }
+        generated.events = total;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_start_crosses_years() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(month_start(d(2026, 12, 31), 1), d(2027, 1, 1));
+        assert_eq!(month_start(d(2026, 1, 15), -1), d(2025, 12, 1));
+        assert_eq!(month_start(d(2026, 11, 28), 2), d(2027, 1, 1));
+        assert_eq!(month_start(d(2026, 3, 31), 0), d(2026, 3, 1));
+    }
+
+    async fn count(app: &App, sql: &'static str, arg: Option<Id>) -> i64 {
+        let mut db = app.db.clone();
+        let mut q = Sql::new(sql);
+        if let Some(a) = arg {
+            q = q.arg(a);
+        }
+        db.fetch_optional(&q)
+            .await
+            .unwrap()
+            .unwrap()
+            .req_int("n")
+            .unwrap()
+    }
+
+    /// Tasks and meetings land where the benchmarks look for them: the busy user's
+    /// unfinished tasks and this month's meetings, a calendar row per participant, the
+    /// reminders of what lies ahead; and without the new sizes nothing of the kind.
+    #[tokio::test]
+    async fn tasks_and_meetings_for_a_busy_user() {
+        let path = std::env::temp_dir().join(format!("hamkor-generate-{}.db", Id::new()));
+        let db = hamkor_store::Db::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let app = App::new(db.clone());
+        let sizes = Sizes {
+            contacts: 200,
+            accounts: None,
+            interactions: Some(0),
+        };
+        let plain = app.generate(sizes, 3, |_, _| {}).await.unwrap();
+        assert_eq!((plain.tasks, plain.events, plain.reminders), (0, 0, 0));
+        assert_eq!(
+            count(&app, "SELECT COUNT(*) AS n FROM tasks", None).await,
+            0
+        );
+        let planning = PlanningSizes {
+            salespeople: Some(12),
+            tasks: 1_500,
+            events: 300,
+            busy_user: Some("samarqand.3@hamkor.local".into()),
+            busy_tasks: 400,
+            busy_events: 120,
+        };
+        let g = app
+            .generate_with(sizes, &planning, 3, |_, _| {})
+            .await
+            .unwrap();
+        assert_eq!((g.users, g.tasks, g.events), (13, 1_900, 420));
+        let busy = g.busy_user.unwrap();
+        let active = count(
+            &app,
+            "SELECT COUNT(*) AS n FROM tasks WHERE owner_id = $1 \
+             AND status IN ('open', 'in_progress', 'returned') AND deleted_at IS NULL",
+            Some(busy),
+        )
+        .await;
+        assert!(active >= 400, "{active}");
+        let tz = chrono_tz::Asia::Tashkent;
+        let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+        let (from, to) = (
+            local_moment(tz, month_start(today, 0), 0, 0),
+            local_moment(tz, month_start(today, 1), 0, 0),
+        );
+        let mut db2 = app.db.clone();
+        let in_month = db2
+            .fetch_optional(
+                &Sql::new(
+                    "SELECT COUNT(*) AS n FROM event_users WHERE user_id = $1 \
+                     AND starts_at >= $2 AND starts_at < $3",
+                )
+                .arg(busy)
+                .arg(from)
+                .arg(to),
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .req_int("n")
+            .unwrap();
+        assert!(in_month >= 120, "{in_month}");
+        // Every meeting has its organiser and participants in `event_users`, no one else.
+        let rows = count(&app, "SELECT COUNT(*) AS n FROM event_users", None).await;
+        let people = count(
+            &app,
+            "SELECT SUM(1 + json_array_length(user_ids)) AS n FROM events",
+            None,
+        )
+        .await;
+        assert_eq!(rows, people);
+        assert_eq!(
+            count(
+                &app,
+                "SELECT COUNT(*) AS n FROM (SELECT event_id FROM event_users GROUP BY event_id \
+                 HAVING COUNT(*) > 3)",
+                None
+            )
+            .await,
+            0
+        );
+        let pending = count(
+            &app,
+            "SELECT COUNT(*) AS n FROM reminders WHERE sent_at IS NULL",
+            None,
+        )
+        .await;
+        assert!(pending > 0 && pending < g.reminders as i64, "{pending}");
+        db.close().await;
+        let _ = std::fs::remove_file(&path);
     }
 }

@@ -195,6 +195,26 @@ enum Command {
         /// The same seed gives the same data.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Salespeople, in teams of five (default 10: two teams).
+        #[arg(long)]
+        users: Option<usize>,
+        /// Tasks spread over the salespeople: open, in progress, done, accepted…;
+        /// deadlines from last month to next month, some without one.
+        #[arg(long, default_value_t = 0)]
+        tasks: usize,
+        /// Meetings in this month and the next, each with one to three salespeople.
+        #[arg(long, default_value_t = 0)]
+        events: usize,
+        /// Also give this user (e.g. toshkent.2@hamkor.local) --busy-tasks unfinished
+        /// tasks and --busy-events meetings this month.
+        #[arg(long, value_name = "EMAIL")]
+        busy_user: Option<String>,
+        /// The busy user's unfinished tasks.
+        #[arg(long, default_value_t = 10_000, requires = "busy_user")]
+        busy_tasks: usize,
+        /// The busy user's meetings this month.
+        #[arg(long, default_value_t = 2_000, requires = "busy_user")]
+        busy_events: usize,
     },
     /// User administration.
     #[command(subcommand)]
@@ -274,6 +294,12 @@ async fn main() -> Result<()> {
             accounts,
             interactions,
             seed,
+            users,
+            tasks,
+            events,
+            busy_user,
+            busy_tasks,
+            busy_events,
         } => {
             let started = std::time::Instant::now();
             let sizes = hamkor_app::generate::Sizes {
@@ -281,9 +307,17 @@ async fn main() -> Result<()> {
                 accounts,
                 interactions,
             };
+            let planning = hamkor_app::generate::PlanningSizes {
+                salespeople: users,
+                tasks,
+                events,
+                busy_user,
+                busy_tasks,
+                busy_events,
+            };
             let mut last = std::time::Instant::now();
             let done = app
-                .generate(sizes, seed, |what, n| {
+                .generate_with(sizes, &planning, seed, |what, n| {
                     if last.elapsed().as_secs() >= 5 {
                         eprintln!("  {n} {what}");
                         last = std::time::Instant::now();
@@ -292,7 +326,8 @@ async fn main() -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let secs = started.elapsed().as_secs_f64();
-            let records = done.accounts + done.contacts + done.interactions;
+            let records =
+                done.accounts + done.contacts + done.interactions + done.tasks + done.events;
             println!(
                 "Generated {} users, {} accounts, {} contacts and {} interactions in {secs:.1} s ({:.0} records/s).",
                 done.users,
@@ -303,6 +338,17 @@ async fn main() -> Result<()> {
             );
             if let Some(id) = done.busiest_account {
                 println!("Busiest account (10,000 interactions): {id}");
+            }
+            if done.tasks + done.events > 0 {
+                println!(
+                    "Also {} tasks and {} meetings, with {} reminders.",
+                    done.tasks, done.events, done.reminders
+                );
+            }
+            if let Some(id) = done.busy_user {
+                println!(
+                    "Busy user ({busy_tasks} unfinished tasks, {busy_events} meetings this month): {id}"
+                );
             }
         }
         Command::Serve { demo } => serve(app, &config, demo).await?,
@@ -418,7 +464,7 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
         std::process::id(),
         uuid::Uuid::now_v7().simple()
     );
-    tokio::spawn(app.clone().run_scheduler(server_id, config.scheduler_every));
+    let scheduler = tokio::spawn(app.clone().run_scheduler(server_id, config.scheduler_every));
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -438,6 +484,8 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
     axum::serve(listener, router)
         .with_graceful_shutdown(stop)
         .await?;
+    // What the scheduler had claimed and not delivered is due again when its claim ends.
+    scheduler.abort();
     tracing::info!("stopped");
     Ok(())
 }
