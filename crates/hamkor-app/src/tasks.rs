@@ -84,13 +84,8 @@ pub fn conflicting(entries: &[CalendarEntry]) -> Vec<usize> {
 
 /// Overlapping entries of the same person (a cancelled meeting conflicts with nothing).
 fn conflicts(entries: &[CalendarEntry]) -> Vec<(usize, usize)> {
-    let live = |e: &CalendarEntry| {
-        e.event
-            .as_ref()
-            .and_then(|r| r.fields.get("status"))
-            .and_then(Value::as_str)
-            != Some("cancelled")
-    };
+    let live =
+        |e: &CalendarEntry| e.event.as_ref().and_then(|r| r.status.as_deref()) != Some("cancelled");
     let mut out = Vec::new();
     // Entries come sorted by person, then start.
     for i in 0..entries.len() {
@@ -363,51 +358,56 @@ impl App {
                 .map(|u| (u.name.clone(), Some(u.email.clone())))
         };
         let mut events = Vec::new();
-        // A year ahead in steps the calendar query takes.
+        // A year ahead in steps the calendar query takes; then the meetings in full.
+        let mut spans: Vec<(Id, Timestamp, Timestamp)> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut start = from;
         while start < to {
             let end = Timestamp::from_datetime((start.0 + Duration::days(62)).min(to.0));
-            let entries = planning::calendar(&mut db, &actor, &[user.id], start, end).await?;
-            for e in entries {
-                let Some(r) = e.event else { continue };
-                // A meeting crossing a step boundary comes twice.
-                if e.starts_at < start
-                    || events
-                        .iter()
-                        .any(|x: &FeedEvent| x.uid.starts_with(&r.id.to_string()))
-                {
-                    continue;
+            for e in planning::calendar(&mut db, &actor, &[user.id], start, end).await? {
+                if e.event.is_some() && seen.insert(e.event_id) {
+                    spans.push((e.event_id, e.starts_at, e.ends_at));
                 }
-                let get = |k: &str| r.fields.get(k).and_then(Value::as_str).map(str::to_string);
-                let all_day = r.fields.get("all_day").and_then(Value::as_bool) == Some(true);
-                let tz: chrono_tz::Tz = user.time_zone.parse().unwrap_or(chrono_tz::Asia::Tashkent);
-                let (s, en) = if all_day {
-                    let sd = local_date(tz, e.starts_at);
-                    let mut ed = local_date(tz, e.ends_at);
-                    if ed <= sd {
-                        ed = sd.succ_opt().unwrap_or(sd);
-                    }
-                    (FeedTime::AllDay(sd), FeedTime::AllDay(ed))
-                } else {
-                    (FeedTime::At(e.starts_at), FeedTime::At(e.ends_at))
-                };
-                events.push(FeedEvent {
-                    uid: format!("{}@hamkor", r.id),
-                    start: s,
-                    end: en,
-                    summary: r.title(),
-                    description: get("description"),
-                    location: get("location"),
-                    url: Some(format!("{base_url}/events/{}", r.id)),
-                    updated: r.updated_at,
-                    created: r.created_at,
-                    sequence: r.version,
-                    organizer: person(r.owner_id),
-                    attendees: r.participants().into_iter().filter_map(person).collect(),
-                    cancelled: get("status").as_deref() == Some("cancelled"),
-                });
             }
             start = end;
+        }
+        let ids: Vec<Id> = spans.iter().map(|(id, _, _)| *id).collect();
+        let full: std::collections::HashMap<Id, Record> =
+            records::records_by_ids(&mut db, &actor, &EVENT, &ids)
+                .await?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+        let tz: chrono_tz::Tz = user.time_zone.parse().unwrap_or(chrono_tz::Asia::Tashkent);
+        for (id, starts_at, ends_at) in spans {
+            let Some(r) = full.get(&id) else { continue };
+            let get = |k: &str| r.fields.get(k).and_then(Value::as_str).map(str::to_string);
+            let all_day = r.fields.get("all_day").and_then(Value::as_bool) == Some(true);
+            let (s, en) = if all_day {
+                let sd = local_date(tz, starts_at);
+                let mut ed = local_date(tz, ends_at);
+                if ed <= sd {
+                    ed = sd.succ_opt().unwrap_or(sd);
+                }
+                (FeedTime::AllDay(sd), FeedTime::AllDay(ed))
+            } else {
+                (FeedTime::At(starts_at), FeedTime::At(ends_at))
+            };
+            events.push(FeedEvent {
+                uid: format!("{}@hamkor", r.id),
+                start: s,
+                end: en,
+                summary: r.title(),
+                description: get("description"),
+                location: get("location"),
+                url: Some(format!("{base_url}/events/{}", r.id)),
+                updated: r.updated_at,
+                created: r.created_at,
+                sequence: r.version,
+                organizer: person(r.owner_id),
+                attendees: r.participants().into_iter().filter_map(person).collect(),
+                cancelled: get("status").as_deref() == Some("cancelled"),
+            });
         }
         let tasks = planning::tasks_due(&mut db, &actor, &[user.id], from, to).await?;
         for t in tasks {

@@ -555,9 +555,17 @@ pub async fn task_view(
     use hamkor_domain::objects::TASK;
     let b = ex.backend();
     let active = " AND t.status IN ('open', 'in_progress', 'returned') AND t.deleted_at IS NULL";
-    let due = match b {
-        crate::Backend::Sqlite => "COALESCE(t.due_at, '9999-12-31T00:00:00.000000Z')",
-        crate::Backend::Postgres => "COALESCE(t.due_at, TIMESTAMPTZ '9999-12-31 00:00:00+00')",
+    // The deadline as the index holds it (no deadline sorts last); "no deadline" is
+    // tested on the same expression so the index answers it too.
+    let (due, none) = match b {
+        crate::Backend::Sqlite => (
+            "COALESCE(t.due_at, '9999-12-31T00:00:00.000000Z')",
+            "'9999-12-31T00:00:00.000000Z'",
+        ),
+        crate::Backend::Postgres => (
+            "COALESCE(t.due_at, TIMESTAMPTZ '9999-12-31 00:00:00+00')",
+            "TIMESTAMPTZ '9999-12-31 00:00:00+00'",
+        ),
     };
     let conditions = |sql: &mut Sql| {
         match view {
@@ -584,26 +592,28 @@ pub async fn task_view(
                             .push(due)
                             .push(" >= ")
                             .bind(day_end)
-                            .push(" AND t.due_at IS NOT NULL");
+                            .push(" AND ")
+                            .push(due)
+                            .push(" < ")
+                            .push(none);
                     }
                     _ => {
-                        sql.push(" AND t.due_at IS NULL");
+                        sql.push(" AND ").push(due).push(" = ").push(none);
                     }
                 }
             }
+            // Tasks given to others, through the partial index `tasks_given` (migration
+            // 0015), whose condition `created_by <> owner_id` is repeated here.
             TaskView::AssignedByMe => {
                 sql.push(" AND t.created_by = ")
                     .bind(actor.user_id)
-                    .push(" AND t.owner_id <> ")
-                    .bind(actor.user_id)
+                    .push(" AND t.created_by <> t.owner_id")
                     .push(active);
             }
             TaskView::Waiting => {
                 sql.push(" AND t.created_by = ")
                     .bind(actor.user_id)
-                    .push(" AND t.owner_id <> ")
-                    .bind(actor.user_id)
-                    .push(" AND t.status = 'done' AND t.deleted_at IS NULL");
+                    .push(" AND t.created_by <> t.owner_id AND t.status = 'done' AND t.deleted_at IS NULL");
             }
             TaskView::Team => {
                 match actor.team_id {
@@ -714,7 +724,55 @@ pub struct CalendarEntry {
     pub event_id: Id,
     pub starts_at: Timestamp,
     pub ends_at: Timestamp,
-    pub event: Option<Record>,
+    /// Shared by the entries of every participant shown.
+    pub event: Option<std::sync::Arc<EventSummary>>,
+}
+
+/// What a calendar shows of a meeting the actor may read (the whole record is at
+/// `records::get`): reading a month of meetings in full took most of the page's time.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventSummary {
+    pub id: Id,
+    pub title: String,
+    pub location: Option<String>,
+    pub status: Option<String>,
+    pub all_day: bool,
+    pub owner_id: Id,
+}
+
+/// The summaries of the meetings among `ids` that the actor may read.
+async fn event_summaries(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    ids: &[Id],
+) -> Result<Vec<EventSummary>, StoreError> {
+    use hamkor_domain::objects::EVENT;
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut sql = Sql::new(
+            "SELECT t.id, t.title, t.location, t.status, t.all_day, t.owner_id FROM events t \
+             WHERE t.deleted_at IS NULL AND t.id IN (",
+        );
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(*id);
+        }
+        sql.push(")");
+        crate::records::push_read_scope(&mut sql, actor, &EVENT);
+        for r in ex.fetch_all(&sql).await? {
+            out.push(EventSummary {
+                id: r.req_id("id")?,
+                title: r.req_text("title")?,
+                location: r.text("location")?,
+                status: r.text("status")?,
+                all_day: r.opt_bool("all_day")?.unwrap_or(false),
+                owner_id: r.req_id("owner_id")?,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// The meetings of `users` that overlap `from .. to`, each user's by start. Busy time is
@@ -726,14 +784,15 @@ pub async fn calendar(
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Vec<CalendarEntry>, StoreError> {
-    use hamkor_domain::objects::EVENT;
     if users.is_empty() {
         return Ok(Vec::new());
     }
     let earliest = Timestamp::from_datetime(from.0 - Duration::days(MAX_EVENT_DAYS));
+    // `event_users` holds live meetings only (trashing one removes its rows), so the
+    // covering index `event_users_span` answers this without reading `events`.
     let mut sql = Sql::new(
         "SELECT eu.user_id, eu.event_id, eu.starts_at, eu.ends_at FROM event_users eu \
-         JOIN events e ON e.id = eu.event_id WHERE e.deleted_at IS NULL AND eu.user_id IN (",
+         WHERE eu.user_id IN (",
     );
     for (i, u) in users.iter().enumerate() {
         if i > 0 {
@@ -751,9 +810,10 @@ pub async fn calendar(
     let rows = ex.fetch_all(&sql).await?;
     let mut entries = Vec::with_capacity(rows.len());
     let mut ids: Vec<Id> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for r in &rows {
         let event_id = r.req_id("event_id")?;
-        if !ids.contains(&event_id) {
+        if seen.insert(event_id) {
             ids.push(event_id);
         }
         entries.push(CalendarEntry {
@@ -764,9 +824,11 @@ pub async fn calendar(
             event: None,
         });
     }
-    let visible = crate::records::records_by_ids(ex, actor, &EVENT, &ids).await?;
-    let by_id: std::collections::HashMap<Id, Record> =
-        visible.into_iter().map(|r| (r.id, r)).collect();
+    let visible = event_summaries(ex, actor, &ids).await?;
+    let by_id: std::collections::HashMap<Id, std::sync::Arc<EventSummary>> = visible
+        .into_iter()
+        .map(|r| (r.id, std::sync::Arc::new(r)))
+        .collect();
     for e in &mut entries {
         e.event = by_id.get(&e.event_id).cloned();
     }

@@ -574,3 +574,4 @@ error-type-bool = Must be true or false.
 field-key-date = Key date: remind the owner on the day
 error-key-date-kind = Only a date field can be a key date.
 field-task-author = Author
+calendar-more = +{ $n } more

@@ -574,3 +574,4 @@ error-type-bool = Должно быть true или false.
 field-key-date = Ключевая дата: напоминать владельцу в этот день
 error-key-date-kind = Ключевой датой может быть только поле-дата.
 field-task-author = Автор
+calendar-more = ещё { $n }

@@ -574,3 +574,4 @@ error-type-bool = true yoki false bo‘lishi kerak.
 field-key-date = Muhim sana: egasiga shu kuni eslatish
 error-key-date-kind = Faqat sana maydoni muhim sana bo‘la oladi.
 field-task-author = Muallif
+calendar-more = yana { $n } ta

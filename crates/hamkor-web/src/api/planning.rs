@@ -193,7 +193,7 @@ fn entry_json(e: &CalendarEntry) -> Value {
         "starts_at": e.starts_at.to_rfc3339(),
         "ends_at": e.ends_at.to_rfc3339(),
         "busy_only": e.event.is_none(),
-        "event": e.event.as_ref().map(record_json),
+        "event": e.event.as_deref(),
     })
 }
 

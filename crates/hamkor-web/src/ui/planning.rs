@@ -161,33 +161,21 @@ pub struct MeetingRow {
 fn meeting_row(loc: &Loc, e: &CalendarEntry, conflict: bool) -> MeetingRow {
     let tz = loc.tz;
     let time = |t: Timestamp| t.0.with_timezone(&tz).format("%H:%M").to_string();
-    let all_day = e
-        .event
-        .as_ref()
-        .and_then(|r| r.fields.get("all_day"))
-        .and_then(Value::as_bool)
-        == Some(true);
+    let event = e.event.as_deref();
     MeetingRow {
-        href: e.event.as_ref().map(|r| format!("/events/{}", r.id)),
-        time: if all_day {
+        href: event.map(|r| format!("/events/{}", r.id)),
+        time: if event.is_some_and(|r| r.all_day) {
             loc.t("all-day")
         } else {
             format!("{}–{}", time(e.starts_at), time(e.ends_at))
         },
-        title: match &e.event {
-            Some(r) => r.title(),
+        title: match event {
+            Some(r) => r.title.clone(),
             None => loc.t("busy"),
         },
-        place: e
-            .event
-            .as_ref()
-            .map(|r| field(r, "location").to_string())
-            .unwrap_or_default(),
+        place: event.and_then(|r| r.location.clone()).unwrap_or_default(),
         conflict,
-        cancelled: e
-            .event
-            .as_ref()
-            .is_some_and(|r| field(r, "status") == "cancelled"),
+        cancelled: event.is_some_and(|r| r.status.as_deref() == Some("cancelled")),
     }
 }
 
@@ -255,6 +243,8 @@ pub struct DayCell {
     pub in_month: bool,
     pub today: bool,
     pub meetings: Vec<MeetingRow>,
+    /// Meetings of the day not shown (see the day view).
+    pub more: usize,
     pub tasks: Vec<(String, String, String)>,
 }
 
@@ -370,20 +360,47 @@ async fn calendar(
         Err(AppError::Invalid(v)) => (None, Some(loc.errors(&v))),
         Err(e) => return app_error_page(&c, e),
     };
-    let conflicts: Vec<usize> = cal
+    let conflicts: std::collections::HashSet<usize> = cal
         .as_ref()
         .map(|c| c.conflicts.iter().flat_map(|(a, b)| [*a, *b]).collect())
         .unwrap_or_default();
+    // Each entry under every local day it touches, so a day reads only its own.
+    let mut by_day: std::collections::HashMap<NaiveDate, Vec<usize>> =
+        std::collections::HashMap::new();
+    if let Some(cal) = &cal {
+        for (i, e) in cal.entries.iter().enumerate() {
+            let from_day = local_date(tz, e.starts_at).max(first);
+            // An end at midnight belongs to the day before.
+            let end = Timestamp::from_datetime(e.ends_at.0 - Duration::microseconds(1));
+            let to_day = local_date(tz, end).min(last);
+            let mut d = from_day;
+            while d <= to_day {
+                by_day.entry(d).or_default().push(i);
+                d = d.succ_opt().unwrap_or(d + Duration::days(1));
+            }
+        }
+    }
+    // A month shows a few meetings a day and how many more; the day view shows them all.
+    let per_day = match view {
+        "month" => 6,
+        "week" => 16,
+        _ => usize::MAX,
+    };
     let cell = |d: NaiveDate, person: Option<Id>| -> DayCell {
         let (ds, de) = day_bounds(tz, d);
         let mut meetings = Vec::new();
+        let mut more = 0;
         let mut tasks = Vec::new();
         if let Some(cal) = &cal {
-            for (i, e) in cal.entries.iter().enumerate() {
-                if person.is_some_and(|p| p != e.user_id) || e.starts_at >= de || e.ends_at <= ds {
+            for &i in by_day.get(&d).map(Vec::as_slice).unwrap_or(&[]) {
+                let e = &cal.entries[i];
+                if person.is_some_and(|p| p != e.user_id) {
                     continue;
                 }
-                // In one person's calendar a meeting shows once even if listed per participant.
+                if meetings.len() >= per_day {
+                    more += 1;
+                    continue;
+                }
                 meetings.push(meeting_row(&loc, e, conflicts.contains(&i)));
             }
             for t in &cal.tasks {
@@ -410,6 +427,7 @@ async fn calendar(
             in_month: view != "month" || d.month() == date.month(),
             today: d == today,
             meetings,
+            more,
             tasks,
         }
     };
