@@ -13,6 +13,7 @@ pub mod quick;
 pub mod records;
 pub mod reminders;
 pub mod roles;
+pub mod sales;
 pub mod tasks;
 pub mod users;
 

@@ -6,7 +6,7 @@ use hamkor_store::Actor;
 use hamkor_store::picklists::{self, PicklistValue};
 
 /// The lists that exist (each named by a field kind in `objects`).
-pub const LISTS: &[&str] = &["interests"];
+pub const LISTS: &[&str] = &["interests", "lost_reasons"];
 
 fn known(list: &str) -> AppResult<&'static str> {
     LISTS

@@ -71,16 +71,18 @@ pub enum ObjectType {
     Need,
     Task,
     Event,
+    Deal,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 6] = [
+    pub const ALL: [ObjectType; 7] = [
         ObjectType::Account,
         ObjectType::Contact,
         ObjectType::Interaction,
         ObjectType::Need,
         ObjectType::Task,
         ObjectType::Event,
+        ObjectType::Deal,
     ];
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -90,6 +92,7 @@ impl ObjectType {
             ObjectType::Need => "need",
             ObjectType::Task => "task",
             ObjectType::Event => "event",
+            ObjectType::Deal => "deal",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -152,6 +155,9 @@ impl Role {
             (_, Task | Event, _) => Scope::Own,
             (Role::Head, _, _) => Scope::Team,
             (Role::Sales, _, _) => Scope::Own,
+            // Marketing reads deals (what campaigns brought in); support has no part in them.
+            (Role::Marketer, Deal, Read) => Scope::All,
+            (Role::Marketer, Deal, _) => Scope::None,
             (Role::Marketer, Account | Contact, Read) => Scope::All,
             (Role::Marketer, Account | Contact, Write | Delete) => Scope::Own,
             (Role::Support, Account | Contact, Read) => Scope::All,

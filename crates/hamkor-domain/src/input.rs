@@ -384,7 +384,7 @@ fn parse_core(
             v => parse_recurrence(key, v),
         },
         FieldKind::Related => parse_related(key, value),
-        FieldKind::Team => match value {
+        FieldKind::Lookup(_) => match value {
             Value::Null => Ok(Value::Null),
             Value::String(s) if s.trim().is_empty() => Ok(Value::Null),
             Value::String(s) => s

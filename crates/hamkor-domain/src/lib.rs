@@ -9,6 +9,7 @@ pub mod files;
 pub mod ical;
 pub mod id;
 pub mod input;
+pub mod money;
 pub mod names;
 pub mod objects;
 pub mod phone;

@@ -55,8 +55,36 @@ pub enum FieldKind {
     Recurrence,
     /// A link to one record of any client-side type: `{type, id}`.
     Related,
-    /// The id of a team.
+    /// The id of a row of a settings table (a team, a pipeline, a stage).
+    Lookup(Lookup),
+}
+
+/// A settings table a field points into: not a record with an owner, but something an
+/// administrator defines (teams, sales pipelines and their stages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
     Team,
+    Pipeline,
+    Stage,
+}
+
+impl Lookup {
+    /// The table holding the rows.
+    pub fn table(&self) -> &'static str {
+        match self {
+            Lookup::Team => "teams",
+            Lookup::Pipeline => "pipelines",
+            Lookup::Stage => "stages",
+        }
+    }
+    /// The error of an id that is not there.
+    pub fn unknown(&self) -> &'static str {
+        match self {
+            Lookup::Team => "error-unknown-team",
+            Lookup::Pipeline => "error-unknown-pipeline",
+            Lookup::Stage => "error-unknown-stage",
+        }
+    }
 }
 
 impl FieldKind {
@@ -83,6 +111,7 @@ impl FieldKind {
 pub const RELATED_TYPES: &[ObjectType] = &[
     ObjectType::Account,
     ObjectType::Contact,
+    ObjectType::Deal,
     ObjectType::Need,
     ObjectType::Interaction,
 ];
@@ -212,6 +241,8 @@ pub const TASK_STATUSES: &[&str] = &[
 pub const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
 /// Where a meeting stands.
 pub const EVENT_STATUSES: &[&str] = &["planned", "held", "cancelled"];
+/// Where a deal stands: still being worked (in a stage of its pipeline), won or lost.
+pub const DEAL_STATUSES: &[&str] = &["open", "won", "lost"];
 
 /// Who besides those the role's scope reaches may see (and partly change) a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,7 +385,7 @@ pub static TASK: ObjectDef = ObjectDef {
         f("priority", FieldKind::Choice(PRIORITIES)).column(),
         f("due_at", FieldKind::DateTime).column(),
         f("remind_at", FieldKind::DateTime),
-        f("team_id", FieldKind::Team),
+        f("team_id", FieldKind::Lookup(Lookup::Team)),
         f("related", FieldKind::Related).column(),
         f("description", FieldKind::LongText).no_filter(),
         f("checklist", FieldKind::Checklist).no_filter(),
@@ -393,8 +424,44 @@ pub static EVENT: ObjectDef = ObjectDef {
     owner_alias: None,
 };
 
+/// A sale being worked: in a pipeline, at a stage, for an amount, until it is won or
+/// lost. The owner is the salesperson.
+pub static DEAL: ObjectDef = ObjectDef {
+    object: ObjectType::Deal,
+    plural: "deals",
+    fields: &[
+        f("title", FieldKind::Text { max: 200 }).required().column(),
+        f("account_id", FieldKind::Ref(ObjectType::Account)).column(),
+        f("contact_id", FieldKind::Ref(ObjectType::Contact)),
+        f("pipeline_id", FieldKind::Lookup(Lookup::Pipeline)),
+        f("stage_id", FieldKind::Lookup(Lookup::Stage)).column(),
+        f("status", FieldKind::Choice(DEAL_STATUSES)).column(),
+        f("amount", FieldKind::Amount).column(),
+        f("currency", FieldKind::Choice(CURRENCIES)),
+        f("probability", FieldKind::Count),
+        f("expected_close", FieldKind::Date).column(),
+        f("lost_reason", FieldKind::Text { max: 100 }),
+        f("source", FieldKind::Choice(SOURCES)),
+        f("description", FieldKind::LongText).no_filter(),
+        f("stage_entered_at", FieldKind::DateTime).read_only(),
+        f("closed_at", FieldKind::DateTime).read_only(),
+    ],
+    parents: &[],
+    default_sort: "",
+    sharing: Sharing::Scope,
+    owner_alias: None,
+};
+
 /// Every object described here, in menu order.
-pub static OBJECTS: [&ObjectDef; 6] = [&ACCOUNT, &CONTACT, &INTERACTION, &NEED, &TASK, &EVENT];
+pub static OBJECTS: [&ObjectDef; 7] = [
+    &ACCOUNT,
+    &CONTACT,
+    &DEAL,
+    &INTERACTION,
+    &NEED,
+    &TASK,
+    &EVENT,
+];
 
 impl ObjectDef {
     pub fn get(object: ObjectType) -> &'static ObjectDef {
@@ -405,6 +472,7 @@ impl ObjectDef {
             ObjectType::Need => &NEED,
             ObjectType::Task => &TASK,
             ObjectType::Event => &EVENT,
+            ObjectType::Deal => &DEAL,
         }
     }
     pub fn by_plural(plural: &str) -> Option<&'static ObjectDef> {

@@ -15,6 +15,7 @@ pub mod planning;
 pub mod recent;
 pub mod records;
 pub mod reminders;
+pub mod sales;
 pub mod settings;
 pub mod timeline;
 pub mod users;

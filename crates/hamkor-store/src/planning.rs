@@ -93,6 +93,7 @@ pub async fn prepare(
     match object {
         ObjectType::Task => prepare_task(tx, actor, current, input, comment).await,
         ObjectType::Event => prepare_event(current, input),
+        ObjectType::Deal => crate::sales::prepare_deal(tx, current, input).await,
         _ => Ok(()),
     }
 }
@@ -247,10 +248,17 @@ fn prepare_event(current: Option<&Record>, input: &mut RecordInput) -> Result<()
     errors.into_result().map_err(StoreError::Invalid)
 }
 
-/// Keeps what follows from a task or meeting in step after it was written (created,
-/// changed, trashed or restored): reminders, calendar rows. `record` is what was written.
-pub async fn after_write(tx: &mut impl Exec, record: &Record) -> Result<(), StoreError> {
+/// Keeps what follows from a task, meeting or deal in step after it was written
+/// (created, changed, trashed or restored): reminders, calendar rows, stage history.
+/// `record` is what was written, `previous` what it was before a change.
+pub async fn after_write(
+    tx: &mut impl Exec,
+    actor: &Actor,
+    record: &Record,
+    previous: Option<&Record>,
+) -> Result<(), StoreError> {
     match record.object {
+        ObjectType::Deal => crate::sales::after_write(tx, actor, record, previous).await,
         ObjectType::Task => reminders::sync_task(tx, record).await,
         ObjectType::Event => {
             write_event_users(tx, record).await?;

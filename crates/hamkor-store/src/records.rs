@@ -106,7 +106,9 @@ impl Record {
                 .collect::<Vec<_>>()
                 .join(" "),
             ObjectType::Interaction => get("subject").to_string(),
-            ObjectType::Need | ObjectType::Task | ObjectType::Event => get("title").to_string(),
+            ObjectType::Need | ObjectType::Task | ObjectType::Event | ObjectType::Deal => {
+                get("title").to_string()
+            }
         }
     }
 }
@@ -152,7 +154,7 @@ pub(crate) fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
                 .int(f.name)?
                 .map(|m| Value::String(hamkor_domain::custom::format_minor(m))),
             FieldKind::Bool => r.opt_bool(f.name)?.map(Value::Bool),
-            FieldKind::Team => r.id(f.name)?.map(|id| Value::String(id.to_string())),
+            FieldKind::Lookup(_) => r.id(f.name)?.map(|id| Value::String(id.to_string())),
             k if k.is_json() => r.json(f.name)?,
             _ => r.text(f.name)?.map(Value::String),
         };
@@ -190,7 +192,9 @@ fn field_arg(kind: FieldKind, v: &Value) -> Arg {
             v.as_str()
                 .and_then(|s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()),
         ),
-        FieldKind::Ref(_) | FieldKind::Team => Arg::Id(v.as_str().and_then(|s| s.parse().ok())),
+        FieldKind::Ref(_) | FieldKind::Lookup(_) => {
+            Arg::Id(v.as_str().and_then(|s| s.parse().ok()))
+        }
         FieldKind::Bool => Arg::Bool(v.as_bool()),
         FieldKind::DateTime => Arg::Ts(v.as_str().and_then(Timestamp::parse_rfc3339)),
         FieldKind::Duration | FieldKind::Count => Arg::Int(v.as_i64()),
@@ -469,6 +473,7 @@ fn search_index(def: &ObjectDef) -> &'static str {
         ObjectType::Need => "needs_search",
         ObjectType::Task => "tasks_search",
         ObjectType::Event => "events_search",
+        ObjectType::Deal => "deals_search",
     }
 }
 
@@ -803,16 +808,19 @@ async fn check_references(
                 errors.push(FieldError::new(f.name, "error-unknown-record"));
             }
         }
-        if let (FieldKind::Team, Some(Value::String(s))) = (f.kind, input.fields.get(f.name)) {
+        if let (FieldKind::Lookup(lookup), Some(Value::String(s))) =
+            (f.kind, input.fields.get(f.name))
+        {
             let known = match s.parse::<Id>() {
-                Ok(team) => ex
-                    .fetch_optional(&Sql::new("SELECT id FROM teams WHERE id = $1").arg(team))
-                    .await?
-                    .is_some(),
+                Ok(row) => {
+                    let mut q = Sql::new("SELECT id FROM ");
+                    q.push_ident(lookup.table()).push(" WHERE id = ").bind(row);
+                    ex.fetch_optional(&q).await?.is_some()
+                }
                 Err(_) => false,
             };
             if !known {
-                errors.push(FieldError::new(f.name, "error-unknown-team"));
+                errors.push(FieldError::new(f.name, lookup.unknown()));
             }
         }
         if let (FieldKind::Picklist(list), Some(Value::Array(chosen))) =
@@ -1050,7 +1058,7 @@ pub async fn create(
     check_references(tx, actor, def, id, &input, customs, None).await?;
     insert_row(tx, def, id, &input, owner, actor.user_id, actor.user_id).await?;
     let record = written(tx, actor, def, id).await?;
-    planning::after_write(tx, &record).await?;
+    planning::after_write(tx, actor, &record, None).await?;
     Ok(record)
 }
 
@@ -1274,7 +1282,7 @@ pub async fn update_with(
     }
     audit::record(tx, def.object, id, "update", Some(actor.user_id), changes).await?;
     let record = written(tx, actor, def, id).await?;
-    planning::after_write(tx, &record).await?;
+    planning::after_write(tx, actor, &record, Some(&current)).await?;
     if record.fields.get("status") != current.fields.get("status")
         && let Some((next, author)) = planning::next_occurrence(tx, &record).await?
     {
@@ -1282,7 +1290,7 @@ pub async fn update_with(
         let owner = next.owner_id.unwrap_or(record.owner_id);
         insert_row(tx, def, next_id, &next, owner, author, actor.user_id).await?;
         let created = fetch_as(tx, actor, def, next_id, false, false, false).await?;
-        planning::after_write(tx, &created).await?;
+        planning::after_write(tx, actor, &created, None).await?;
     }
     Ok(record)
 }
@@ -1354,7 +1362,7 @@ pub async fn delete(
     );
     audit::record(tx, def.object, id, "delete", Some(actor.user_id), changes).await?;
     let trashed = fetch_as(tx, actor, def, id, true, false, false).await?;
-    planning::after_write(tx, &trashed).await
+    planning::after_write(tx, actor, &trashed, Some(&current)).await
 }
 
 /// Brings a record back from the trash.
@@ -1383,7 +1391,7 @@ pub async fn restore(
     changes.insert("deleted_at".into(), Value::Array(vec![was, Value::Null]));
     audit::record(tx, def.object, id, "restore", Some(actor.user_id), changes).await?;
     let record = get(tx, actor, def, id).await?;
-    planning::after_write(tx, &record).await?;
+    planning::after_write(tx, actor, &record, Some(&current)).await?;
     Ok(record)
 }
 

@@ -74,7 +74,7 @@ document.querySelectorAll("form.lang select").forEach(function (select) {
       heading(label("recent"));
       items.forEach(option);
     } else {
-      ["account", "contact", "interaction", "need", "task", "event"].forEach(function (type) {
+      ["account", "contact", "deal", "interaction", "need", "task", "event"].forEach(function (type) {
         var group = items.filter(function (i) { return i.type === type; });
         if (group.length) { heading(label(type)); group.forEach(option); }
       });
@@ -180,4 +180,35 @@ document.querySelectorAll("form.lang select").forEach(function (select) {
   }
   poll();
   setInterval(poll, 30000);
+})();
+
+// The deal board: drag a card onto another column to move it. The drop fills in and
+// submits the card's own move form, so the server applies the same rules as without JS.
+(function () {
+  var board = document.getElementById("board");
+  if (!board) { return; }
+  var dragged = null;
+  board.addEventListener("dragstart", function (e) {
+    var card = e.target.closest && e.target.closest(".deal-card");
+    if (!card) { return; }
+    dragged = card;
+    e.dataTransfer.setData("text/plain", card.getAttribute("data-deal"));
+    card.classList.add("dragging");
+  });
+  board.addEventListener("dragend", function () {
+    if (dragged) { dragged.classList.remove("dragging"); }
+    dragged = null;
+  });
+  board.querySelectorAll(".board-column").forEach(function (col) {
+    col.addEventListener("dragover", function (e) { e.preventDefault(); col.classList.add("drop"); });
+    col.addEventListener("dragleave", function () { col.classList.remove("drop"); });
+    col.addEventListener("drop", function (e) {
+      e.preventDefault();
+      col.classList.remove("drop");
+      if (!dragged || dragged.parentNode === col) { return; }
+      var form = dragged.querySelector("form.move");
+      form.querySelector("select[name=stage_id]").value = col.getAttribute("data-stage");
+      form.submit();
+    });
+  });
 })();

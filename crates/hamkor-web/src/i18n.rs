@@ -244,6 +244,10 @@ mod tests {
             include_str!("../../hamkor-store/src/planning.rs"),
             include_str!("../../hamkor-app/src/tasks.rs"),
             include_str!("../../hamkor-web/src/api/planning.rs"),
+            include_str!("../../hamkor-domain/src/money.rs"),
+            include_str!("../../hamkor-store/src/sales.rs"),
+            include_str!("../../hamkor-app/src/sales.rs"),
+            include_str!("../../hamkor-web/src/api/sales.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

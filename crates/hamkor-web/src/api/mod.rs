@@ -3,6 +3,7 @@
 pub mod openapi;
 pub mod planning;
 pub mod records;
+pub mod sales;
 pub mod users;
 
 use crate::AppState;
@@ -21,6 +22,7 @@ pub fn routes() -> Router<AppState> {
     r.merge(records::timeline_routes())
         .merge(users::routes())
         .merge(planning::routes())
+        .merge(sales::routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))
 }

@@ -65,7 +65,9 @@ fn field_schema(kind: FieldKind) -> Value {
             "type": {"type": "string", "enum": hamkor_domain::objects::RELATED_TYPES.iter().map(|o| o.as_str()).collect::<Vec<_>>()},
             "id": {"type": "string"}}, "required": ["type", "id"],
             "description": "the record this is about"}),
-        FieldKind::Team => json!({"type": ["string", "null"], "description": "id of a team"}),
+        FieldKind::Lookup(l) => {
+            json!({"type": ["string", "null"], "description": format!("id of a row of {}", l.table())})
+        }
         FieldKind::Amount => {
             json!({"type": ["string", "null"], "pattern": "^[0-9]+([.,][0-9]{1,2})?$",
             "description": "a decimal amount with at most two decimals"})
@@ -179,6 +181,14 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/notifications", &["get"]),
     ("/api/v1/notifications/read", &["post"]),
     ("/api/v1/notifications/{id}/read", &["post"]),
+    ("/api/v1/deals", &["get", "post"]),
+    ("/api/v1/deals/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/deals/{id}/restore", &["post"]),
+    ("/api/v1/deals/{id}/history", &["get"]),
+    ("/api/v1/deals/bulk", &["post"]),
+    ("/api/v1/deals/{id}/stages", &["get"]),
+    ("/api/v1/deals/board", &["get"]),
+    ("/api/v1/pipelines", &["get", "post"]),
 ];
 
 /// The OpenAPI document.
@@ -190,9 +200,16 @@ pub fn spec() -> Value {
             .into_iter()
             .find(|d| path.starts_with(&format!("/api/v1/{}", d.plural)))
             .filter(|_| {
-                !["/timeline", "/bulk", "/status", "/comments"]
-                    .iter()
-                    .any(|end| path.ends_with(end))
+                ![
+                    "/timeline",
+                    "/bulk",
+                    "/status",
+                    "/comments",
+                    "/stages",
+                    "/board",
+                ]
+                .iter()
+                .any(|end| path.ends_with(end))
             });
         for m in *methods {
             let mut op = json!({

@@ -245,6 +245,26 @@ pub fn found_json(
                 .unwrap_or_default();
             format!("{}{due}", loc.t(&format!("choice-{}", text("status"))))
         }
+        ObjectType::Deal => {
+            let amount = text("amount");
+            let status = text("status");
+            [
+                if amount.is_empty() {
+                    String::new()
+                } else {
+                    format!("{amount} {}", text("currency"))
+                },
+                if status.is_empty() {
+                    String::new()
+                } else {
+                    loc.t(&format!("choice-{status}"))
+                },
+            ]
+            .into_iter()
+            .filter(|x| !x.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ")
+        }
         ObjectType::Event => hamkor_domain::Timestamp::parse_rfc3339(text("starts_at"))
             .map(|t| loc.datetime(&t))
             .unwrap_or_default(),

@@ -6,6 +6,7 @@ mod lists;
 pub(crate) mod planning;
 mod quick;
 pub(crate) mod records;
+mod sales;
 mod settings;
 
 use crate::AppState;
@@ -114,6 +115,7 @@ pub fn routes() -> Router<AppState> {
         .merge(lists::routes())
         .merge(settings::routes())
         .merge(planning::routes())
+        .merge(sales::routes())
 }
 
 /// Security headers on every response: no framing, no sniffing, a strict CSP (our JS

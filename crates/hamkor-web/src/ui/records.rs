@@ -82,7 +82,8 @@ pub(crate) fn field_label(loc: &Loc, def: &ObjectDef, name: &str) -> String {
 #[derive(Default)]
 pub struct Names {
     pub users: Vec<User>,
-    pub teams: Vec<(Id, String)>,
+    /// Names of teams, pipelines and stages (see `App::lookup_names`).
+    pub lookups: Vec<(Id, String)>,
     records: std::collections::HashMap<String, String>,
 }
 
@@ -112,15 +113,12 @@ async fn names_for(
         users: s.app.users().await.unwrap_or_default(),
         ..Names::default()
     };
-    if def.fields.iter().any(|f| f.kind == FieldKind::Team) {
-        names.teams = s
-            .app
-            .teams()
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|t| (t.id, t.name))
-            .collect();
+    for f in def.fields {
+        if let FieldKind::Lookup(l) = f.kind {
+            names
+                .lookups
+                .extend(s.app.lookup_names(l).await.unwrap_or_default());
+        }
     }
     // Links to a record of any type (`related`): each looked up by its type.
     if def.fields.iter().any(|f| f.kind == FieldKind::Related) {
@@ -217,8 +215,8 @@ fn value_text(loc: &Loc, kind: Option<FieldKind>, v: &Value, names: &Names) -> S
             let ty = o.get("type").and_then(Value::as_str).unwrap_or("");
             format!("{}: {}", loc.t(&format!("object-{ty}")), names.record(id))
         }
-        (Some(FieldKind::Team), Value::String(s)) => names
-            .teams
+        (Some(FieldKind::Lookup(_)), Value::String(s)) => names
+            .lookups
             .iter()
             .find(|(id, _)| id.to_string() == *s)
             .map(|(_, n)| n.clone())
@@ -1137,6 +1135,32 @@ async fn record_page(
         }
         _ => {}
     }
+    // A deal's way through its pipeline.
+    if def.object == ObjectType::Deal {
+        let visits = s.app.deal_stages(&c.actor, id).await.unwrap_or_default();
+        related.push(Related {
+            add: None,
+            title: loc.t("deal-stage-history"),
+            items: visits
+                .iter()
+                .map(|v| RelatedItem {
+                    href: format!("/deals/board#deal-{id}"),
+                    text: v.stage.clone(),
+                    note: [
+                        Some(loc.datetime(&v.entered_at)),
+                        v.entered_by
+                            .and_then(|u| users.iter().find(|x| x.id == u))
+                            .map(|u| u.name.clone()),
+                        v.left_at.map(|t| format!("→ {}", loc.datetime(&t))),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" · "),
+                })
+                .collect(),
+        });
+    }
     // Tasks and meetings about the record.
     if hamkor_domain::objects::RELATED_TYPES.contains(&def.object) {
         use hamkor_domain::objects::{EVENT, TASK};
@@ -1603,7 +1627,7 @@ fn build_inputs(
                 loc.t("hint-recurrence"),
             ),
             // Filled in by the form page (the linked record's name, the teams).
-            FieldKind::Related | FieldKind::Team => ("text", false, vec![], String::new()),
+            FieldKind::Related | FieldKind::Lookup(_) => ("text", false, vec![], String::new()),
             FieldKind::Users => (
                 "text",
                 false,
@@ -1830,14 +1854,14 @@ async fn form_page(
     let mut fields = fields;
     for input in fields.iter_mut() {
         match def.field(&input.name).map(|f| f.kind) {
-            Some(FieldKind::Team) => {
+            Some(FieldKind::Lookup(l)) => {
                 input.options = s
                     .app
-                    .teams()
+                    .lookup_names(l)
                     .await
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|t| (t.id.to_string(), t.name))
+                    .map(|(id, name)| (id.to_string(), name))
                     .collect();
             }
             Some(FieldKind::Related) if !input.value.is_empty() => {

@@ -12,6 +12,7 @@ mod browser;
 mod bulk;
 mod calendar;
 mod custom_fields;
+mod deals;
 mod input;
 mod interactions;
 mod lists;

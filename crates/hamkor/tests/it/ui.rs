@@ -1116,3 +1116,78 @@ async fn planning_pages(t: TestApp) {
     assert_eq!(s, StatusCode::SEE_OTHER);
 }
 both!(planning_pages);
+
+async fn deal_board_page(t: TestApp) {
+    let (_, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/deals",
+            json!({"title": "<i>Big</i> order", "amount": "1500", "currency": "USD"}),
+        )
+        .await;
+    let id = v["id"].as_str().unwrap().to_string();
+    let (_, p) = t.get("sales_a1", "/api/v1/pipelines").await;
+    let stages = p["items"][0]["stages"].as_array().unwrap().clone();
+    let next = stages[1]["id"].as_str().unwrap().to_string();
+    let me = Session::new(&t, "sales_a1").await;
+    let (s, html) = me.get("/deals/board").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("&#60;i&#62;Big&#60;/i&#62; order") && !html.contains("<i>Big"),
+        "{html}"
+    );
+    assert!(
+        html.contains("1,500.00 USD")
+            || html.contains("1 500.00 USD")
+            || html.contains("1500.00 USD"),
+        "{html}"
+    );
+    assert!(html.contains(&format!("action=\"/deals/{id}/move\"")));
+    // Moving with the card's form.
+    let (s, _) = me
+        .post(&format!("/deals/{id}/move"), &[("stage_id", next.as_str())])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, v) = t.get("sales_a1", &format!("/api/v1/deals/{id}")).await;
+    assert_eq!(v["stage_id"], next.as_str());
+    // A stage that is not there, another's deal, a post without the CSRF token: refused,
+    // nothing changed.
+    let before = t.snapshot(&format!("/api/v1/deals/{id}")).await;
+    let (s, _) = me
+        .post(
+            &format!("/deals/{id}/move"),
+            &[("stage_id", &uuid::Uuid::now_v7().to_string())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let other = Session::new(&t, "sales_b").await;
+    let (s, _) = other
+        .post(
+            &format!("/deals/{id}/move"),
+            &[("stage_id", stages[2]["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let r = t
+        .client
+        .post(format!("{}/deals/{id}/move", t.base))
+        .header("cookie", format!("hamkor_session={}", me.cookie))
+        .form(&[("stage_id", stages[3]["id"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(t.snapshot(&format!("/api/v1/deals/{id}")).await, before);
+    // The deal's page shows its way through the stages.
+    let (s, html) = me.get(&format!("/deals/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("Stages") && html.contains("Qualified"),
+        "{html}"
+    );
+    // A role without deals gets no board.
+    let support = Session::new(&t, "support").await;
+    let (s, _) = support.get("/deals/board").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+both!(deal_board_page);

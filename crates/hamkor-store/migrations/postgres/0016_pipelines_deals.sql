@@ -1,0 +1,89 @@
+-- Sales: pipelines (one per kind of sale) with ordered stages, deals moving through
+-- them, and each deal's stage history. A new database starts with one pipeline so a
+-- newcomer can sell at once. Keep in step with the other engine's 0016.
+CREATE TABLE pipelines (
+    id UUID PRIMARY KEY,
+    name TEXT NOT NULL,
+    position BIGINT NOT NULL DEFAULT 0,
+    -- 1: a deal cannot leave a stage whose required steps are not done; 0: a warning.
+    enforce_steps BOOLEAN NOT NULL DEFAULT TRUE,
+    active BOOLEAN NOT NULL DEFAULT TRUE,
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE stages (
+    id UUID PRIMARY KEY,
+    pipeline_id UUID NOT NULL REFERENCES pipelines(id),
+    name TEXT NOT NULL,
+    position BIGINT NOT NULL,
+    probability BIGINT NOT NULL DEFAULT 0,
+    active BOOLEAN NOT NULL DEFAULT TRUE,
+    created_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX stages_pipeline ON stages(pipeline_id, position);
+
+CREATE TABLE deals (
+    id UUID PRIMARY KEY,
+    title TEXT NOT NULL,
+    pipeline_id UUID NOT NULL REFERENCES pipelines(id),
+    stage_id UUID NOT NULL REFERENCES stages(id),
+    status TEXT NOT NULL DEFAULT 'open',
+    account_id UUID REFERENCES accounts(id),
+    contact_id UUID REFERENCES contacts(id),
+    amount BIGINT,
+    currency TEXT,
+    probability BIGINT,
+    expected_close DATE,
+    lost_reason TEXT,
+    source TEXT,
+    description TEXT,
+    stage_entered_at TIMESTAMPTZ,
+    closed_at TIMESTAMPTZ,
+    custom JSONB NOT NULL DEFAULT '{}',
+    search TEXT NOT NULL DEFAULT '',
+    owner_id UUID NOT NULL REFERENCES users(id),
+    created_by UUID NOT NULL REFERENCES users(id),
+    created_at TIMESTAMPTZ NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    version BIGINT NOT NULL DEFAULT 1,
+    deleted_at TIMESTAMPTZ
+);
+-- A kanban column: a stage's open deals, in board order.
+CREATE INDEX deals_board ON deals(stage_id, COALESCE(expected_close, DATE '9999-12-31'), id)
+    WHERE status = 'open' AND deleted_at IS NULL;
+CREATE INDEX deals_owner ON deals(owner_id, id);
+CREATE INDEX deals_account ON deals(account_id, id);
+CREATE INDEX deals_contact ON deals(contact_id, id);
+CREATE INDEX deals_pipeline ON deals(pipeline_id, status, id);
+
+CREATE INDEX deals_search_trgm ON deals USING gin (search gin_trgm_ops);
+-- When a deal entered and left each stage, and by whom.
+CREATE TABLE deal_stages (
+    id UUID PRIMARY KEY,
+    deal_id UUID NOT NULL REFERENCES deals(id),
+    stage_id UUID NOT NULL REFERENCES stages(id),
+    entered_at TIMESTAMPTZ NOT NULL,
+    entered_by UUID REFERENCES users(id),
+    left_at TIMESTAMPTZ,
+    left_by UUID REFERENCES users(id)
+);
+CREATE INDEX deal_stages_deal ON deal_stages(deal_id, entered_at);
+CREATE INDEX deal_stages_stage ON deal_stages(stage_id, entered_at);
+
+-- The default pipeline and why deals are lost.
+INSERT INTO pipelines (id, name, position, enforce_steps, active, created_at, updated_at)
+VALUES ('01900000-0000-7000-8000-000000000001', 'Sales', 0, TRUE, TRUE, '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z');
+INSERT INTO stages (id, pipeline_id, name, position, probability, active, created_at) VALUES
+('01900000-0000-7000-8000-000000000011', '01900000-0000-7000-8000-000000000001', 'New', 0, 10, TRUE, '2026-01-01T00:00:00.000000Z'),
+('01900000-0000-7000-8000-000000000012', '01900000-0000-7000-8000-000000000001', 'Qualified', 1, 25, TRUE, '2026-01-01T00:00:00.000000Z'),
+('01900000-0000-7000-8000-000000000013', '01900000-0000-7000-8000-000000000001', 'Proposal', 2, 50, TRUE, '2026-01-01T00:00:00.000000Z'),
+('01900000-0000-7000-8000-000000000014', '01900000-0000-7000-8000-000000000001', 'Negotiation', 3, 75, TRUE, '2026-01-01T00:00:00.000000Z'),
+('01900000-0000-7000-8000-000000000015', '01900000-0000-7000-8000-000000000001', 'Contract', 4, 90, TRUE, '2026-01-01T00:00:00.000000Z');
+INSERT INTO picklist_values (list, value, position, active, created_at) VALUES
+('lost_reasons', 'Price too high', 0, TRUE, '2026-01-01T00:00:00.000000Z'),
+('lost_reasons', 'Chose a competitor', 1, TRUE, '2026-01-01T00:00:00.000000Z'),
+('lost_reasons', 'No budget', 2, TRUE, '2026-01-01T00:00:00.000000Z'),
+('lost_reasons', 'No decision', 3, TRUE, '2026-01-01T00:00:00.000000Z'),
+('lost_reasons', 'Bad timing', 4, TRUE, '2026-01-01T00:00:00.000000Z'),
+('lost_reasons', 'Other', 5, TRUE, '2026-01-01T00:00:00.000000Z');

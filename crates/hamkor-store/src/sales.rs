@@ -1,0 +1,485 @@
+//! Pipelines, their stages, and the rules deals add to the generic record repository: a
+//! deal sits at a stage of its own pipeline, a lost deal says why (from the managed list
+//! `lost_reasons`), a closed deal does not move, and every stage a deal enters and leaves
+//! is kept with who moved it and when — in the same transaction as the write.
+
+use crate::StoreError;
+use crate::access::Actor;
+use crate::db::{Exec, Sql};
+use crate::records::Record;
+use hamkor_domain::input::RecordInput;
+use hamkor_domain::{FieldError, Id, Timestamp, ValidationErrors};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+/// A stage of a pipeline.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    pub id: Id,
+    pub pipeline_id: Id,
+    pub name: String,
+    pub position: i64,
+    pub probability: i64,
+}
+
+/// A pipeline with its stages in order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    pub id: Id,
+    pub name: String,
+    pub position: i64,
+    pub enforce_steps: bool,
+    pub active: bool,
+    pub stages: Vec<Stage>,
+}
+
+/// Every pipeline (active ones first, in order) with its active stages.
+pub async fn pipelines(ex: &mut impl Exec) -> Result<Vec<Pipeline>, StoreError> {
+    let rows = ex
+        .fetch_all(&Sql::new(
+            "SELECT id, name, position, enforce_steps, active FROM pipelines ORDER BY active DESC, position, name",
+        ))
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(Pipeline {
+            id: r.req_id("id")?,
+            name: r.req_text("name")?,
+            position: r.req_int("position")?,
+            enforce_steps: r.bool("enforce_steps")?,
+            active: r.bool("active")?,
+            stages: Vec::new(),
+        });
+    }
+    let stages = ex
+        .fetch_all(&Sql::new(
+            "SELECT id, pipeline_id, name, position, probability FROM stages WHERE active = $1 ORDER BY position",
+        ).arg(true))
+        .await?;
+    for r in stages {
+        let s = Stage {
+            id: r.req_id("id")?,
+            pipeline_id: r.req_id("pipeline_id")?,
+            name: r.req_text("name")?,
+            position: r.req_int("position")?,
+            probability: r.req_int("probability")?,
+        };
+        if let Some(p) = out.iter_mut().find(|p| p.id == s.pipeline_id) {
+            p.stages.push(s);
+        }
+    }
+    Ok(out)
+}
+
+/// Creates a pipeline with its stages `(name, probability)` in order.
+pub async fn create_pipeline(
+    tx: &mut impl Exec,
+    name: &str,
+    enforce_steps: bool,
+    stages: &[(String, i64)],
+) -> Result<Id, StoreError> {
+    let id = Id::new();
+    let now = Timestamp::now();
+    let position = tx
+        .fetch_optional(&Sql::new("SELECT COUNT(*) AS n FROM pipelines"))
+        .await?
+        .map(|r| r.req_int("n"))
+        .transpose()?
+        .unwrap_or(0);
+    tx.execute(
+        &Sql::new(
+            "INSERT INTO pipelines (id, name, position, enforce_steps, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .arg(id)
+        .arg(name.to_string())
+        .arg(position)
+        .arg(enforce_steps)
+        .arg(true)
+        .arg(now)
+        .arg(now),
+    )
+    .await?;
+    for (i, (stage, probability)) in stages.iter().enumerate() {
+        tx.execute(
+            &Sql::new(
+                "INSERT INTO stages (id, pipeline_id, name, position, probability, active, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .arg(Id::new())
+            .arg(id)
+            .arg(stage.clone())
+            .arg(i as i64)
+            .arg(*probability)
+            .arg(true)
+            .arg(now),
+        )
+        .await?;
+    }
+    Ok(id)
+}
+
+async fn stage(ex: &mut impl Exec, id: Id) -> Result<Option<Stage>, StoreError> {
+    ex.fetch_optional(
+        &Sql::new("SELECT id, pipeline_id, name, position, probability FROM stages WHERE id = $1")
+            .arg(id),
+    )
+    .await?
+    .map(|r| {
+        Ok(Stage {
+            id: r.req_id("id")?,
+            pipeline_id: r.req_id("pipeline_id")?,
+            name: r.req_text("name")?,
+            position: r.req_int("position")?,
+            probability: r.req_int("probability")?,
+        })
+    })
+    .transpose()
+}
+
+/// The first stage of a pipeline, or of the first active pipeline.
+async fn first_stage(
+    ex: &mut impl Exec,
+    pipeline: Option<Id>,
+) -> Result<Option<Stage>, StoreError> {
+    let mut sql = Sql::new(
+        "SELECT s.id FROM stages s JOIN pipelines p ON p.id = s.pipeline_id WHERE s.active = $1",
+    )
+    .arg(true);
+    match pipeline {
+        Some(p) => {
+            sql.push(" AND s.pipeline_id = ").bind(p);
+        }
+        None => {
+            sql.push(" AND p.active = ").bind(true);
+        }
+    }
+    sql.push(" ORDER BY p.position, s.position LIMIT 1");
+    let Some(id) = ex
+        .fetch_optional(&sql)
+        .await?
+        .map(|r| r.req_id("id"))
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    stage(ex, id).await
+}
+
+fn id_field(input: &RecordInput, current: Option<&Record>, name: &str) -> Option<Id> {
+    input
+        .fields
+        .get(name)
+        .or_else(|| current.and_then(|c| c.fields.get(name)))
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+}
+
+fn text<'a>(input: &'a RecordInput, current: Option<&'a Record>, name: &str) -> Option<&'a str> {
+    input
+        .fields
+        .get(name)
+        .or_else(|| current.and_then(|c| c.fields.get(name)))
+        .and_then(Value::as_str)
+}
+
+/// Checks a deal before it is written and fills what the system sets: its pipeline and
+/// stage (the first of the default pipeline when none is given), the stage's probability,
+/// when it entered the stage, and when it closed.
+pub async fn prepare_deal(
+    tx: &mut impl Exec,
+    current: Option<&Record>,
+    input: &mut RecordInput,
+) -> Result<(), StoreError> {
+    let mut errors = ValidationErrors::default();
+    let now = Timestamp::now();
+    let status_before = current
+        .and_then(|c| c.fields.get("status"))
+        .and_then(Value::as_str)
+        .unwrap_or("open");
+    let status = text(input, current, "status").unwrap_or("open").to_string();
+    if current.is_none() {
+        if status != "open" {
+            errors.push(FieldError::new("status", "error-deal-starts-open"));
+        }
+        input.fields.insert("status".into(), json!("open"));
+    }
+    // Pipeline and stage: the stage must be one of the pipeline's.
+    let pipeline_given = input
+        .fields
+        .get("pipeline_id")
+        .filter(|v| !v.is_null())
+        .is_some();
+    let stage_given = input
+        .fields
+        .get("stage_id")
+        .filter(|v| !v.is_null())
+        .is_some();
+    let moves = current.is_none() || pipeline_given || stage_given;
+    if moves {
+        let pipeline = id_field(input, current, "pipeline_id");
+        let chosen = if stage_given {
+            match id_field(input, None, "stage_id") {
+                Some(s) => stage(tx, s).await?,
+                None => None,
+            }
+        } else if pipeline_given
+            && current
+                .is_some_and(|c| c.fields.get("pipeline_id") != input.fields.get("pipeline_id"))
+        {
+            first_stage(tx, pipeline).await?
+        } else if current.is_none() {
+            first_stage(tx, if pipeline_given { pipeline } else { None }).await?
+        } else {
+            None
+        };
+        match chosen {
+            Some(s)
+                if pipeline.is_some_and(|p| p != s.pipeline_id)
+                    && (pipeline_given || current.is_some()) =>
+            {
+                errors.push(FieldError::new("stage_id", "error-stage-pipeline"));
+            }
+            Some(s) => {
+                let changed = current.is_none_or(|c| {
+                    c.fields.get("stage_id").and_then(Value::as_str)
+                        != Some(s.id.to_string().as_str())
+                });
+                if changed {
+                    if current.is_some() && status_before != "open" && status == status_before {
+                        errors.push(FieldError::new("stage_id", "error-deal-closed"));
+                    }
+                    input
+                        .fields
+                        .insert("pipeline_id".into(), json!(s.pipeline_id.to_string()));
+                    input
+                        .fields
+                        .insert("stage_id".into(), json!(s.id.to_string()));
+                    input
+                        .fields
+                        .insert("stage_entered_at".into(), json!(now.to_rfc3339()));
+                    if !input.fields.contains_key("probability") {
+                        input
+                            .fields
+                            .insert("probability".into(), json!(s.probability));
+                    }
+                }
+            }
+            None if stage_given => errors.push(FieldError::new("stage_id", "error-unknown-stage")),
+            None if current.is_none() => {
+                errors.push(FieldError::new("pipeline_id", "error-unknown-pipeline"))
+            }
+            None => {}
+        }
+    }
+    if let Some(p) = input.fields.get("probability").and_then(Value::as_i64)
+        && p > 100
+    {
+        errors.push(FieldError::new("probability", "error-probability").with("max", 100));
+    }
+    if input.fields.get("amount").is_some_and(|v| !v.is_null())
+        && text(input, current, "currency").is_none()
+    {
+        input.fields.insert("currency".into(), json!("UZS"));
+    }
+    // Closing and reopening.
+    if status != status_before && current.is_some() {
+        match status.as_str() {
+            "lost" => {
+                match text(input, current, "lost_reason") {
+                    None => {
+                        errors.push(FieldError::new("lost_reason", "error-lost-reason-required"))
+                    }
+                    Some(reason) => {
+                        let allowed = crate::picklists::values(tx, "lost_reasons").await?;
+                        if !allowed.iter().any(|v| v.active && v.value == reason) {
+                            let options: Vec<String> = allowed
+                                .iter()
+                                .filter(|v| v.active)
+                                .map(|v| v.value.clone())
+                                .collect();
+                            errors.push(
+                                FieldError::new("lost_reason", "error-choice")
+                                    .with("options", options.join(", ")),
+                            );
+                        }
+                    }
+                }
+                input
+                    .fields
+                    .insert("closed_at".into(), json!(now.to_rfc3339()));
+                input.fields.insert("probability".into(), json!(0));
+            }
+            "won" => {
+                input
+                    .fields
+                    .insert("closed_at".into(), json!(now.to_rfc3339()));
+                input.fields.insert("probability".into(), json!(100));
+            }
+            _ => {
+                input.fields.insert("closed_at".into(), Value::Null);
+                input.fields.insert("lost_reason".into(), Value::Null);
+            }
+        }
+    }
+    errors.into_result().map_err(StoreError::Invalid)
+}
+
+/// Keeps the deal's stage history: the stage it left closes, the one it entered opens.
+pub async fn after_write(
+    tx: &mut impl Exec,
+    actor: &Actor,
+    deal: &Record,
+    previous: Option<&Record>,
+) -> Result<(), StoreError> {
+    let stage_of = |r: &Record| {
+        r.fields
+            .get("stage_id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<Id>().ok())
+    };
+    let Some(now_at) = stage_of(deal) else {
+        return Ok(());
+    };
+    let before = previous.and_then(stage_of);
+    if before == Some(now_at) {
+        return Ok(());
+    }
+    let at = deal
+        .fields
+        .get("stage_entered_at")
+        .and_then(Value::as_str)
+        .and_then(Timestamp::parse_rfc3339)
+        .unwrap_or_else(Timestamp::now);
+    tx.execute(
+        &Sql::new(
+            "UPDATE deal_stages SET left_at = $1, left_by = $2 WHERE deal_id = $3 AND left_at IS NULL",
+        )
+        .arg(at)
+        .arg(actor.user_id)
+        .arg(deal.id),
+    )
+    .await?;
+    tx.execute(
+        &Sql::new(
+            "INSERT INTO deal_stages (id, deal_id, stage_id, entered_at, entered_by) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .arg(Id::new())
+        .arg(deal.id)
+        .arg(now_at)
+        .arg(at)
+        .arg(actor.user_id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// One stage a deal went through.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageVisit {
+    pub stage_id: Id,
+    pub stage: String,
+    pub entered_at: Timestamp,
+    pub entered_by: Option<Id>,
+    pub left_at: Option<Timestamp>,
+    pub left_by: Option<Id>,
+}
+
+/// A deal's stage history, oldest first (the caller has checked the actor may see it).
+pub async fn stage_history(ex: &mut impl Exec, deal: Id) -> Result<Vec<StageVisit>, StoreError> {
+    let rows = ex
+        .fetch_all(
+            &Sql::new(
+                "SELECT h.stage_id, s.name, h.entered_at, h.entered_by, h.left_at, h.left_by \
+                 FROM deal_stages h JOIN stages s ON s.id = h.stage_id WHERE h.deal_id = $1 \
+                 ORDER BY h.entered_at, h.id",
+            )
+            .arg(deal),
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(StageVisit {
+                stage_id: r.req_id("stage_id")?,
+                stage: r.req_text("name")?,
+                entered_at: r.req_ts("entered_at")?,
+                entered_by: r.id("entered_by")?,
+                left_at: r.ts("left_at")?,
+                left_by: r.id("left_by")?,
+            })
+        })
+        .collect()
+}
+
+/// One column of a pipeline's board.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub stage: Stage,
+    pub count: i64,
+    /// Sums of the open deals' amounts, per currency (minor units).
+    pub sums: Vec<(String, i64)>,
+    pub deals: Vec<Record>,
+}
+
+/// A pipeline's board: per stage, the open deals the actor may see (the first `limit`,
+/// by expected close), how many there are and what they add up to.
+pub async fn board(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    pipeline: &Pipeline,
+    limit: i64,
+) -> Result<Vec<Column>, StoreError> {
+    use hamkor_domain::objects::DEAL;
+    let b = ex.backend();
+    let close = match b {
+        crate::Backend::Sqlite => "COALESCE(t.expected_close, '9999-12-31')",
+        crate::Backend::Postgres => "COALESCE(t.expected_close, DATE '9999-12-31')",
+    };
+    let mut out = Vec::new();
+    for stage in &pipeline.stages {
+        // The partial index `deals_board` (migration 0016) answers this: its condition is
+        // repeated word for word.
+        let mut sql = Sql::new("SELECT ");
+        crate::records::push_columns(&mut sql, &DEAL, actor, b);
+        sql.push(" FROM deals t WHERE t.stage_id = ")
+            .bind(stage.id)
+            .push(" AND t.status = 'open' AND t.deleted_at IS NULL");
+        crate::records::push_read_scope(&mut sql, actor, &DEAL);
+        sql.push(" ORDER BY ")
+            .push(close)
+            .push(", t.id LIMIT ")
+            .bind(limit);
+        let deals = ex
+            .fetch_all(&sql)
+            .await?
+            .iter()
+            .map(|r| crate::records::from_row(&DEAL, r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut sums_sql = Sql::new(
+            "SELECT COALESCE(t.currency, '') AS currency, COUNT(*) AS n, CAST(COALESCE(SUM(t.amount), 0) AS BIGINT) AS total \
+             FROM deals t WHERE t.stage_id = ",
+        );
+        sums_sql
+            .bind(stage.id)
+            .push(" AND t.status = 'open' AND t.deleted_at IS NULL");
+        crate::records::push_read_scope(&mut sums_sql, actor, &DEAL);
+        sums_sql.push(" GROUP BY COALESCE(t.currency, '') ORDER BY 1");
+        let mut count = 0;
+        let mut sums = Vec::new();
+        for r in ex.fetch_all(&sums_sql).await? {
+            count += r.req_int("n")?;
+            let currency = r.req_text("currency")?;
+            let total = r.req_int("total")?;
+            if !currency.is_empty() && total != 0 {
+                sums.push((currency, total));
+            }
+        }
+        out.push(Column {
+            stage: stage.clone(),
+            count,
+            sums,
+            deals,
+        });
+    }
+    Ok(out)
+}

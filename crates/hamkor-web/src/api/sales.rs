@@ -1,0 +1,150 @@
+//! Pipelines and the deal board: `GET/POST /api/v1/pipelines`,
+//! `GET /api/v1/deals/board`, `GET /api/v1/deals/{id}/stages`. Deals themselves are
+//! records (`/api/v1/deals`); moving one is a `PATCH` of its `stage_id`.
+
+use super::json_body;
+use super::records::{parse_id, record_json};
+use crate::AppState;
+use crate::auth::ApiUser;
+use crate::error::ApiError;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hamkor_domain::{FieldError, Id, ValidationErrors};
+use hamkor_store::sales::Column;
+use serde_json::{Value, json};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/pipelines", get(list).post(create))
+        .route("/api/v1/deals/board", get(board))
+        .route("/api/v1/deals/{id}/stages", get(stages))
+}
+
+async fn list(State(s): State<AppState>, ApiUser(c): ApiUser) -> Result<Response, ApiError> {
+    let items = s
+        .app
+        .pipelines()
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!({ "items": items })).into_response())
+}
+
+/// `POST /api/v1/pipelines` `{"name": "Wholesale", "enforce_steps": true,
+/// "stages": [{"name": "New", "probability": 10}, …]}` (administrators only).
+async fn create(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_body(&headers, &body, &c.loc)?;
+    let invalid = |e: FieldError| ApiError::invalid(&ValidationErrors::from(e), &c.loc);
+    if let Some(k) = body.as_object().and_then(|o| {
+        o.keys()
+            .find(|k| !["name", "enforce_steps", "stages"].contains(&k.as_str()))
+    }) {
+        return Err(invalid(FieldError::new(k.clone(), "error-unknown-field")));
+    }
+    let name = body.get("name").and_then(Value::as_str).unwrap_or("");
+    let enforce = match body.get("enforce_steps") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(invalid(FieldError::new("enforce_steps", "error-type-bool"))),
+    };
+    let mut stages = Vec::new();
+    for (i, st) in body
+        .get("stages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let name = st.get("name").and_then(Value::as_str).unwrap_or("");
+        let probability = match st.get("probability") {
+            None | Some(Value::Null) => 0,
+            Some(v) => v.as_i64().ok_or_else(|| {
+                invalid(FieldError::new(
+                    format!("stages[{i}].probability"),
+                    "error-type-number",
+                ))
+            })?,
+        };
+        stages.push((name.to_string(), probability));
+    }
+    let p = s
+        .app
+        .create_pipeline(&c.actor, name, enforce, &stages)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok((StatusCode::CREATED, axum::Json(json!(p))).into_response())
+}
+
+pub(crate) fn column_json(col: &Column) -> Value {
+    json!({
+        "stage": col.stage,
+        "count": col.count,
+        "sums": col.sums.iter().map(|(currency, minor)| json!({
+            "currency": currency, "amount": hamkor_domain::custom::format_minor(*minor)})).collect::<Vec<_>>(),
+        "deals": col.deals.iter().map(record_json).collect::<Vec<_>>(),
+    })
+}
+
+/// `GET /api/v1/deals/board?pipeline=&limit=` (default the first pipeline, 50 a column).
+async fn board(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let invalid = |e: FieldError| ApiError::invalid(&ValidationErrors::from(e), &c.loc);
+    let mut pipeline = None;
+    let mut limit = 50;
+    for (k, v) in &q {
+        match k.as_str() {
+            "pipeline" if !v.is_empty() => {
+                pipeline = Some(
+                    v.parse::<Id>()
+                        .map_err(|_| invalid(FieldError::new("pipeline", "error-id")))?,
+                )
+            }
+            "limit" => {
+                limit = v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=200).contains(n))
+                    .ok_or_else(|| {
+                        invalid(FieldError::new("limit", "error-limit").with("max", 200))
+                    })?
+            }
+            _ => {}
+        }
+    }
+    let (p, columns) = s
+        .app
+        .board(&c.actor, pipeline, limit)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!({
+        "pipeline": {"id": p.id, "name": p.name, "enforce_steps": p.enforce_steps},
+        "columns": columns.iter().map(column_json).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+/// `GET /api/v1/deals/{id}/stages`: when the deal entered and left each stage, and by whom.
+async fn stages(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let items = s
+        .app
+        .deal_stages(&c.actor, id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!({ "items": items })).into_response())
+}

@@ -1,0 +1,191 @@
+//! The board of a pipeline: a column per stage with its open deals, their count and
+//! sums. A card moves with a small form (no JavaScript needed) or by dragging it onto
+//! another column, which submits the same form.
+
+use super::records::app_error_page;
+use super::{Frame, render};
+use crate::AppState;
+use crate::auth::{UiForm, UiUser};
+use crate::i18n::{Lang, Loc};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use hamkor_app::AppError;
+use hamkor_domain::objects::DEAL;
+use hamkor_domain::{Action, Id, ObjectType, Scope};
+use hamkor_store::users::User;
+use serde_json::{Value, json};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/deals/board", get(board))
+        .route("/deals/{id}/move", post(move_deal))
+}
+
+pub struct Card {
+    pub id: String,
+    pub title: String,
+    pub amount: String,
+    pub close: String,
+    pub owner: String,
+    pub account: String,
+}
+
+pub struct BoardColumn {
+    pub stage_id: String,
+    pub name: String,
+    pub probability: i64,
+    pub count: i64,
+    pub sums: Vec<String>,
+    pub cards: Vec<Card>,
+}
+
+#[derive(Template)]
+#[template(path = "board.html")]
+struct BoardPage {
+    loc: Loc,
+    user: Option<User>,
+    csrf: String,
+    langs: [Lang; 3],
+    search_value: String,
+    pipeline: String,
+    pipeline_id: String,
+    pipelines: Vec<(String, String)>,
+    columns: Vec<BoardColumn>,
+    stages: Vec<(String, String)>,
+    can_add: bool,
+}
+
+async fn board(
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    let loc = c.loc;
+    let pipeline = q
+        .iter()
+        .find(|(k, _)| k == "pipeline")
+        .and_then(|(_, v)| v.parse::<Id>().ok());
+    let (p, columns) = match s.app.board(&c.actor, pipeline, 50).await {
+        Ok(b) => b,
+        Err(e) => return app_error_page(&c, e),
+    };
+    let users = s.app.users().await.unwrap_or_default();
+    // The accounts named on the cards, as the viewer may see them.
+    let account_ids: Vec<Id> = columns
+        .iter()
+        .flat_map(|col| col.deals.iter())
+        .filter_map(|d| d.fields.get("account_id")?.as_str()?.parse().ok())
+        .collect();
+    let accounts = s
+        .app
+        .record_titles(&c.actor, &hamkor_domain::objects::ACCOUNT, &account_ids)
+        .await
+        .unwrap_or_default();
+    let cols = columns
+        .iter()
+        .map(|col| BoardColumn {
+            stage_id: col.stage.id.to_string(),
+            name: col.stage.name.clone(),
+            probability: col.stage.probability,
+            count: col.count,
+            sums: col
+                .sums
+                .iter()
+                .map(|(cur, minor)| format!("{} {cur}", loc.number(*minor as f64 / 100.0, 2)))
+                .collect(),
+            cards: col
+                .deals
+                .iter()
+                .map(|d| {
+                    let get = |k: &str| d.fields.get(k).and_then(Value::as_str).unwrap_or("");
+                    let amount = get("amount");
+                    Card {
+                        id: d.id.to_string(),
+                        title: d.title(),
+                        amount: if amount.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "{} {}",
+                                amount
+                                    .parse::<f64>()
+                                    .map(|f| loc.number(f, 2))
+                                    .unwrap_or_else(|_| amount.to_string()),
+                                get("currency")
+                            )
+                        },
+                        close: chrono::NaiveDate::parse_from_str(get("expected_close"), "%Y-%m-%d")
+                            .map(|day| loc.date(day))
+                            .unwrap_or_default(),
+                        owner: users
+                            .iter()
+                            .find(|u| u.id == d.owner_id)
+                            .map(|u| u.name.clone())
+                            .unwrap_or_default(),
+                        account: accounts
+                            .iter()
+                            .find(|(id, _)| id.to_string() == get("account_id"))
+                            .map(|(_, n)| n.clone())
+                            .unwrap_or_default(),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let pipelines = s
+        .app
+        .pipelines()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|x| x.active)
+        .map(|x| (x.id.to_string(), x.name))
+        .collect();
+    let frame = Frame::for_caller(&c);
+    render(&BoardPage {
+        loc,
+        user: frame.user,
+        csrf: frame.csrf,
+        langs: frame.langs,
+        search_value: String::new(),
+        pipeline: p.name.clone(),
+        pipeline_id: p.id.to_string(),
+        pipelines,
+        stages: p
+            .stages
+            .iter()
+            .map(|st| (st.id.to_string(), st.name.clone()))
+            .collect(),
+        columns: cols,
+        can_add: c.actor.scope(ObjectType::Deal, Action::Write) != Scope::None,
+    })
+}
+
+/// Moves a deal to another stage (the board's card form, or a drop).
+async fn move_deal(State(s): State<AppState>, Path(id): Path<String>, f: UiForm) -> Response {
+    let c = &f.caller;
+    let Ok(id) = id.parse::<Id>() else {
+        return app_error_page(c, AppError::NotFound);
+    };
+    let body = json!({ "stage_id": f.get("stage_id") });
+    match s.app.update_record(&c.actor, &DEAL, id, &body, None).await {
+        Ok(d) => {
+            let pipeline = d
+                .fields
+                .get("pipeline_id")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            Redirect::to(&format!("/deals/board?pipeline={pipeline}#deal-{id}")).into_response()
+        }
+        Err(AppError::Invalid(v)) => super::message(
+            Frame::for_caller(c),
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            c.loc.t("deal-move-refused"),
+            c.loc.errors(&v),
+        ),
+        Err(e) => app_error_page(c, e),
+    }
+}

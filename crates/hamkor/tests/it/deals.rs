@@ -1,0 +1,276 @@
+//! Deals in pipelines: where a new deal starts, moving between stages with their
+//! history, closing as won or lost (with a reason from the managed list), who sees
+//! which deals, the board's columns, and pipelines defined by administrators.
+
+use crate::both;
+use crate::support::TestApp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn deal(t: &TestApp, who: &str, body: Value) -> Value {
+    let (s, v) = t.post(who, "/api/v1/deals", body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v
+}
+
+async fn deals_move_through_their_pipeline(t: TestApp) {
+    let (_, pipelines) = t.get("sales_a1", "/api/v1/pipelines").await;
+    let sales = &pipelines["items"][0];
+    assert_eq!(sales["name"], "Sales", "{pipelines}");
+    let stages: Vec<String> = sales["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(stages.len(), 5);
+    let acc = t.account("sales_a1", "sales_a1", "Bahor Textile").await;
+    let v = deal(
+        &t,
+        "sales_a1",
+        json!({"title": "Fabric for 2027", "account_id": acc, "amount": "150000000", "expected_close": "2027-03-01"}),
+    )
+    .await;
+    let id = v["id"].as_str().unwrap().to_string();
+    // A new deal starts open, at the first stage of the first pipeline, with its probability.
+    assert_eq!(v["status"], "open");
+    assert_eq!(v["pipeline_id"], sales["id"]);
+    assert_eq!(v["stage_id"], stages[0].as_str());
+    assert_eq!(v["probability"], 10);
+    assert_eq!(v["currency"], "UZS");
+    // Moving it: the history keeps when it left one stage and entered the next, and who.
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}"),
+            json!({"stage_id": stages[2]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["probability"], 50);
+    let (_, h) = t
+        .get("sales_a1", &format!("/api/v1/deals/{id}/stages"))
+        .await;
+    let visits = h["items"].as_array().unwrap();
+    assert_eq!(visits.len(), 2, "{h}");
+    assert_eq!(visits[0]["stage"], "New");
+    assert!(
+        visits[0]["left_at"].is_string() && visits[1]["left_at"].is_null(),
+        "{h}"
+    );
+    assert_eq!(visits[1]["entered_by"], t.id("sales_a1"));
+    // Bad moves change nothing.
+    let other = {
+        let (s, v) = t
+            .post(
+                "admin",
+                "/api/v1/pipelines",
+                json!({"name": "Wholesale", "stages": [{"name": "Request", "probability": 20}, {"name": "Offer", "probability": 60}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v
+    };
+    let foreign_stage = other["stages"][0]["id"].as_str().unwrap().to_string();
+    let before = t.snapshot(&format!("/api/v1/deals/{id}")).await;
+    for (body, field, code) in [
+        (
+            json!({"stage_id": foreign_stage}),
+            "stage_id",
+            "stage-pipeline",
+        ),
+        (
+            json!({"stage_id": uuid::Uuid::now_v7().to_string()}),
+            "stage_id",
+            "unknown-stage",
+        ),
+        (json!({"probability": 150}), "probability", "probability"),
+        (json!({"amount": "-5"}), "amount", "type-amount"),
+        (
+            json!({"status": "lost"}),
+            "lost_reason",
+            "lost-reason-required",
+        ),
+        (
+            json!({"status": "lost", "lost_reason": "Aliens"}),
+            "lost_reason",
+            "choice",
+        ),
+        (
+            json!({"stage_entered_at": "2026-01-01T00:00:00Z"}),
+            "stage_entered_at",
+            "read-only",
+        ),
+    ] {
+        let (s, v) = t
+            .patch("sales_a1", &format!("/api/v1/deals/{id}"), body.clone())
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(
+            (
+                v["errors"][0]["field"].as_str(),
+                v["errors"][0]["code"].as_str()
+            ),
+            (Some(field), Some(code)),
+            "{body}: {v}"
+        );
+    }
+    assert_eq!(t.snapshot(&format!("/api/v1/deals/{id}")).await, before);
+    // Moving to another pipeline takes the deal to its first stage.
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}"),
+            json!({"pipeline_id": other["id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["stage_id"], foreign_stage.as_str());
+    assert_eq!(v["probability"], 20);
+    // Lost, with a reason from the list; a closed deal does not move; reopened, it does.
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}"),
+            json!({"status": "lost", "lost_reason": "Price too high"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["closed_at"].is_string());
+    assert_eq!(v["probability"], 0);
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}"),
+            json!({"stage_id": other["stages"][1]["id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["code"], "deal-closed");
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}"),
+            json!({"status": "open", "stage_id": other["stages"][1]["id"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(
+        v["closed_at"].is_null() && v["lost_reason"].is_null(),
+        "{v}"
+    );
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}"),
+            json!({"status": "won"}),
+        )
+        .await;
+    assert_eq!(
+        (s, v["probability"].as_i64()),
+        (StatusCode::OK, Some(100)),
+        "{v}"
+    );
+    // A new deal cannot start won.
+    let (s, _) = t
+        .post(
+            "sales_a1",
+            "/api/v1/deals",
+            json!({"title": "x", "status": "won"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+both!(deals_move_through_their_pipeline);
+
+async fn deals_follow_scope_and_the_board_adds_up(t: TestApp) {
+    let (_, pipelines) = t.get("admin", "/api/v1/pipelines").await;
+    let stages = pipelines["items"][0]["stages"].as_array().unwrap().clone();
+    let second = stages[1]["id"].as_str().unwrap().to_string();
+    for (who, title, amount, currency, stage) in [
+        ("sales_a1", "A1 first", "100.50", "UZS", None),
+        ("sales_a1", "A1 second", "200", "UZS", Some(second.clone())),
+        ("sales_a1", "A1 dollars", "1000", "USD", None),
+        ("sales_a2", "A2 deal", "50", "UZS", None),
+        ("sales_b", "B deal", "70", "UZS", None),
+    ] {
+        let mut body = json!({"title": title, "amount": amount, "currency": currency});
+        if let Some(st) = stage {
+            body["stage_id"] = json!(st);
+        }
+        deal(&t, who, body).await;
+    }
+    let (_, v) = t.get("sales_b", "/api/v1/deals?q=A1").await;
+    assert!(v["items"].as_array().unwrap().is_empty(), "{v}");
+    // The head of Alpha sees Alpha's four; the board's first column adds them per currency.
+    let (s, v) = t.get("head_a", "/api/v1/deals/board").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let first = &v["columns"][0];
+    assert_eq!(first["count"], 3, "{v}");
+    assert_eq!(
+        first["sums"],
+        json!([{"currency": "USD", "amount": "1000.00"}, {"currency": "UZS", "amount": "150.50"}]),
+        "{v}"
+    );
+    assert_eq!(v["columns"][1]["count"], 1);
+    // A salesperson's board holds their own deals; the limit caps the cards, not the count.
+    let (_, v) = t.get("sales_a1", "/api/v1/deals/board?limit=1").await;
+    assert_eq!(v["columns"][0]["count"], 2, "{v}");
+    assert_eq!(v["columns"][0]["deals"].as_array().unwrap().len(), 1);
+    // Marketing reads deals but changes none; support has no part in them.
+    let (_, v) = t.get("marketer", "/api/v1/deals?limit=50").await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 5, "{v}");
+    let (s, _) = t
+        .post("marketer", "/api/v1/deals", json!({"title": "x"}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = t.get("support", "/api/v1/deals/board").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Pipelines are for administrators to define; bad ones are refused by name.
+    let (s, _) = t
+        .post(
+            "head_a",
+            "/api/v1/pipelines",
+            json!({"name": "Mine", "stages": [{"name": "One"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for (body, field) in [
+        (json!({"name": "", "stages": [{"name": "One"}]}), "name"),
+        (json!({"name": "P", "stages": []}), "stages"),
+        (
+            json!({"name": "P", "stages": [{"name": "One", "probability": 150}]}),
+            "stages[0].probability",
+        ),
+        (
+            json!({"name": "P", "stages": [{"name": "One"}, {"name": "One"}]}),
+            "stages[1].name",
+        ),
+        (
+            json!({"name": "P", "stages": [{"name": "One"}], "owner": "me"}),
+            "owner",
+        ),
+    ] {
+        let (s, v) = t.post("admin", "/api/v1/pipelines", body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(v["errors"][0]["field"], field, "{body}: {v}");
+    }
+    let (_, v) = t.get("admin", "/api/v1/pipelines").await;
+    assert_eq!(
+        v["items"].as_array().unwrap().len(),
+        1,
+        "nothing half-made: {v}"
+    );
+    // Tasks can be about a deal.
+    let (_, list) = t.get("sales_a1", "/api/v1/deals?q=first").await;
+    let d = list["items"][0]["id"].as_str().unwrap();
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/tasks",
+            json!({"title": "Send the offer", "related": {"type": "deal", "id": d}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+both!(deals_follow_scope_and_the_board_adds_up);
