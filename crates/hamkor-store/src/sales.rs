@@ -272,6 +272,47 @@ pub async fn prepare_deal(
             None => {}
         }
     }
+    // Leaving a stage forward (to a later stage, or winning) needs its required steps
+    // done; the pipeline may make that a warning instead.
+    if let Some(deal) = current
+        && status_before == "open"
+        && let Some(from) = deal
+            .fields
+            .get("stage_id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse::<Id>().ok())
+    {
+        let to = id_field(input, None, "stage_id");
+        let forward = match to.filter(|t| *t != from) {
+            Some(t) => match (stage(tx, from).await?, stage(tx, t).await?) {
+                (Some(a), Some(b)) => a.pipeline_id == b.pipeline_id && b.position > a.position,
+                _ => false,
+            },
+            None => status == "won",
+        };
+        if forward {
+            let missing = missing_steps(tx, deal.id, from).await?;
+            let pipeline = id_field(input, current, "pipeline_id");
+            if !missing.is_empty()
+                && match pipeline {
+                    Some(p) => enforces_steps(tx, p).await?,
+                    None => true,
+                }
+            {
+                errors.push(
+                    FieldError::new(
+                        if status == "won" && to.is_none() {
+                            "status"
+                        } else {
+                            "stage_id"
+                        },
+                        "error-steps-required",
+                    )
+                    .with("steps", missing.join("; ")),
+                );
+            }
+        }
+    }
     if let Some(p) = input.fields.get("probability").and_then(Value::as_i64)
         && p > 100
     {
@@ -371,6 +412,9 @@ pub async fn after_write(
         .arg(actor.user_id),
     )
     .await?;
+    if deal.deleted_at.is_none() {
+        create_stage_tasks(tx, actor, deal, now_at).await?;
+    }
     Ok(())
 }
 
@@ -482,4 +526,237 @@ pub async fn board(
         });
     }
     Ok(out)
+}
+
+/// One step of a stage's script.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub id: Id,
+    pub stage_id: Id,
+    pub text: String,
+    pub required: bool,
+    /// Entering the stage gives the deal's owner a task due this many days later.
+    pub task_days: Option<i64>,
+}
+
+/// A stage's script: what to say and what to do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Script {
+    pub stage_id: Id,
+    pub text: Option<String>,
+    pub steps: Vec<Step>,
+}
+
+/// The script of a stage.
+pub async fn script(ex: &mut impl Exec, stage_id: Id) -> Result<Script, StoreError> {
+    let text = ex
+        .fetch_optional(&Sql::new("SELECT script FROM stages WHERE id = $1").arg(stage_id))
+        .await?
+        .ok_or(StoreError::NotFound)?
+        .text("script")?;
+    let rows = ex
+        .fetch_all(
+            &Sql::new(
+                "SELECT id, stage_id, text, required, task_days FROM stage_steps WHERE stage_id = $1 ORDER BY position",
+            )
+            .arg(stage_id),
+        )
+        .await?;
+    let steps = rows
+        .iter()
+        .map(|r| {
+            Ok(Step {
+                id: r.req_id("id")?,
+                stage_id: r.req_id("stage_id")?,
+                text: r.req_text("text")?,
+                required: r.bool("required")?,
+                task_days: r.int("task_days")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(Script {
+        stage_id,
+        text,
+        steps,
+    })
+}
+
+/// Replaces a stage's script text and steps. Deals keep the steps they had done only
+/// where a step is kept (the same id sent back).
+pub async fn set_script(
+    tx: &mut impl Exec,
+    stage_id: Id,
+    text: Option<&str>,
+    steps: &[(Option<Id>, String, bool, Option<i64>)],
+) -> Result<(), StoreError> {
+    let n = tx
+        .execute(
+            &Sql::new("UPDATE stages SET script = $1 WHERE id = $2")
+                .arg(text.map(str::to_string))
+                .arg(stage_id),
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let existing = script(tx, stage_id).await?.steps;
+    let keep: Vec<Id> = steps.iter().filter_map(|(id, ..)| *id).collect();
+    for old in existing.iter().filter(|s| !keep.contains(&s.id)) {
+        tx.execute(&Sql::new("DELETE FROM deal_steps WHERE step_id = $1").arg(old.id))
+            .await?;
+        tx.execute(&Sql::new("DELETE FROM stage_steps WHERE id = $1").arg(old.id))
+            .await?;
+    }
+    for (i, (id, step, required, task_days)) in steps.iter().enumerate() {
+        match id.filter(|id| existing.iter().any(|s| s.id == *id)) {
+            Some(id) => {
+                tx.execute(
+                    &Sql::new(
+                        "UPDATE stage_steps SET position = $1, text = $2, required = $3, task_days = $4 WHERE id = $5",
+                    )
+                    .arg(i as i64)
+                    .arg(step.clone())
+                    .arg(*required)
+                    .arg(crate::db::Arg::Int(*task_days))
+                    .arg(id),
+                )
+                .await?;
+            }
+            None => {
+                tx.execute(
+                    &Sql::new(
+                        "INSERT INTO stage_steps (id, stage_id, position, text, required, task_days, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .arg(Id::new())
+                    .arg(stage_id)
+                    .arg(i as i64)
+                    .arg(step.clone())
+                    .arg(*required)
+                    .arg(crate::db::Arg::Int(*task_days))
+                    .arg(Timestamp::now()),
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The steps of a deal's current stage that it has done.
+pub async fn done_steps(ex: &mut impl Exec, deal: Id) -> Result<Vec<Id>, StoreError> {
+    ex.fetch_all(&Sql::new("SELECT step_id FROM deal_steps WHERE deal_id = $1").arg(deal))
+        .await?
+        .iter()
+        .map(|r| r.req_id("step_id"))
+        .collect()
+}
+
+/// Ticks or unticks a step of a deal (the caller has checked the actor may change it and
+/// that the step belongs to the deal's stage).
+pub async fn set_step_done(
+    tx: &mut impl Exec,
+    deal: Id,
+    step: Id,
+    done: bool,
+    by: Id,
+) -> Result<(), StoreError> {
+    tx.execute(
+        &Sql::new("DELETE FROM deal_steps WHERE deal_id = $1 AND step_id = $2")
+            .arg(deal)
+            .arg(step),
+    )
+    .await?;
+    if done {
+        tx.execute(
+            &Sql::new("INSERT INTO deal_steps (deal_id, step_id, done_at, done_by) VALUES ($1, $2, $3, $4)")
+                .arg(deal)
+                .arg(step)
+                .arg(Timestamp::now())
+                .arg(by),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The required steps of `stage` a deal has not done.
+pub(crate) async fn missing_steps(
+    ex: &mut impl Exec,
+    deal: Id,
+    stage: Id,
+) -> Result<Vec<String>, StoreError> {
+    let rows = ex
+        .fetch_all(
+            &Sql::new(
+                "SELECT s.text FROM stage_steps s WHERE s.stage_id = $1 AND s.required = $2 \
+                 AND NOT EXISTS (SELECT 1 FROM deal_steps d WHERE d.deal_id = $3 AND d.step_id = s.id) \
+                 ORDER BY s.position",
+            )
+            .arg(stage)
+            .arg(true)
+            .arg(deal),
+        )
+        .await?;
+    rows.iter().map(|r| r.req_text("text")).collect()
+}
+
+/// Whether the pipeline blocks moves past unfinished required steps (else it warns).
+pub(crate) async fn enforces_steps(ex: &mut impl Exec, pipeline: Id) -> Result<bool, StoreError> {
+    Ok(ex
+        .fetch_optional(
+            &Sql::new("SELECT enforce_steps FROM pipelines WHERE id = $1").arg(pipeline),
+        )
+        .await?
+        .map(|r| r.bool("enforce_steps"))
+        .transpose()?
+        .unwrap_or(true))
+}
+
+/// Gives the deal's owner the tasks of the stage it has just entered.
+pub(crate) async fn create_stage_tasks(
+    tx: &mut impl Exec,
+    actor: &Actor,
+    deal: &Record,
+    stage: Id,
+) -> Result<(), StoreError> {
+    use hamkor_domain::objects::TASK;
+    for step in script(tx, stage).await?.steps {
+        let Some(days) = step.task_days else {
+            continue;
+        };
+        let due =
+            Timestamp::from_datetime(Timestamp::now().0 + chrono::Duration::days(days.max(0)));
+        let mut input = RecordInput::default();
+        input.fields.insert(
+            "title".into(),
+            json!(step.text.chars().take(200).collect::<String>()),
+        );
+        input.fields.insert("status".into(), json!("open"));
+        input.fields.insert(
+            "priority".into(),
+            json!(if step.required { "high" } else { "normal" }),
+        );
+        input
+            .fields
+            .insert("due_at".into(), json!(due.to_rfc3339()));
+        input.fields.insert(
+            "related".into(),
+            json!({"type": "deal", "id": deal.id.to_string()}),
+        );
+        let id = Id::new();
+        crate::records::insert_row(
+            tx,
+            &TASK,
+            id,
+            &input,
+            deal.owner_id,
+            actor.user_id,
+            actor.user_id,
+        )
+        .await?;
+        let task = crate::records::get_unscoped(tx, actor, &TASK, id).await?;
+        crate::reminders::sync_task(tx, &task).await?;
+    }
+    Ok(())
 }

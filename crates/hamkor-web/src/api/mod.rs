@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(planning::routes())
         .merge(sales::routes())
+        .merge(sales::script_routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))
 }

@@ -189,6 +189,9 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/deals/{id}/stages", &["get"]),
     ("/api/v1/deals/board", &["get"]),
     ("/api/v1/pipelines", &["get", "post"]),
+    ("/api/v1/stages/{id}/script", &["get", "put"]),
+    ("/api/v1/deals/{id}/script", &["get"]),
+    ("/api/v1/deals/{id}/steps/{step}", &["post"]),
 ];
 
 /// The OpenAPI document.
@@ -207,6 +210,8 @@ pub fn spec() -> Value {
                     "/comments",
                     "/stages",
                     "/board",
+                    "/script",
+                    "/steps/{step}",
                 ]
                 .iter()
                 .any(|end| path.ends_with(end))
@@ -220,7 +225,7 @@ pub fn spec() -> Value {
                     "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
                 }
             });
-            let path_params: Vec<Value> = ["id", "role", "list", "value", "view"]
+            let path_params: Vec<Value> = ["id", "role", "list", "value", "view", "step"]
                 .iter()
                 .filter(|p| path.contains(&format!("{{{p}}}")))
                 .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))

@@ -148,3 +148,158 @@ async fn stages(
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(axum::Json(json!({ "items": items })).into_response())
 }
+
+pub fn script_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/stages/{id}/script",
+            get(stage_script).put(put_stage_script),
+        )
+        .route("/api/v1/deals/{id}/script", get(deal_script))
+        .route(
+            "/api/v1/deals/{id}/steps/{step}",
+            axum::routing::post(tick_step),
+        )
+}
+
+fn deal_script_json(d: &hamkor_app::sales::DealScript) -> Value {
+    json!({
+        "stage_id": d.stage_id,
+        "text": d.text,
+        "steps": d.steps.iter().map(|(s, done)| json!({
+            "id": s.id, "text": s.text, "required": s.required, "task_days": s.task_days, "done": done,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+async fn stage_script(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let script = s
+        .app
+        .stage_script(&c.actor, id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!(script)).into_response())
+}
+
+/// `PUT /api/v1/stages/{id}/script` `{"text": "…", "steps": [{"id"?, "text", "required",
+/// "task_days"}]}` (administrators only).
+async fn put_stage_script(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let body = json_body(&headers, &body, &c.loc)?;
+    let invalid = |e: FieldError| ApiError::invalid(&ValidationErrors::from(e), &c.loc);
+    if let Some(k) = body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "text" && *k != "steps"))
+    {
+        return Err(invalid(FieldError::new(k.clone(), "error-unknown-field")));
+    }
+    let text = match body.get("text") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) => Some(t.as_str()),
+        Some(_) => return Err(invalid(FieldError::new("text", "error-type-text"))),
+    };
+    let mut steps = Vec::new();
+    for (i, st) in body
+        .get("steps")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let Some(o) = st.as_object() else {
+            return Err(invalid(FieldError::new(
+                format!("steps[{i}]"),
+                "error-not-object",
+            )));
+        };
+        if let Some(k) = o
+            .keys()
+            .find(|k| !["id", "text", "required", "task_days"].contains(&k.as_str()))
+        {
+            return Err(invalid(FieldError::new(
+                format!("steps[{i}].{k}"),
+                "error-unknown-field",
+            )));
+        }
+        steps.push(hamkor_app::sales::StepRequest {
+            id: o
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|x| x.parse().ok()),
+            text: o
+                .get("text")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            required: o.get("required").and_then(Value::as_bool).unwrap_or(false),
+            task_days: match o.get("task_days") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(v.as_i64().ok_or_else(|| {
+                    invalid(FieldError::new(
+                        format!("steps[{i}].task_days"),
+                        "error-type-number",
+                    ))
+                })?),
+            },
+        });
+    }
+    let script = s
+        .app
+        .set_stage_script(&c.actor, id, text, &steps)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(json!(script)).into_response())
+}
+
+async fn deal_script(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let d = s
+        .app
+        .deal_script(&c.actor, id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(deal_script_json(&d)).into_response())
+}
+
+/// `POST /api/v1/deals/{id}/steps/{step}` `{"done": true}`.
+async fn tick_step(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path((id, step)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let step = parse_id(&step)?;
+    let body = json_body(&headers, &body, &c.loc)?;
+    let done = match body.get("done") {
+        Some(Value::Bool(b)) => *b,
+        _ => {
+            return Err(ApiError::invalid(
+                &ValidationErrors::from(FieldError::new("done", "error-type-bool")),
+                &c.loc,
+            ));
+        }
+    };
+    let d = s
+        .app
+        .set_deal_step(&c.actor, id, step, done)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(deal_script_json(&d)).into_response())
+}

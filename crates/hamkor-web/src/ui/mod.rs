@@ -6,7 +6,7 @@ mod lists;
 pub(crate) mod planning;
 mod quick;
 pub(crate) mod records;
-mod sales;
+pub(crate) mod sales;
 mod settings;
 
 use crate::AppState;

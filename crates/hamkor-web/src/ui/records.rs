@@ -783,6 +783,7 @@ struct RecordPage {
     can_upload: bool,
     history: Vec<HistoryView>,
     work: Option<super::planning::WorkPanel>,
+    deal: Option<super::sales::DealPanel>,
 }
 
 /// An attachment as a record page lists it.
@@ -1335,6 +1336,7 @@ async fn record_page(
         .collect();
     let frame = Frame::for_caller(&c);
     let work = super::planning::work_panel(&s, &c, &r).await;
+    let deal = super::sales::deal_panel(&s, &c, &r).await;
     render(&RecordPage {
         loc,
         user: frame.user,
@@ -1354,6 +1356,7 @@ async fn record_page(
         can_upload,
         history,
         work,
+        deal,
     })
 }
 

@@ -22,6 +22,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/deals/board", get(board))
         .route("/deals/{id}/move", post(move_deal))
+        .route("/deals/{id}/steps/{step}", post(tick_step))
 }
 
 pub struct Card {
@@ -186,6 +187,51 @@ async fn move_deal(State(s): State<AppState>, Path(id): Path<String>, f: UiForm)
             c.loc.t("deal-move-refused"),
             c.loc.errors(&v),
         ),
+        Err(e) => app_error_page(c, e),
+    }
+}
+
+/// What a deal page adds: the script of its stage and the steps to tick.
+pub struct DealPanel {
+    pub script: String,
+    /// (step id, text, required, done)
+    pub steps: Vec<(String, String, bool, bool)>,
+    pub can_tick: bool,
+}
+
+pub(crate) async fn deal_panel(
+    s: &AppState,
+    c: &crate::auth::Caller,
+    r: &hamkor_store::records::Record,
+) -> Option<DealPanel> {
+    if r.object != ObjectType::Deal {
+        return None;
+    }
+    let script = s.app.deal_script(&c.actor, r.id).await.ok()?;
+    Some(DealPanel {
+        script: script.text.unwrap_or_default(),
+        steps: script
+            .steps
+            .into_iter()
+            .map(|(st, done)| (st.id.to_string(), st.text, st.required, done))
+            .collect(),
+        can_tick: r.allows(&c.actor, Action::Write),
+    })
+}
+
+/// Ticks or unticks a step of a deal (the deal page's checklist).
+async fn tick_step(
+    State(s): State<AppState>,
+    Path((id, step)): Path<(String, String)>,
+    f: UiForm,
+) -> Response {
+    let c = &f.caller;
+    let (Ok(id), Ok(step)) = (id.parse::<Id>(), step.parse::<Id>()) else {
+        return app_error_page(c, AppError::NotFound);
+    };
+    let done = f.get("done") == "true";
+    match s.app.set_deal_step(&c.actor, id, step, done).await {
+        Ok(_) => Redirect::to(&format!("/deals/{id}#script")).into_response(),
         Err(e) => app_error_page(c, e),
     }
 }

@@ -274,3 +274,176 @@ async fn deals_follow_scope_and_the_board_adds_up(t: TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
 }
 both!(deals_follow_scope_and_the_board_adds_up);
+
+async fn scripts_guide_and_guard_each_stage(t: TestApp) {
+    let (_, p) = t.get("admin", "/api/v1/pipelines").await;
+    let stages = p["items"][0]["stages"].as_array().unwrap().clone();
+    let (new, qualified) = (
+        stages[0]["id"].as_str().unwrap().to_string(),
+        stages[1]["id"].as_str().unwrap().to_string(),
+    );
+    // An administrator writes the scripts; nobody else may.
+    let script = json!({"text": "Ask who decides and by when.", "steps": [
+        {"text": "Find the decision maker", "required": true},
+        {"text": "Send the company profile", "required": false, "task_days": 1}]});
+    let (s, _, _) = t
+        .request(
+            "head_a",
+            reqwest::Method::PUT,
+            &format!("/api/v1/stages/{new}/script"),
+            Some(&script),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, v) = t
+        .request(
+            "admin",
+            reqwest::Method::PUT,
+            &format!("/api/v1/stages/{new}/script"),
+            Some(&script),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let required_step = v["steps"][0]["id"].as_str().unwrap().to_string();
+    let qualified_script =
+        json!({"steps": [{"text": "Agree the budget", "required": true, "task_days": 2}]});
+    let (s, _, v) = t
+        .request(
+            "admin",
+            reqwest::Method::PUT,
+            &format!("/api/v1/stages/{qualified}/script"),
+            Some(&qualified_script),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let bad = json!({"steps": [{"text": "", "task_days": 900}]});
+    let (s, _, v) = t
+        .request(
+            "admin",
+            reqwest::Method::PUT,
+            &format!("/api/v1/stages/{qualified}/script"),
+            Some(&bad),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+
+    let v = deal(&t, "sales_a1", json!({"title": "Scripted deal"})).await;
+    let id = v["id"].as_str().unwrap().to_string();
+    let (_, sc) = t
+        .get("sales_a1", &format!("/api/v1/deals/{id}/script"))
+        .await;
+    assert_eq!(sc["text"], "Ask who decides and by when.");
+    assert_eq!(sc["steps"][0]["done"], false);
+    // Skipping the required step is refused, naming it; nothing moves.
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}"),
+            json!({"stage_id": qualified}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["code"], "steps-required");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Find the decision maker"),
+        "{v}"
+    );
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}"),
+            json!({"status": "won"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // Someone who may not change the deal cannot tick its steps.
+    let (s, _) = t
+        .post(
+            "sales_b",
+            &format!("/api/v1/deals/{id}/steps/{required_step}"),
+            json!({"done": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}/steps/{required_step}"),
+            json!({"done": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["steps"][0]["done"], true);
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}"),
+            json!({"stage_id": qualified}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Entering the stage gave the owner its task, about the deal, due in two days.
+    let (_, tasks) = t.get("sales_a1", "/api/v1/tasks?q=Agree").await;
+    let task = &tasks["items"][0];
+    assert_eq!(
+        task["related"],
+        json!({"type": "deal", "id": id}),
+        "{tasks}"
+    );
+    assert_eq!(task["assignee_id"], t.id("sales_a1"));
+    // A step of another stage is not this deal's to tick; moving back needs nothing.
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}/steps/{required_step}"),
+            json!({"done": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/deals/{id}"),
+            json!({"stage_id": new}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // A pipeline that only warns lets the deal move on.
+    let (s, v) = t
+        .post(
+            "admin",
+            "/api/v1/pipelines",
+            json!({"name": "Retail", "enforce_steps": false, "stages": [{"name": "Visit"}, {"name": "Order"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let visit = v["stages"][0]["id"].as_str().unwrap().to_string();
+    let order = v["stages"][1]["id"].as_str().unwrap().to_string();
+    let (s, _, _) = t
+        .request(
+            "admin",
+            reqwest::Method::PUT,
+            &format!("/api/v1/stages/{visit}/script"),
+            Some(&json!({"steps": [{"text": "Take photos", "required": true}]})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let v = deal(&t, "sales_a1", json!({"title": "Shop", "stage_id": visit})).await;
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/deals/{}", v["id"].as_str().unwrap()),
+            json!({"stage_id": order}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+}
+both!(scripts_guide_and_guard_each_stage);
