@@ -524,12 +524,146 @@ impl App {
             .await?;
         }
         self.demo_planning(&ids, &actors, &account_ids).await?;
+        self.demo_deals(&actors, &account_ids).await?;
         let mut tx = self.db.begin().await?;
         settings::set(&mut tx, "demo_password", &password).await?;
         tx.commit().await?;
         Ok(Some(credentials(password)))
     }
 }
+
+impl App {
+    /// Deals of the demo company at every stage of the default pipeline, one won and one
+    /// lost, with a script on the first stage.
+    async fn demo_deals(&self, actors: &[Actor], accounts: &[(Id, usize)]) -> AppResult<()> {
+        use hamkor_domain::objects::DEAL;
+        let pipeline = self.pipelines().await?.into_iter().find(|p| p.active);
+        let Some(pipeline) = pipeline else {
+            return Ok(());
+        };
+        let stage = |i: usize| pipeline.stages.get(i).map(|s| s.id.to_string());
+        if let Some(first) = pipeline.stages.first() {
+            self.set_stage_script(
+                &actors[0],
+                first.id,
+                Some("Salom! Introduce yourself, ask what they buy today and who decides."),
+                &[
+                    crate::sales::StepRequest {
+                        text: "Find the decision maker".into(),
+                        required: true,
+                        ..Default::default()
+                    },
+                    crate::sales::StepRequest {
+                        text: "Send the company profile".into(),
+                        task_days: Some(1),
+                        ..Default::default()
+                    },
+                ],
+            )
+            .await?;
+        }
+        let deals: &[DemoDeal] = &[
+            (
+                0,
+                "Cotton fabric, 2027 contract",
+                "1800000000",
+                "UZS",
+                2,
+                40,
+                None,
+            ),
+            (0, "Dyeing service", "95000000", "UZS", 0, 60, None),
+            (
+                1,
+                "Bread boxes, 10,000 a month",
+                "42000000",
+                "UZS",
+                3,
+                20,
+                None,
+            ),
+            (2, "Поставка в Ташкент", "15000", "USD", 1, 30, None),
+            (3, "Irrigation equipment", "250000000", "UZS", 4, 10, None),
+            (4, "Office fit-out", "38000", "USD", 1, 90, Some("won")),
+            (
+                5,
+                "Spare parts tender",
+                "120000000",
+                "UZS",
+                2,
+                15,
+                Some("lost"),
+            ),
+            (6, "Станки, первая партия", "4500000", "RUB", 0, 45, None),
+        ];
+        for (acc, title, amount, currency, st, days, end) in deals {
+            let (account, owner) = accounts[*acc];
+            let close = (chrono::Utc::now() + chrono::Duration::days(*days))
+                .format("%Y-%m-%d")
+                .to_string();
+            let d = self
+                .create_record(
+                    &actors[owner],
+                    &DEAL,
+                    &json!({"title": title, "account_id": account.to_string(), "amount": amount,
+                        "currency": currency, "expected_close": close}),
+                )
+                .await?;
+            if *st > 0 {
+                // The demo skips the first stage's steps as a manager who ticked them would.
+                if let Ok(script) = self.deal_script(&actors[owner], d.id).await {
+                    for (step, _) in script.steps {
+                        self.set_deal_step(&actors[owner], d.id, step.id, true)
+                            .await?;
+                    }
+                }
+                self.update_record(
+                    &actors[owner],
+                    &DEAL,
+                    d.id,
+                    &json!({"stage_id": stage(*st)}),
+                    None,
+                )
+                .await?;
+            }
+            match end {
+                Some("won") => {
+                    self.update_record(
+                        &actors[owner],
+                        &DEAL,
+                        d.id,
+                        &json!({"status": "won"}),
+                        None,
+                    )
+                    .await?;
+                }
+                Some(_) => {
+                    self.update_record(
+                        &actors[owner],
+                        &DEAL,
+                        d.id,
+                        &json!({"status": "lost", "lost_reason": "Chose a competitor"}),
+                        None,
+                    )
+                    .await?;
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// (account, title, amount, currency, stage, days to close, won or lost) of a demo deal.
+type DemoDeal = (
+    usize,
+    &'static str,
+    &'static str,
+    &'static str,
+    usize,
+    i64,
+    Option<&'static str>,
+);
 
 /// (author, assignee, title, hours to the deadline, priority, account) of a demo task.
 type DemoTask = (usize, usize, &'static str, i64, &'static str, Option<usize>);
