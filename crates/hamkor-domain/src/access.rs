@@ -72,10 +72,11 @@ pub enum ObjectType {
     Task,
     Event,
     Deal,
+    Product,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 7] = [
+    pub const ALL: [ObjectType; 8] = [
         ObjectType::Account,
         ObjectType::Contact,
         ObjectType::Interaction,
@@ -83,6 +84,7 @@ impl ObjectType {
         ObjectType::Task,
         ObjectType::Event,
         ObjectType::Deal,
+        ObjectType::Product,
     ];
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -93,6 +95,7 @@ impl ObjectType {
             ObjectType::Task => "task",
             ObjectType::Event => "event",
             ObjectType::Deal => "deal",
+            ObjectType::Product => "product",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -141,6 +144,10 @@ impl Role {
         use ObjectType::*;
         match (self, object, action) {
             (Role::Administrator, _, _) => Scope::All,
+            // The catalog is the company's: everyone reads it, heads keep it.
+            (_, Product, Read) => Scope::All,
+            (Role::Head, Product, _) => Scope::All,
+            (_, Product, _) => Scope::None,
             // Interactions are read through the client they belong to: whoever may see
             // the account or contact sees its history (the store adds that condition).
             (_, Interaction | Need, Read) => Scope::All,

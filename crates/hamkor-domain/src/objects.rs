@@ -241,6 +241,10 @@ pub const TASK_STATUSES: &[&str] = &[
 pub const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
 /// Where a meeting stands.
 pub const EVENT_STATUSES: &[&str] = &["planned", "held", "cancelled"];
+/// Units a product is sold in.
+pub const UNITS: &[&str] = &[
+    "pcs", "kg", "g", "t", "m", "m2", "m3", "l", "pack", "set", "hour", "day", "month", "service",
+];
 /// Where a deal stands: still being worked (in a stage of its pipeline), won or lost.
 pub const DEAL_STATUSES: &[&str] = &["open", "won", "lost"];
 
@@ -452,11 +456,34 @@ pub static DEAL: ObjectDef = ObjectDef {
     owner_alias: None,
 };
 
+/// A product or service of the catalog. Its code is unique; prices in price lists and
+/// documents refer to it. The VAT rate is a percentage with two decimals ("12.00").
+pub static PRODUCT: ObjectDef = ObjectDef {
+    object: ObjectType::Product,
+    plural: "products",
+    fields: &[
+        f("code", FieldKind::Text { max: 50 }).required().column(),
+        f("name", FieldKind::Text { max: 300 }).required().column(),
+        f("unit", FieldKind::Choice(UNITS)).column(),
+        f("price", FieldKind::Amount).column(),
+        f("currency", FieldKind::Choice(CURRENCIES)).column(),
+        f("vat_rate", FieldKind::Amount).column(),
+        f("active", FieldKind::Bool),
+        f("category", FieldKind::Text { max: 100 }),
+        f("description", FieldKind::LongText).no_filter(),
+    ],
+    parents: &[],
+    default_sort: "code",
+    sharing: Sharing::Scope,
+    owner_alias: None,
+};
+
 /// Every object described here, in menu order.
-pub static OBJECTS: [&ObjectDef; 7] = [
+pub static OBJECTS: [&ObjectDef; 8] = [
     &ACCOUNT,
     &CONTACT,
     &DEAL,
+    &PRODUCT,
     &INTERACTION,
     &NEED,
     &TASK,
@@ -473,6 +500,7 @@ impl ObjectDef {
             ObjectType::Task => &TASK,
             ObjectType::Event => &EVENT,
             ObjectType::Deal => &DEAL,
+            ObjectType::Product => &PRODUCT,
         }
     }
     pub fn by_plural(plural: &str) -> Option<&'static ObjectDef> {

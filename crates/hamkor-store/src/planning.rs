@@ -94,6 +94,7 @@ pub async fn prepare(
         ObjectType::Task => prepare_task(tx, actor, current, input, comment).await,
         ObjectType::Event => prepare_event(current, input),
         ObjectType::Deal => crate::sales::prepare_deal(tx, current, input).await,
+        ObjectType::Product => crate::sales::prepare_product(current, input),
         _ => Ok(()),
     }
 }

@@ -106,6 +106,7 @@ impl Record {
                 .collect::<Vec<_>>()
                 .join(" "),
             ObjectType::Interaction => get("subject").to_string(),
+            ObjectType::Product => format!("{} · {}", get("code"), get("name")),
             ObjectType::Need | ObjectType::Task | ObjectType::Event | ObjectType::Deal => {
                 get("title").to_string()
             }
@@ -485,6 +486,7 @@ fn search_index(def: &ObjectDef) -> &'static str {
         ObjectType::Task => "tasks_search",
         ObjectType::Event => "events_search",
         ObjectType::Deal => "deals_search",
+        ObjectType::Product => "products_search",
     }
 }
 

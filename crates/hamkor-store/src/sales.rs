@@ -760,3 +760,31 @@ pub(crate) async fn create_stage_tasks(
     }
     Ok(())
 }
+
+/// A product's rules: a VAT rate of at most 100 %, a currency with a price (UZS unless
+/// given), active unless said otherwise.
+pub fn prepare_product(
+    current: Option<&Record>,
+    input: &mut RecordInput,
+) -> Result<(), StoreError> {
+    let mut errors = ValidationErrors::default();
+    if let Some(v) = input.fields.get("vat_rate").and_then(Value::as_str)
+        && hamkor_domain::custom::parse_money_minor(v).is_some_and(|bp| bp > 10_000)
+    {
+        errors.push(FieldError::new("vat_rate", "error-vat-rate").with("max", 100));
+    }
+    if current.is_none() && input.fields.get("active").is_none_or(Value::is_null) {
+        input.fields.insert("active".into(), json!(true));
+    }
+    if input.fields.get("price").is_some_and(|v| !v.is_null())
+        && text(input, current, "currency").is_none()
+    {
+        input.fields.insert("currency".into(), json!("UZS"));
+    }
+    if let Some(code) = input.fields.get("code").and_then(Value::as_str)
+        && code.chars().any(char::is_whitespace)
+    {
+        errors.push(FieldError::new("code", "error-product-code"));
+    }
+    errors.into_result().map_err(StoreError::Invalid)
+}

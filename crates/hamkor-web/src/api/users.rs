@@ -265,6 +265,14 @@ pub fn found_json(
             .collect::<Vec<_>>()
             .join(" · ")
         }
+        ObjectType::Product => {
+            let price = text("price");
+            if price.is_empty() {
+                String::new()
+            } else {
+                format!("{price} {}", text("currency"))
+            }
+        }
         ObjectType::Event => hamkor_domain::Timestamp::parse_rfc3339(text("starts_at"))
             .map(|t| loc.datetime(&t))
             .unwrap_or_default(),

@@ -447,3 +447,99 @@ async fn scripts_guide_and_guard_each_stage(t: TestApp) {
     assert_eq!(s, StatusCode::OK, "{v}");
 }
 both!(scripts_guide_and_guard_each_stage);
+
+async fn the_catalog_is_kept_by_heads(t: TestApp) {
+    let (s, v) = t
+        .post(
+            "head_a",
+            "/api/v1/products",
+            json!({"code": "TX-100", "name": "Cotton fabric, 150 cm", "unit": "m",
+            "price": "42000", "vat_rate": "12"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(
+        (
+            v["currency"].as_str(),
+            v["vat_rate"].as_str(),
+            v["active"].as_bool()
+        ),
+        (Some("UZS"), Some("12.00"), Some(true)),
+        "{v}"
+    );
+    let id = v["id"].as_str().unwrap().to_string();
+    // Everyone reads the catalog; only heads and administrators change it.
+    let (_, v) = t.get("sales_b", "/api/v1/products?q=TX-100").await;
+    assert_eq!(v["items"][0]["id"], id.as_str(), "{v}");
+    let (s, _) = t
+        .post(
+            "sales_a1",
+            "/api/v1/products",
+            json!({"code": "X", "name": "X"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/products/{id}"),
+            json!({"price": "1"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Codes are unique; bad values are refused by name.
+    let before = t.count("products").await;
+    let (s, v) = t
+        .post(
+            "admin",
+            "/api/v1/products",
+            json!({"code": "TX-100", "name": "Copy"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    for (body, field, code) in [
+        (json!({"code": "A B", "name": "x"}), "code", "product-code"),
+        (
+            json!({"code": "V1", "name": "x", "vat_rate": "150"}),
+            "vat_rate",
+            "vat-rate",
+        ),
+        (
+            json!({"code": "P1", "name": "x", "price": "-5"}),
+            "price",
+            "type-amount",
+        ),
+        (
+            json!({"code": "U1", "name": "x", "unit": "parsec"}),
+            "unit",
+            "choice",
+        ),
+        (json!({"name": "no code"}), "code", "required"),
+    ] {
+        let (s, v) = t.post("admin", "/api/v1/products", body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(
+            (
+                v["errors"][0]["field"].as_str(),
+                v["errors"][0]["code"].as_str()
+            ),
+            (Some(field), Some(code)),
+            "{body}: {v}"
+        );
+    }
+    assert_eq!(t.count("products").await, before);
+    // A product in the trash frees its code.
+    assert_eq!(
+        t.delete("admin", &format!("/api/v1/products/{id}")).await,
+        StatusCode::NO_CONTENT
+    );
+    let (s, v) = t
+        .post(
+            "admin",
+            "/api/v1/products",
+            json!({"code": "TX-100", "name": "Cotton, new"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+both!(the_catalog_is_kept_by_heads);
