@@ -280,3 +280,250 @@ impl App {
         self.deal_script(actor, deal).await
     }
 }
+
+/// A line of a deal as a user sends it: a product from the catalog (which fills the name,
+/// unit, price and VAT rate not given) or free text.
+#[derive(Debug, Clone, Default)]
+pub struct LineRequest {
+    pub product_id: Option<Id>,
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    pub quantity: String,
+    pub unit_price: Option<String>,
+    /// `"7.5%"` or a fixed amount for the line (`"1000"`).
+    pub discount: Option<String>,
+    /// A percentage (`"12"`).
+    pub vat_rate: Option<String>,
+}
+
+/// A deal's lines with their computed amounts and the totals.
+#[derive(Debug, Clone)]
+pub struct DealLines {
+    pub currency: &'static hamkor_domain::money::Currency,
+    pub vat_included: bool,
+    pub lines: Vec<hamkor_store::sales::Line>,
+    pub totals: hamkor_domain::money::DocumentTotals,
+}
+
+impl App {
+    /// A deal's lines and totals.
+    pub async fn deal_lines(&self, actor: &Actor, deal: Id) -> AppResult<DealLines> {
+        use hamkor_domain::money::{self, Discount, LineInput, Quantity, VatMode};
+        let mut db = self.db.clone();
+        let d = records::get(&mut db, actor, &DEAL, deal).await?;
+        let currency = deal_currency(&d);
+        let (vat_included, lines) = sales::lines(&mut db, deal).await?;
+        let inputs: Vec<LineInput> = lines
+            .iter()
+            .map(|l| LineInput {
+                quantity: Quantity(l.quantity),
+                unit_price: l.unit_price,
+                discount: match (l.discount_bp, l.discount_amount) {
+                    (Some(bp), _) => Discount::Percent(bp as u32),
+                    (_, Some(a)) => Discount::Amount(a),
+                    _ => Discount::None,
+                },
+                vat_rate_bp: l.vat_rate_bp as u32,
+            })
+            .collect();
+        let mode = if vat_included {
+            VatMode::Included
+        } else {
+            VatMode::Excluded
+        };
+        let (_, totals) = money::document_totals(&inputs, mode, currency)?;
+        Ok(DealLines {
+            currency,
+            vat_included,
+            lines,
+            totals,
+        })
+    }
+
+    /// Replaces a deal's lines, computes them exactly and makes their total the deal's
+    /// amount, all in one transaction; any bad line refuses the whole change.
+    pub async fn set_deal_lines(
+        &self,
+        actor: &Actor,
+        deal: Id,
+        vat_included: bool,
+        requests: &[LineRequest],
+    ) -> AppResult<DealLines> {
+        use hamkor_domain::money::{self, Discount, LineInput, Quantity, VatMode};
+        use hamkor_domain::objects::PRODUCT;
+        use serde_json::Value;
+        let mut db = self.db.clone();
+        let d = records::get(&mut db, actor, &DEAL, deal).await?;
+        if !d.allows(actor, Action::Write) {
+            return Err(AppError::Forbidden);
+        }
+        let currency = deal_currency(&d);
+        let mut errors = ValidationErrors::default();
+        if requests.len() > money::MAX_LINES {
+            errors.push(FieldError::new("lines", "error-too-many").with("max", money::MAX_LINES));
+            return Err(errors.into());
+        }
+        let mut stored = Vec::new();
+        let mut inputs = Vec::new();
+        for (i, r) in requests.iter().enumerate() {
+            let field = |f: &str| format!("lines[{i}].{f}");
+            let product = match r.product_id {
+                Some(p) => match records::get(&mut db, actor, &PRODUCT, p).await {
+                    Ok(p) => Some(p),
+                    Err(_) => {
+                        errors.push(FieldError::new(field("product_id"), "error-unknown-record"));
+                        None
+                    }
+                },
+                None => None,
+            };
+            let from_product = |k: &str| {
+                product
+                    .as_ref()
+                    .and_then(|p| p.fields.get(k))
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            };
+            let name = r
+                .name
+                .clone()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .or_else(|| from_product("name"));
+            match &name {
+                None => errors.push(FieldError::new(field("name"), "error-required")),
+                Some(n) if n.chars().count() > 300 => {
+                    errors.push(FieldError::new(field("name"), "error-too-long").with("max", 300))
+                }
+                Some(n) if n.chars().any(char::is_control) => {
+                    errors.push(FieldError::new(field("name"), "error-control-chars"))
+                }
+                _ => {}
+            }
+            let quantity = Quantity::parse(&r.quantity, &field("quantity"));
+            let price_text = match &r.unit_price {
+                Some(p) => Some(p.clone()),
+                None => match from_product("price") {
+                    Some(p) if from_product("currency").as_deref() == Some(currency.code) => {
+                        Some(p)
+                    }
+                    Some(_) => {
+                        errors.push(FieldError::new(field("unit_price"), "error-price-currency"));
+                        None
+                    }
+                    None => {
+                        errors.push(FieldError::new(field("unit_price"), "error-required"));
+                        None
+                    }
+                },
+            };
+            let price = price_text.map(|p| money::parse_amount(&p, currency, &field("unit_price")));
+            let discount =
+                match r
+                    .discount
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                {
+                    None => Ok(Discount::None),
+                    Some(x) => match x.strip_suffix('%') {
+                        Some(pct) => money::parse_percent(pct.trim(), &field("discount"))
+                            .map(Discount::Percent),
+                        None => money::parse_amount(x, currency, &field("discount"))
+                            .map(Discount::Amount),
+                    },
+                };
+            let vat = match r.vat_rate.clone().or_else(|| from_product("vat_rate")) {
+                Some(v) => money::parse_percent(v.trim().trim_end_matches('%'), &field("vat_rate")),
+                None => Ok(0),
+            };
+            match (quantity, price, discount, vat) {
+                (Ok(q), Some(Ok(p)), Ok(disc), Ok(v)) => {
+                    inputs.push(LineInput {
+                        quantity: q,
+                        unit_price: p,
+                        discount: disc,
+                        vat_rate_bp: v,
+                    });
+                    stored.push((
+                        name.clone().unwrap_or_default(),
+                        r,
+                        product.as_ref().map(|p| p.id),
+                        disc,
+                        from_product("unit"),
+                    ));
+                }
+                (q, p, disc, v) => {
+                    for e in [q.err(), p.and_then(Result::err), disc.err(), v.err()]
+                        .into_iter()
+                        .flatten()
+                    {
+                        errors.push(e);
+                    }
+                }
+            }
+        }
+        errors.into_result()?;
+        let mode = if vat_included {
+            VatMode::Included
+        } else {
+            VatMode::Excluded
+        };
+        let (line_totals, totals) = money::document_totals(&inputs, mode, currency)?;
+        let lines: Vec<sales::Line> = stored
+            .iter()
+            .zip(inputs.iter().zip(line_totals.iter()))
+            .map(|((name, r, product, disc, unit), (input, t))| sales::Line {
+                product_id: *product,
+                name: name.clone(),
+                unit: r
+                    .unit
+                    .clone()
+                    .filter(|u| !u.trim().is_empty())
+                    .or_else(|| unit.clone()),
+                quantity: input.quantity.0,
+                unit_price: input.unit_price,
+                discount_bp: match disc {
+                    Discount::Percent(bp) => Some(i64::from(*bp)),
+                    _ => None,
+                },
+                discount_amount: match disc {
+                    Discount::Amount(a) => Some(*a),
+                    _ => None,
+                },
+                vat_rate_bp: i64::from(input.vat_rate_bp),
+                gross: t.gross,
+                discount: t.discount,
+                net: t.net,
+                vat: t.vat,
+                total: t.total,
+            })
+            .collect();
+        let customs = self.custom_fields(ObjectType::Deal).await?;
+        let mut tx = self.db.begin().await?;
+        sales::set_lines(&mut tx, deal, vat_included, &lines).await?;
+        if !lines.is_empty() {
+            let mut input = hamkor_domain::input::RecordInput::default();
+            input.fields.insert(
+                "amount".into(),
+                serde_json::json!(money::format_amount(totals.total, currency.minor_digits)),
+            );
+            input
+                .fields
+                .insert("currency".into(), serde_json::json!(currency.code));
+            records::update(&mut tx, actor, &DEAL, deal, input, &customs, None).await?;
+        }
+        tx.commit().await?;
+        self.deal_lines(actor, deal).await
+    }
+}
+
+/// The currency of a deal's amounts (UZS when it has none).
+fn deal_currency(d: &hamkor_store::records::Record) -> &'static hamkor_domain::money::Currency {
+    d.fields
+        .get("currency")
+        .and_then(serde_json::Value::as_str)
+        .and_then(hamkor_domain::money::currency)
+        .or_else(|| hamkor_domain::money::currency("UZS"))
+        .expect("UZS is a known currency")
+}

@@ -788,3 +788,106 @@ pub fn prepare_product(
     }
     errors.into_result().map_err(StoreError::Invalid)
 }
+
+/// One stored line of a deal.
+#[derive(Debug, Clone, Serialize)]
+pub struct Line {
+    pub product_id: Option<Id>,
+    pub name: String,
+    pub unit: Option<String>,
+    /// Thousandths.
+    pub quantity: i64,
+    pub unit_price: i64,
+    pub discount_bp: Option<i64>,
+    pub discount_amount: Option<i64>,
+    pub vat_rate_bp: i64,
+    pub gross: i64,
+    pub discount: i64,
+    pub net: i64,
+    pub vat: i64,
+    pub total: i64,
+}
+
+/// Replaces a deal's lines (the caller has checked them and the actor's rights).
+pub async fn set_lines(
+    tx: &mut impl Exec,
+    deal: Id,
+    vat_included: bool,
+    lines: &[Line],
+) -> Result<(), StoreError> {
+    tx.execute(&Sql::new("DELETE FROM deal_lines WHERE deal_id = $1").arg(deal))
+        .await?;
+    tx.execute(
+        &Sql::new("UPDATE deals SET vat_included = $1 WHERE id = $2")
+            .arg(vat_included)
+            .arg(deal),
+    )
+    .await?;
+    for (i, l) in lines.iter().enumerate() {
+        tx.execute(
+            &Sql::new(
+                "INSERT INTO deal_lines (id, deal_id, position, product_id, name, unit, quantity, unit_price, \
+                 discount_bp, discount_amount, vat_rate_bp, gross, discount, net, vat, total) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+            )
+            .arg(Id::new())
+            .arg(deal)
+            .arg(i as i64)
+            .arg(crate::db::Arg::Id(l.product_id))
+            .arg(l.name.clone())
+            .arg(l.unit.clone())
+            .arg(l.quantity)
+            .arg(l.unit_price)
+            .arg(crate::db::Arg::Int(l.discount_bp))
+            .arg(crate::db::Arg::Int(l.discount_amount))
+            .arg(l.vat_rate_bp)
+            .arg(l.gross)
+            .arg(l.discount)
+            .arg(l.net)
+            .arg(l.vat)
+            .arg(l.total),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A deal's lines in order, and whether their prices include VAT.
+pub async fn lines(ex: &mut impl Exec, deal: Id) -> Result<(bool, Vec<Line>), StoreError> {
+    let vat_included = ex
+        .fetch_optional(&Sql::new("SELECT vat_included FROM deals WHERE id = $1").arg(deal))
+        .await?
+        .map(|r| r.bool("vat_included"))
+        .transpose()?
+        .unwrap_or(false);
+    let rows = ex
+        .fetch_all(
+            &Sql::new(
+                "SELECT product_id, name, unit, quantity, unit_price, discount_bp, discount_amount, vat_rate_bp, \
+                 gross, discount, net, vat, total FROM deal_lines WHERE deal_id = $1 ORDER BY position",
+            )
+            .arg(deal),
+        )
+        .await?;
+    let lines = rows
+        .iter()
+        .map(|r| {
+            Ok(Line {
+                product_id: r.id("product_id")?,
+                name: r.req_text("name")?,
+                unit: r.text("unit")?,
+                quantity: r.req_int("quantity")?,
+                unit_price: r.req_int("unit_price")?,
+                discount_bp: r.int("discount_bp")?,
+                discount_amount: r.int("discount_amount")?,
+                vat_rate_bp: r.req_int("vat_rate_bp")?,
+                gross: r.req_int("gross")?,
+                discount: r.req_int("discount")?,
+                net: r.req_int("net")?,
+                vat: r.req_int("vat")?,
+                total: r.req_int("total")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((vat_included, lines))
+}

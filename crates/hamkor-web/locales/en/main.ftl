@@ -654,3 +654,4 @@ choice-day = day
 choice-month = month
 choice-service = service
 error-product-code = A code has no spaces.
+error-price-currency = The product's price is in another currency: give the unit price.

@@ -654,3 +654,4 @@ choice-day = день
 choice-month = мес.
 choice-service = услуга
 error-product-code = В коде не должно быть пробелов.
+error-price-currency = Цена товара в другой валюте: укажите цену.

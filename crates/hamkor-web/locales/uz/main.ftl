@@ -654,3 +654,4 @@ choice-day = kun
 choice-month = oy
 choice-service = xizmat
 error-product-code = Kodda bo‘sh joy bo‘lmasligi kerak.
+error-price-currency = Mahsulot narxi boshqa valyutada: narxni kiriting.

@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .merge(planning::routes())
         .merge(sales::routes())
         .merge(sales::script_routes())
+        .merge(sales::line_routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))
 }

@@ -196,6 +196,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/products/bulk", &["post"]),
     ("/api/v1/stages/{id}/script", &["get", "put"]),
     ("/api/v1/deals/{id}/script", &["get"]),
+    ("/api/v1/deals/{id}/lines", &["get", "put"]),
     ("/api/v1/deals/{id}/steps/{step}", &["post"]),
 ];
 
@@ -216,6 +217,7 @@ pub fn spec() -> Value {
                     "/stages",
                     "/board",
                     "/script",
+                    "/lines",
                     "/steps/{step}",
                 ]
                 .iter()

@@ -303,3 +303,134 @@ async fn tick_step(
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(axum::Json(deal_script_json(&d)).into_response())
 }
+
+pub fn line_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/deals/{id}/lines", get(get_lines).put(put_lines))
+}
+
+fn lines_json(d: &hamkor_app::sales::DealLines) -> Value {
+    use hamkor_domain::money::{Quantity, format_amount};
+    let digits = d.currency.minor_digits;
+    let amount = |m: i64| format_amount(m, digits);
+    json!({
+        "currency": d.currency.code,
+        "vat_included": d.vat_included,
+        "lines": d.lines.iter().map(|l| json!({
+            "product_id": l.product_id, "name": l.name, "unit": l.unit,
+            "quantity": Quantity(l.quantity).format(), "unit_price": amount(l.unit_price),
+            "discount": match (l.discount_bp, l.discount_amount) {
+                (Some(bp), _) => Some(format!("{}%", format_amount(bp, 2))),
+                (_, Some(a)) => Some(amount(a)),
+                _ => None,
+            },
+            "vat_rate": format_amount(l.vat_rate_bp, 2),
+            "gross": amount(l.gross), "discount_amount": amount(l.discount), "net": amount(l.net),
+            "vat": amount(l.vat), "total": amount(l.total),
+        })).collect::<Vec<_>>(),
+        "totals": {
+            "gross": amount(d.totals.gross), "discount": amount(d.totals.discount),
+            "net": amount(d.totals.net), "vat": amount(d.totals.vat), "total": amount(d.totals.total),
+            "by_rate": d.totals.by_rate.iter().map(|r| json!({
+                "vat_rate": format_amount(i64::from(r.rate_bp), 2), "net": amount(r.net),
+                "vat": amount(r.vat), "total": amount(r.total)})).collect::<Vec<_>>(),
+        },
+    })
+}
+
+async fn get_lines(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let d = s
+        .app
+        .deal_lines(&c.actor, id)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(lines_json(&d)).into_response())
+}
+
+/// `PUT /api/v1/deals/{id}/lines` `{"vat_included": false, "lines": [{"product_id"?,
+/// "name"?, "unit"?, "quantity": "2.5", "unit_price": "10.01", "discount": "10%",
+/// "vat_rate": "12"}]}`.
+async fn put_lines(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let body = json_body(&headers, &body, &c.loc)?;
+    let invalid = |e: FieldError| ApiError::invalid(&ValidationErrors::from(e), &c.loc);
+    if let Some(k) = body
+        .as_object()
+        .and_then(|o| o.keys().find(|k| *k != "vat_included" && *k != "lines"))
+    {
+        return Err(invalid(FieldError::new(k.clone(), "error-unknown-field")));
+    }
+    let vat_included = match body.get("vat_included") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(invalid(FieldError::new("vat_included", "error-type-bool"))),
+    };
+    let text = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let mut lines = Vec::new();
+    let Some(items) = body.get("lines").and_then(Value::as_array) else {
+        return Err(invalid(FieldError::new("lines", "error-type-list")));
+    };
+    for (i, item) in items.iter().enumerate() {
+        let Some(o) = item.as_object() else {
+            return Err(invalid(FieldError::new(
+                format!("lines[{i}]"),
+                "error-not-object",
+            )));
+        };
+        if let Some(k) = o.keys().find(|k| {
+            ![
+                "product_id",
+                "name",
+                "unit",
+                "quantity",
+                "unit_price",
+                "discount",
+                "vat_rate",
+            ]
+            .contains(&k.as_str())
+        }) {
+            return Err(invalid(FieldError::new(
+                format!("lines[{i}].{k}"),
+                "error-unknown-field",
+            )));
+        }
+        let product_id = match o.get("product_id") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(v.as_str().and_then(|x| x.parse().ok()).ok_or_else(|| {
+                invalid(FieldError::new(
+                    format!("lines[{i}].product_id"),
+                    "error-id",
+                ))
+            })?),
+        };
+        lines.push(hamkor_app::sales::LineRequest {
+            product_id,
+            name: text(o.get("name")),
+            unit: text(o.get("unit")),
+            quantity: text(o.get("quantity")).unwrap_or_default(),
+            unit_price: text(o.get("unit_price")),
+            discount: text(o.get("discount")),
+            vat_rate: text(o.get("vat_rate")),
+        });
+    }
+    let d = s
+        .app
+        .set_deal_lines(&c.actor, id, vat_included, &lines)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(axum::Json(lines_json(&d)).into_response())
+}

@@ -543,3 +543,142 @@ async fn the_catalog_is_kept_by_heads(t: TestApp) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
 }
 both!(the_catalog_is_kept_by_heads);
+
+async fn deal_lines_add_up_exactly(t: TestApp) {
+    let (_, p) = t
+        .post(
+            "admin",
+            "/api/v1/products",
+            json!({"code": "SRV-1", "name": "Installation", "unit": "hour",
+            "price": "100", "vat_rate": "12"}),
+        )
+        .await;
+    let product = p["id"].as_str().unwrap().to_string();
+    let v = deal(&t, "sales_a1", json!({"title": "Lines", "currency": "UZS"})).await;
+    let id = v["id"].as_str().unwrap().to_string();
+    // Line 1: 3 h × 100.00 from the catalog, VAT 12 %: 300.00 + 36.00 = 336.00.
+    // Line 2: 2.5 × 10.01 = 25.025 → 25.03; 10 % off: 2.503 → 2.50; net 22.53;
+    //   VAT 12 %: 2.7036 → 2.70; total 25.23.
+    // Document: net 322.53, VAT 38.70, total 361.23.
+    let body = json!({"lines": [
+        {"product_id": product, "quantity": "3"},
+        {"name": "Cable, m", "quantity": "2.5", "unit_price": "10.01", "discount": "10%", "vat_rate": "12"}]});
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            reqwest::Method::PUT,
+            &format!("/api/v1/deals/{id}/lines"),
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["lines"][0]["name"], "Installation");
+    assert_eq!(v["lines"][0]["unit"], "hour");
+    assert_eq!(v["lines"][0]["total"], "336.00");
+    assert_eq!(
+        (
+            v["lines"][1]["gross"].as_str(),
+            v["lines"][1]["discount_amount"].as_str(),
+            v["lines"][1]["vat"].as_str(),
+            v["lines"][1]["total"].as_str()
+        ),
+        (Some("25.03"), Some("2.50"), Some("2.70"), Some("25.23")),
+        "{v}"
+    );
+    assert_eq!(
+        v["totals"],
+        json!({"gross": "325.03", "discount": "2.50", "net": "322.53", "vat": "38.70", "total": "361.23",
+        "by_rate": [{"vat_rate": "12.00", "net": "322.53", "vat": "38.70", "total": "361.23"}]}),
+        "{v}"
+    );
+    // The deal's amount is the lines' total.
+    let (_, d) = t.get("sales_a1", &format!("/api/v1/deals/{id}")).await;
+    assert_eq!(d["amount"], "361.23");
+    // Bad lines refuse the whole change, each named.
+    let before = t.snapshot(&format!("/api/v1/deals/{id}/lines")).await;
+    for (line, field, code) in [
+        (
+            json!({"name": "x", "quantity": "-1", "unit_price": "1"}),
+            "lines[0].quantity",
+            "negative",
+        ),
+        (
+            json!({"name": "x", "quantity": "1", "unit_price": "1", "discount": "120%"}),
+            "lines[0].discount",
+            "discount-too-large",
+        ),
+        (
+            json!({"name": "x", "quantity": "1", "unit_price": "1.005"}),
+            "lines[0].unit_price",
+            "amount-decimals",
+        ),
+        (
+            json!({"name": "x", "quantity": "1"}),
+            "lines[0].unit_price",
+            "required",
+        ),
+        (
+            json!({"quantity": "1", "unit_price": "1"}),
+            "lines[0].name",
+            "required",
+        ),
+        (
+            json!({"product_id": uuid::Uuid::now_v7().to_string(), "quantity": "1"}),
+            "lines[0].product_id",
+            "unknown-record",
+        ),
+        (
+            json!({"name": "x", "quantity": "1000000000", "unit_price": "9000000000000"}),
+            "lines[0]",
+            "amount-overflow",
+        ),
+    ] {
+        let body = json!({"lines": [{"name": "ok", "quantity": "1", "unit_price": "5"}, line]});
+        let (s, _, v) = t
+            .request(
+                "sales_a1",
+                reqwest::Method::PUT,
+                &format!("/api/v1/deals/{id}/lines"),
+                Some(&body),
+                &[],
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        let want_field = field.replace("lines[0]", "lines[1]");
+        assert!(
+            v["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["field"] == want_field.as_str() && e["code"] == code),
+            "{body}: {v}"
+        );
+    }
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/deals/{id}/lines")).await,
+        before
+    );
+    // Someone who may not change the deal cannot change its lines.
+    let (s, _, _) = t
+        .request(
+            "sales_b",
+            reqwest::Method::PUT,
+            &format!("/api/v1/deals/{id}/lines"),
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = t
+        .request(
+            "head_a",
+            reqwest::Method::PUT,
+            &format!("/api/v1/deals/{id}/lines"),
+            Some(&json!({"vat_included": true, "lines": []})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "a head changes the team's deals");
+}
+both!(deal_lines_add_up_exactly);
