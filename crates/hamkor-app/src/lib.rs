@@ -3,6 +3,7 @@
 
 pub mod attachments;
 pub mod auth;
+pub mod currencies;
 pub mod custom_fields;
 pub mod demo;
 pub mod generate;

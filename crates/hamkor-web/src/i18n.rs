@@ -248,6 +248,9 @@ mod tests {
             include_str!("../../hamkor-store/src/sales.rs"),
             include_str!("../../hamkor-app/src/sales.rs"),
             include_str!("../../hamkor-web/src/api/sales.rs"),
+            include_str!("../../hamkor-store/src/currencies.rs"),
+            include_str!("../../hamkor-app/src/currencies.rs"),
+            include_str!("../../hamkor-web/src/api/currencies.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

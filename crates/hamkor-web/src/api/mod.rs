@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1` (conventions in the repository's docs/api.md).
 
+pub mod currencies;
 pub mod openapi;
 pub mod planning;
 pub mod records;
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .merge(sales::routes())
         .merge(sales::script_routes())
         .merge(sales::line_routes())
+        .merge(currencies::routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))
 }

@@ -198,6 +198,9 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/deals/{id}/script", &["get"]),
     ("/api/v1/deals/{id}/lines", &["get", "put"]),
     ("/api/v1/deals/{id}/steps/{step}", &["post"]),
+    ("/api/v1/currency_rates", &["get", "post"]),
+    ("/api/v1/currency_rates/import", &["post"]),
+    ("/api/v1/currency_rates/convert", &["get"]),
 ];
 
 /// The OpenAPI document.

@@ -11,6 +11,7 @@ mod binary;
 mod browser;
 mod bulk;
 mod calendar;
+mod currencies;
 mod custom_fields;
 mod deals;
 mod input;
