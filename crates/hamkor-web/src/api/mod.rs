@@ -45,6 +45,29 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     }
 }
 
+/// The object `value` as a map, if it has no keys but `allowed`: anything else is refused
+/// naming the first unknown key (under `at`, the object's own name: `lines[2]`; empty for
+/// a request body).
+pub fn fields_of<'a>(
+    value: &'a Value,
+    at: &str,
+    allowed: &[&str],
+) -> Result<&'a serde_json::Map<String, Value>, hamkor_domain::FieldError> {
+    use hamkor_domain::FieldError;
+    let Some(o) = value.as_object() else {
+        return Err(FieldError::new(at, "error-not-object"));
+    };
+    if let Some(k) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
+        let name = if at.is_empty() {
+            k.clone()
+        } else {
+            format!("{at}.{k}")
+        };
+        return Err(FieldError::new(name, "error-unknown-field"));
+    }
+    Ok(o)
+}
+
 /// Parses a JSON request body, refusing other content types and malformed JSON with a
 /// problem that says what is wrong.
 pub fn json_body(headers: &HeaderMap, body: &Bytes, loc: &Loc) -> Result<Value, ApiError> {

@@ -67,15 +67,7 @@ async fn set_status(
     let id = parse_id(&id)?;
     let version = if_match(&headers)?;
     let body = json_body(&headers, &body, &c.loc)?;
-    if let Some(k) = body
-        .as_object()
-        .and_then(|o| o.keys().find(|k| *k != "status" && *k != "comment"))
-    {
-        return Err(invalid(
-            FieldError::new(k.clone(), "error-unknown-field"),
-            &c.loc,
-        ));
-    }
+    super::fields_of(&body, "", &["status", "comment"]).map_err(|e| invalid(e, &c.loc))?;
     let status = body
         .get("status")
         .and_then(Value::as_str)
@@ -123,15 +115,7 @@ async fn add_comment(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let body = json_body(&headers, &body, &c.loc)?;
-    if let Some(k) = body
-        .as_object()
-        .and_then(|o| o.keys().find(|k| *k != "body"))
-    {
-        return Err(invalid(
-            FieldError::new(k.clone(), "error-unknown-field"),
-            &c.loc,
-        ));
-    }
+    super::fields_of(&body, "", &["body"]).map_err(|e| invalid(e, &c.loc))?;
     let text = body.get("body").and_then(Value::as_str).unwrap_or("");
     let cid = s
         .app

@@ -43,12 +43,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let body = json_body(&headers, &body, &c.loc)?;
     let invalid = |e: FieldError| ApiError::invalid(&ValidationErrors::from(e), &c.loc);
-    if let Some(k) = body.as_object().and_then(|o| {
-        o.keys()
-            .find(|k| !["name", "enforce_steps", "stages"].contains(&k.as_str()))
-    }) {
-        return Err(invalid(FieldError::new(k.clone(), "error-unknown-field")));
-    }
+    super::fields_of(&body, "", &["name", "enforce_steps", "stages"]).map_err(invalid)?;
     let name = body.get("name").and_then(Value::as_str).unwrap_or("");
     let enforce = match body.get("enforce_steps") {
         None | Some(Value::Null) => true,
@@ -198,12 +193,7 @@ async fn put_stage_script(
     let id = parse_id(&id)?;
     let body = json_body(&headers, &body, &c.loc)?;
     let invalid = |e: FieldError| ApiError::invalid(&ValidationErrors::from(e), &c.loc);
-    if let Some(k) = body
-        .as_object()
-        .and_then(|o| o.keys().find(|k| *k != "text" && *k != "steps"))
-    {
-        return Err(invalid(FieldError::new(k.clone(), "error-unknown-field")));
-    }
+    super::fields_of(&body, "", &["text", "steps"]).map_err(invalid)?;
     let text = match body.get("text") {
         None | Some(Value::Null) => None,
         Some(Value::String(t)) => Some(t.as_str()),
@@ -217,21 +207,12 @@ async fn put_stage_script(
         .flatten()
         .enumerate()
     {
-        let Some(o) = st.as_object() else {
-            return Err(invalid(FieldError::new(
-                format!("steps[{i}]"),
-                "error-not-object",
-            )));
-        };
-        if let Some(k) = o
-            .keys()
-            .find(|k| !["id", "text", "required", "task_days"].contains(&k.as_str()))
-        {
-            return Err(invalid(FieldError::new(
-                format!("steps[{i}].{k}"),
-                "error-unknown-field",
-            )));
-        }
+        let o = super::fields_of(
+            st,
+            &format!("steps[{i}]"),
+            &["id", "text", "required", "task_days"],
+        )
+        .map_err(invalid)?;
         steps.push(hamkor_app::sales::StepRequest {
             id: o
                 .get("id")
@@ -364,12 +345,7 @@ async fn put_lines(
     let id = parse_id(&id)?;
     let body = json_body(&headers, &body, &c.loc)?;
     let invalid = |e: FieldError| ApiError::invalid(&ValidationErrors::from(e), &c.loc);
-    if let Some(k) = body
-        .as_object()
-        .and_then(|o| o.keys().find(|k| *k != "vat_included" && *k != "lines"))
-    {
-        return Err(invalid(FieldError::new(k.clone(), "error-unknown-field")));
-    }
+    super::fields_of(&body, "", &["vat_included", "lines"]).map_err(invalid)?;
     let vat_included = match body.get("vat_included") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -385,14 +361,10 @@ async fn put_lines(
         return Err(invalid(FieldError::new("lines", "error-type-list")));
     };
     for (i, item) in items.iter().enumerate() {
-        let Some(o) = item.as_object() else {
-            return Err(invalid(FieldError::new(
-                format!("lines[{i}]"),
-                "error-not-object",
-            )));
-        };
-        if let Some(k) = o.keys().find(|k| {
-            ![
+        let o = super::fields_of(
+            item,
+            &format!("lines[{i}]"),
+            &[
                 "product_id",
                 "name",
                 "unit",
@@ -400,14 +372,9 @@ async fn put_lines(
                 "unit_price",
                 "discount",
                 "vat_rate",
-            ]
-            .contains(&k.as_str())
-        }) {
-            return Err(invalid(FieldError::new(
-                format!("lines[{i}].{k}"),
-                "error-unknown-field",
-            )));
-        }
+            ],
+        )
+        .map_err(invalid)?;
         let product_id = match o.get("product_id") {
             None | Some(Value::Null) => None,
             Some(v) => Some(v.as_str().and_then(|x| x.parse().ok()).ok_or_else(|| {
