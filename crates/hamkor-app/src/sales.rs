@@ -401,7 +401,17 @@ impl App {
                 _ => {}
             }
             let quantity = Quantity::parse(&r.quantity, &field("quantity"));
+            // A product's price: the price list valid today in the deal's currency, else
+            // the catalog's price when it is in that currency.
+            let listed = match (&r.unit_price, r.product_id, &product) {
+                (None, Some(p), Some(_)) => {
+                    sales::list_price(&mut db, p, currency.code, chrono::Utc::now().date_naive())
+                        .await?
+                }
+                _ => None,
+            };
             let price_text = match &r.unit_price {
+                None if listed.is_some() => None,
                 Some(p) => Some(p.clone()),
                 None => match from_product("price") {
                     Some(p) if from_product("currency").as_deref() == Some(currency.code) => {
@@ -417,7 +427,10 @@ impl App {
                     }
                 },
             };
-            let price = price_text.map(|p| money::parse_amount(&p, currency, &field("unit_price")));
+            let price = match listed {
+                Some(minor) => Some(Ok(minor)),
+                None => price_text.map(|p| money::parse_amount(&p, currency, &field("unit_price"))),
+            };
             let discount =
                 match r
                     .discount
@@ -526,4 +539,115 @@ fn deal_currency(d: &hamkor_store::records::Record) -> &'static hamkor_domain::m
         .and_then(hamkor_domain::money::currency)
         .or_else(|| hamkor_domain::money::currency("UZS"))
         .expect("UZS is a known currency")
+}
+
+/// A price list as an administrator or head sends it.
+#[derive(Debug, Clone, Default)]
+pub struct PriceListRequest {
+    pub name: String,
+    pub currency: String,
+    pub valid_from: Option<String>,
+    pub valid_to: Option<String>,
+    /// (product, price as text)
+    pub items: Vec<(Option<Id>, String)>,
+}
+
+impl App {
+    /// Every price list.
+    pub async fn price_lists(&self) -> AppResult<Vec<sales::PriceList>> {
+        let mut db = self.db.clone();
+        Ok(sales::price_lists(&mut db).await?)
+    }
+
+    /// Creates a price list with its prices (heads and administrators, who keep the
+    /// catalog).
+    pub async fn create_price_list(
+        &self,
+        actor: &Actor,
+        req: &PriceListRequest,
+    ) -> AppResult<sales::PriceList> {
+        use hamkor_domain::money;
+        use hamkor_domain::objects::PRODUCT;
+        if actor.scope(ObjectType::Product, Action::Write) == Scope::None {
+            return Err(AppError::Forbidden);
+        }
+        let mut errors = ValidationErrors::default();
+        let name = req.name.trim();
+        if name.is_empty() {
+            errors.push(FieldError::new("name", "error-required"));
+        } else if name.chars().count() > 100 || name.chars().any(char::is_control) {
+            errors.push(FieldError::new("name", "error-too-long").with("max", 100));
+        }
+        let currency = money::parse_currency(&req.currency, "currency");
+        let date = |v: &Option<String>, f: &'static str, errors: &mut ValidationErrors| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .and_then(|x| match chrono::NaiveDate::parse_from_str(x, "%Y-%m-%d") {
+                    Ok(d) => Some(d),
+                    Err(_) => {
+                        errors.push(FieldError::new(f, "error-type-date"));
+                        None
+                    }
+                })
+        };
+        let from = date(&req.valid_from, "valid_from", &mut errors);
+        let to = date(&req.valid_to, "valid_to", &mut errors);
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            errors.push(FieldError::new("valid_to", "error-end-before-start"));
+        }
+        if req.items.len() > 10_000 {
+            errors.push(FieldError::new("items", "error-too-many").with("max", 10_000));
+        }
+        let mut items: Vec<(Id, i64)> = Vec::new();
+        let mut db = self.db.clone();
+        match &currency {
+            Err(e) => errors.push(e.clone()),
+            Ok(cur) => {
+                for (i, (product, price)) in req.items.iter().enumerate() {
+                    let Some(p) = product else {
+                        errors.push(FieldError::new(
+                            format!("items[{i}].product_id"),
+                            "error-required",
+                        ));
+                        continue;
+                    };
+                    if records::get(&mut db, actor, &PRODUCT, *p).await.is_err() {
+                        errors.push(FieldError::new(
+                            format!("items[{i}].product_id"),
+                            "error-unknown-record",
+                        ));
+                        continue;
+                    }
+                    if items.iter().any(|(x, _)| x == p) {
+                        errors.push(FieldError::new(
+                            format!("items[{i}].product_id"),
+                            "error-product-twice",
+                        ));
+                        continue;
+                    }
+                    match money::parse_amount(price, cur, &format!("items[{i}].price")) {
+                        Ok(minor) if minor < 0 => errors.push(FieldError::new(
+                            format!("items[{i}].price"),
+                            "error-negative",
+                        )),
+                        Ok(minor) => items.push((*p, minor)),
+                        Err(e) => errors.push(e),
+                    }
+                }
+            }
+        }
+        errors.into_result()?;
+        let code = currency.map(|c| c.code).unwrap_or("UZS");
+        let mut tx = self.db.begin().await?;
+        let id = sales::create_price_list(&mut tx, name, code, from, to, &items).await?;
+        tx.commit().await?;
+        self.price_lists()
+            .await?
+            .into_iter()
+            .find(|l| l.id == id)
+            .ok_or(AppError::NotFound)
+    }
 }

@@ -891,3 +891,115 @@ pub async fn lines(ex: &mut impl Exec, deal: Id) -> Result<(bool, Vec<Line>), St
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok((vat_included, lines))
 }
+
+/// A price list.
+#[derive(Debug, Clone, Serialize)]
+pub struct PriceList {
+    pub id: Id,
+    pub name: String,
+    pub currency: String,
+    pub valid_from: Option<chrono::NaiveDate>,
+    pub valid_to: Option<chrono::NaiveDate>,
+    pub active: bool,
+    /// (product, price in minor units)
+    pub items: Vec<(Id, i64)>,
+}
+
+/// Every price list, newest validity first, with its items.
+pub async fn price_lists(ex: &mut impl Exec) -> Result<Vec<PriceList>, StoreError> {
+    let rows = ex
+        .fetch_all(&Sql::new(
+            "SELECT id, name, currency, valid_from, valid_to, active FROM price_lists \
+             ORDER BY active DESC, valid_from IS NULL, valid_from DESC, name",
+        ))
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(PriceList {
+            id: r.req_id("id")?,
+            name: r.req_text("name")?,
+            currency: r.req_text("currency")?,
+            valid_from: r.date("valid_from")?,
+            valid_to: r.date("valid_to")?,
+            active: r.bool("active")?,
+            items: Vec::new(),
+        });
+    }
+    for r in ex
+        .fetch_all(&Sql::new(
+            "SELECT price_list_id, product_id, price FROM price_list_items ORDER BY price_list_id, product_id",
+        ))
+        .await?
+    {
+        let list = r.req_id("price_list_id")?;
+        if let Some(l) = out.iter_mut().find(|l| l.id == list) {
+            l.items.push((r.req_id("product_id")?, r.req_int("price")?));
+        }
+    }
+    Ok(out)
+}
+
+/// Creates a price list and its items (checked by the caller).
+pub async fn create_price_list(
+    tx: &mut impl Exec,
+    name: &str,
+    currency: &str,
+    valid_from: Option<chrono::NaiveDate>,
+    valid_to: Option<chrono::NaiveDate>,
+    items: &[(Id, i64)],
+) -> Result<Id, StoreError> {
+    let id = Id::new();
+    let now = Timestamp::now();
+    tx.execute(
+        &Sql::new(
+            "INSERT INTO price_lists (id, name, currency, valid_from, valid_to, active, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .arg(id)
+        .arg(name.to_string())
+        .arg(currency.to_string())
+        .arg(crate::db::Arg::Date(valid_from))
+        .arg(crate::db::Arg::Date(valid_to))
+        .arg(true)
+        .arg(now)
+        .arg(now),
+    )
+    .await?;
+    for (product, price) in items {
+        tx.execute(
+            &Sql::new(
+                "INSERT INTO price_list_items (price_list_id, product_id, price) VALUES ($1, $2, $3)",
+            )
+            .arg(id)
+            .arg(*product)
+            .arg(*price),
+        )
+        .await?;
+    }
+    Ok(id)
+}
+
+/// A product's price on `date` in `currency` from the active price list valid then (the
+/// one that started latest, when several are).
+pub async fn list_price(
+    ex: &mut impl Exec,
+    product: Id,
+    currency: &str,
+    date: chrono::NaiveDate,
+) -> Result<Option<i64>, StoreError> {
+    ex.fetch_optional(
+        &Sql::new(
+            "SELECT i.price FROM price_list_items i JOIN price_lists l ON l.id = i.price_list_id \
+             WHERE i.product_id = $1 AND l.currency = $2 AND l.active = $3 \
+             AND (l.valid_from IS NULL OR l.valid_from <= $4) AND (l.valid_to IS NULL OR l.valid_to >= $4) \
+             ORDER BY l.valid_from IS NULL, l.valid_from DESC LIMIT 1",
+        )
+        .arg(product)
+        .arg(currency.to_string())
+        .arg(true)
+        .arg(crate::db::Arg::Date(Some(date))),
+    )
+    .await?
+    .map(|r| r.req_int("price"))
+    .transpose()
+}

@@ -661,3 +661,4 @@ error-rate-date-future = A rate can be entered at most one day ahead.
 error-rates-file = Send the Central Bank's JSON file or a CSV whose first line is currency,date,rate.
 error-rates-row = A row needs three values: currency, date and rate.
 error-rates-cbu-base = The Central Bank's rates are in UZS, but the base currency is { $currency }: import a CSV of rates in { $currency } instead.
+error-product-twice = This product is already in the list.

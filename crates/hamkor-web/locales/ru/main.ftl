@@ -661,3 +661,4 @@ error-rate-date-future = Курс можно ввести не более чем
 error-rates-file = Отправьте JSON-файл Центрального банка или CSV, первая строка которого — currency,date,rate.
 error-rates-row = В строке нужны три значения: валюта, дата и курс.
 error-rates-cbu-base = Курсы Центрального банка даны в UZS, а базовая валюта — { $currency }: загрузите CSV с курсами в { $currency }.
+error-product-twice = Этот товар уже есть в списке.

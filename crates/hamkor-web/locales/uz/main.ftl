@@ -661,3 +661,4 @@ error-rate-date-future = Kursni ko‘pi bilan bir kun oldinga kiritish mumkin.
 error-rates-file = Markaziy bankning JSON faylini yoki birinchi qatori currency,date,rate bo‘lgan CSV faylni yuboring.
 error-rates-row = Qatorda uchta qiymat bo‘lishi kerak: valyuta, sana va kurs.
 error-rates-cbu-base = Markaziy bank kurslari UZSda, asosiy valyuta esa { $currency }: buning o‘rniga { $currency }dagi kurslar bilan CSV yuklang.
+error-product-twice = Bu mahsulot ro‘yxatda allaqachon bor.

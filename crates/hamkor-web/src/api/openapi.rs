@@ -197,6 +197,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/stages/{id}/script", &["get", "put"]),
     ("/api/v1/deals/{id}/script", &["get"]),
     ("/api/v1/deals/{id}/lines", &["get", "put"]),
+    ("/api/v1/price_lists", &["get", "post"]),
     ("/api/v1/deals/{id}/steps/{step}", &["post"]),
     ("/api/v1/currency_rates", &["get", "post"]),
     ("/api/v1/currency_rates/import", &["post"]),

@@ -401,3 +401,90 @@ async fn put_lines(
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(axum::Json(lines_json(&d)).into_response())
 }
+
+pub fn price_list_routes() -> Router<AppState> {
+    Router::new().route(
+        "/api/v1/price_lists",
+        get(list_price_lists).post(create_price_list),
+    )
+}
+
+fn price_list_json(l: &hamkor_store::sales::PriceList) -> Value {
+    let digits = hamkor_domain::money::currency(&l.currency)
+        .map(|c| c.minor_digits)
+        .unwrap_or(2);
+    json!({
+        "id": l.id, "name": l.name, "currency": l.currency,
+        "valid_from": l.valid_from, "valid_to": l.valid_to, "active": l.active,
+        "items": l.items.iter().map(|(p, price)| json!({
+            "product_id": p, "price": hamkor_domain::money::format_amount(*price, digits)})).collect::<Vec<_>>(),
+    })
+}
+
+async fn list_price_lists(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+) -> Result<Response, ApiError> {
+    let lists = s
+        .app
+        .price_lists()
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok(
+        axum::Json(json!({"items": lists.iter().map(price_list_json).collect::<Vec<_>>()}))
+            .into_response(),
+    )
+}
+
+/// `POST /api/v1/price_lists` `{"name", "currency", "valid_from"?, "valid_to"?,
+/// "items": [{"product_id", "price"}]}` (heads and administrators).
+async fn create_price_list(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body = json_body(&headers, &body, &c.loc)?;
+    let invalid = |e: FieldError| ApiError::invalid(&ValidationErrors::from(e), &c.loc);
+    super::fields_of(
+        &body,
+        "",
+        &["name", "currency", "valid_from", "valid_to", "items"],
+    )
+    .map_err(invalid)?;
+    let text = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let mut items = Vec::new();
+    for (i, item) in body
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        let o = super::fields_of(item, &format!("items[{i}]"), &["product_id", "price"])
+            .map_err(invalid)?;
+        items.push((
+            o.get("product_id")
+                .and_then(Value::as_str)
+                .and_then(|x| x.parse().ok()),
+            text(o.get("price")).unwrap_or_default(),
+        ));
+    }
+    let req = hamkor_app::sales::PriceListRequest {
+        name: text(body.get("name")).unwrap_or_default(),
+        currency: text(body.get("currency")).unwrap_or_default(),
+        valid_from: text(body.get("valid_from")),
+        valid_to: text(body.get("valid_to")),
+        items,
+    };
+    let l = s
+        .app
+        .create_price_list(&c.actor, &req)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    Ok((StatusCode::CREATED, axum::Json(price_list_json(&l))).into_response())
+}

@@ -682,3 +682,119 @@ async fn deal_lines_add_up_exactly(t: TestApp) {
     assert_eq!(s, StatusCode::OK, "a head changes the team's deals");
 }
 both!(deal_lines_add_up_exactly);
+
+async fn price_lists_price_deal_lines(t: TestApp) {
+    let (_, p) = t
+        .post("admin", "/api/v1/products", json!({"code": "CT-1", "name": "Cotton", "unit": "m", "price": "40000", "vat_rate": "12"}))
+        .await;
+    let product = p["id"].as_str().unwrap().to_string();
+    let year = chrono::Utc::now().format("%Y").to_string();
+    // An expired list and this year's list, in dollars.
+    for (name, from, to, price) in [
+        ("Export 2020", "2020-01-01", "2020-12-31", "2.50"),
+        (
+            "Export",
+            &*format!("{year}-01-01"),
+            &*format!("{year}-12-31"),
+            "3.20",
+        ),
+    ] {
+        let (s, v) = t
+            .post(
+                "head_a",
+                "/api/v1/price_lists",
+                json!({"name": name, "currency": "USD", "valid_from": from, "valid_to": to,
+                "items": [{"product_id": product, "price": price}]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    // A dollar deal takes the price valid today; a sum deal the catalog's.
+    let usd = deal(
+        &t,
+        "sales_a1",
+        json!({"title": "Export", "currency": "USD"}),
+    )
+    .await;
+    let body = json!({"lines": [{"product_id": product, "quantity": "100"}]});
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            reqwest::Method::PUT,
+            &format!("/api/v1/deals/{}/lines", usd["id"].as_str().unwrap()),
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (
+            v["lines"][0]["unit_price"].as_str(),
+            v["totals"]["total"].as_str()
+        ),
+        (Some("3.20"), Some("358.40")),
+        "{v}"
+    );
+    let uzs = deal(&t, "sales_a1", json!({"title": "Local", "currency": "UZS"})).await;
+    let (_, _, v) = t
+        .request(
+            "sales_a1",
+            reqwest::Method::PUT,
+            &format!("/api/v1/deals/{}/lines", uzs["id"].as_str().unwrap()),
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(v["lines"][0]["unit_price"], "40000.00", "{v}");
+    // A euro deal has neither: the price must be given.
+    let eur = deal(&t, "sales_a1", json!({"title": "Euro", "currency": "EUR"})).await;
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            reqwest::Method::PUT,
+            &format!("/api/v1/deals/{}/lines", eur["id"].as_str().unwrap()),
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["code"], "price-currency");
+    // Only those who keep the catalog make price lists; bad ones are refused by name.
+    let (s, _) = t
+        .post(
+            "sales_a1",
+            "/api/v1/price_lists",
+            json!({"name": "Mine", "currency": "UZS", "items": []}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for (body, field) in [
+        (
+            json!({"name": "X", "currency": "XXX", "items": []}),
+            "currency",
+        ),
+        (
+            json!({"name": "X", "currency": "UZS", "valid_from": "2026-05-01", "valid_to": "2026-04-01", "items": []}),
+            "valid_to",
+        ),
+        (
+            json!({"name": "X", "currency": "UZS", "items": [{"product_id": product, "price": "-1"}]}),
+            "items[0].price",
+        ),
+        (
+            json!({"name": "X", "currency": "UZS", "items": [{"product_id": product, "price": "1"}, {"product_id": product, "price": "2"}]}),
+            "items[1].product_id",
+        ),
+        (
+            json!({"name": "X", "currency": "UZS", "items": [{"product_id": product, "price": "1", "vat": "12"}]}),
+            "items[0].vat",
+        ),
+    ] {
+        let (s, v) = t.post("admin", "/api/v1/price_lists", body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(v["errors"][0]["field"], field, "{body}: {v}");
+    }
+    let (_, v) = t.get("sales_b", "/api/v1/price_lists").await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 2, "{v}");
+}
+both!(price_lists_price_deal_lines);
