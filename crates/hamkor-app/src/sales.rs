@@ -651,3 +651,152 @@ impl App {
             .ok_or(AppError::NotFound)
     }
 }
+
+/// One stage of the funnel.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FunnelStage {
+    pub stage_id: Id,
+    pub name: String,
+    /// Deals that entered the stage in the period.
+    pub entered: i64,
+    /// Their amounts per currency (minor units).
+    pub amounts: Vec<(String, i64)>,
+    /// Of those, how many went on to a later stage (at any time), in percent.
+    pub conversion: Option<f64>,
+    /// The average time a deal spent in the stage, for visits that ended in the period.
+    pub avg_days: Option<f64>,
+}
+
+/// The funnel of a pipeline for a period, and its forecast.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Funnel {
+    pub pipeline_id: Id,
+    pub stages: Vec<FunnelStage>,
+    pub won: i64,
+    pub lost: i64,
+    /// Won out of closed in the period, in percent.
+    pub win_rate: Option<f64>,
+    /// Why deals closed in the period were lost, most frequent first.
+    pub lost_reasons: Vec<(String, i64)>,
+    /// Open deals by expected close month: (`YYYY-MM`, currency, weighted amount in minor
+    /// units = amount × probability).
+    pub forecast: Vec<(String, String, i64)>,
+}
+
+impl App {
+    /// The funnel of a pipeline between two moments, over the deals the actor may see
+    /// (optionally one salesperson's).
+    pub async fn funnel(
+        &self,
+        actor: &Actor,
+        pipeline: Option<Id>,
+        owner: Option<Id>,
+        from: hamkor_domain::Timestamp,
+        to: hamkor_domain::Timestamp,
+    ) -> AppResult<Funnel> {
+        use std::collections::{BTreeMap, HashMap, HashSet};
+        if actor.scope(ObjectType::Deal, Action::Read) == Scope::None {
+            return Err(AppError::Forbidden);
+        }
+        if to <= from {
+            return Err(FieldError::new("to", "error-end-before-start").into());
+        }
+        let all = self.pipelines().await?;
+        let p = match pipeline {
+            Some(id) => all.into_iter().find(|p| p.id == id),
+            None => all.into_iter().find(|p| p.active),
+        }
+        .ok_or(AppError::NotFound)?;
+        let mut db = self.db.clone();
+        let (deals, visits) = sales::funnel_facts(&mut db, actor, p.id, owner, to).await?;
+        let by_id: HashMap<Id, &sales::DealFacts> = deals.iter().map(|d| (d.id, d)).collect();
+        let position: HashMap<Id, usize> = p
+            .stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id, i))
+            .collect();
+        // Each deal's furthest stage reached at any time.
+        let mut furthest: HashMap<Id, usize> = HashMap::new();
+        for v in &visits {
+            if let Some(&i) = position.get(&v.stage) {
+                let f = furthest.entry(v.deal).or_insert(i);
+                *f = (*f).max(i);
+            }
+        }
+        let mut stages = Vec::new();
+        for (i, s) in p.stages.iter().enumerate() {
+            let entered: HashSet<Id> = visits
+                .iter()
+                .filter(|v| v.stage == s.id && v.entered_at >= from && v.entered_at < to)
+                .map(|v| v.deal)
+                .collect();
+            let mut amounts: BTreeMap<String, i64> = BTreeMap::new();
+            for d in entered.iter().filter_map(|id| by_id.get(id)) {
+                if let (Some(a), Some(c)) = (d.amount, &d.currency) {
+                    *amounts.entry(c.clone()).or_default() += a;
+                }
+            }
+            let went_on = entered
+                .iter()
+                .filter(|d| {
+                    furthest.get(d).is_some_and(|f| *f > i)
+                        || by_id.get(d).is_some_and(|x| x.status == "won")
+                })
+                .count();
+            let durations: Vec<f64> = visits
+                .iter()
+                .filter(|v| v.stage == s.id)
+                .filter_map(|v| {
+                    let left = v.left_at?;
+                    (left >= from && left < to)
+                        .then(|| (left.0 - v.entered_at.0).num_seconds() as f64 / 86_400.0)
+                })
+                .collect();
+            stages.push(FunnelStage {
+                stage_id: s.id,
+                name: s.name.clone(),
+                entered: entered.len() as i64,
+                amounts: amounts.into_iter().collect(),
+                conversion: (i + 1 < p.stages.len() && !entered.is_empty())
+                    .then(|| (went_on as f64 * 1000.0 / entered.len() as f64).round() / 10.0),
+                avg_days: (!durations.is_empty()).then(|| {
+                    (durations.iter().sum::<f64>() / durations.len() as f64 * 10.0).round() / 10.0
+                }),
+            });
+        }
+        let closed: Vec<&sales::DealFacts> = deals
+            .iter()
+            .filter(|d| d.closed_at.is_some_and(|c| c >= from && c < to))
+            .collect();
+        let won = closed.iter().filter(|d| d.status == "won").count() as i64;
+        let lost = closed.iter().filter(|d| d.status == "lost").count() as i64;
+        let mut reasons: HashMap<String, i64> = HashMap::new();
+        for d in closed.iter().filter(|d| d.status == "lost") {
+            *reasons
+                .entry(d.lost_reason.clone().unwrap_or_default())
+                .or_default() += 1;
+        }
+        let mut lost_reasons: Vec<(String, i64)> = reasons.into_iter().collect();
+        lost_reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut forecast: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for d in deals.iter().filter(|d| d.status == "open") {
+            if let (Some(a), Some(c), Some(close)) = (d.amount, &d.currency, d.expected_close) {
+                let weighted = (i128::from(a) * i128::from(d.probability.unwrap_or(0)) + 50) / 100;
+                *forecast
+                    .entry((close.format("%Y-%m").to_string(), c.clone()))
+                    .or_default() += i64::try_from(weighted).unwrap_or(i64::MAX);
+            }
+        }
+        Ok(Funnel {
+            pipeline_id: p.id,
+            stages,
+            won,
+            lost,
+            win_rate: (won + lost > 0)
+                .then(|| (won as f64 * 1000.0 / (won + lost) as f64).round() / 10.0),
+            lost_reasons,
+            forecast: forecast.into_iter().map(|((m, c), v)| (m, c, v)).collect(),
+        })
+    }
+}

@@ -1003,3 +1003,86 @@ pub async fn list_price(
     .map(|r| r.req_int("price"))
     .transpose()
 }
+
+/// What the funnel is computed from: one stage visit of a deal the actor may see.
+#[derive(Debug, Clone)]
+pub struct Visit {
+    pub deal: Id,
+    pub stage: Id,
+    pub entered_at: Timestamp,
+    pub left_at: Option<Timestamp>,
+}
+
+/// A deal as the funnel and forecast see it.
+#[derive(Debug, Clone)]
+pub struct DealFacts {
+    pub id: Id,
+    pub status: String,
+    pub amount: Option<i64>,
+    pub currency: Option<String>,
+    pub probability: Option<i64>,
+    pub expected_close: Option<chrono::NaiveDate>,
+    pub closed_at: Option<Timestamp>,
+    pub lost_reason: Option<String>,
+}
+
+/// The deals of a pipeline the actor may see (optionally one owner's), and their stage
+/// visits that began before `to`.
+pub async fn funnel_facts(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    pipeline: Id,
+    owner: Option<Id>,
+    to: Timestamp,
+) -> Result<(Vec<DealFacts>, Vec<Visit>), StoreError> {
+    use hamkor_domain::objects::DEAL;
+    let mut sql = Sql::new(
+        "SELECT t.id, t.status, t.amount, t.currency, t.probability, t.expected_close, t.closed_at, t.lost_reason \
+         FROM deals t WHERE t.deleted_at IS NULL AND t.pipeline_id = ",
+    );
+    sql.bind(pipeline);
+    if let Some(o) = owner {
+        sql.push(" AND t.owner_id = ").bind(o);
+    }
+    crate::records::push_read_scope(&mut sql, actor, &DEAL);
+    let deals = ex
+        .fetch_all(&sql)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(DealFacts {
+                id: r.req_id("id")?,
+                status: r.req_text("status")?,
+                amount: r.int("amount")?,
+                currency: r.text("currency")?,
+                probability: r.int("probability")?,
+                expected_close: r.date("expected_close")?,
+                closed_at: r.ts("closed_at")?,
+                lost_reason: r.text("lost_reason")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut sql = Sql::new(
+        "SELECT h.deal_id, h.stage_id, h.entered_at, h.left_at FROM deal_stages h \
+         JOIN deals t ON t.id = h.deal_id WHERE t.deleted_at IS NULL AND t.pipeline_id = ",
+    );
+    sql.bind(pipeline).push(" AND h.entered_at < ").bind(to);
+    if let Some(o) = owner {
+        sql.push(" AND t.owner_id = ").bind(o);
+    }
+    crate::records::push_read_scope(&mut sql, actor, &DEAL);
+    let visits = ex
+        .fetch_all(&sql)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Visit {
+                deal: r.req_id("deal_id")?,
+                stage: r.req_id("stage_id")?,
+                entered_at: r.req_ts("entered_at")?,
+                left_at: r.ts("left_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok((deals, visits))
+}

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .merge(sales::script_routes())
         .merge(sales::line_routes())
         .merge(sales::price_list_routes())
+        .merge(sales::funnel_routes())
         .merge(currencies::routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))

@@ -198,6 +198,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/deals/{id}/script", &["get"]),
     ("/api/v1/deals/{id}/lines", &["get", "put"]),
     ("/api/v1/price_lists", &["get", "post"]),
+    ("/api/v1/deals/funnel", &["get"]),
     ("/api/v1/deals/{id}/steps/{step}", &["post"]),
     ("/api/v1/currency_rates", &["get", "post"]),
     ("/api/v1/currency_rates/import", &["post"]),
@@ -222,6 +223,7 @@ pub fn spec() -> Value {
                     "/board",
                     "/script",
                     "/lines",
+                    "/funnel",
                     "/steps/{step}",
                 ]
                 .iter()

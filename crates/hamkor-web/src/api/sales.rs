@@ -488,3 +488,84 @@ async fn create_price_list(
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok((StatusCode::CREATED, axum::Json(price_list_json(&l))).into_response())
 }
+
+pub fn funnel_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/deals/funnel", get(funnel))
+}
+
+/// `GET /api/v1/deals/funnel?pipeline=&from=&to=&owner=` (dates in the caller's zone,
+/// both included; by default this year).
+async fn funnel(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    use chrono::Datelike;
+    let invalid = |e: FieldError| ApiError::invalid(&ValidationErrors::from(e), &c.loc);
+    let tz = c.loc.tz;
+    let today = hamkor_app::tasks::local_date(tz, hamkor_domain::Timestamp::now());
+    let mut from = hamkor_app::tasks::day_bounds(
+        tz,
+        chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today),
+    )
+    .0;
+    let mut to = hamkor_app::tasks::day_bounds(tz, today).1;
+    let (mut pipeline, mut owner) = (None, None);
+    for (k, v) in &q {
+        let v = v.trim();
+        match k.as_str() {
+            "from" | "to" => {
+                let d = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map_err(|_| invalid(FieldError::new(k.clone(), "error-type-date")))?;
+                let (start, end) = hamkor_app::tasks::day_bounds(tz, d);
+                if k == "from" {
+                    from = start;
+                } else {
+                    to = end;
+                }
+            }
+            "pipeline" if !v.is_empty() => {
+                pipeline = Some(
+                    v.parse::<Id>()
+                        .map_err(|_| invalid(FieldError::new("pipeline", "error-id")))?,
+                )
+            }
+            "owner" if !v.is_empty() => {
+                owner = Some(
+                    v.parse::<Id>()
+                        .map_err(|_| invalid(FieldError::new("owner", "error-id")))?,
+                )
+            }
+            _ => {}
+        }
+    }
+    let f = s
+        .app
+        .funnel(&c.actor, pipeline, owner, from, to)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let money = |c: &str, m: i64| {
+        let digits = hamkor_domain::money::currency(c)
+            .map(|x| x.minor_digits)
+            .unwrap_or(2);
+        json!({"currency": c, "amount": hamkor_domain::money::format_amount(m, digits)})
+    };
+    Ok(axum::Json(json!({
+        "pipeline_id": f.pipeline_id,
+        "from": from.to_rfc3339(),
+        "to": to.to_rfc3339(),
+        "stages": f.stages.iter().map(|st| json!({
+            "stage_id": st.stage_id, "name": st.name, "entered": st.entered,
+            "amounts": st.amounts.iter().map(|(c, m)| money(c, *m)).collect::<Vec<_>>(),
+            "conversion": st.conversion, "avg_days": st.avg_days,
+        })).collect::<Vec<_>>(),
+        "won": f.won, "lost": f.lost, "win_rate": f.win_rate,
+        "lost_reasons": f.lost_reasons.iter().map(|(r, n)| json!({"reason": r, "count": n})).collect::<Vec<_>>(),
+        "forecast": f.forecast.iter().map(|(m, c, v)| {
+            let mut x = money(c, *v);
+            x["month"] = json!(m);
+            x
+        }).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}

@@ -798,3 +798,128 @@ async fn price_lists_price_deal_lines(t: TestApp) {
     assert_eq!(v["items"].as_array().unwrap().len(), 2, "{v}");
 }
 both!(price_lists_price_deal_lines);
+
+async fn the_funnel_counts_a_hand_made_year(t: TestApp) {
+    let (_, p) = t.get("admin", "/api/v1/pipelines").await;
+    let st: Vec<String> = p["items"][0]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    let mk = |title: &str, amount: &str, currency: &str, close: &str| json!({"title": title, "amount": amount, "currency": currency, "expected_close": close});
+    let d1 = deal(&t, "sales_a1", mk("D1", "100", "UZS", "2030-01-15")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d2 = deal(&t, "sales_a1", mk("D2", "200", "UZS", "2030-01-20")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    deal(&t, "sales_a1", mk("D3", "50", "USD", "2030-02-01")).await;
+    let d4 = deal(&t, "sales_a1", mk("D4", "400", "UZS", "2030-03-01")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let patch = |id: String, body: Value| {
+        let t = &t;
+        async move {
+            let (s, v) = t
+                .patch("sales_a1", &format!("/api/v1/deals/{id}"), body)
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+    };
+    patch(d1.clone(), json!({"stage_id": st[1]})).await;
+    patch(d1.clone(), json!({"stage_id": st[2]})).await;
+    patch(d2.clone(), json!({"stage_id": st[1]})).await;
+    patch(
+        d2.clone(),
+        json!({"status": "lost", "lost_reason": "No budget"}),
+    )
+    .await;
+    patch(d4.clone(), json!({"status": "won"})).await;
+    let (s, f) = t.get("head_a", "/api/v1/deals/funnel").await;
+    assert_eq!(s, StatusCode::OK, "{f}");
+    let stage = |i: usize| &f["stages"][i];
+    // New: all four entered; D1, D2 went on and D4 was won: 3 of 4.
+    assert_eq!(stage(0)["entered"], 4, "{f}");
+    assert_eq!(
+        stage(0)["amounts"],
+        json!([{"currency": "USD", "amount": "50.00"}, {"currency": "UZS", "amount": "700.00"}])
+    );
+    assert_eq!(stage(0)["conversion"], 75.0);
+    assert_eq!(stage(0)["avg_days"], 0.0);
+    // Qualified: D1 and D2; only D1 went on.
+    assert_eq!(
+        (
+            stage(1)["entered"].as_i64(),
+            stage(1)["conversion"].as_f64()
+        ),
+        (Some(2), Some(50.0)),
+        "{f}"
+    );
+    assert_eq!(
+        stage(1)["amounts"],
+        json!([{"currency": "UZS", "amount": "300.00"}])
+    );
+    // Proposal: D1, which is still there.
+    assert_eq!(
+        (
+            stage(2)["entered"].as_i64(),
+            stage(2)["conversion"].as_f64()
+        ),
+        (Some(1), Some(0.0)),
+        "{f}"
+    );
+    assert!(stage(3)["conversion"].is_null() && stage(4)["conversion"].is_null());
+    assert_eq!(
+        (
+            f["won"].as_i64(),
+            f["lost"].as_i64(),
+            f["win_rate"].as_f64()
+        ),
+        (Some(1), Some(1), Some(50.0))
+    );
+    assert_eq!(
+        f["lost_reasons"],
+        json!([{"reason": "No budget", "count": 1}])
+    );
+    // Forecast of the open deals: D1 100 × 50 %, D3 50 × 10 %.
+    assert_eq!(
+        f["forecast"],
+        json!([
+        {"month": "2030-01", "currency": "UZS", "amount": "50.00"},
+        {"month": "2030-02", "currency": "USD", "amount": "5.00"}]),
+        "{f}"
+    );
+    // A colleague sees only their own (none); another team's head sees none of Alpha's.
+    let (_, f2) = t.get("sales_a2", "/api/v1/deals/funnel").await;
+    assert_eq!(f2["stages"][0]["entered"], 0, "{f2}");
+    let (_, f3) = t.get("head_b", "/api/v1/deals/funnel").await;
+    assert_eq!(f3["won"], 0);
+    // One salesperson's funnel; a period before anything happened; bad parameters.
+    let (_, f4) = t
+        .get(
+            "head_a",
+            &format!("/api/v1/deals/funnel?owner={}", t.id("sales_a2")),
+        )
+        .await;
+    assert_eq!(f4["stages"][0]["entered"], 0);
+    let (_, f5) = t
+        .get(
+            "head_a",
+            "/api/v1/deals/funnel?from=2020-01-01&to=2020-12-31",
+        )
+        .await;
+    assert_eq!(
+        (f5["stages"][0]["entered"].as_i64(), f5["won"].as_i64()),
+        (Some(0), Some(0)),
+        "{f5}"
+    );
+    let (s, _) = t.get("head_a", "/api/v1/deals/funnel?from=yesterday").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = t.get("support", "/api/v1/deals/funnel").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+both!(the_funnel_counts_a_hand_made_year);
