@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/deals/board", get(board))
+        .route("/deals/funnel", get(funnel_page))
         .route("/deals/{id}/move", post(move_deal))
         .route("/deals/{id}/steps/{step}", post(tick_step))
 }
@@ -234,4 +235,158 @@ async fn tick_step(
         Ok(_) => Redirect::to(&format!("/deals/{id}#script")).into_response(),
         Err(e) => app_error_page(c, e),
     }
+}
+
+/// One bar of the funnel chart.
+pub struct FunnelBar {
+    pub name: String,
+    pub entered: i64,
+    pub amounts: String,
+    pub conversion: String,
+    pub avg_days: String,
+    /// Bar geometry in the SVG's units.
+    pub y: i64,
+    pub width: i64,
+    pub x: i64,
+}
+
+#[derive(Template)]
+#[template(path = "funnel.html")]
+struct FunnelPage {
+    loc: Loc,
+    user: Option<User>,
+    csrf: String,
+    langs: [Lang; 3],
+    search_value: String,
+    pipeline: String,
+    pipeline_id: String,
+    pipelines: Vec<(String, String)>,
+    from: String,
+    to: String,
+    bars: Vec<FunnelBar>,
+    height: i64,
+    won: i64,
+    lost: i64,
+    win_rate: String,
+    lost_reasons: Vec<(String, i64)>,
+    forecast: Vec<(String, String)>,
+    error: Option<String>,
+}
+
+/// The chart's width; bars are centred, the widest stage fills it.
+const CHART_WIDTH: i64 = 600;
+const BAR_HEIGHT: i64 = 34;
+
+async fn funnel_page(
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Response {
+    use chrono::Datelike;
+    let loc = c.loc;
+    let tz = loc.tz;
+    let get = |k: &str| {
+        q.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let today = hamkor_app::tasks::local_date(tz, hamkor_domain::Timestamp::now());
+    let from_day = chrono::NaiveDate::parse_from_str(&get("from"), "%Y-%m-%d")
+        .unwrap_or_else(|_| chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
+    let to_day = chrono::NaiveDate::parse_from_str(&get("to"), "%Y-%m-%d").unwrap_or(today);
+    let pipeline = get("pipeline").parse::<Id>().ok();
+    let from = hamkor_app::tasks::day_bounds(tz, from_day).0;
+    let to = hamkor_app::tasks::day_bounds(tz, to_day).1;
+    let pipelines = s.app.pipelines().await.unwrap_or_default();
+    let (funnel, error) = match s.app.funnel(&c.actor, pipeline, None, from, to).await {
+        Ok(f) => (Some(f), None),
+        Err(AppError::Invalid(v)) => (None, Some(loc.errors(&v))),
+        Err(e) => return app_error_page(&c, e),
+    };
+    let money = |cur: &str, minor: i64| {
+        let digits = hamkor_domain::money::currency(cur)
+            .map(|x| x.minor_digits)
+            .unwrap_or(2);
+        format!(
+            "{} {cur}",
+            hamkor_domain::money::format_amount(minor, digits)
+        )
+    };
+    let max = funnel
+        .as_ref()
+        .and_then(|f| f.stages.iter().map(|s| s.entered).max())
+        .unwrap_or(0)
+        .max(1);
+    let bars: Vec<FunnelBar> = funnel
+        .as_ref()
+        .map(|f| {
+            f.stages
+                .iter()
+                .enumerate()
+                .map(|(i, st)| {
+                    let width = (st.entered * CHART_WIDTH / max).max(2);
+                    FunnelBar {
+                        name: st.name.clone(),
+                        entered: st.entered,
+                        amounts: st
+                            .amounts
+                            .iter()
+                            .map(|(cur, m)| money(cur, *m))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        conversion: st.conversion.map(|c| format!("{c}%")).unwrap_or_default(),
+                        avg_days: st.avg_days.map(|d| d.to_string()).unwrap_or_default(),
+                        y: i as i64 * (BAR_HEIGHT + 6),
+                        width,
+                        x: (CHART_WIDTH - width) / 2,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let chosen = funnel.as_ref().map(|f| f.pipeline_id);
+    let frame = Frame::for_caller(&c);
+    render(&FunnelPage {
+        loc,
+        user: frame.user,
+        csrf: frame.csrf,
+        langs: frame.langs,
+        search_value: String::new(),
+        pipeline: pipelines
+            .iter()
+            .find(|p| Some(p.id) == chosen)
+            .map(|p| p.name.clone())
+            .unwrap_or_default(),
+        pipeline_id: chosen.map(|id| id.to_string()).unwrap_or_default(),
+        pipelines: pipelines
+            .iter()
+            .map(|p| (p.id.to_string(), p.name.clone()))
+            .collect(),
+        from: from_day.format("%Y-%m-%d").to_string(),
+        to: to_day.format("%Y-%m-%d").to_string(),
+        height: bars.len() as i64 * (BAR_HEIGHT + 6),
+        bars,
+        won: funnel.as_ref().map(|f| f.won).unwrap_or(0),
+        lost: funnel.as_ref().map(|f| f.lost).unwrap_or(0),
+        win_rate: funnel
+            .as_ref()
+            .and_then(|f| f.win_rate)
+            .map(|w| format!("{w}%"))
+            .unwrap_or_default(),
+        lost_reasons: funnel
+            .as_ref()
+            .map(|f| f.lost_reasons.clone())
+            .unwrap_or_default(),
+        forecast: funnel
+            .as_ref()
+            .map(|f| {
+                f.forecast
+                    .iter()
+                    .map(|(m, cur, v)| (m.clone(), money(cur, *v)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        error,
+    })
 }

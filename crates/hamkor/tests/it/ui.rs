@@ -1185,9 +1185,22 @@ async fn deal_board_page(t: TestApp) {
         html.contains("Stages") && html.contains("Qualified"),
         "{html}"
     );
-    // A role without deals gets no board.
+    // The funnel page draws its chart on the server.
+    let (s, html) = me.get("/deals/funnel").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("<svg") && html.contains("New: 1") && html.contains("Qualified: 1"),
+        "{html}"
+    );
+    let (s, _) = me
+        .get("/deals/funnel?from=2020-01-01&to=2020-12-31&pipeline=nonsense")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // A role without deals gets no board and no funnel.
     let support = Session::new(&t, "support").await;
     let (s, _) = support.get("/deals/board").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = support.get("/deals/funnel").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 }
 both!(deal_board_page);
