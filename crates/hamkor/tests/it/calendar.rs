@@ -349,8 +349,9 @@ END:VCALENDAR\r\n"
         "BEGIN:VCALENDAR\r\nX-PAD:{}\r\nEND:VCALENDAR\r\n",
         "a".repeat(8 * 1024 * 1024)
     );
-    let sent = t
-        .client
+    // On a client of its own: the server drops that connection, which must not be the
+    // pooled one the next request reuses.
+    let sent = reqwest::Client::new()
         .post(format!("{}/api/v1/calendar/import", t.base))
         .bearer_auth(&t.tokens["sales_a1"])
         .header("content-type", "text/calendar")
