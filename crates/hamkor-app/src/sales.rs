@@ -685,12 +685,12 @@ pub struct Funnel {
 
 impl App {
     /// The funnel of a pipeline between two moments, over the deals the actor may see
-    /// (optionally one salesperson's).
+    /// (optionally one salesperson's, one team's, or those with a product).
     pub async fn funnel(
         &self,
         actor: &Actor,
         pipeline: Option<Id>,
-        owner: Option<Id>,
+        filter: &sales::FunnelFilter,
         from: hamkor_domain::Timestamp,
         to: hamkor_domain::Timestamp,
     ) -> AppResult<Funnel> {
@@ -708,7 +708,7 @@ impl App {
         }
         .ok_or(AppError::NotFound)?;
         let mut db = self.db.clone();
-        let (deals, visits) = sales::funnel_facts(&mut db, actor, p.id, owner, to).await?;
+        let (deals, visits) = sales::funnel_facts(&mut db, actor, p.id, filter, to).await?;
         let by_id: HashMap<Id, &sales::DealFacts> = deals.iter().map(|d| (d.id, d)).collect();
         let position: HashMap<Id, usize> = p
             .stages

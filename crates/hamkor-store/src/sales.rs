@@ -1028,11 +1028,40 @@ pub struct DealFacts {
 
 /// The deals of a pipeline the actor may see (optionally one owner's), and their stage
 /// visits that began before `to`.
+/// Which deals a funnel counts, besides the actor's scope and the pipeline.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FunnelFilter {
+    /// One salesperson's deals.
+    pub owner: Option<Id>,
+    /// The deals of a team's members.
+    pub team: Option<Id>,
+    /// Deals with a line of this product.
+    pub product: Option<Id>,
+}
+
+fn push_funnel_filter(sql: &mut Sql, f: &FunnelFilter) {
+    if let Some(o) = f.owner {
+        sql.push(" AND t.owner_id = ").bind(o);
+    }
+    if let Some(team) = f.team {
+        sql.push(" AND t.owner_id IN (SELECT id FROM users WHERE team_id = ")
+            .bind(team)
+            .push(")");
+    }
+    if let Some(p) = f.product {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM deal_lines l WHERE l.deal_id = t.id AND l.product_id = ",
+        )
+        .bind(p)
+        .push(")");
+    }
+}
+
 pub async fn funnel_facts(
     ex: &mut impl Exec,
     actor: &Actor,
     pipeline: Id,
-    owner: Option<Id>,
+    filter: &FunnelFilter,
     to: Timestamp,
 ) -> Result<(Vec<DealFacts>, Vec<Visit>), StoreError> {
     use hamkor_domain::objects::DEAL;
@@ -1041,9 +1070,7 @@ pub async fn funnel_facts(
          FROM deals t WHERE t.deleted_at IS NULL AND t.pipeline_id = ",
     );
     sql.bind(pipeline);
-    if let Some(o) = owner {
-        sql.push(" AND t.owner_id = ").bind(o);
-    }
+    push_funnel_filter(&mut sql, filter);
     crate::records::push_read_scope(&mut sql, actor, &DEAL);
     let deals = ex
         .fetch_all(&sql)
@@ -1067,9 +1094,7 @@ pub async fn funnel_facts(
          JOIN deals t ON t.id = h.deal_id WHERE t.deleted_at IS NULL AND t.pipeline_id = ",
     );
     sql.bind(pipeline).push(" AND h.entered_at < ").bind(to);
-    if let Some(o) = owner {
-        sql.push(" AND t.owner_id = ").bind(o);
-    }
+    push_funnel_filter(&mut sql, filter);
     crate::records::push_read_scope(&mut sql, actor, &DEAL);
     let visits = ex
         .fetch_all(&sql)

@@ -493,8 +493,8 @@ pub fn funnel_routes() -> Router<AppState> {
     Router::new().route("/api/v1/deals/funnel", get(funnel))
 }
 
-/// `GET /api/v1/deals/funnel?pipeline=&from=&to=&owner=` (dates in the caller's zone,
-/// both included; by default this year).
+/// `GET /api/v1/deals/funnel?pipeline=&from=&to=&owner=&team=&product=` (dates in the
+/// caller's zone, both included; by default this year).
 async fn funnel(
     State(s): State<AppState>,
     ApiUser(c): ApiUser,
@@ -510,7 +510,8 @@ async fn funnel(
     )
     .0;
     let mut to = hamkor_app::tasks::day_bounds(tz, today).1;
-    let (mut pipeline, mut owner) = (None, None);
+    let mut pipeline = None;
+    let mut filter = hamkor_store::sales::FunnelFilter::default();
     for (k, v) in &q {
         let v = v.trim();
         match k.as_str() {
@@ -530,18 +531,22 @@ async fn funnel(
                         .map_err(|_| invalid(FieldError::new("pipeline", "error-id")))?,
                 )
             }
-            "owner" if !v.is_empty() => {
-                owner = Some(
-                    v.parse::<Id>()
-                        .map_err(|_| invalid(FieldError::new("owner", "error-id")))?,
-                )
+            "owner" | "team" | "product" if !v.is_empty() => {
+                let id = v
+                    .parse::<Id>()
+                    .map_err(|_| invalid(FieldError::new(k.clone(), "error-id")))?;
+                match k.as_str() {
+                    "owner" => filter.owner = Some(id),
+                    "team" => filter.team = Some(id),
+                    _ => filter.product = Some(id),
+                }
             }
             _ => {}
         }
     }
     let f = s
         .app
-        .funnel(&c.actor, pipeline, owner, from, to)
+        .funnel(&c.actor, pipeline, &filter, from, to)
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     let money = |c: &str, m: i64| {

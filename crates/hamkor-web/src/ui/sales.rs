@@ -299,7 +299,8 @@ async fn funnel_page(
     let from = hamkor_app::tasks::day_bounds(tz, from_day).0;
     let to = hamkor_app::tasks::day_bounds(tz, to_day).1;
     let pipelines = s.app.pipelines().await.unwrap_or_default();
-    let (funnel, error) = match s.app.funnel(&c.actor, pipeline, None, from, to).await {
+    let filter = hamkor_store::sales::FunnelFilter::default();
+    let (funnel, error) = match s.app.funnel(&c.actor, pipeline, &filter, from, to).await {
         Ok(f) => (Some(f), None),
         Err(AppError::Invalid(v)) => (None, Some(loc.errors(&v))),
         Err(e) => return app_error_page(&c, e),

@@ -917,6 +917,70 @@ async fn the_funnel_counts_a_hand_made_year(t: TestApp) {
         (Some(0), Some(0)),
         "{f5}"
     );
+    // By team, and by product (the deals with a line of it).
+    let (_, users) = t.get("admin", "/api/v1/users").await;
+    let team_of = |who: &str| {
+        users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == t.id(who).as_str())
+            .unwrap()["team_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (_, f6) = t
+        .get(
+            "admin",
+            &format!("/api/v1/deals/funnel?team={}", team_of("sales_a1")),
+        )
+        .await;
+    assert_eq!(f6["stages"][0]["entered"], 4, "{f6}");
+    let (_, f7) = t
+        .get(
+            "admin",
+            &format!("/api/v1/deals/funnel?team={}", team_of("sales_b")),
+        )
+        .await;
+    assert_eq!(f7["stages"][0]["entered"], 0, "{f7}");
+    let (_, prod) = t
+        .post(
+            "admin",
+            "/api/v1/products",
+            json!({"code": "F-1", "name": "Funnel product", "price": "10"}),
+        )
+        .await;
+    let body = json!({"lines": [{"product_id": prod["id"], "quantity": "10"}]});
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            reqwest::Method::PUT,
+            &format!("/api/v1/deals/{d1}/lines"),
+            Some(&body),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, f8) = t
+        .get(
+            "head_a",
+            &format!(
+                "/api/v1/deals/funnel?product={}",
+                prod["id"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(
+        (
+            f8["stages"][0]["entered"].as_i64(),
+            f8["stages"][2]["entered"].as_i64()
+        ),
+        (Some(1), Some(1)),
+        "{f8}"
+    );
+    let (s, _) = t.get("head_a", "/api/v1/deals/funnel?team=nope").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = t.get("head_a", "/api/v1/deals/funnel?from=yesterday").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = t.get("support", "/api/v1/deals/funnel").await;
