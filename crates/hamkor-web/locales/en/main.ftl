@@ -669,3 +669,5 @@ funnel-days = Average days
 funnel-outcome = Closed in the period
 funnel-win-rate = Win rate
 funnel-forecast = Forecast (weighted by probability)
+funnel-forecast-sheet = Forecast
+funnel-month = Month

@@ -669,3 +669,5 @@ funnel-days = Среднее время, дней
 funnel-outcome = Закрыто за период
 funnel-win-rate = Доля выигранных
 funnel-forecast = Прогноз (с учётом вероятности)
+funnel-forecast-sheet = Прогноз
+funnel-month = Месяц

@@ -669,3 +669,5 @@ funnel-days = O‘rtacha kun
 funnel-outcome = Davrda yopilgan
 funnel-win-rate = Yutish ulushi
 funnel-forecast = Prognoz (ehtimollik bilan)
+funnel-forecast-sheet = Prognoz
+funnel-month = Oy

@@ -199,6 +199,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/deals/{id}/lines", &["get", "put"]),
     ("/api/v1/price_lists", &["get", "post"]),
     ("/api/v1/deals/funnel", &["get"]),
+    ("/api/v1/deals/funnel.xlsx", &["get"]),
     ("/api/v1/deals/{id}/steps/{step}", &["post"]),
     ("/api/v1/currency_rates", &["get", "post"]),
     ("/api/v1/currency_rates/import", &["post"]),
@@ -224,6 +225,7 @@ pub fn spec() -> Value {
                     "/script",
                     "/lines",
                     "/funnel",
+                    "/funnel.xlsx",
                     "/steps/{step}",
                 ]
                 .iter()

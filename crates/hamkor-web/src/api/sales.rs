@@ -490,60 +490,77 @@ async fn create_price_list(
 }
 
 pub fn funnel_routes() -> Router<AppState> {
-    Router::new().route("/api/v1/deals/funnel", get(funnel))
+    Router::new()
+        .route("/api/v1/deals/funnel", get(funnel))
+        .route("/api/v1/deals/funnel.xlsx", get(funnel_xlsx))
 }
 
-/// `GET /api/v1/deals/funnel?pipeline=&from=&to=&owner=&team=&product=` (dates in the
-/// caller's zone, both included; by default this year).
-async fn funnel(
-    State(s): State<AppState>,
-    ApiUser(c): ApiUser,
-    Query(q): Query<Vec<(String, String)>>,
-) -> Result<Response, ApiError> {
+/// What a funnel is asked for.
+struct FunnelQuery {
+    pipeline: Option<Id>,
+    filter: hamkor_store::sales::FunnelFilter,
+    from: hamkor_domain::Timestamp,
+    to: hamkor_domain::Timestamp,
+}
+
+/// Reads `pipeline`, `from`, `to` (dates in the caller's zone, both included; by default
+/// this year), `owner`, `team` and `product`.
+fn funnel_query(q: &[(String, String)], tz: chrono_tz::Tz) -> Result<FunnelQuery, FieldError> {
     use chrono::Datelike;
-    let invalid = |e: FieldError| ApiError::invalid(&ValidationErrors::from(e), &c.loc);
-    let tz = c.loc.tz;
     let today = hamkor_app::tasks::local_date(tz, hamkor_domain::Timestamp::now());
-    let mut from = hamkor_app::tasks::day_bounds(
-        tz,
-        chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today),
-    )
-    .0;
-    let mut to = hamkor_app::tasks::day_bounds(tz, today).1;
-    let mut pipeline = None;
-    let mut filter = hamkor_store::sales::FunnelFilter::default();
-    for (k, v) in &q {
+    let mut out = FunnelQuery {
+        pipeline: None,
+        filter: hamkor_store::sales::FunnelFilter::default(),
+        from: hamkor_app::tasks::day_bounds(
+            tz,
+            chrono::NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today),
+        )
+        .0,
+        to: hamkor_app::tasks::day_bounds(tz, today).1,
+    };
+    for (k, v) in q {
         let v = v.trim();
         match k.as_str() {
             "from" | "to" => {
                 let d = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                    .map_err(|_| invalid(FieldError::new(k.clone(), "error-type-date")))?;
+                    .map_err(|_| FieldError::new(k.clone(), "error-type-date"))?;
                 let (start, end) = hamkor_app::tasks::day_bounds(tz, d);
                 if k == "from" {
-                    from = start;
+                    out.from = start;
                 } else {
-                    to = end;
+                    out.to = end;
                 }
             }
-            "pipeline" if !v.is_empty() => {
-                pipeline = Some(
-                    v.parse::<Id>()
-                        .map_err(|_| invalid(FieldError::new("pipeline", "error-id")))?,
-                )
-            }
-            "owner" | "team" | "product" if !v.is_empty() => {
+            "pipeline" | "owner" | "team" | "product" if !v.is_empty() => {
                 let id = v
                     .parse::<Id>()
-                    .map_err(|_| invalid(FieldError::new(k.clone(), "error-id")))?;
+                    .map_err(|_| FieldError::new(k.clone(), "error-id"))?;
                 match k.as_str() {
-                    "owner" => filter.owner = Some(id),
-                    "team" => filter.team = Some(id),
-                    _ => filter.product = Some(id),
+                    "pipeline" => out.pipeline = Some(id),
+                    "owner" => out.filter.owner = Some(id),
+                    "team" => out.filter.team = Some(id),
+                    _ => out.filter.product = Some(id),
                 }
             }
             _ => {}
         }
     }
+    Ok(out)
+}
+
+/// `GET /api/v1/deals/funnel?pipeline=&from=&to=&owner=&team=&product=`.
+async fn funnel(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    let FunnelQuery {
+        pipeline,
+        filter,
+        from,
+        to,
+    } = funnel_query(&q, c.loc.tz)
+        .map_err(|e| ApiError::invalid(&ValidationErrors::from(e), &c.loc))?;
     let f = s
         .app
         .funnel(&c.actor, pipeline, &filter, from, to)
@@ -573,4 +590,119 @@ async fn funnel(
         }).collect::<Vec<_>>(),
     }))
     .into_response())
+}
+
+/// `GET /api/v1/deals/funnel.xlsx?…`: the same funnel as a workbook: the stages, the
+/// lost reasons and the forecast, each on a sheet. Every text cell is written as text, so
+/// a stage or reason starting with `=` is never a formula.
+async fn funnel_xlsx(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let fq = funnel_query(&q, c.loc.tz)
+        .map_err(|e| ApiError::invalid(&ValidationErrors::from(e), &c.loc))?;
+    let f = s
+        .app
+        .funnel(&c.actor, fq.pipeline, &fq.filter, fq.from, fq.to)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let loc = c.loc;
+    let amount = |cur: &str, m: i64| {
+        let digits = hamkor_domain::money::currency(cur)
+            .map(|x| x.minor_digits)
+            .unwrap_or(2);
+        m as f64 / 10f64.powi(i32::from(digits))
+    };
+    let build = || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+        let mut book = Workbook::new();
+        let bold = Format::new().set_bold();
+        let sheet = book.add_worksheet().set_name(loc.t("funnel"))?;
+        let heads = [
+            loc.t("field-deal-stage_id"),
+            loc.t("funnel-entered"),
+            loc.t("field-deal-amount"),
+            loc.t("field-deal-currency"),
+            loc.t("funnel-conversion"),
+            loc.t("funnel-days"),
+        ];
+        for (col, h) in heads.iter().enumerate() {
+            sheet.write_string_with_format(0, col as u16, h, &bold)?;
+        }
+        let mut row = 1u32;
+        for st in &f.stages {
+            let lines: Vec<(String, i64)> = if st.amounts.is_empty() {
+                vec![(String::new(), 0)]
+            } else {
+                st.amounts.clone()
+            };
+            for (cur, m) in lines {
+                sheet.write_string(row, 0, &st.name)?;
+                sheet.write_number(row, 1, st.entered as f64)?;
+                if !cur.is_empty() {
+                    sheet.write_number(row, 2, amount(&cur, m))?;
+                    sheet.write_string(row, 3, &cur)?;
+                }
+                if let Some(cv) = st.conversion {
+                    sheet.write_number(row, 4, cv)?;
+                }
+                if let Some(d) = st.avg_days {
+                    sheet.write_number(row, 5, d)?;
+                }
+                row += 1;
+            }
+        }
+        let reasons = book
+            .add_worksheet()
+            .set_name(loc.t("field-deal-lost_reason"))?;
+        reasons.write_string_with_format(0, 0, loc.t("field-deal-lost_reason"), &bold)?;
+        reasons.write_string_with_format(0, 1, loc.t("funnel-entered"), &bold)?;
+        for (i, (r, n)) in f.lost_reasons.iter().enumerate() {
+            reasons.write_string(i as u32 + 1, 0, r)?;
+            reasons.write_number(i as u32 + 1, 1, *n as f64)?;
+        }
+        let forecast = book
+            .add_worksheet()
+            .set_name(loc.t("funnel-forecast-sheet"))?;
+        for (col, h) in ["month", "field-deal-currency", "field-deal-amount"]
+            .iter()
+            .enumerate()
+        {
+            let text = if *h == "month" {
+                loc.t("funnel-month")
+            } else {
+                loc.t(h)
+            };
+            forecast.write_string_with_format(0, col as u16, text, &bold)?;
+        }
+        for (i, (m, cur, v)) in f.forecast.iter().enumerate() {
+            forecast.write_string(i as u32 + 1, 0, m)?;
+            forecast.write_string(i as u32 + 1, 1, cur)?;
+            forecast.write_number(i as u32 + 1, 2, amount(cur, *v))?;
+        }
+        book.save_to_buffer()
+    };
+    let bytes = build().map_err(|e| {
+        tracing::error!(error = %e, "funnel workbook failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal error",
+            "The workbook could not be made.",
+        )
+    })?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"funnel.xlsx\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -979,6 +979,45 @@ async fn the_funnel_counts_a_hand_made_year(t: TestApp) {
         (Some(1), Some(1)),
         "{f8}"
     );
+    // The same funnel as a workbook, read back by an independent reader.
+    let resp = t
+        .client
+        .get(format!("{}/api/v1/deals/funnel.xlsx", t.base))
+        .bearer_auth(&t.tokens["head_a"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    {
+        use calamine::Reader;
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("an xlsx");
+        let names = book.sheet_names().to_vec();
+        assert_eq!(names.len(), 3, "{names:?}");
+        let sheet = book.worksheet_range(&names[0]).expect("the funnel sheet");
+        let cell = |r: u32, c: u32| {
+            sheet
+                .get_value((r, c))
+                .map(|v| v.to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(cell(0, 0), "Stage");
+        assert_eq!(cell(1, 0), "New");
+        assert_eq!(cell(1, 1), "4");
+        let reasons = book.worksheet_range(&names[1]).expect("reasons");
+        assert_eq!(
+            reasons.get_value((1, 0)).map(|v| v.to_string()),
+            Some("No budget".into())
+        );
+    }
+    let (s, _) = t.get("support", "/api/v1/deals/funnel.xlsx").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = t.get("head_a", "/api/v1/deals/funnel?team=nope").await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (s, _) = t.get("head_a", "/api/v1/deals/funnel?from=yesterday").await;
