@@ -252,6 +252,21 @@ pub fn format_amount(minor: i64, minor_digits: u8) -> String {
     format_scaled(minor, minor_digits, false)
 }
 
+/// Minor units of the currency `code` as a plain decimal with that currency's digits (two
+/// for a code Hamkor does not keep).
+pub fn format_in(minor: i64, code: &str) -> String {
+    format_amount(minor, digits_of(code))
+}
+
+/// Minor units of the currency `code` as a number of whole units, for spreadsheets.
+pub fn units_in(minor: i64, code: &str) -> f64 {
+    minor as f64 / 10f64.powi(i32::from(digits_of(code)))
+}
+
+fn digits_of(code: &str) -> u8 {
+    currency(code).map(|c| c.minor_digits).unwrap_or(2)
+}
+
 /// A quantity with up to three decimals (kilograms, metres, hours), in thousandths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Quantity(pub i64);

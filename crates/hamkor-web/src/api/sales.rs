@@ -83,7 +83,7 @@ pub(crate) fn column_json(col: &Column) -> Value {
         "stage": col.stage,
         "count": col.count,
         "sums": col.sums.iter().map(|(currency, minor)| json!({
-            "currency": currency, "amount": hamkor_domain::custom::format_minor(*minor)})).collect::<Vec<_>>(),
+            "currency": currency, "amount": hamkor_domain::money::format_in(*minor, currency)})).collect::<Vec<_>>(),
         "deals": col.deals.iter().map(record_json).collect::<Vec<_>>(),
     })
 }
@@ -410,14 +410,11 @@ pub fn price_list_routes() -> Router<AppState> {
 }
 
 fn price_list_json(l: &hamkor_store::sales::PriceList) -> Value {
-    let digits = hamkor_domain::money::currency(&l.currency)
-        .map(|c| c.minor_digits)
-        .unwrap_or(2);
     json!({
         "id": l.id, "name": l.name, "currency": l.currency,
         "valid_from": l.valid_from, "valid_to": l.valid_to, "active": l.active,
         "items": l.items.iter().map(|(p, price)| json!({
-            "product_id": p, "price": hamkor_domain::money::format_amount(*price, digits)})).collect::<Vec<_>>(),
+            "product_id": p, "price": hamkor_domain::money::format_in(*price, &l.currency)})).collect::<Vec<_>>(),
     })
 }
 
@@ -566,12 +563,8 @@ async fn funnel(
         .funnel(&c.actor, pipeline, &filter, from, to)
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
-    let money = |c: &str, m: i64| {
-        let digits = hamkor_domain::money::currency(c)
-            .map(|x| x.minor_digits)
-            .unwrap_or(2);
-        json!({"currency": c, "amount": hamkor_domain::money::format_amount(m, digits)})
-    };
+    let money =
+        |c: &str, m: i64| json!({"currency": c, "amount": hamkor_domain::money::format_in(m, c)});
     Ok(axum::Json(json!({
         "pipeline_id": f.pipeline_id,
         "from": from.to_rfc3339(),
@@ -609,12 +602,7 @@ async fn funnel_xlsx(
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     let loc = c.loc;
-    let amount = |cur: &str, m: i64| {
-        let digits = hamkor_domain::money::currency(cur)
-            .map(|x| x.minor_digits)
-            .unwrap_or(2);
-        m as f64 / 10f64.powi(i32::from(digits))
-    };
+    let amount = |cur: &str, m: i64| hamkor_domain::money::units_in(m, cur);
     let build = || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
         let mut book = Workbook::new();
         let bold = Format::new().set_bold();

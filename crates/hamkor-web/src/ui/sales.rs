@@ -96,7 +96,13 @@ async fn board(
             sums: col
                 .sums
                 .iter()
-                .map(|(cur, minor)| format!("{} {cur}", loc.number(*minor as f64 / 100.0, 2)))
+                .map(|(cur, minor)| {
+                    let digits = hamkor_domain::money::currency(cur).map_or(2, |c| c.minor_digits);
+                    format!(
+                        "{} {cur}",
+                        loc.number(hamkor_domain::money::units_in(*minor, cur), digits as usize)
+                    )
+                })
                 .collect(),
             cards: col
                 .deals
@@ -305,15 +311,8 @@ async fn funnel_page(
         Err(AppError::Invalid(v)) => (None, Some(loc.errors(&v))),
         Err(e) => return app_error_page(&c, e),
     };
-    let money = |cur: &str, minor: i64| {
-        let digits = hamkor_domain::money::currency(cur)
-            .map(|x| x.minor_digits)
-            .unwrap_or(2);
-        format!(
-            "{} {cur}",
-            hamkor_domain::money::format_amount(minor, digits)
-        )
-    };
+    let money =
+        |cur: &str, minor: i64| format!("{} {cur}", hamkor_domain::money::format_in(minor, cur));
     let max = funnel
         .as_ref()
         .and_then(|f| f.stages.iter().map(|s| s.entered).max())
