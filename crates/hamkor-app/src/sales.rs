@@ -724,11 +724,17 @@ impl App {
                 *f = (*f).max(i);
             }
         }
+        // The visits of each stage, read once.
+        let mut by_stage: HashMap<Id, Vec<&sales::Visit>> = HashMap::new();
+        for v in &visits {
+            by_stage.entry(v.stage).or_default().push(v);
+        }
         let mut stages = Vec::new();
         for (i, s) in p.stages.iter().enumerate() {
-            let entered: HashSet<Id> = visits
+            let here: &[&sales::Visit] = by_stage.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
+            let entered: HashSet<Id> = here
                 .iter()
-                .filter(|v| v.stage == s.id && v.entered_at >= from && v.entered_at < to)
+                .filter(|v| v.entered_at >= from && v.entered_at < to)
                 .map(|v| v.deal)
                 .collect();
             let mut amounts: BTreeMap<String, i64> = BTreeMap::new();
@@ -744,9 +750,8 @@ impl App {
                         || by_id.get(d).is_some_and(|x| x.status == "won")
                 })
                 .count();
-            let durations: Vec<f64> = visits
+            let durations: Vec<f64> = here
                 .iter()
-                .filter(|v| v.stage == s.id)
                 .filter_map(|v| {
                     let left = v.left_at?;
                     (left >= from && left < to)

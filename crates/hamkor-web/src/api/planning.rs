@@ -129,7 +129,7 @@ async fn add_comment(
         .into_response())
 }
 
-fn limit_param(q: &[(String, String)], default: i64) -> Result<i64, FieldError> {
+pub(crate) fn limit_param(q: &[(String, String)], default: i64) -> Result<i64, FieldError> {
     match q.iter().find(|(k, _)| k == "limit") {
         None => Ok(default),
         Some((_, v)) => v

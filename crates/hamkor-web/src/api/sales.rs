@@ -95,28 +95,14 @@ async fn board(
     Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let invalid = |e: FieldError| ApiError::invalid(&ValidationErrors::from(e), &c.loc);
-    let mut pipeline = None;
-    let mut limit = 50;
-    for (k, v) in &q {
-        match k.as_str() {
-            "pipeline" if !v.is_empty() => {
-                pipeline = Some(
-                    v.parse::<Id>()
-                        .map_err(|_| invalid(FieldError::new("pipeline", "error-id")))?,
-                )
-            }
-            "limit" => {
-                limit = v
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| (1..=200).contains(n))
-                    .ok_or_else(|| {
-                        invalid(FieldError::new("limit", "error-limit").with("max", 200))
-                    })?
-            }
-            _ => {}
-        }
-    }
+    let limit = super::planning::limit_param(&q, 50).map_err(invalid)?;
+    let pipeline = match q.iter().find(|(k, v)| k == "pipeline" && !v.is_empty()) {
+        Some((_, v)) => Some(
+            v.parse::<Id>()
+                .map_err(|_| invalid(FieldError::new("pipeline", "error-id")))?,
+        ),
+        None => None,
+    };
     let (p, columns) = s
         .app
         .board(&c.actor, pipeline, limit)

@@ -120,8 +120,10 @@ async fn names_for(
                 .extend(s.app.lookup_names(l).await.unwrap_or_default());
         }
     }
-    // Links to a record of any type (`related`): each looked up by its type.
+    // Links to a record of any type (`related`): one lookup per type for the whole page.
     if def.fields.iter().any(|f| f.kind == FieldKind::Related) {
+        let mut by_type: std::collections::HashMap<ObjectType, Vec<Id>> =
+            std::collections::HashMap::new();
         for r in records {
             if let Some(Value::Object(o)) = r.fields.get("related")
                 && let (Some(t), Some(id)) = (
@@ -132,16 +134,21 @@ async fn names_for(
                         .and_then(Value::as_str)
                         .and_then(|x| x.parse::<Id>().ok()),
                 )
-                && !names.records.contains_key(&id.to_string())
             {
-                for (id, title) in s
-                    .app
-                    .record_titles(actor, ObjectDef::get(t), &[id])
-                    .await
-                    .unwrap_or_default()
-                {
-                    names.records.insert(id.to_string(), title);
+                let ids = by_type.entry(t).or_default();
+                if !ids.contains(&id) {
+                    ids.push(id);
                 }
+            }
+        }
+        for (t, ids) in by_type {
+            for (id, title) in s
+                .app
+                .record_titles(actor, ObjectDef::get(t), &ids)
+                .await
+                .unwrap_or_default()
+            {
+                names.records.insert(id.to_string(), title);
             }
         }
     }
