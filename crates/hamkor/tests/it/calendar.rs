@@ -421,6 +421,13 @@ async fn reminders_fire_once_by_banner_and_mail(t: TestApp) {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // "Mark all read" by someone else leaves this one unread.
+    let (s, _) = t
+        .post("sales_a1", "/api/v1/notifications/read", json!({}))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, v) = t.get("sales_a2", "/api/v1/notifications?unread=true").await;
+    assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
     let (s, _) = t
         .post(
             "sales_a2",

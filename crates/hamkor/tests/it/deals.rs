@@ -333,6 +333,25 @@ async fn scripts_guide_and_guard_each_stage(t: TestApp) {
 
     let v = deal(&t, "sales_a1", json!({"title": "Scripted deal"})).await;
     let id = v["id"].as_str().unwrap().to_string();
+    // Another team's salesperson sees neither the deal's script, stages nor lines;
+    // support reads no scripts at all.
+    for path in [
+        format!("/api/v1/deals/{id}/script"),
+        format!("/api/v1/deals/{id}/stages"),
+        format!("/api/v1/deals/{id}/lines"),
+    ] {
+        assert_eq!(
+            t.get("sales_b", &path).await.0,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        t.get("support", &format!("/api/v1/stages/{new}/script"))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
     let (_, sc) = t
         .get("sales_a1", &format!("/api/v1/deals/{id}/script"))
         .await;

@@ -1202,5 +1202,18 @@ async fn deal_board_page(t: TestApp) {
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = support.get("/deals/funnel").await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // Another team cannot tick a deal's steps from the page; nothing changes.
+    let before = t.snapshot(&format!("/api/v1/deals/{id}/script")).await;
+    let (s, _) = other
+        .post(
+            &format!("/deals/{id}/steps/{}", uuid::Uuid::now_v7()),
+            &[("done", "true")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/deals/{id}/script")).await,
+        before
+    );
 }
 both!(deal_board_page);
