@@ -259,23 +259,7 @@ impl App {
         done: bool,
     ) -> AppResult<DealScript> {
         let mut tx = self.db.begin().await?;
-        let d = records::get(&mut tx, actor, &DEAL, deal).await?;
-        if !d.allows(actor, Action::Write) {
-            return Err(AppError::Forbidden);
-        }
-        let stage: Option<Id> = d
-            .fields
-            .get("stage_id")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|s| s.parse().ok());
-        let steps = match stage {
-            Some(s) => sales::script(&mut tx, s).await?.steps,
-            None => Vec::new(),
-        };
-        if !steps.iter().any(|s| s.id == step) {
-            return Err(FieldError::new("step", "error-step-stage").into());
-        }
-        sales::set_step_done(&mut tx, deal, step, done, actor.user_id).await?;
+        sales::set_step_done(&mut tx, actor, deal, step, done).await?;
         tx.commit().await?;
         self.deal_script(actor, deal).await
     }

@@ -437,15 +437,30 @@ pub async fn next_occurrence(
     Ok(Some((input, task.created_by)))
 }
 
-/// Writes a comment on a record (the caller has checked the actor may see it).
+/// Writes a comment on a record the actor takes part in (a task's author or assignee, a
+/// meeting's participant) or may change; one they cannot see is `NotFound`.
 pub async fn add_comment(
     tx: &mut impl Exec,
-    object: ObjectType,
+    actor: &Actor,
+    def: &hamkor_domain::objects::ObjectDef,
     record: Id,
-    author: Id,
     kind: &str,
     body: &str,
 ) -> Result<Id, StoreError> {
+    // Whoever takes part may discuss it; merely reading is not enough.
+    let r = crate::records::get(tx, actor, def, record).await?;
+    let part = match r.object {
+        ObjectType::Task => {
+            let role = task_role(actor, &r);
+            role.author || role.assignee
+        }
+        ObjectType::Event => r.participants().contains(&actor.user_id),
+        _ => false,
+    };
+    if !part && !r.allows(actor, Action::Write) {
+        return Err(StoreError::Forbidden);
+    }
+    let (object, author) = (def.object, actor.user_id);
     let id = Id::new();
     tx.execute(
         &Sql::new(

@@ -652,15 +652,32 @@ pub async fn done_steps(ex: &mut impl Exec, deal: Id) -> Result<Vec<Id>, StoreEr
         .collect()
 }
 
-/// Ticks or unticks a step of a deal (the caller has checked the actor may change it and
-/// that the step belongs to the deal's stage).
+/// Ticks or unticks a step of the deal's current stage, by someone who may change the
+/// deal (one they cannot see is `NotFound`; a step of another stage is refused).
 pub async fn set_step_done(
     tx: &mut impl Exec,
+    actor: &Actor,
     deal: Id,
     step: Id,
     done: bool,
-    by: Id,
 ) -> Result<(), StoreError> {
+    let d = crate::records::get(tx, actor, &hamkor_domain::objects::DEAL, deal).await?;
+    if !d.allows(actor, hamkor_domain::Action::Write) {
+        return Err(StoreError::Forbidden);
+    }
+    let stage = d
+        .fields
+        .get("stage_id")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<Id>().ok());
+    let steps = match stage {
+        Some(s) => script(tx, s).await?.steps,
+        None => Vec::new(),
+    };
+    if !steps.iter().any(|s| s.id == step) {
+        return Err(FieldError::new("step", "error-step-stage").into());
+    }
+    let by = actor.user_id;
     tx.execute(
         &Sql::new("DELETE FROM deal_steps WHERE deal_id = $1 AND step_id = $2")
             .arg(deal)
