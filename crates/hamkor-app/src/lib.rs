@@ -7,6 +7,7 @@ pub mod currencies;
 pub mod custom_fields;
 pub mod demo;
 pub mod generate;
+pub mod leads;
 pub mod lists;
 pub mod mail;
 pub mod picklists;
@@ -39,6 +40,9 @@ pub enum AppError {
     Conflict(String),
     #[error("invalid input")]
     Invalid(ValidationErrors),
+    /// Too many requests of this kind from this client; try again after so many seconds.
+    #[error("too many requests; retry after {0} s")]
+    TooMany(u64),
     #[error("{0}")]
     Internal(String),
 }

@@ -73,10 +73,11 @@ pub enum ObjectType {
     Event,
     Deal,
     Product,
+    Lead,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 8] = [
+    pub const ALL: [ObjectType; 9] = [
         ObjectType::Account,
         ObjectType::Contact,
         ObjectType::Interaction,
@@ -85,6 +86,7 @@ impl ObjectType {
         ObjectType::Event,
         ObjectType::Deal,
         ObjectType::Product,
+        ObjectType::Lead,
     ];
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -96,6 +98,7 @@ impl ObjectType {
             ObjectType::Event => "event",
             ObjectType::Deal => "deal",
             ObjectType::Product => "product",
+            ObjectType::Lead => "lead",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -164,6 +167,9 @@ impl Role {
             (Role::Sales, _, _) => Scope::Own,
             // Marketing reads deals (what campaigns brought in); support has no part in them.
             (Role::Marketer, Deal, Read) => Scope::All,
+            // Marketing brings leads in (campaigns, forms) and follows what became of them.
+            (Role::Marketer, Lead, Read) => Scope::All,
+            (Role::Marketer, Lead, _) => Scope::Own,
             (Role::Marketer, Deal, _) => Scope::None,
             (Role::Marketer, Account | Contact, Read) => Scope::All,
             (Role::Marketer, Account | Contact, Write | Delete) => Scope::Own,

@@ -109,6 +109,7 @@ impl FieldKind {
 
 /// The record types a task or a meeting may be about (`related.type`).
 pub const RELATED_TYPES: &[ObjectType] = &[
+    ObjectType::Lead,
     ObjectType::Account,
     ObjectType::Contact,
     ObjectType::Deal,
@@ -245,6 +246,9 @@ pub const EVENT_STATUSES: &[&str] = &["planned", "held", "cancelled"];
 pub const UNITS: &[&str] = &[
     "pcs", "kg", "g", "t", "m", "m2", "m3", "l", "pack", "set", "hour", "day", "month", "service",
 ];
+/// Where a lead stands: worked (`new → contacted → qualified | unqualified`) until it is
+/// converted into an account, a contact and a deal (only conversion sets `converted`).
+pub const LEAD_STATUSES: &[&str] = &["new", "contacted", "qualified", "unqualified", "converted"];
 /// Where a deal stands: still being worked (in a stage of its pipeline), won or lost.
 pub const DEAL_STATUSES: &[&str] = &["open", "won", "lost"];
 
@@ -322,6 +326,7 @@ pub static CONTACT: ObjectDef = ObjectDef {
         f("sms_consent_at", FieldKind::Date),
         f("interests", FieldKind::Picklist("interests")),
         f("tags", FieldKind::Tags),
+        f("source", FieldKind::Choice(SOURCES)),
     ],
     parents: &[],
     default_sort: "",
@@ -446,6 +451,7 @@ pub static DEAL: ObjectDef = ObjectDef {
         f("expected_close", FieldKind::Date).column(),
         f("lost_reason", FieldKind::Text { max: 100 }),
         f("source", FieldKind::Choice(SOURCES)),
+        f("lead_id", FieldKind::Ref(ObjectType::Lead)).read_only(),
         f("description", FieldKind::LongText).no_filter(),
         f("stage_entered_at", FieldKind::DateTime).read_only(),
         f("closed_at", FieldKind::DateTime).read_only(),
@@ -478,10 +484,46 @@ pub static PRODUCT: ObjectDef = ObjectDef {
     owner_alias: None,
 };
 
+/// A prospect not yet qualified: a person and/or a company, where they came from and what
+/// they want. Conversion turns it into an account, a contact and a deal (the ids it
+/// became are kept, read-only). The owner works it; `team_id` is the team a rule gave
+/// it to.
+pub static LEAD: ObjectDef = ObjectDef {
+    object: ObjectType::Lead,
+    plural: "leads",
+    fields: &[
+        f("first_name", FieldKind::Text { max: 100 }).column(),
+        f("last_name", FieldKind::Text { max: 100 }).column(),
+        f("company", FieldKind::Text { max: 200 }).column(),
+        f("job_title", FieldKind::Text { max: 100 }),
+        f("phones", FieldKind::Phones).column(),
+        f("emails", FieldKind::Emails).column(),
+        f("source", FieldKind::Choice(SOURCES)).column(),
+        f("campaign", FieldKind::Text { max: 200 }).column(),
+        f("interest", FieldKind::Text { max: 500 }),
+        f("status", FieldKind::Choice(LEAD_STATUSES))
+            .not_null()
+            .column(),
+        f("status_reason", FieldKind::Text { max: 200 }),
+        f("team_id", FieldKind::Lookup(Lookup::Team)),
+        f("notes", FieldKind::LongText).no_filter(),
+        f("web_form", FieldKind::Text { max: 200 }).read_only(),
+        f("converted_at", FieldKind::DateTime).read_only(),
+        f("account_id", FieldKind::Ref(ObjectType::Account)).read_only(),
+        f("contact_id", FieldKind::Ref(ObjectType::Contact)).read_only(),
+        f("deal_id", FieldKind::Ref(ObjectType::Deal)).read_only(),
+    ],
+    parents: &[],
+    default_sort: "-created_at",
+    sharing: Sharing::Scope,
+    owner_alias: None,
+};
+
 /// Every object described here, in menu order.
-pub static OBJECTS: [&ObjectDef; 8] = [
+pub static OBJECTS: [&ObjectDef; 9] = [
     &ACCOUNT,
     &CONTACT,
+    &LEAD,
     &DEAL,
     &PRODUCT,
     &INTERACTION,
@@ -501,6 +543,7 @@ impl ObjectDef {
             ObjectType::Event => &EVENT,
             ObjectType::Deal => &DEAL,
             ObjectType::Product => &PRODUCT,
+            ObjectType::Lead => &LEAD,
         }
     }
     pub fn by_plural(plural: &str) -> Option<&'static ObjectDef> {

@@ -95,6 +95,7 @@ pub async fn prepare(
         ObjectType::Event => prepare_event(current, input),
         ObjectType::Deal => crate::sales::prepare_deal(tx, current, input).await,
         ObjectType::Product => crate::sales::prepare_product(current, input),
+        ObjectType::Lead => crate::leads::prepare_lead(current, input),
         _ => Ok(()),
     }
 }

@@ -107,6 +107,18 @@ impl Record {
                 .join(" "),
             ObjectType::Interaction => get("subject").to_string(),
             ObjectType::Product => format!("{} · {}", get("code"), get("name")),
+            ObjectType::Lead => {
+                let person = [get("last_name"), get("first_name")]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                match (person.is_empty(), get("company")) {
+                    (true, company) => company.to_string(),
+                    (false, "") => person,
+                    (false, company) => format!("{person} ({company})"),
+                }
+            }
             ObjectType::Need | ObjectType::Task | ObjectType::Event | ObjectType::Deal => {
                 get("title").to_string()
             }
@@ -487,6 +499,7 @@ fn search_index(def: &ObjectDef) -> &'static str {
         ObjectType::Event => "events_search",
         ObjectType::Deal => "deals_search",
         ObjectType::Product => "products_search",
+        ObjectType::Lead => "leads_search",
     }
 }
 

@@ -15,6 +15,8 @@ pub struct ApiError {
     pub title: &'static str,
     pub detail: String,
     pub errors: Option<Vec<serde_json::Value>>,
+    /// Seconds for a `Retry-After` header.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -24,6 +26,7 @@ impl ApiError {
             title,
             detail: detail.into(),
             errors: None,
+            retry_after: None,
         }
     }
     pub fn invalid(errors: &ValidationErrors, loc: &Loc) -> Self {
@@ -38,6 +41,7 @@ impl ApiError {
             title: "Invalid input",
             detail,
             errors: Some(list),
+            retry_after: None,
         }
     }
     pub fn from_app(e: AppError, loc: &Loc) -> Self {
@@ -70,6 +74,14 @@ impl ApiError {
                 format!("Already exists ({c})."),
             ),
             AppError::Invalid(v) => ApiError::invalid(&v, loc),
+            AppError::TooMany(secs) => ApiError {
+                retry_after: Some(secs),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many requests",
+                    format!("Too many requests from this address; try again in {secs} seconds."),
+                )
+            },
             AppError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
                 ApiError::new(
@@ -98,6 +110,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }

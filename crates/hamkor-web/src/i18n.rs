@@ -251,6 +251,10 @@ mod tests {
             include_str!("../../hamkor-store/src/currencies.rs"),
             include_str!("../../hamkor-app/src/currencies.rs"),
             include_str!("../../hamkor-web/src/api/currencies.rs"),
+            include_str!("../../hamkor-store/src/leads.rs"),
+            include_str!("../../hamkor-app/src/leads.rs"),
+            include_str!("../../hamkor-web/src/api/leads.rs"),
+            include_str!("../../hamkor-web/src/ui/leads.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

@@ -481,9 +481,12 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
     let stop = shutdown_signal()?;
     tracing::info!(%addr, "Hamkor is listening");
     println!("Hamkor is listening on http://{addr}");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(stop)
-        .await?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(stop)
+    .await?;
     // What the scheduler had claimed and not delivered is due again when its claim ends.
     scheduler.abort();
     tracing::info!("stopped");

@@ -204,6 +204,18 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/currency_rates", &["get", "post"]),
     ("/api/v1/currency_rates/import", &["post"]),
     ("/api/v1/currency_rates/convert", &["get"]),
+    ("/api/v1/leads", &["get", "post"]),
+    ("/api/v1/leads/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/leads/{id}/restore", &["post"]),
+    ("/api/v1/leads/{id}/history", &["get"]),
+    ("/api/v1/leads/bulk", &["post"]),
+    ("/api/v1/leads/{id}/duplicates", &["get"]),
+    ("/api/v1/leads/{id}/convert", &["post"]),
+    ("/api/v1/leads/{id}/assign", &["post"]),
+    ("/api/v1/lead_rules", &["get", "put"]),
+    ("/api/v1/web_forms", &["get", "post"]),
+    ("/api/v1/web_forms/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/teams", &["get"]),
 ];
 
 /// The OpenAPI document.
@@ -227,6 +239,9 @@ pub fn spec() -> Value {
                     "/funnel",
                     "/funnel.xlsx",
                     "/steps/{step}",
+                    "/duplicates",
+                    "/convert",
+                    "/assign",
                 ]
                 .iter()
                 .any(|end| path.ends_with(end))

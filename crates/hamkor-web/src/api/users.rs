@@ -265,6 +265,21 @@ pub fn found_json(
             .collect::<Vec<_>>()
             .join(" · ")
         }
+        ObjectType::Lead => {
+            let status = text("status");
+            [
+                text("source").to_string(),
+                if status.is_empty() {
+                    String::new()
+                } else {
+                    loc.t(&format!("choice-{status}"))
+                },
+            ]
+            .into_iter()
+            .filter(|x| !x.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ")
+        }
         ObjectType::Product => {
             let price = text("price");
             if price.is_empty() {

@@ -2,6 +2,7 @@
 //! every object, the global search, and the language switch. Pages work without
 //! JavaScript; `assets/app.js` only adds conveniences.
 
+mod leads;
 mod lists;
 pub(crate) mod planning;
 mod quick;
@@ -116,6 +117,7 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(planning::routes())
         .merge(sales::routes())
+        .merge(leads::routes())
 }
 
 /// Security headers on every response: no framing, no sniffing, a strict CSP (our JS

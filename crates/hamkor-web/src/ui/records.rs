@@ -791,6 +791,8 @@ struct RecordPage {
     history: Vec<HistoryView>,
     work: Option<super::planning::WorkPanel>,
     deal: Option<super::sales::DealPanel>,
+    /// A lead not yet converted, for one who may convert it.
+    can_convert: bool,
 }
 
 /// An attachment as a record page lists it.
@@ -1364,6 +1366,9 @@ async fn record_page(
         history,
         work,
         deal,
+        can_convert: def.object == ObjectType::Lead
+            && r.allows(&c.actor, Action::Write)
+            && r.fields.get("status").and_then(serde_json::Value::as_str) != Some("converted"),
     })
 }
 

@@ -16,6 +16,7 @@ mod custom_fields;
 mod deals;
 mod input;
 mod interactions;
+mod leads;
 mod lists;
 mod needs;
 mod ops;

@@ -131,7 +131,12 @@ impl TestApp {
             },
         );
         tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("serve");
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .expect("serve");
         });
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

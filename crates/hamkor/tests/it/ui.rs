@@ -1217,3 +1217,167 @@ async fn deal_board_page(t: TestApp) {
     );
 }
 both!(deal_board_page);
+
+async fn lead_pages(t: TestApp) {
+    // An existing account the lead turns out to be.
+    let acc = t.account("sales_a1", "sales_a1", "Ipak Yoli Savdo").await;
+    let (_, l) = t
+        .post(
+            "sales_a1",
+            "/api/v1/leads",
+            json!({"first_name": "Kamola", "company": "Ipak Yoli Savdo", "source": "referral"}),
+        )
+        .await;
+    let id = l["id"].as_str().unwrap().to_string();
+    let me = Session::new(&t, "sales_a1").await;
+    let (s, html) = me.get(&format!("/leads/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains(&format!("href=\"/leads/{id}/convert\"")),
+        "{html}"
+    );
+    let (s, html) = me.get(&format!("/leads/{id}/convert")).await;
+    assert_eq!(s, StatusCode::OK);
+    // The duplicate is offered, and chosen by default.
+    assert!(
+        html.contains(&format!("name=\"account\" value=\"{acc}\" checked")),
+        "{html}"
+    );
+    assert!(html.contains("same name"), "{html}");
+    // Someone who cannot see the lead gets no page and converts nothing.
+    let other = Session::new(&t, "sales_b").await;
+    let (s, _) = other.get(&format!("/leads/{id}/convert")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = other
+        .post(
+            &format!("/leads/{id}/convert"),
+            &[("account", "create"), ("contact", "create")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/leads/{id}")).await["status"],
+        "new"
+    );
+    // Converting from the page: linked to the account, a new contact and a deal.
+    let (s, _) = me
+        .post(
+            &format!("/leads/{id}/convert"),
+            &[
+                ("account", acc.as_str()),
+                ("contact", "create"),
+                ("deal", "yes"),
+                ("deal_title", "Silk for spring"),
+                ("amount", "12000000"),
+                ("currency", "UZS"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let lead = t.snapshot(&format!("/api/v1/leads/{id}")).await;
+    assert_eq!(lead["status"], "converted");
+    assert_eq!(lead["account_id"], acc.as_str());
+    let deal = t
+        .snapshot(&format!(
+            "/api/v1/deals/{}",
+            lead["deal_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(deal["title"], "Silk for spring");
+    assert_eq!(deal["source"], "referral");
+    let (_, html) = me.get(&format!("/leads/{id}")).await;
+    assert!(
+        !html.contains("/convert\""),
+        "a converted lead offers no conversion"
+    );
+
+    // Web forms and assignment rules are the administrator's pages.
+    let (s, _) = me.get("/settings/web-forms").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = me.get("/settings/lead-rules").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = me
+        .post(
+            "/settings/web-forms",
+            &[
+                ("action", "create"),
+                ("name", "Sneaky"),
+                ("fields", "first_name"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let admin = Session::new(&t, "admin").await;
+    let (s, html) = admin
+        .post(
+            "/settings/web-forms",
+            &[
+                ("action", "create"),
+                ("name", "Spring <expo>"),
+                ("fields", "first_name"),
+                ("fields", "phones"),
+                ("required", "phones"),
+                ("language", "uz"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("Spring &#60;expo&#62;"), "{html}");
+    // The snippet is shown as text to copy, not as a live form.
+    assert!(
+        html.contains("&#60;form class=&#34;hamkor-form&#34;"),
+        "{html}"
+    );
+    let (_, forms) = t.get("admin", "/api/v1/web_forms").await;
+    assert_eq!(forms["items"].as_array().unwrap().len(), 1);
+    assert_eq!(forms["items"][0]["language"], "uz");
+    // A form that asks nothing is refused with a message; nothing is made.
+    let (s, html) = admin
+        .post(
+            "/settings/web-forms",
+            &[("action", "create"), ("name", "Empty")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert_eq!(
+        t.get("admin", "/api/v1/web_forms").await.1["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // A rule from the rules page, and its removal.
+    let (s, _) = admin
+        .post(
+            "/settings/lead-rules",
+            &[
+                ("action", "add"),
+                ("name", "Referrals to Beta"),
+                ("field", "source"),
+                ("op", "eq"),
+                ("value", "referral"),
+                ("target", &format!("user:{}", t.id("head_b"))),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, html) = admin.get("/settings/lead-rules").await;
+    assert!(
+        html.contains("Referrals to Beta") && html.contains("head_b"),
+        "{html}"
+    );
+    let (s, _) = admin
+        .post(
+            "/settings/lead-rules",
+            &[("action", "delete"), ("index", "0")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert!(
+        t.get("admin", "/api/v1/lead_rules").await.1["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+both!(lead_pages);
