@@ -4,6 +4,7 @@
 //! labels ("Page 3 of 10") are drawn. All lengths are in PDF points, y grows downwards.
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 
 use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
@@ -55,7 +56,26 @@ pub(crate) struct Input<'a> {
 
 /// Checks the logo's format and size and prepares it for embedding. The pixels are decoded
 /// when the PDF is written; a decoding failure then is reported as [`PdfError::BadLogo`] too.
+///
+/// The last few logos are kept, so a company's logo is decoded and compressed once rather than
+/// on every render (krilla does that work once per [`Image`]).
 pub(crate) fn read_logo(bytes: &[u8]) -> Result<Image, PdfError> {
+    const KEPT: usize = 4;
+    static KEPT_LOGOS: Mutex<Vec<(Vec<u8>, Image)>> = Mutex::new(Vec::new());
+    let mut kept = KEPT_LOGOS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(i) = kept.iter().position(|(b, _)| b == bytes) {
+        let entry = kept.remove(i);
+        let image = entry.1.clone();
+        kept.insert(0, entry);
+        return Ok(image);
+    }
+    let image = prepare_logo(bytes)?;
+    kept.truncate(KEPT - 1);
+    kept.insert(0, (bytes.to_vec(), image.clone()));
+    Ok(image)
+}
+
+fn prepare_logo(bytes: &[u8]) -> Result<Image, PdfError> {
     if bytes.len() > MAX_LOGO_BYTES {
         return Err(PdfError::BadLogo(format!(
             "the file has {} bytes, at most {MAX_LOGO_BYTES}",
