@@ -6,6 +6,7 @@ pub mod auth;
 pub mod currencies;
 pub mod custom_fields;
 pub mod demo;
+pub mod documents;
 pub mod generate;
 pub mod leads;
 pub mod lists;

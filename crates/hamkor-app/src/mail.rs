@@ -186,6 +186,8 @@ pub struct Mail {
     pub text: String,
     /// An HTML version; with it the mail is `multipart/alternative`.
     pub html: Option<String>,
+    /// Files sent along: (file name, content type, bytes).
+    pub attachments: Vec<(String, String, Vec<u8>)>,
 }
 
 /// Why mail could not be sent.
@@ -529,12 +531,29 @@ impl Mailer {
                 uuid::Uuid::now_v7().simple(),
                 self.inner.domain
             )));
-        let built = match &m.html {
-            Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+        let built = match (&m.html, m.attachments.is_empty()) {
+            (Some(html), true) => builder.multipart(MultiPart::alternative_plain_html(
                 m.text.clone(),
                 html.clone(),
             )),
-            None => builder.singlepart(SinglePart::plain(m.text.clone())),
+            (None, true) => builder.singlepart(SinglePart::plain(m.text.clone())),
+            (html, false) => {
+                let mut mixed = match html {
+                    Some(html) => MultiPart::mixed().multipart(MultiPart::alternative_plain_html(
+                        m.text.clone(),
+                        html.clone(),
+                    )),
+                    None => MultiPart::mixed().singlepart(SinglePart::plain(m.text.clone())),
+                };
+                for (name, content_type, bytes) in &m.attachments {
+                    let ct = lettre::message::header::ContentType::parse(content_type)
+                        .map_err(|e| MailError::Address(format!("{content_type:?}: {e}")))?;
+                    mixed = mixed.singlepart(
+                        lettre::message::Attachment::new(one_line(name)).body(bytes.clone(), ct),
+                    );
+                }
+                builder.multipart(mixed)
+            }
         };
         built.map_err(|e| MailError::Address(format!("{address:?}: {e}")))
     }
@@ -655,6 +674,7 @@ mod tests {
                 subject: "Call back\r\nBcc: spy@example.com".into(),
                 text: "Hello".into(),
                 html: None,
+                attachments: Vec::new(),
             })
             .unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();
@@ -679,6 +699,7 @@ mod tests {
                     subject: subject.into(),
                     text: subject.into(),
                     html: Some(subject.into()),
+                    attachments: Vec::new(),
                 })
                 .unwrap();
             let _ = m.formatted();
@@ -700,6 +721,7 @@ mod tests {
                     subject: "s".into(),
                     text: "t".into(),
                     html: None,
+                    attachments: Vec::new(),
                 })
                 .await
                 .unwrap_err();

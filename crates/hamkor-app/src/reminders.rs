@@ -71,6 +71,7 @@ fn reminder_mail(user: &User, due: &Due, base_url: &str) -> Mail {
         subject: format!("{word}: {} — {}", what, due.title),
         text: format!("{what}: {}{when}\n\n{link}\n", due.title),
         html: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -292,11 +292,21 @@ pub struct DealLines {
 impl App {
     /// A deal's lines and totals.
     pub async fn deal_lines(&self, actor: &Actor, deal: Id) -> AppResult<DealLines> {
+        self.record_lines(actor, &DEAL, deal).await
+    }
+
+    /// The lines and totals of a deal or a sales document.
+    pub async fn record_lines(
+        &self,
+        actor: &Actor,
+        def: &'static hamkor_domain::objects::ObjectDef,
+        id: Id,
+    ) -> AppResult<DealLines> {
         use hamkor_domain::money::{self, Discount, LineInput, Quantity, VatMode};
         let mut db = self.db.clone();
-        let d = records::get(&mut db, actor, &DEAL, deal).await?;
+        let d = records::get(&mut db, actor, def, id).await?;
         let currency = deal_currency(&d);
-        let (vat_included, lines) = sales::lines(&mut db, deal).await?;
+        let (vat_included, lines) = sales::lines(&mut db, line_owner(def), id).await?;
         let inputs: Vec<LineInput> = lines
             .iter()
             .map(|l| LineInput {
@@ -333,13 +343,33 @@ impl App {
         vat_included: bool,
         requests: &[LineRequest],
     ) -> AppResult<DealLines> {
+        self.set_record_lines(actor, &DEAL, deal, vat_included, requests)
+            .await
+    }
+
+    /// Replaces the lines of a deal or a draft document, computes them exactly and keeps
+    /// their totals on the record (a deal's amount; a document's net, VAT and total), all
+    /// in one transaction; any bad line refuses the whole change.
+    pub async fn set_record_lines(
+        &self,
+        actor: &Actor,
+        def: &'static hamkor_domain::objects::ObjectDef,
+        deal: Id,
+        vat_included: bool,
+        requests: &[LineRequest],
+    ) -> AppResult<DealLines> {
         use hamkor_domain::money::{self, Discount, LineInput, Quantity, VatMode};
         use hamkor_domain::objects::PRODUCT;
         use serde_json::Value;
         let mut db = self.db.clone();
-        let d = records::get(&mut db, actor, &DEAL, deal).await?;
+        let d = records::get(&mut db, actor, def, deal).await?;
         if !d.allows(actor, Action::Write) {
             return Err(AppError::Forbidden);
+        }
+        if def.object == ObjectType::Document
+            && d.fields.get("status").and_then(Value::as_str) != Some("draft")
+        {
+            return Err(FieldError::new("lines", "error-document-locked").into());
         }
         let currency = deal_currency(&d);
         let mut errors = ValidationErrors::default();
@@ -496,22 +526,39 @@ impl App {
                 total: t.total,
             })
             .collect();
-        let customs = self.custom_fields(ObjectType::Deal).await?;
+        let customs = self.custom_fields(def.object).await?;
         let mut tx = self.db.begin().await?;
-        sales::set_lines(&mut tx, deal, vat_included, &lines).await?;
-        if !lines.is_empty() {
-            let mut input = hamkor_domain::input::RecordInput::default();
-            input.fields.insert(
-                "amount".into(),
-                serde_json::json!(money::format_amount(totals.total, currency.minor_digits)),
-            );
+        sales::set_lines(&mut tx, line_owner(def), deal, vat_included, &lines).await?;
+        let amount =
+            |minor: i64| serde_json::json!(money::format_amount(minor, currency.minor_digits));
+        let mut input = hamkor_domain::input::RecordInput::default();
+        if def.object == ObjectType::Document {
+            input.fields.insert("net_total".into(), amount(totals.net));
+            input.fields.insert("vat_total".into(), amount(totals.vat));
+            input.fields.insert("total".into(), amount(totals.total));
+            input
+                .fields
+                .insert("vat_included".into(), serde_json::json!(vat_included));
+        } else if !lines.is_empty() {
+            input.fields.insert("amount".into(), amount(totals.total));
+        }
+        if !input.fields.is_empty() {
             input
                 .fields
                 .insert("currency".into(), serde_json::json!(currency.code));
-            records::update(&mut tx, actor, &DEAL, deal, input, &customs, None).await?;
+            records::update(&mut tx, actor, def, deal, input, &customs, None).await?;
         }
         tx.commit().await?;
-        self.deal_lines(actor, deal).await
+        self.record_lines(actor, def, deal).await
+    }
+}
+
+/// Where the lines of records of this kind are kept.
+fn line_owner(def: &hamkor_domain::objects::ObjectDef) -> sales::LineOwner {
+    if def.object == ObjectType::Document {
+        sales::LineOwner::Document
+    } else {
+        sales::LineOwner::Deal
     }
 }
 

@@ -74,10 +74,11 @@ pub enum ObjectType {
     Deal,
     Product,
     Lead,
+    Document,
 }
 
 impl ObjectType {
-    pub const ALL: [ObjectType; 9] = [
+    pub const ALL: [ObjectType; 10] = [
         ObjectType::Account,
         ObjectType::Contact,
         ObjectType::Interaction,
@@ -87,6 +88,7 @@ impl ObjectType {
         ObjectType::Deal,
         ObjectType::Product,
         ObjectType::Lead,
+        ObjectType::Document,
     ];
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -99,6 +101,7 @@ impl ObjectType {
             ObjectType::Deal => "deal",
             ObjectType::Product => "product",
             ObjectType::Lead => "lead",
+            ObjectType::Document => "document",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -171,6 +174,7 @@ impl Role {
             (Role::Marketer, Lead, Read) => Scope::All,
             (Role::Marketer, Lead, _) => Scope::Own,
             (Role::Marketer, Deal, _) => Scope::None,
+            (Role::Marketer, Document, _) => Scope::None,
             (Role::Marketer, Account | Contact, Read) => Scope::All,
             (Role::Marketer, Account | Contact, Write | Delete) => Scope::Own,
             (Role::Support, Account | Contact, Read) => Scope::All,

@@ -249,6 +249,41 @@ pub const UNITS: &[&str] = &[
 /// Where a lead stands: worked (`new → contacted → qualified | unqualified`) until it is
 /// converted into an account, a contact and a deal (only conversion sets `converted`).
 pub const LEAD_STATUSES: &[&str] = &["new", "contacted", "qualified", "unqualified", "converted"];
+/// The sales documents: a quote (an offer), an order (what the client ordered), an
+/// invoice (what the client is to pay).
+pub const DOCUMENT_KINDS: &[&str] = &["quote", "order", "invoice"];
+/// Where a document stands; which apply to which kind is in `document_statuses`.
+/// `partly_paid` and `paid` follow from the payments recorded, `shipped` from shipments.
+pub const DOCUMENT_STATUSES: &[&str] = &[
+    "draft",
+    "sent",
+    "accepted",
+    "rejected",
+    "confirmed",
+    "shipped",
+    "issued",
+    "partly_paid",
+    "paid",
+    "cancelled",
+];
+
+/// The statuses a document of a kind may have.
+pub fn document_statuses(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "quote" => &["draft", "sent", "accepted", "rejected", "cancelled"],
+        "order" => &["draft", "confirmed", "sent", "shipped", "cancelled"],
+        "invoice" => &[
+            "draft",
+            "issued",
+            "sent",
+            "partly_paid",
+            "paid",
+            "cancelled",
+        ],
+        _ => &[],
+    }
+}
+
 /// Where a deal stands: still being worked (in a stage of its pipeline), won or lost.
 pub const DEAL_STATUSES: &[&str] = &["open", "won", "lost"];
 
@@ -519,12 +554,52 @@ pub static LEAD: ObjectDef = ObjectDef {
     owner_alias: None,
 };
 
+/// A quote, order or invoice: numbered per kind and year when it is made (without gaps),
+/// for a client, in a currency, with lines (see the documents store) whose totals are kept
+/// here. Only a draft's contents change; payments and shipments recorded against it set
+/// `paid`, `shipped` and the payment status.
+pub static DOCUMENT: ObjectDef = ObjectDef {
+    object: ObjectType::Document,
+    plural: "documents",
+    fields: &[
+        f("kind", FieldKind::Choice(DOCUMENT_KINDS))
+            .required()
+            .column(),
+        f("number", FieldKind::Text { max: 50 })
+            .read_only()
+            .column(),
+        f("issued_on", FieldKind::Date).not_null().column(),
+        f("due_on", FieldKind::Date).column(),
+        f("status", FieldKind::Choice(DOCUMENT_STATUSES))
+            .not_null()
+            .column(),
+        f("account_id", FieldKind::Ref(ObjectType::Account)).column(),
+        f("contact_id", FieldKind::Ref(ObjectType::Contact)),
+        f("deal_id", FieldKind::Ref(ObjectType::Deal)).column(),
+        f("source_id", FieldKind::Ref(ObjectType::Document)).read_only(),
+        f("currency", FieldKind::Choice(CURRENCIES)).column(),
+        f("vat_included", FieldKind::Bool),
+        f("net_total", FieldKind::Amount).read_only(),
+        f("vat_total", FieldKind::Amount).read_only(),
+        f("total", FieldKind::Amount).read_only().column(),
+        f("paid", FieldKind::Amount).read_only().column(),
+        f("shipped", FieldKind::Amount).read_only(),
+        f("notes", FieldKind::LongText).no_filter(),
+        f("sent_at", FieldKind::DateTime).read_only(),
+    ],
+    parents: &[],
+    default_sort: "-issued_on",
+    sharing: Sharing::Scope,
+    owner_alias: None,
+};
+
 /// Every object described here, in menu order.
-pub static OBJECTS: [&ObjectDef; 9] = [
+pub static OBJECTS: [&ObjectDef; 10] = [
     &ACCOUNT,
     &CONTACT,
     &LEAD,
     &DEAL,
+    &DOCUMENT,
     &PRODUCT,
     &INTERACTION,
     &NEED,
@@ -544,6 +619,7 @@ impl ObjectDef {
             ObjectType::Deal => &DEAL,
             ObjectType::Product => &PRODUCT,
             ObjectType::Lead => &LEAD,
+            ObjectType::Document => &DOCUMENT,
         }
     }
     pub fn by_plural(plural: &str) -> Option<&'static ObjectDef> {

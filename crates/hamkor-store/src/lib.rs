@@ -10,6 +10,7 @@ pub mod currencies;
 pub mod custom_fields;
 pub mod db;
 pub mod dialect;
+pub mod documents;
 pub mod leads;
 pub mod list;
 pub mod picklists;

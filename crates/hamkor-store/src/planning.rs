@@ -96,6 +96,10 @@ pub async fn prepare(
         ObjectType::Deal => crate::sales::prepare_deal(tx, current, input).await,
         ObjectType::Product => crate::sales::prepare_product(current, input),
         ObjectType::Lead => crate::leads::prepare_lead(current, input),
+        ObjectType::Document => {
+            let days = crate::documents::settings(tx).await?.invoice_days;
+            crate::documents::prepare_document(tx, current, input, days).await
+        }
         _ => Ok(()),
     }
 }

@@ -107,6 +107,7 @@ impl Record {
                 .join(" "),
             ObjectType::Interaction => get("subject").to_string(),
             ObjectType::Product => format!("{} · {}", get("code"), get("name")),
+            ObjectType::Document => get("number").to_string(),
             ObjectType::Lead => {
                 let person = [get("last_name"), get("first_name")]
                     .into_iter()
@@ -422,6 +423,17 @@ pub async fn get(
     fetch(ex, actor, def, id, false, false).await
 }
 
+/// Reads one live record the actor may see and locks its row until the transaction ends
+/// (on PostgreSQL; SQLite's writer already holds the database).
+pub async fn get_for_update(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    def: &ObjectDef,
+    id: Id,
+) -> Result<Record, StoreError> {
+    fetch(ex, actor, def, id, false, true).await
+}
+
 async fn fetch(
     ex: &mut impl Exec,
     actor: &Actor,
@@ -500,6 +512,7 @@ fn search_index(def: &ObjectDef) -> &'static str {
         ObjectType::Deal => "deals_search",
         ObjectType::Product => "products_search",
         ObjectType::Lead => "leads_search",
+        ObjectType::Document => "documents_search",
     }
 }
 

@@ -825,67 +825,109 @@ pub struct Line {
     pub total: i64,
 }
 
-/// Replaces a deal's lines (the caller has checked them and the actor's rights).
+/// What has lines: a deal (its products) or a sales document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineOwner {
+    Deal,
+    Document,
+}
+
+impl LineOwner {
+    /// (lines table, its column naming the owner, the owner's table)
+    fn tables(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            LineOwner::Deal => ("deal_lines", "deal_id", "deals"),
+            LineOwner::Document => ("document_lines", "document_id", "documents"),
+        }
+    }
+}
+
+/// Replaces the lines of a deal or document (the caller has checked them and the actor's
+/// rights).
 pub async fn set_lines(
     tx: &mut impl Exec,
-    deal: Id,
+    owner: LineOwner,
+    id: Id,
     vat_included: bool,
     lines: &[Line],
 ) -> Result<(), StoreError> {
-    tx.execute(&Sql::new("DELETE FROM deal_lines WHERE deal_id = $1").arg(deal))
-        .await?;
-    tx.execute(
-        &Sql::new("UPDATE deals SET vat_included = $1 WHERE id = $2")
-            .arg(vat_included)
-            .arg(deal),
-    )
-    .await?;
+    let (table, column, parent) = owner.tables();
+    let mut del = Sql::new("DELETE FROM ");
+    del.push_ident(table)
+        .push(" WHERE ")
+        .push_ident(column)
+        .push(" = ")
+        .bind(id);
+    tx.execute(&del).await?;
+    let mut up = Sql::new("UPDATE ");
+    up.push_ident(parent)
+        .push(" SET vat_included = ")
+        .bind(vat_included)
+        .push(" WHERE id = ")
+        .bind(id);
+    tx.execute(&up).await?;
     for (i, l) in lines.iter().enumerate() {
-        tx.execute(
-            &Sql::new(
-                "INSERT INTO deal_lines (id, deal_id, position, product_id, name, unit, quantity, unit_price, \
-                 discount_bp, discount_amount, vat_rate_bp, gross, discount, net, vat, total) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        let mut ins = Sql::new("INSERT INTO ");
+        ins.push_ident(table)
+            .push(" (id, ")
+            .push_ident(column)
+            .push(
+                ", position, product_id, name, unit, quantity, unit_price, \
+                 discount_bp, discount_amount, vat_rate_bp, gross, discount, net, vat, total) VALUES (",
             )
-            .arg(Id::new())
-            .arg(deal)
-            .arg(i as i64)
-            .arg(crate::db::Arg::Id(l.product_id))
-            .arg(l.name.clone())
-            .arg(l.unit.clone())
-            .arg(l.quantity)
-            .arg(l.unit_price)
-            .arg(crate::db::Arg::Int(l.discount_bp))
-            .arg(crate::db::Arg::Int(l.discount_amount))
-            .arg(l.vat_rate_bp)
-            .arg(l.gross)
-            .arg(l.discount)
-            .arg(l.net)
-            .arg(l.vat)
-            .arg(l.total),
-        )
-        .await?;
+            .bind(Id::new());
+        for a in [
+            crate::db::Arg::from(id),
+            crate::db::Arg::from(i as i64),
+            crate::db::Arg::Id(l.product_id),
+            crate::db::Arg::from(l.name.clone()),
+            crate::db::Arg::from(l.unit.clone()),
+            crate::db::Arg::from(l.quantity),
+            crate::db::Arg::from(l.unit_price),
+            crate::db::Arg::Int(l.discount_bp),
+            crate::db::Arg::Int(l.discount_amount),
+            crate::db::Arg::from(l.vat_rate_bp),
+            crate::db::Arg::from(l.gross),
+            crate::db::Arg::from(l.discount),
+            crate::db::Arg::from(l.net),
+            crate::db::Arg::from(l.vat),
+            crate::db::Arg::from(l.total),
+        ] {
+            ins.push(", ").bind(a);
+        }
+        ins.push(")");
+        tx.execute(&ins).await?;
     }
     Ok(())
 }
 
-/// A deal's lines in order, and whether their prices include VAT.
-pub async fn lines(ex: &mut impl Exec, deal: Id) -> Result<(bool, Vec<Line>), StoreError> {
+/// The lines of a deal or document in order, and whether their prices include VAT.
+pub async fn lines(
+    ex: &mut impl Exec,
+    owner: LineOwner,
+    id: Id,
+) -> Result<(bool, Vec<Line>), StoreError> {
+    let (table, column, parent) = owner.tables();
+    let mut q = Sql::new("SELECT vat_included FROM ");
+    q.push_ident(parent).push(" WHERE id = ").bind(id);
     let vat_included = ex
-        .fetch_optional(&Sql::new("SELECT vat_included FROM deals WHERE id = $1").arg(deal))
+        .fetch_optional(&q)
         .await?
-        .map(|r| r.bool("vat_included"))
+        .map(|r| r.opt_bool("vat_included"))
         .transpose()?
+        .flatten()
         .unwrap_or(false);
-    let rows = ex
-        .fetch_all(
-            &Sql::new(
-                "SELECT product_id, name, unit, quantity, unit_price, discount_bp, discount_amount, vat_rate_bp, \
-                 gross, discount, net, vat, total FROM deal_lines WHERE deal_id = $1 ORDER BY position",
-            )
-            .arg(deal),
-        )
-        .await?;
+    let mut q = Sql::new(
+        "SELECT product_id, name, unit, quantity, unit_price, discount_bp, discount_amount, vat_rate_bp, \
+         gross, discount, net, vat, total FROM ",
+    );
+    q.push_ident(table)
+        .push(" WHERE ")
+        .push_ident(column)
+        .push(" = ")
+        .bind(id)
+        .push(" ORDER BY position");
+    let rows = ex.fetch_all(&q).await?;
     let lines = rows
         .iter()
         .map(|r| {

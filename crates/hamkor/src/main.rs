@@ -539,6 +539,7 @@ async fn check_mail(config: &Config, to: &str) -> Result<()> {
                 config.base_url
             ),
             html: None,
+            attachments: Vec::new(),
         })
         .await;
     match sent {

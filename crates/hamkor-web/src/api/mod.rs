@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1` (conventions in the repository's docs/api.md).
 
 pub mod currencies;
+pub mod documents;
 pub mod leads;
 pub mod openapi;
 pub mod planning;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .merge(planning::routes())
         .merge(sales::routes())
         .merge(leads::routes())
+        .merge(documents::routes())
         .merge(sales::script_routes())
         .merge(sales::line_routes())
         .merge(sales::price_list_routes())

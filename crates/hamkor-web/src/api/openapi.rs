@@ -216,6 +216,21 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/web_forms", &["get", "post"]),
     ("/api/v1/web_forms/{id}", &["get", "patch", "delete"]),
     ("/api/v1/teams", &["get"]),
+    ("/api/v1/documents", &["get", "post"]),
+    ("/api/v1/documents/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/documents/{id}/restore", &["post"]),
+    ("/api/v1/documents/{id}/history", &["get"]),
+    ("/api/v1/documents/bulk", &["post"]),
+    ("/api/v1/documents/{id}/lines", &["get", "put"]),
+    ("/api/v1/documents/{id}/documents", &["post"]),
+    ("/api/v1/deals/{id}/documents", &["post"]),
+    ("/api/v1/documents/{id}/payments", &["get", "post"]),
+    ("/api/v1/documents/{id}/shipments", &["get", "post"]),
+    ("/api/v1/documents/{id}/pdf", &["get"]),
+    ("/api/v1/documents/{id}/send", &["post"]),
+    ("/api/v1/accounts/{id}/balance", &["get"]),
+    ("/api/v1/document_settings", &["get", "put"]),
+    ("/api/v1/document_settings/logo", &["put", "delete"]),
 ];
 
 /// The OpenAPI document.
@@ -242,6 +257,12 @@ pub fn spec() -> Value {
                     "/duplicates",
                     "/convert",
                     "/assign",
+                    "/documents",
+                    "/payments",
+                    "/shipments",
+                    "/pdf",
+                    "/send",
+                    "/balance",
                 ]
                 .iter()
                 .any(|end| path.ends_with(end))

@@ -272,10 +272,24 @@ async fn tick_step(
 }
 
 pub fn line_routes() -> Router<AppState> {
-    Router::new().route("/api/v1/deals/{id}/lines", get(get_lines).put(put_lines))
+    use hamkor_domain::objects::{DEAL, DOCUMENT};
+    let mut r = Router::new();
+    for def in [&DEAL, &DOCUMENT] {
+        let path = if def.object == hamkor_domain::ObjectType::Deal {
+            "/api/v1/deals/{id}/lines"
+        } else {
+            "/api/v1/documents/{id}/lines"
+        };
+        r = r.route(
+            path,
+            get(move |st, u, p| get_lines(def, st, u, p))
+                .put(move |st, u, p, h, b| put_lines(def, st, u, p, h, b)),
+        );
+    }
+    r
 }
 
-fn lines_json(d: &hamkor_app::sales::DealLines) -> Value {
+pub(crate) fn lines_json(d: &hamkor_app::sales::DealLines) -> Value {
     use hamkor_domain::money::{Quantity, format_amount};
     let digits = d.currency.minor_digits;
     let amount = |m: i64| format_amount(m, digits);
@@ -305,6 +319,7 @@ fn lines_json(d: &hamkor_app::sales::DealLines) -> Value {
 }
 
 async fn get_lines(
+    def: &'static hamkor_domain::objects::ObjectDef,
     State(s): State<AppState>,
     ApiUser(c): ApiUser,
     Path(id): Path<String>,
@@ -312,7 +327,7 @@ async fn get_lines(
     let id = parse_id(&id)?;
     let d = s
         .app
-        .deal_lines(&c.actor, id)
+        .record_lines(&c.actor, def, id)
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(axum::Json(lines_json(&d)).into_response())
@@ -322,6 +337,7 @@ async fn get_lines(
 /// "name"?, "unit"?, "quantity": "2.5", "unit_price": "10.01", "discount": "10%",
 /// "vat_rate": "12"}]}`.
 async fn put_lines(
+    def: &'static hamkor_domain::objects::ObjectDef,
     State(s): State<AppState>,
     ApiUser(c): ApiUser,
     Path(id): Path<String>,
@@ -382,7 +398,7 @@ async fn put_lines(
     }
     let d = s
         .app
-        .set_deal_lines(&c.actor, id, vat_included, &lines)
+        .set_record_lines(&c.actor, def, id, vat_included, &lines)
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(axum::Json(lines_json(&d)).into_response())

@@ -265,6 +265,21 @@ pub fn found_json(
             .collect::<Vec<_>>()
             .join(" · ")
         }
+        ObjectType::Document => {
+            let status = text("status");
+            [
+                format!("{} {}", text("total"), text("currency")),
+                if status.is_empty() {
+                    String::new()
+                } else {
+                    loc.t(&format!("choice-{status}"))
+                },
+            ]
+            .into_iter()
+            .filter(|x| !x.trim().is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ")
+        }
         ObjectType::Lead => {
             let status = text("status");
             [

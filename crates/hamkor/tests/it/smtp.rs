@@ -153,6 +153,7 @@ fn reminder(to: &str) -> Mail {
         // The second line starts with a dot: SMTP must stuff and unstuff it.
         text: "Salom, Aziza!\n.Bugun soat 15:00 da qoʻngʻiroq qiling.\nПозвоните клиенту.\n".into(),
         html: None,
+        attachments: Vec::new(),
     }
 }
 

@@ -1,0 +1,491 @@
+//! Quotes, orders and invoices: numbering per kind and year without gaps (also under
+//! concurrent creation), made from a deal and from one another with exact lines, frozen
+//! once issued, payments and shipments giving each client's balance, the PDF, and who
+//! may do what.
+
+use crate::both;
+use crate::support::TestApp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn codes(v: &Value) -> Vec<String> {
+    v["errors"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| {
+                    format!(
+                        "{}:{}",
+                        e["field"].as_str().unwrap_or(""),
+                        e["code"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn deal_with_lines(t: &TestApp, who: &str, account: &str) -> String {
+    let (s, d) = t
+        .post(
+            who,
+            "/api/v1/deals",
+            json!({"title": "Cables", "account_id": account, "currency": "UZS"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{d}");
+    let id = d["id"].as_str().unwrap().to_string();
+    let (s, _, v) = t
+        .request(
+            who,
+            reqwest::Method::PUT,
+            &format!("/api/v1/deals/{id}/lines"),
+            Some(&json!({"vat_included": false, "lines": [
+                {"name": "Cable VVG 3x2.5, m", "quantity": "120", "unit_price": "8500", "vat_rate": "12", "unit": "m"},
+                {"name": "Installation", "quantity": "1", "unit_price": "1500000.50", "discount": "10%", "vat_rate": "12"},
+            ]})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    id
+}
+
+async fn documents_from_deal_to_payment(t: TestApp) {
+    let acc = t.account("sales_a1", "sales_a1", "Elektr Savdo").await;
+    let deal = deal_with_lines(&t, "sales_a1", &acc).await;
+    let (s, q) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/deals/{deal}/documents"),
+            json!({"kind": "quote"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(q["number"], format!("Q-{year}-00001"));
+    assert_eq!(q["status"], "draft");
+    assert_eq!(q["account_id"], acc.as_str());
+    // 120 × 8 500 = 1 020 000, VAT 12 % = 122 400; 1 500 000.50 − 10 % (150 000.05) =
+    // 1 350 000.45, VAT 162 000.05 (162 000.054 rounded); net 2 370 000.45, VAT
+    // 284 400.05, total 2 654 400.50.
+    assert_eq!(q["net_total"], "2370000.45", "{q}");
+    assert_eq!(q["vat_total"], "284400.05", "{q}");
+    assert_eq!(q["total"], "2654400.50", "{q}");
+    let qid = q["id"].as_str().unwrap().to_string();
+    let (_, lines) = t
+        .get("sales_a1", &format!("/api/v1/documents/{qid}/lines"))
+        .await;
+    assert_eq!(lines["lines"].as_array().unwrap().len(), 2, "{lines}");
+    assert_eq!(lines["totals"]["total"], "2654400.50");
+
+    // Quote → invoice: the same lines and totals, pointing back.
+    let (s, inv) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/documents/{qid}/documents"),
+            json!({"kind": "invoice"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{inv}");
+    assert_eq!(inv["number"], format!("INV-{year}-00001"));
+    assert_eq!(inv["source_id"], qid.as_str());
+    assert_eq!(inv["total"], "2654400.50");
+    assert!(inv["due_on"].is_string(), "an invoice falls due: {inv}");
+    let iid = inv["id"].as_str().unwrap().to_string();
+    // An invoice cannot become a quote.
+    let (s, e) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/documents/{iid}/documents"),
+            json!({"kind": "quote"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+
+    // A draft takes no payment; bad statuses are refused.
+    let (s, e) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/documents/{iid}/payments"),
+            json!({"amount": "100"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    for (body, code) in [
+        (json!({"status": "accepted"}), "status:document-status"),
+        (json!({"status": "paid"}), "status:status-by-payments"),
+        (json!({"kind": "quote"}), "kind:read-only"),
+        (json!({"number": "INV-1"}), "number:read-only"),
+        (json!({"total": "1.00"}), "total:read-only"),
+    ] {
+        let (s, e) = t
+            .patch(
+                "sales_a1",
+                &format!("/api/v1/documents/{iid}"),
+                body.clone(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {e}");
+        assert!(codes(&e).contains(&code.to_string()), "{body}: {e}");
+    }
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/documents/{iid}"),
+            json!({"status": "issued"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    // Issued: its contents are frozen.
+    let before = t.snapshot(&format!("/api/v1/documents/{iid}")).await;
+    let (s, e) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/documents/{iid}"),
+            json!({"currency": "USD"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (s, _, e) = t
+        .request(
+            "sales_a1",
+            reqwest::Method::PUT,
+            &format!("/api/v1/documents/{iid}/lines"),
+            Some(&json!({"lines": [{"name": "x", "quantity": "1", "unit_price": "1"}]})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/documents/{iid}")).await,
+        before
+    );
+
+    // Payments: part, then more than is open (refused), then the rest.
+    let (s, p) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/documents/{iid}/payments"),
+            json!({"amount": "1000000", "on_date": "2026-11-20", "method": "bank", "reference": "PP 17"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let doc = t.snapshot(&format!("/api/v1/documents/{iid}")).await;
+    assert_eq!(doc["paid"], "1000000.00");
+    assert_eq!(doc["status"], "partly_paid");
+    for (body, code) in [
+        (json!({"amount": "1654400.51"}), "amount:more-than-open"),
+        (json!({"amount": "-5"}), "amount:positive"),
+        (json!({"amount": "0.001"}), "amount:amount-decimals"),
+        (
+            json!({"amount": "1", "on_date": "28.11.2026"}),
+            "on_date:type-date",
+        ),
+        (
+            json!({"amount": "1", "owner_id": t.id("admin")}),
+            "owner_id:unknown-field",
+        ),
+    ] {
+        let (s, e) = t
+            .post(
+                "sales_a1",
+                &format!("/api/v1/documents/{iid}/payments"),
+                body.clone(),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {e}");
+        assert!(
+            codes(&e)
+                .iter()
+                .any(|c| c.starts_with(code.split(':').next().unwrap())),
+            "{body}: {e}"
+        );
+    }
+    // Someone who cannot see the invoice cannot pay it, nor see its payments.
+    let (s, _) = t
+        .post(
+            "sales_b",
+            &format!("/api/v1/documents/{iid}/payments"),
+            json!({"amount": "1"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = t
+        .get("sales_b", &format!("/api/v1/documents/{iid}/payments"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = t.get("support", &format!("/api/v1/documents/{iid}")).await;
+    assert!(s == StatusCode::FORBIDDEN || s == StatusCode::NOT_FOUND);
+    // A shipment of everything, then the rest of the payment.
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/documents/{iid}/shipments"),
+            json!({"reference": "TTN 5"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["amount"], "2654400.50");
+    // The balance before paying the rest: owed 1 654 400.50, nothing overdue yet.
+    let (_, b) = t
+        .get("sales_a1", &format!("/api/v1/accounts/{acc}/balance"))
+        .await;
+    assert_eq!(
+        b["items"][0],
+        json!({"currency": "UZS", "invoiced": "2654400.50", "paid": "1000000.00", "shipped": "2654400.50",
+               "owed": "1654400.50", "overdue": "0.00", "settlement": "1654400.50"}),
+        "{b}"
+    );
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/documents/{iid}/payments"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["amount"], "1654400.50");
+    let doc = t.snapshot(&format!("/api/v1/documents/{iid}")).await;
+    assert_eq!(doc["status"], "paid");
+    // A paid invoice is not cancelled.
+    let (s, e) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/documents/{iid}"),
+            json!({"status": "cancelled"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let (_, pays) = t
+        .get("sales_a1", &format!("/api/v1/documents/{iid}/payments"))
+        .await;
+    assert_eq!(pays["items"].as_array().unwrap().len(), 2);
+    assert_eq!(pays["items"][0]["reference"], "PP 17");
+
+    // The PDF: a real PDF with the number, the client and the total.
+    let resp = t
+        .client
+        .get(format!("{}/api/v1/documents/{iid}/pdf", t.base))
+        .bearer_auth(&t.tokens["sales_a1"])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    if status != StatusCode::OK {
+        panic!("{status}: {}", resp.text().await.unwrap());
+    }
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    let bytes = resp.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let pdf = lopdf::Document::load_mem(&bytes).expect("a PDF lopdf reads");
+    let text = pdf
+        .extract_text(&pdf.get_pages().keys().copied().collect::<Vec<_>>())
+        .unwrap_or_default();
+    assert!(text.contains(&format!("INV-{year}-00001")), "{text}");
+    assert!(text.contains("Elektr Savdo"), "{text}");
+    assert!(
+        text.contains("2 654 400.50") || text.contains("2\u{a0}654\u{a0}400.50"),
+        "{text}"
+    );
+    let resp = t
+        .client
+        .get(format!("{}/api/v1/documents/{iid}/pdf", t.base))
+        .bearer_auth(&t.tokens["sales_b"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+both!(documents_from_deal_to_payment);
+
+async fn numbers_have_no_gaps_under_concurrency(t: TestApp) {
+    let acc = t.account("sales_a1", "sales_a1", "Parallel").await;
+    // A document refused midway (bad field) gives its number back.
+    let (s, _) = t
+        .post(
+            "sales_a1",
+            "/api/v1/documents",
+            json!({"kind": "order", "account_id": acc, "due_on": "2020-01-01", "issued_on": "2026-05-01"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut set = tokio::task::JoinSet::new();
+    let n = 24;
+    for i in 0..n {
+        let who = ["sales_a1", "head_a", "admin"][i % 3];
+        let client = t.client.clone();
+        let url = format!("{}/api/v1/documents", t.base);
+        let token = t.tokens[who].clone();
+        let acc = acc.clone();
+        set.spawn(async move {
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"kind": "order", "account_id": acc, "issued_on": "2026-05-01"}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            let v: Value = r.json().await.unwrap();
+            assert_eq!(status, StatusCode::CREATED, "{v}");
+            v["number"].as_str().unwrap().to_string()
+        });
+    }
+    let mut numbers = Vec::new();
+    while let Some(r) = set.join_next().await {
+        numbers.push(r.unwrap());
+    }
+    numbers.sort();
+    let expected: Vec<String> = (1..=n).map(|i| format!("ORD-2026-{i:05}")).collect();
+    assert_eq!(numbers, expected, "consecutive, no gaps, no duplicates");
+    // Another year and another kind count on their own.
+    let (_, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/documents",
+            json!({"kind": "order", "account_id": acc, "issued_on": "2027-01-02"}),
+        )
+        .await;
+    assert_eq!(v["number"], "ORD-2027-00001");
+    let (_, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/documents",
+            json!({"kind": "invoice", "account_id": acc, "issued_on": "2026-05-01"}),
+        )
+        .await;
+    assert_eq!(v["number"], "INV-2026-00001");
+}
+both!(numbers_have_no_gaps_under_concurrency);
+
+async fn overdue_and_settings(t: TestApp) {
+    let acc = t.account("sales_a1", "sales_a1", "Late Payer").await;
+    let (s, inv) = t
+        .post(
+            "sales_a1",
+            "/api/v1/documents",
+            json!({"kind": "invoice", "account_id": acc, "issued_on": "2026-01-10", "due_on": "2026-01-20", "currency": "USD"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{inv}");
+    let id = inv["id"].as_str().unwrap().to_string();
+    let (s, _, v) = t
+        .request(
+            "sales_a1",
+            reqwest::Method::PUT,
+            &format!("/api/v1/documents/{id}/lines"),
+            Some(&json!({"lines": [{"name": "Consulting, hour", "quantity": "10", "unit_price": "45.50", "vat_rate": "0"}]})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    t.patch(
+        "sales_a1",
+        &format!("/api/v1/documents/{id}"),
+        json!({"status": "issued"}),
+    )
+    .await;
+    t.post(
+        "sales_a1",
+        &format!("/api/v1/documents/{id}/payments"),
+        json!({"amount": "100"}),
+    )
+    .await;
+    let (_, b) = t
+        .get("head_a", &format!("/api/v1/accounts/{acc}/balance"))
+        .await;
+    assert_eq!(b["items"][0]["currency"], "USD");
+    assert_eq!(b["items"][0]["owed"], "355.00", "{b}");
+    assert_eq!(b["items"][0]["overdue"], "355.00", "{b}");
+    // Another team's head sees no balance of an account they cannot see.
+    let (s, _) = t
+        .get("head_b", &format!("/api/v1/accounts/{acc}/balance"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Document settings are the administrator's; bad templates and logos are refused.
+    let (s, _, _) = t
+        .request(
+            "head_a",
+            reqwest::Method::PUT,
+            "/api/v1/document_settings",
+            Some(&json!({"company": "Hijack"})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for bad in [
+        json!({"header": "Invoice {document.secret}"}),
+        json!({"footer": "unbalanced {company.name"}),
+        json!({"accent": "red"}),
+    ] {
+        let (s, _, e) = t
+            .request(
+                "admin",
+                reqwest::Method::PUT,
+                "/api/v1/document_settings",
+                Some(&bad),
+                &[],
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {e}");
+    }
+    let (s, _, v) = t
+        .request(
+            "admin",
+            reqwest::Method::PUT,
+            "/api/v1/document_settings",
+            Some(&json!({"company": "Hamkor Demo MChJ", "details": "STIR 301234567\nToshkent, Amir Temur 1",
+                         "header": "{company.name} · {document.number}", "footer": "Thank you, {client.name}!",
+                         "accent": "#0a7d4f"})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let resp = t
+        .client
+        .put(format!("{}/api/v1/document_settings/logo", t.base))
+        .bearer_auth(&t.tokens["admin"])
+        .body(b"MZ\x90\x00 not an image".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let resp = t
+        .client
+        .get(format!("{}/api/v1/documents/{id}/pdf", t.base))
+        .bearer_auth(&t.tokens["sales_a1"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = resp.bytes().await.unwrap();
+    let pdf = lopdf::Document::load_mem(&bytes).unwrap();
+    let text = pdf
+        .extract_text(&pdf.get_pages().keys().copied().collect::<Vec<_>>())
+        .unwrap_or_default();
+    assert!(text.contains("Hamkor Demo MChJ"), "{text}");
+    assert!(text.contains("Thank you, Late Payer!"), "{text}");
+    // Sending needs mail set up; without it the refusal says so and nothing changes.
+    let before = t.snapshot(&format!("/api/v1/documents/{id}")).await;
+    let (s, e) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/documents/{id}/send"),
+            json!({"to": "buh@late.uz"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(codes(&e).contains(&"to:mail-off".to_string()), "{e}");
+    let (s, e) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/documents/{id}/send"),
+            json!({"to": "not an address"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert_eq!(t.snapshot(&format!("/api/v1/documents/{id}")).await, before);
+}
+both!(overdue_and_settings);
