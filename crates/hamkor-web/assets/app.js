@@ -182,33 +182,109 @@ document.querySelectorAll("form.lang select").forEach(function (select) {
   setInterval(poll, 30000);
 })();
 
-// The deal board: drag a card onto another column to move it. The drop fills in and
-// submits the card's own move form, so the server applies the same rules as without JS.
+// The deal board: drag a card onto another column to move it. The drop fills in the
+// card's own move form and sends it, so the server applies the same rules as without
+// JavaScript; the board the server answers with (moved, or refused with the reason and
+// the card back in its stage) replaces the one shown. Without fetch the form is submitted.
 (function () {
   var board = document.getElementById("board");
   if (!board) { return; }
   var dragged = null;
+  function columnOf(el) { return el && el.closest ? el.closest(".board-column") : null; }
+  function clearDrop() {
+    board.querySelectorAll(".board-column.drop").forEach(function (c) { c.classList.remove("drop"); });
+  }
+  function showMessage(doc) {
+    var mine = document.getElementById("board-error");
+    var theirs = doc.getElementById("board-error");
+    if (!mine) { return; }
+    if (theirs) {
+      mine.innerHTML = theirs.innerHTML;
+      mine.hidden = theirs.hidden;
+      return;
+    }
+    // Not a board (e.g. "not found"): its heading and text, as text.
+    var parts = [];
+    doc.querySelectorAll("main h1, main p").forEach(function (el) {
+      if (!el.querySelector("a")) { parts.push(el.textContent.trim()); }
+    });
+    mine.textContent = parts.join(" ");
+    mine.hidden = parts.length === 0;
+  }
+  function move(card, col) {
+    var form = card.querySelector("form.move");
+    if (!form) { return; }
+    var select = form.querySelector("select[name=stage_id]");
+    var was = select.value, home = card.parentNode, after = card.nextSibling;
+    select.value = col.getAttribute("data-stage");
+    if (!window.fetch || !window.DOMParser) { form.submit(); return; }
+    // Shown in the new column at once; put back if the server refuses.
+    var cards = col.querySelectorAll(".deal-card");
+    var last = cards.length ? cards[cards.length - 1] : col.querySelector(".column-sum");
+    col.insertBefore(card, last ? last.nextSibling : null);
+    card.classList.add("pending");
+    board.setAttribute("aria-busy", "true");
+    function putBack() {
+      card.classList.remove("pending");
+      select.value = was;
+      home.insertBefore(card, after);
+    }
+    fetch(form.action, {
+      method: "POST",
+      credentials: "same-origin",
+      body: new URLSearchParams(new FormData(form))
+    }).then(function (r) {
+      return r.text().then(function (html) {
+        board.removeAttribute("aria-busy");
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("board");
+        if (fresh) {
+          board.innerHTML = fresh.innerHTML;
+          showMessage(doc);
+        } else if (r.redirected && !/\/move$/.test(new URL(r.url).pathname)) {
+          location.assign(r.url); // e.g. the session ended: the login page
+        } else {
+          putBack();
+          showMessage(doc);
+        }
+      });
+    }).catch(function () {
+      board.removeAttribute("aria-busy");
+      putBack();
+      form.submit();
+    });
+  }
   board.addEventListener("dragstart", function (e) {
     var card = e.target.closest && e.target.closest(".deal-card");
     if (!card) { return; }
     dragged = card;
     e.dataTransfer.setData("text/plain", card.getAttribute("data-deal"));
+    e.dataTransfer.effectAllowed = "move";
     card.classList.add("dragging");
   });
   board.addEventListener("dragend", function () {
     if (dragged) { dragged.classList.remove("dragging"); }
     dragged = null;
+    clearDrop();
   });
-  board.querySelectorAll(".board-column").forEach(function (col) {
-    col.addEventListener("dragover", function (e) { e.preventDefault(); col.classList.add("drop"); });
-    col.addEventListener("dragleave", function () { col.classList.remove("drop"); });
-    col.addEventListener("drop", function (e) {
-      e.preventDefault();
-      col.classList.remove("drop");
-      if (!dragged || dragged.parentNode === col) { return; }
-      var form = dragged.querySelector("form.move");
-      form.querySelector("select[name=stage_id]").value = col.getAttribute("data-stage");
-      form.submit();
-    });
+  board.addEventListener("dragover", function (e) {
+    var col = columnOf(e.target);
+    if (!col || !dragged) { return; }
+    e.preventDefault();
+    if (!col.classList.contains("drop")) { clearDrop(); col.classList.add("drop"); }
+  });
+  board.addEventListener("dragleave", function (e) {
+    var col = columnOf(e.target);
+    if (col && !col.contains(e.relatedTarget)) { col.classList.remove("drop"); }
+  });
+  board.addEventListener("drop", function (e) {
+    var col = columnOf(e.target);
+    if (!col || !dragged) { return; }
+    e.preventDefault();
+    clearDrop();
+    var card = dragged;
+    card.classList.remove("dragging");
+    dragged = null;
+    if (card.parentNode !== col) { move(card, col); }
   });
 })();

@@ -1148,13 +1148,21 @@ async fn record_page(
     // A deal's way through its pipeline.
     if def.object == ObjectType::Deal {
         let visits = s.app.deal_stages(&c.actor, id).await.unwrap_or_default();
+        // The board of the deal's own pipeline (the board alone shows the first).
+        let board = format!(
+            "/deals/board?pipeline={}#deal-{id}",
+            r.fields
+                .get("pipeline_id")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+        );
         related.push(Related {
             add: None,
             title: loc.t("deal-stage-history"),
             items: visits
                 .iter()
                 .map(|v| RelatedItem {
-                    href: format!("/deals/board#deal-{id}"),
+                    href: board.clone(),
                     text: v.stage.clone(),
                     note: [
                         Some(loc.datetime(&v.entered_at)),

@@ -58,6 +58,16 @@ struct BoardPage {
     columns: Vec<BoardColumn>,
     stages: Vec<(String, String)>,
     can_add: bool,
+    /// Why the last move was refused (title, reasons), shown above the columns.
+    refusal: Option<(String, String)>,
+    /// The card whose move was refused.
+    refused: String,
+}
+
+/// A refused move, to show on the board.
+struct Refusal {
+    deal: Id,
+    reasons: String,
 }
 
 async fn board(
@@ -65,14 +75,25 @@ async fn board(
     UiUser(c): UiUser,
     Query(q): Query<Vec<(String, String)>>,
 ) -> Response {
-    let loc = c.loc;
     let pipeline = q
         .iter()
         .find(|(k, _)| k == "pipeline")
         .and_then(|(_, v)| v.parse::<Id>().ok());
+    board_page(&s, &c, pipeline, None).await
+}
+
+/// The board of `pipeline` (the first when `None`), with a refused move when there was one
+/// (then with status 422): the card is shown where it still is, the reason above.
+async fn board_page(
+    s: &AppState,
+    c: &crate::auth::Caller,
+    pipeline: Option<Id>,
+    refusal: Option<Refusal>,
+) -> Response {
+    let loc = c.loc;
     let (p, columns) = match s.app.board(&c.actor, pipeline, 50).await {
         Ok(b) => b,
-        Err(e) => return app_error_page(&c, e),
+        Err(e) => return app_error_page(c, e),
     };
     let users = s.app.users().await.unwrap_or_default();
     // The accounts named on the cards, as the viewer may see them.
@@ -86,6 +107,7 @@ async fn board(
         .record_titles(&c.actor, &hamkor_domain::objects::ACCOUNT, &account_ids)
         .await
         .unwrap_or_default();
+    let refusal_status = refusal.is_some();
     let cols = columns
         .iter()
         .map(|col| BoardColumn {
@@ -152,8 +174,8 @@ async fn board(
         .filter(|x| x.active)
         .map(|x| (x.id.to_string(), x.name))
         .collect();
-    let frame = Frame::for_caller(&c);
-    render(&BoardPage {
+    let frame = Frame::for_caller(c);
+    let mut page = render(&BoardPage {
         loc,
         user: frame.user,
         csrf: frame.csrf,
@@ -169,10 +191,20 @@ async fn board(
             .collect(),
         columns: cols,
         can_add: c.actor.scope(ObjectType::Deal, Action::Write) != Scope::None,
-    })
+        refused: refusal
+            .as_ref()
+            .map(|r| r.deal.to_string())
+            .unwrap_or_default(),
+        refusal: refusal.map(|r| (loc.t("deal-move-refused"), r.reasons)),
+    });
+    if refusal_status && page.status().is_success() {
+        *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    page
 }
 
-/// Moves a deal to another stage (the board's card form, or a drop).
+/// Moves a deal to another stage (the board's card form, or a drop). A refused move shows
+/// the deal's board again with the reason, the card still in its stage.
 async fn move_deal(State(s): State<AppState>, Path(id): Path<String>, f: UiForm) -> Response {
     let c = &f.caller;
     let Ok(id) = id.parse::<Id>() else {
@@ -188,12 +220,21 @@ async fn move_deal(State(s): State<AppState>, Path(id): Path<String>, f: UiForm)
                 .unwrap_or("");
             Redirect::to(&format!("/deals/board?pipeline={pipeline}#deal-{id}")).into_response()
         }
-        Err(AppError::Invalid(v)) => super::message(
-            Frame::for_caller(c),
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            c.loc.t("deal-move-refused"),
-            c.loc.errors(&v),
-        ),
+        Err(AppError::Invalid(v)) => {
+            let pipeline = match s.app.get_record(&c.actor, &DEAL, id).await {
+                Ok(d) => d
+                    .fields
+                    .get("pipeline_id")
+                    .and_then(Value::as_str)
+                    .and_then(|p| p.parse::<Id>().ok()),
+                Err(e) => return app_error_page(c, e),
+            };
+            let refusal = Refusal {
+                deal: id,
+                reasons: c.loc.errors(&v),
+            };
+            board_page(&s, c, pipeline, Some(refusal)).await
+        }
         Err(e) => app_error_page(c, e),
     }
 }

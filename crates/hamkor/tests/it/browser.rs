@@ -1,7 +1,8 @@
 //! The key journeys in a real headless Chromium (when `HAMKOR_BROWSER_TESTS=1`; `.ci/run`
 //! installs Chromium and sets it): log in, add custom fields, create an account and a
 //! contact with custom values, find the contact with the search box across scripts,
-//! switch the language to Uzbek and Russian, and use the lists on a 360-px phone screen.
+//! switch the language to Uzbek and Russian, use the lists on a 360-px phone screen, and
+//! drag a deal across the board of a pipeline that enforces its stage steps.
 
 use crate::both;
 use crate::support::{PASSWORD, TestApp};
@@ -761,3 +762,464 @@ async fn a_task_for_a_colleague_is_done_and_accepted(t: TestApp) {
     let _ = c.clone().close().await;
 }
 both!(a_task_for_a_colleague_is_done_and_accepted);
+
+/// Waits until `script` (run in the page, with `args`) returns something other than
+/// `null`, `false` or `undefined`, and returns that.
+async fn wait_js(
+    c: &Client,
+    what: &str,
+    script: &str,
+    args: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = c
+            .execute(script, args.clone())
+            .await
+            .unwrap_or(serde_json::Value::Null);
+        if !v.is_null() && v != json!(false) {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: not so on {:?}",
+            c.current_url().await.ok()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Drags a card onto a board column. WebDriver's pointer actions do not start an HTML5
+/// drag in Chromium, so the drag's events are dispatched on the real elements (sharing
+/// one DataTransfer, at the elements' centres, the drop on whatever lies at the column's
+/// centre as a hand's drop would be) and the page's own handlers do the rest.
+async fn drag_card(c: &Client, deal: &str, stage: &str) {
+    c.execute(
+        r#"const card = document.getElementById("deal-" + arguments[0]);
+        const col = document.querySelector(".board-column[data-stage='" + arguments[1] + "']");
+        if (!card || !col) { throw new Error("no card or no column"); }
+        col.scrollIntoView({block: "nearest", inline: "nearest"});
+        const dt = new DataTransfer();
+        const centre = (el) => { const r = el.getBoundingClientRect();
+            return {clientX: r.left + r.width / 2, clientY: r.top + Math.min(r.height / 2, 60)}; };
+        const fire = (el, type, at) => el.dispatchEvent(new DragEvent(type,
+            Object.assign({bubbles: true, cancelable: true, composed: true, dataTransfer: dt}, at)));
+        const to = centre(col);
+        const under = document.elementFromPoint(to.clientX, to.clientY);
+        const target = under && col.contains(under) ? under : col;
+        fire(card, "dragstart", centre(card));
+        fire(target, "dragenter", to);
+        fire(target, "dragover", to);
+        fire(target, "drop", to);
+        fire(card, "dragend", to);"#,
+        vec![json!(deal), json!(stage)],
+    )
+    .await
+    .unwrap();
+}
+
+/// A column of the board as the page shows it: the count, the sums line, the cards.
+async fn board_column(c: &Client, stage: &str) -> serde_json::Value {
+    c.execute(
+        r#"const col = document.querySelector(".board-column[data-stage='" + arguments[0] + "']");
+        return {count: col.querySelector(".column-sum .count").textContent.trim(),
+            sums: col.querySelector(".column-sum").textContent.replace(/\s+/g, " ").trim(),
+            cards: Array.from(col.querySelectorAll(".deal-card")).map((c) => c.dataset.deal)};"#,
+        vec![json!(stage)],
+    )
+    .await
+    .unwrap()
+}
+
+/// Waits until the board has answered a move: nothing pending, and the card is where
+/// the server says it is.
+async fn wait_board_settled(c: &Client) {
+    wait_js(
+        c,
+        "the board settles",
+        "const b = document.getElementById('board');
+         return !!b && !b.hasAttribute('aria-busy') && !b.querySelector('.pending');",
+        vec![],
+    )
+    .await;
+}
+
+/// The counts the funnel chart labels each stage with ("Offer: 2"), by stage name.
+async fn funnel_labels(c: &Client) -> Vec<String> {
+    wait(c, "figure.funnel-chart svg").await;
+    let v = c
+        .execute(
+            "return Array.from(document.querySelectorAll('figure.funnel-chart svg text'))
+                .map((t) => t.textContent.trim());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+/// The deal's stage as the server has it.
+async fn stage_of(t: &TestApp, deal: &str) -> String {
+    let (s, v) = t.get("admin", &format!("/api/v1/deals/{deal}")).await;
+    assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+    v["stage_id"].as_str().unwrap().to_string()
+}
+
+/// Moves a card with its own move form (no dragging): picks the stage, presses "Move".
+async fn move_with_form(c: &Client, deal: &str, stage: &str) {
+    wait(c, &format!("#deal-{deal} form.move select"))
+        .await
+        .select_by_value(stage)
+        .await
+        .unwrap();
+    c.find(Locator::Css(&format!("#deal-{deal} form.move button")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// On the deal page, ticks a step of the script panel and waits for it to be ticked.
+async fn tick_deal_step(c: &Client, step: &str) {
+    let form = format!("#script form[action$='/steps/{step}']");
+    wait(c, &format!("{form} button[aria-pressed=false]"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait(c, &format!("{form} button[aria-pressed=true]")).await;
+}
+
+/// A salesperson drags a deal to the next stage of a pipeline that enforces its steps:
+/// the board refuses, naming the required step, and the card stays; they tick the step on
+/// the deal's page, drag again and the deal moves, the columns add up anew, the deal's
+/// stage history names them, and the funnel counts it. Then the same on a 360-px phone,
+/// with the card's move form instead of dragging.
+async fn a_deal_is_dragged_across_the_board(t: TestApp) {
+    if !enabled() {
+        return;
+    }
+    // An administrator's pipeline: leaving "Lead" needs its required step done.
+    let (s, p) = t
+        .post(
+            "admin",
+            "/api/v1/pipelines",
+            json!({"name": "Ulgurji savdo", "enforce_steps": true, "stages": [
+                {"name": "Lead", "probability": 10}, {"name": "Offer", "probability": 40},
+                {"name": "Contract", "probability": 80}]}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{p}");
+    let pipeline = p["id"].as_str().unwrap().to_string();
+    let stage = |i: usize| p["stages"][i]["id"].as_str().unwrap().to_string();
+    let (lead, offer) = (stage(0), stage(1));
+    let mut steps = Vec::new();
+    for (st, script) in [
+        (
+            &lead,
+            json!({"text": "Ask who decides and by when.", "steps": [
+                {"text": "Call the buyer", "required": true},
+                {"text": "Send the catalogue", "required": false}]}),
+        ),
+        (
+            &offer,
+            json!({"text": "Send the offer within a day.", "steps": [
+                {"text": "Agree the price", "required": true}]}),
+        ),
+    ] {
+        let (s, _, v) = t
+            .request(
+                "admin",
+                reqwest::Method::PUT,
+                &format!("/api/v1/stages/{st}/script"),
+                Some(&script),
+                &[],
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+        steps.push(v["steps"][0]["id"].as_str().unwrap().to_string());
+    }
+    let call_the_buyer = steps[0].clone();
+    // Deals of sales_a1: two in "Lead", one already in "Offer".
+    let mut deals = Vec::new();
+    for (title, amount, st) in [
+        ("Paxta tolasi 2027", "2500000", &lead),
+        ("Телефон: ткань", "500000", &lead),
+        ("Ip-kalava", "1000000", &offer),
+    ] {
+        let (s, v) = t
+            .post(
+                "admin",
+                "/api/v1/deals",
+                json!({"title": title, "amount": amount, "currency": "UZS",
+                    "pipeline_id": pipeline, "stage_id": st, "owner_id": t.id("sales_a1")}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{v}");
+        assert_eq!(v["owner_id"], t.id("sales_a1").as_str());
+        deals.push(v["id"].as_str().unwrap().to_string());
+    }
+    let (deal, phone_deal) = (deals[0].clone(), deals[1].clone());
+
+    let b = browser().await;
+    let c = &b.client;
+    let base = &t.base;
+    log_in(c, base, "sales_a1@test.hamkor.uz").await;
+    // The funnel before: one deal entered "Offer".
+    c.goto(&format!("{base}/deals/funnel?pipeline={pipeline}"))
+        .await
+        .unwrap();
+    let labels = funnel_labels(c).await;
+    assert!(
+        labels.contains(&"Lead: 2".to_string()) && labels.contains(&"Offer: 1".to_string()),
+        "{labels:?}"
+    );
+
+    // The board, from the menu; the pipeline is picked from the filter.
+    c.find(Locator::Css("header nav a[href='/deals/board']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait(c, "form.filters select[name=pipeline]")
+        .await
+        .select_by_value(&pipeline)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form.filters button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait(
+        c,
+        &format!(".board-column[data-stage='{lead}'] #deal-{deal}"),
+    )
+    .await;
+    let col = board_column(c, &lead).await;
+    assert_eq!(col["count"], "2", "{col}");
+    assert!(
+        col["sums"].as_str().unwrap().contains("3,000,000.00 UZS"),
+        "{col}"
+    );
+    shot(c, "board-before").await;
+
+    // 1. Dragged to "Offer" before the required step is done: refused, naming the step.
+    drag_card(c, &deal, &offer).await;
+    wait_board_settled(c).await;
+    let alert = wait(c, "#board-error:not([hidden])").await;
+    let text = alert.text().await.unwrap();
+    assert!(
+        text.contains("The deal was not moved") && text.contains("Call the buyer"),
+        "{text}"
+    );
+    shot(c, "board-refused").await;
+    assert!(
+        board_column(c, &lead).await["cards"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(deal)),
+        "the card is back in its column"
+    );
+    assert!(
+        !board_column(c, &offer).await["cards"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(deal))
+    );
+    wait(c, &format!("#deal-{deal}.refused")).await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/deals/board");
+    assert_eq!(
+        stage_of(&t, &deal).await,
+        lead,
+        "the server did not move it"
+    );
+
+    // 2. The step is ticked on the deal's page; back on the board, dragged again.
+    c.find(Locator::Css(&format!(
+        "#deal-{deal} a[href='/deals/{deal}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait(c, "#script").await;
+    wait_text(c, "Ask who decides and by when.").await;
+    tick_deal_step(c, &call_the_buyer).await;
+    shot(c, "deal-step-ticked").await;
+    // The stage history leads back to the deal's own board.
+    c.find(Locator::Css(&format!(
+        "a[href='/deals/board?pipeline={pipeline}#deal-{deal}']"
+    )))
+    .await
+    .expect("the stage history links to the deal's board")
+    .click()
+    .await
+    .unwrap();
+    wait(
+        c,
+        &format!(".board-column[data-stage='{lead}'] #deal-{deal}"),
+    )
+    .await;
+    assert!(
+        c.find(Locator::Css("#board-error:not([hidden])"))
+            .await
+            .is_err(),
+        "no refusal left over"
+    );
+    drag_card(c, &deal, &offer).await;
+    wait_board_settled(c).await;
+    wait(
+        c,
+        &format!(".board-column[data-stage='{offer}'] #deal-{deal}"),
+    )
+    .await;
+    shot(c, "board-moved").await;
+    assert!(
+        c.find(Locator::Css("#board-error:not([hidden])"))
+            .await
+            .is_err(),
+        "no refusal"
+    );
+    let from = board_column(c, &lead).await;
+    let to = board_column(c, &offer).await;
+    assert_eq!(from["count"], "1", "{from}");
+    assert!(
+        from["sums"].as_str().unwrap().contains("500,000.00 UZS")
+            && !from["sums"].as_str().unwrap().contains("3,000,000"),
+        "{from}"
+    );
+    assert_eq!(to["count"], "2", "{to}");
+    assert!(
+        to["sums"].as_str().unwrap().contains("3,500,000.00 UZS"),
+        "{to}"
+    );
+    assert_eq!(c.current_url().await.unwrap().path(), "/deals/board");
+    assert_eq!(stage_of(&t, &deal).await, offer);
+
+    // 3. The deal's page: the new stage's script, and the move in its stage history.
+    c.find(Locator::Css(&format!(
+        "#deal-{deal} a[href='/deals/{deal}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait(c, "#script").await;
+    wait_text(c, "Agree the price").await;
+    let visits = c
+        .execute(
+            "return Array.from(document.querySelectorAll(\"section.related li:has(a[href^='/deals/board'])\"))
+                .map((li) => li.textContent.replace(/\\s+/g, ' ').trim());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let visits: Vec<String> = serde_json::from_value(visits).unwrap();
+    assert_eq!(visits.len(), 2, "{visits:?}");
+    assert!(
+        visits[0].starts_with("Lead") && visits[0].contains('→'),
+        "{visits:?}"
+    );
+    assert!(
+        visits[1].starts_with("Offer")
+            && visits[1].contains("sales_a1")
+            && !visits[1].contains('→'),
+        "{visits:?}"
+    );
+    let (_, h) = t
+        .get("admin", &format!("/api/v1/deals/{deal}/stages"))
+        .await;
+    assert_eq!(
+        h["items"][1]["entered_by"],
+        t.id("sales_a1").as_str(),
+        "{h}"
+    );
+
+    // 4. The funnel: one more deal entered "Offer".
+    c.goto(&format!("{base}/deals/board?pipeline={pipeline}"))
+        .await
+        .unwrap();
+    wait(c, &format!("a[href='/deals/funnel?pipeline={pipeline}']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    let labels = funnel_labels(c).await;
+    assert!(
+        labels.contains(&"Lead: 2".to_string()) && labels.contains(&"Offer: 2".to_string()),
+        "{labels:?}"
+    );
+    shot(c, "funnel-after").await;
+
+    // 5. On a 360-px phone, with the card's move form (a plain form post): refused with
+    // the reason on the board, then moved once the step is done.
+    c.set_window_size(360, 780).await.unwrap();
+    c.goto(&format!("{base}/deals/board?pipeline={pipeline}"))
+        .await
+        .unwrap();
+    wait(c, &format!("#deal-{phone_deal}")).await;
+    move_with_form(c, &phone_deal, &offer).await;
+    let alert = wait(c, "#board-error:not([hidden])").await;
+    let text = alert.text().await.unwrap();
+    assert!(text.contains("Call the buyer"), "{text}");
+    wait(
+        c,
+        &format!(".board-column[data-stage='{lead}'] #deal-{phone_deal}.refused"),
+    )
+    .await;
+    shot(c, "phone-board-refused").await;
+    assert_eq!(stage_of(&t, &phone_deal).await, lead);
+    let width = c
+        .execute("return document.documentElement.scrollWidth;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        width.as_i64().unwrap() <= 360,
+        "the board is {width} px wide"
+    );
+    c.find(Locator::Css(&format!(
+        "#deal-{phone_deal} a[href='/deals/{phone_deal}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    tick_deal_step(c, &call_the_buyer).await;
+    c.find(Locator::Css(&format!(
+        "a[href='/deals/board?pipeline={pipeline}#deal-{phone_deal}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait(c, &format!("#deal-{phone_deal}")).await;
+    move_with_form(c, &phone_deal, &offer).await;
+    wait(
+        c,
+        &format!(".board-column[data-stage='{offer}'] #deal-{phone_deal}"),
+    )
+    .await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/deals/board");
+    assert_eq!(board_column(c, &lead).await["count"], "0");
+    assert_eq!(board_column(c, &offer).await["count"], "3");
+    shot(c, "phone-board-moved").await;
+    assert_eq!(stage_of(&t, &phone_deal).await, offer);
+    let width = c
+        .execute("return document.documentElement.scrollWidth;", vec![])
+        .await
+        .unwrap();
+    assert!(
+        width.as_i64().unwrap() <= 360,
+        "the board is {width} px wide"
+    );
+    let _ = c.clone().close().await;
+}
+both!(a_deal_is_dragged_across_the_board);

@@ -1381,3 +1381,93 @@ async fn lead_pages(t: TestApp) {
     );
 }
 both!(lead_pages);
+
+/// A move the pipeline's steps forbid shows the deal's board again, the reason (naming the
+/// step) above the columns and the card still in its stage, rather than a dead-end page;
+/// the deal's stage history links to the board of the deal's own pipeline.
+async fn a_refused_move_shows_the_board_with_the_reason(t: TestApp) {
+    let (s, p) = t
+        .post(
+            "admin",
+            "/api/v1/pipelines",
+            json!({"name": "Export", "enforce_steps": true,
+                "stages": [{"name": "Lead"}, {"name": "Offer"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{p}");
+    let pipeline = p["id"].as_str().unwrap().to_string();
+    let lead = p["stages"][0]["id"].as_str().unwrap().to_string();
+    let offer = p["stages"][1]["id"].as_str().unwrap().to_string();
+    let (s, _, v) = t
+        .request(
+            "admin",
+            reqwest::Method::PUT,
+            &format!("/api/v1/stages/{lead}/script"),
+            Some(&json!({"steps": [{"text": "Call the buyer", "required": true}]})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/deals",
+            json!({"title": "Cotton yarn", "pipeline_id": pipeline}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let me = Session::new(&t, "sales_a1").await;
+    let (s, html) = me
+        .post(
+            &format!("/deals/{id}/move"),
+            &[("stage_id", offer.as_str())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // The deal's board (not the first pipeline's), with the reason as an alert.
+    assert!(
+        html.contains("Export") && html.contains("id=\"board\""),
+        "{html}"
+    );
+    let alert = html
+        .split("id=\"board-error\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</p>").next())
+        .expect("the refusal");
+    assert!(
+        alert.contains("role=\"alert\"")
+            && !alert.contains("hidden")
+            && alert.contains("The deal was not moved")
+            && alert.contains("Call the buyer"),
+        "{alert}"
+    );
+    // The card is still in its stage's column, marked.
+    let column = |stage: &str| {
+        html.split(&format!("data-stage=\"{stage}\""))
+            .nth(1)
+            .and_then(|rest| rest.split("</section>").next())
+            .unwrap_or("")
+            .to_string()
+    };
+    assert!(column(&lead).contains(&format!("id=\"deal-{id}\"")));
+    assert!(!column(&offer).contains(&format!("id=\"deal-{id}\"")));
+    assert!(column(&lead).contains("deal-card refused"), "{html}");
+    let (_, v) = t.get("sales_a1", &format!("/api/v1/deals/{id}")).await;
+    assert_eq!(v["stage_id"], lead.as_str());
+    // Without a refusal, the board's alert is there but hidden.
+    let (_, html) = me.get(&format!("/deals/board?pipeline={pipeline}")).await;
+    assert!(
+        html.contains("id=\"board-error\" role=\"alert\" hidden") && !html.contains("refused"),
+        "{html}"
+    );
+    // The stage history leads to this pipeline's board.
+    let (_, html) = me.get(&format!("/deals/{id}")).await;
+    assert!(
+        html.contains(&format!(
+            "href=\"/deals/board?pipeline={pipeline}#deal-{id}\""
+        )),
+        "{html}"
+    );
+}
+both!(a_refused_move_shows_the_board_with_the_reason);
