@@ -258,6 +258,7 @@ mod tests {
             include_str!("../../hamkor-store/src/documents.rs"),
             include_str!("../../hamkor-app/src/documents.rs"),
             include_str!("../../hamkor-web/src/api/documents.rs"),
+            include_str!("../../hamkor-web/src/ui/documents.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

@@ -2,6 +2,7 @@
 //! every object, the global search, and the language switch. Pages work without
 //! JavaScript; `assets/app.js` only adds conveniences.
 
+mod documents;
 mod leads;
 mod lists;
 pub(crate) mod planning;
@@ -118,6 +119,8 @@ pub fn routes() -> Router<AppState> {
         .merge(planning::routes())
         .merge(sales::routes())
         .merge(leads::routes())
+        .merge(documents::routes())
+        .merge(documents::settings_routes())
 }
 
 /// Security headers on every response: no framing, no sniffing, a strict CSP (our JS

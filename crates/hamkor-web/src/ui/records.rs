@@ -793,6 +793,9 @@ struct RecordPage {
     deal: Option<super::sales::DealPanel>,
     /// A lead not yet converted, for one who may convert it.
     can_convert: bool,
+    lines: Option<super::documents::LinesPanel>,
+    doc: Option<super::documents::DocPanel>,
+    balance: Option<super::documents::BalancePanel>,
 }
 
 /// An attachment as a record page lists it.
@@ -1021,10 +1024,41 @@ async fn record_page(
     Path(id): Path<String>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    let loc = c.loc;
     let Ok(id) = id.parse::<Id>() else {
         return app_error_page(&c, AppError::NotFound);
     };
+    render_record_page(&s, &c, def, id, &params, None, None).await
+}
+
+/// A record's page with an error shown in its lines section or its document section
+/// (after a refused change there), answered 422.
+pub(crate) async fn record_page_with(
+    s: &AppState,
+    c: &Caller,
+    def: &'static ObjectDef,
+    id: Id,
+    lines_error: Option<String>,
+    doc_error: Option<String>,
+) -> Response {
+    let mut resp = render_record_page(s, c, def, id, &[], lines_error, doc_error).await;
+    if resp.status() == StatusCode::OK {
+        *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    resp
+}
+
+async fn render_record_page(
+    s: &AppState,
+    c: &Caller,
+    def: &'static ObjectDef,
+    id: Id,
+    params: &[(String, String)],
+    lines_error: Option<String>,
+    doc_error: Option<String>,
+) -> Response {
+    let (s, c) = (s.clone(), c.clone());
+    let params = params.to_vec();
+    let loc = c.loc;
     let r = match s.app.get_record(&c.actor, def, id).await {
         Ok(r) => r,
         Err(e) => return app_error_page(&c, e),
@@ -1354,6 +1388,9 @@ async fn record_page(
     let frame = Frame::for_caller(&c);
     let work = super::planning::work_panel(&s, &c, &r).await;
     let deal = super::sales::deal_panel(&s, &c, &r).await;
+    let lines = super::documents::lines_panel(&s, &c, &r, lines_error).await;
+    let doc = super::documents::doc_panel(&s, &c, &r, doc_error).await;
+    let balance = super::documents::balance_panel(&s, &c, &r).await;
     render(&RecordPage {
         loc,
         user: frame.user,
@@ -1374,6 +1411,9 @@ async fn record_page(
         history,
         work,
         deal,
+        lines,
+        doc,
+        balance,
         can_convert: def.object == ObjectType::Lead
             && r.allows(&c.actor, Action::Write)
             && r.fields.get("status").and_then(serde_json::Value::as_str) != Some("converted"),

@@ -1471,3 +1471,151 @@ async fn a_refused_move_shows_the_board_with_the_reason(t: TestApp) {
     );
 }
 both!(a_refused_move_shows_the_board_with_the_reason);
+
+async fn document_pages(t: TestApp) {
+    let acc = t
+        .account("sales_a1", "sales_a1", "Chorsu Bazaar <b>LLC</b>")
+        .await;
+    let (_, d) = t
+        .post(
+            "sales_a1",
+            "/api/v1/deals",
+            json!({"title": "Shelves", "account_id": acc}),
+        )
+        .await;
+    let deal = d["id"].as_str().unwrap().to_string();
+    let me = Session::new(&t, "sales_a1").await;
+    // Lines typed on the deal page: two rows filled, the empty ones left out.
+    let (s, html) = me.get(&format!("/deals/{deal}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains(&format!("action=\"/deals/{deal}/lines\"")),
+        "{html}"
+    );
+    let form: Vec<(&str, &str)> = vec![
+        ("product_id", ""),
+        ("name", "Shelf, oak"),
+        ("quantity", "4"),
+        ("unit", "pcs"),
+        ("unit_price", "250000"),
+        ("discount", "5%"),
+        ("vat_rate", "12"),
+        ("product_id", ""),
+        ("name", "Delivery"),
+        ("quantity", "1"),
+        ("unit", ""),
+        ("unit_price", "100000"),
+        ("discount", ""),
+        ("vat_rate", "0"),
+        ("product_id", ""),
+        ("name", ""),
+        ("quantity", ""),
+        ("unit", ""),
+        ("unit_price", ""),
+        ("discount", ""),
+        ("vat_rate", ""),
+    ];
+    let (s, _) = me.post(&format!("/deals/{deal}/lines"), &form).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    // 4 × 250 000 = 1 000 000 − 5 % = 950 000 + 12 % = 1 064 000; + 100 000 = 1 164 000.
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/deals/{deal}")).await["amount"],
+        "1164000.00"
+    );
+    // A bad line is shown on the page with the reason; nothing changes.
+    let (s, html) = me
+        .post(
+            &format!("/deals/{deal}/lines"),
+            &[("name", "Broken"), ("quantity", "-1"), ("unit_price", "10")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{html}");
+    assert!(html.contains("role=\"alert\""), "{html}");
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/deals/{deal}")).await["amount"],
+        "1164000.00"
+    );
+    // An invoice from the deal page, issued, paid in part, with its PDF.
+    let (s, html) = me
+        .post(&format!("/deals/{deal}/make"), &[("kind", "invoice")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "{html}");
+    let (_, list) = t.get("sales_a1", "/api/v1/documents?kind=invoice").await;
+    let inv = list["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(list["items"][0]["total"], "1164000.00");
+    let (s, html) = me.get(&format!("/documents/{inv}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains(&format!("href=\"/documents/{inv}/pdf\"")),
+        "{html}"
+    );
+    assert!(html.contains("Shelf, oak"), "{html}");
+    // A draft takes no payment: no form for it yet.
+    assert!(!html.contains(&format!("action=\"/documents/{inv}/payments\"")));
+    t.patch(
+        "sales_a1",
+        &format!("/api/v1/documents/{inv}"),
+        json!({"status": "issued"}),
+    )
+    .await;
+    let (_, html) = me.get(&format!("/documents/{inv}")).await;
+    assert!(
+        html.contains(&format!("action=\"/documents/{inv}/payments\"")),
+        "{html}"
+    );
+    let (s, _) = me
+        .post(
+            &format!("/documents/{inv}/payments"),
+            &[("amount", "164000"), ("reference", "PP 3")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, html) = me
+        .post(
+            &format!("/documents/{inv}/payments"),
+            &[("amount", "2000000")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html.contains("1000000.00"),
+        "the open amount is named: {html}"
+    );
+    let r = t
+        .client
+        .get(format!("{}/documents/{inv}/pdf", t.base))
+        .header("cookie", format!("hamkor_session={}", me.cookie))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF-"));
+    // The account page shows what the client owes.
+    let (_, html) = me.get(&format!("/accounts/{acc}")).await;
+    assert!(html.contains("id=\"balance\""), "{html}");
+    assert!(html.contains("1000000.00"), "{html}");
+    // Another team sees none of it and changes nothing.
+    let other = Session::new(&t, "sales_b").await;
+    let (s, _) = other.get(&format!("/documents/{inv}/pdf")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = other
+        .post(&format!("/documents/{inv}/payments"), &[("amount", "1")])
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = other
+        .post(&format!("/deals/{deal}/make"), &[("kind", "quote")])
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/documents/{inv}")).await["paid"],
+        "164000.00"
+    );
+    // Document settings: the administrator's page; a bad colour is refused.
+    let (s, _) = me.get("/settings/documents").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let admin = Session::new(&t, "admin").await;
+    let (s, html) = admin.get("/settings/documents").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("{document.number}"), "{html}");
+}
+both!(document_pages);
