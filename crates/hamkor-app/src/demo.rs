@@ -525,6 +525,7 @@ impl App {
         }
         self.demo_planning(&ids, &actors, &account_ids).await?;
         self.demo_deals(&actors, &account_ids).await?;
+        self.demo_leads_and_documents(&actors, &account_ids).await?;
         let mut tx = self.db.begin().await?;
         settings::set(&mut tx, "demo_password", &password).await?;
         tx.commit().await?;
@@ -650,6 +651,140 @@ impl App {
                 None => {}
             }
         }
+        Ok(())
+    }
+}
+
+impl App {
+    /// Leads in every status (one from the site's form), the web form and its rule, the
+    /// company's document details, and a quote and a part-paid invoice for a demo deal.
+    async fn demo_leads_and_documents(
+        &self,
+        actors: &[Actor],
+        accounts: &[(Id, usize)],
+    ) -> AppResult<()> {
+        use hamkor_domain::objects::{DEAL, LEAD};
+        let admin = &actors[0];
+        let owner_of = |i: usize| actors[accounts[i % accounts.len()].1].clone();
+        let form = self
+            .create_web_form(
+                admin,
+                &json!({"name": "Website: contact us", "fields": ["first_name", "company", "phones", "emails", "interest"],
+                        "required": ["phones"], "campaign": "Autumn 2026", "owner_id": owner_of(0).user_id.to_string()}),
+            )
+            .await?;
+        let leads: &[(&str, &str, &str, &str, &str, &str)] = &[
+            (
+                "Jasur",
+                "Toshmatov",
+                "Navbahor Mebel",
+                "+998 90 321 45 67",
+                "website",
+                "new",
+            ),
+            (
+                "Ольга",
+                "Ким",
+                "ООО «Восток Трейд»",
+                "+998 71 200 10 20",
+                "exhibition",
+                "contacted",
+            ),
+            (
+                "Malika",
+                "Rahimova",
+                "Samarqand Ipak",
+                "+998 66 233 44 55",
+                "referral",
+                "qualified",
+            ),
+            (
+                "Bekzod",
+                "Aliyev",
+                "",
+                "+998 93 555 12 12",
+                "cold_call",
+                "unqualified",
+            ),
+        ];
+        for (i, (first, last, company, phone, source, status)) in leads.iter().enumerate() {
+            let mut body = json!({"first_name": first, "last_name": last, "company": company,
+                "phones": [{"number": phone}], "source": source, "status": status,
+                "owner_id": owner_of(i).user_id.to_string(), "interest": "Prices for 2027"});
+            if *status == "unqualified" {
+                body["status_reason"] = json!("Only wanted a price list");
+            }
+            self.create_record(admin, &LEAD, &body).await?;
+        }
+        let ip = "192.0.2.10";
+        self.submit_web_form(
+            &form.token,
+            ip,
+            &[
+                ("first_name".into(), "Nodira".into()),
+                ("company".into(), "Farg'ona Agro".into()),
+                ("phones".into(), "+998 73 244 00 11".into()),
+                ("interest".into(), "Drip irrigation for 20 ha".into()),
+            ],
+        )
+        .await?;
+        let mut settings = self.document_settings().await?;
+        settings.company = "Hamkor Demo MChJ".into();
+        settings.details = "STIR 301 234 567\nToshkent sh., Amir Temur ko'chasi, 1\nH/r 2020 8000 1234 5678 9001, \"Kapitalbank\" ATB, MFO 01018\n+998 71 200 00 00".into();
+        settings.footer = "{company.name} · {document.number} · Rahmat! Спасибо! Thank you!".into();
+        self.set_document_settings(admin, settings, false, |_| Ok(()))
+            .await?;
+        // A quote and an invoice for the first open deal with a client.
+        let params = vec![("status".to_string(), "open".to_string())];
+        let deals = self.list_records(admin, &DEAL, &params).await?;
+        let Some(deal) = deals
+            .items
+            .iter()
+            .find(|d| d.fields.get("account_id").is_some_and(|a| !a.is_null()))
+        else {
+            return Ok(());
+        };
+        self.set_deal_lines(
+            admin,
+            deal.id,
+            false,
+            &[
+                crate::sales::LineRequest {
+                    name: Some("Cotton fabric, 150 g/m², roll 100 m".into()),
+                    quantity: "40".into(),
+                    unit: Some("pcs".into()),
+                    unit_price: Some("3850000".into()),
+                    vat_rate: Some("12".into()),
+                    ..Default::default()
+                },
+                crate::sales::LineRequest {
+                    name: Some("Delivery to Chirchiq".into()),
+                    quantity: "1".into(),
+                    unit_price: Some("1200000".into()),
+                    discount: Some("10%".into()),
+                    vat_rate: Some("12".into()),
+                    ..Default::default()
+                },
+            ],
+        )
+        .await?;
+        self.document_from_deal(admin, deal.id, "quote").await?;
+        let invoice = self.document_from_deal(admin, deal.id, "invoice").await?;
+        self.update_record(
+            admin,
+            &hamkor_domain::objects::DOCUMENT,
+            invoice.id,
+            &json!({"status": "issued"}),
+            None,
+        )
+        .await?;
+        self.add_movement(
+            admin,
+            hamkor_store::documents::MovementKind::Payment,
+            invoice.id,
+            &json!({"amount": "50000000", "method": "bank", "reference": "PP 118"}),
+        )
+        .await?;
         Ok(())
     }
 }

@@ -224,8 +224,13 @@ impl Shaper {
     }
 }
 
+/// A space a line may break at: not a no-break space (U+00A0, U+2007, U+202F), which
+/// keeps `1 234 567.89` on one line.
 fn is_space(text: &str, glyph: &Shaped) -> bool {
-    text[glyph.range.clone()].chars().all(char::is_whitespace) && !glyph.range.is_empty()
+    text[glyph.range.clone()]
+        .chars()
+        .all(|c| c.is_whitespace() && !matches!(c, '\u{a0}' | '\u{2007}' | '\u{202f}'))
+        && !glyph.range.is_empty()
 }
 
 /// May a line end after this glyph (which is not a space)?
@@ -411,6 +416,18 @@ mod tests {
             }
         }
         assert_eq!(texts(&wrap(text, 9.0, 1000.0)), vec![text]);
+    }
+
+    #[test]
+    fn no_break_spaces_keep_a_number_whole() {
+        let amount = "3\u{a0}850\u{a0}000.00 2\u{202f}500";
+        let whole = wrap(amount, 9.0, 1000.0)[0].width(9.0);
+        // Room for the first number but not both: it stays whole on its line.
+        let lines = wrap(amount, 9.0, whole - 1.0);
+        assert_eq!(
+            texts(&lines),
+            vec!["3\u{a0}850\u{a0}000.00", "2\u{202f}500"]
+        );
     }
 
     #[test]

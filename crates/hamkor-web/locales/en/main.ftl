@@ -873,3 +873,4 @@ document-settings-days = Days to pay an invoice
 document-settings-logo = Logo (PNG or JPEG, at most 1 MiB)
 document-settings-drop-logo = Remove the logo
 document-settings-save = Save
+pdf-col-vat-rate = VAT %

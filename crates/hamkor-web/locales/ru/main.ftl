@@ -873,3 +873,4 @@ document-settings-days = Дней на оплату счёта
 document-settings-logo = Логотип (PNG или JPEG, до 1 МиБ)
 document-settings-drop-logo = Убрать логотип
 document-settings-save = Сохранить
+pdf-col-vat-rate = НДС %

@@ -873,3 +873,4 @@ document-settings-days = Hisob-fakturani toʻlash uchun kunlar
 document-settings-logo = Logotip (PNG yoki JPEG, 1 MiB gacha)
 document-settings-drop-logo = Logotipni olib tashlash
 document-settings-save = Saqlash
+pdf-col-vat-rate = QQS %

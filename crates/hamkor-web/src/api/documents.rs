@@ -309,14 +309,15 @@ pub(crate) async fn render_pdf(
         client_lines.push(ct.title());
     }
     let columns = [
-        ("#", 0.9, true),
-        ("pdf-col-name", 5.0, false),
+        ("#", 0.8, true),
+        ("pdf-col-name", 3.0, false),
         ("pdf-col-qty", 1.2, true),
-        ("pdf-col-unit", 1.0, false),
-        ("pdf-col-price", 1.8, true),
-        ("pdf-col-discount", 1.4, true),
-        ("pdf-col-vat", 1.8, true),
-        ("pdf-col-total", 2.0, true),
+        ("pdf-col-unit", 1.1, false),
+        ("pdf-col-price", 2.3, true),
+        ("pdf-col-discount", 1.9, true),
+        ("pdf-col-vat-rate", 1.2, true),
+        ("pdf-col-vat", 2.3, true),
+        ("pdf-col-total", 2.6, true),
     ]
     .iter()
     .map(|(k, w, right)| hamkor_pdf::Column {
@@ -325,6 +326,7 @@ pub(crate) async fn render_pdf(
         width: *w,
     })
     .collect();
+    let pct = |bp: i64| format_amount(bp, 2).trim_end_matches(".00").to_string();
     let rows = lines
         .lines
         .iter()
@@ -347,11 +349,8 @@ pub(crate) async fn render_pdf(
                 } else {
                     amount(l.discount)
                 },
-                format!(
-                    "{}% · {}",
-                    format_amount(l.vat_rate_bp, 2).trim_end_matches(".00"),
-                    amount(l.vat)
-                ),
+                format!("{}%", pct(l.vat_rate_bp)),
+                amount(l.vat),
                 amount(l.total),
             ]
         })
