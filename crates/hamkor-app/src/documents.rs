@@ -19,6 +19,12 @@ use serde_json::{Value, json};
 /// The largest logo accepted, in bytes.
 pub const MAX_LOGO_BYTES: usize = 1024 * 1024;
 
+/// The custom fields of interactions and documents, for logging a sent document.
+struct Customs {
+    interaction: Vec<hamkor_domain::custom::CustomFieldDef>,
+    document: Vec<hamkor_domain::custom::CustomFieldDef>,
+}
+
 fn currency_of(r: &Record) -> &'static Currency {
     r.fields
         .get("currency")
@@ -425,9 +431,16 @@ impl App {
             errors.push(FieldError::new("subject", "error-required"));
         } else if subject.chars().count() > 200 {
             errors.push(FieldError::new("subject", "error-too-long").with("max", 200));
+        } else if subject.chars().any(char::is_control) {
+            errors.push(FieldError::new("subject", "error-control-chars"));
         }
         if text.chars().count() > 10_000 {
             errors.push(FieldError::new("text", "error-too-long").with("max", 10_000));
+        } else if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            errors.push(FieldError::new("text", "error-control-chars"));
         }
         if doc.fields.get("status").and_then(Value::as_str) == Some("cancelled") {
             errors.push(FieldError::new("status", "error-document-cancelled"));
@@ -436,6 +449,38 @@ impl App {
         let Some(mailer) = &self.mailer else {
             return Err(FieldError::new("to", "error-mail-off").into());
         };
+        // What is written once the mail is out, written now and rolled back: a mail that
+        // went out must not be refused afterwards (a client since trashed, a required
+        // custom field), unlogged and the document not marked sent.
+        let customs = Customs {
+            interaction: self.custom_fields(ObjectType::Interaction).await?,
+            document: self.custom_fields(ObjectType::Document).await?,
+        };
+        let account = id_field(&doc, "account_id");
+        let contact = id_field(&doc, "contact_id");
+        let interaction = if account.is_some() || contact.is_some() {
+            let mut db = self.db.clone();
+            let cc = settings::default_country_code(&mut db).await?;
+            let body = json!({
+                "kind": "email", "direction": "outgoing", "subject": subject,
+                "body": format!("{text}\n\n[{file_name}] → {}", to.trim()),
+                "account_id": account.map(|a| a.to_string()),
+                "contact_id": contact.map(|c| c.to_string()),
+                "occurred_at": hamkor_domain::Timestamp::now().to_rfc3339(),
+            });
+            Some(parse_record_input(
+                &INTERACTION,
+                &customs.interaction,
+                &body,
+                Mode::Create,
+                &cc,
+            )?)
+        } else {
+            None
+        };
+        let dry_run = self.db.begin().await?;
+        self.note_sent(dry_run, actor, &doc, interaction.clone(), &customs, false)
+            .await?;
         mailer
             .send(&crate::mail::Mail {
                 to: to.trim().to_string(),
@@ -452,23 +497,24 @@ impl App {
                     FieldError::new("to", "error-mail-failed").with("reason", e.to_string()),
                 )
             })?;
-        // The e-mail in the client's history, and the document marked sent.
-        let customs = self.custom_fields(ObjectType::Interaction).await?;
-        let account = id_field(&doc, "account_id");
-        let contact = id_field(&doc, "contact_id");
-        let mut tx = self.db.begin().await?;
-        if account.is_some() || contact.is_some() {
-            let mut db = self.db.clone();
-            let cc = settings::default_country_code(&mut db).await?;
-            let body = json!({
-                "kind": "email", "direction": "outgoing", "subject": subject,
-                "body": format!("{text}\n\n[{file_name}] → {}", to.trim()),
-                "account_id": account.map(|a| a.to_string()),
-                "contact_id": contact.map(|c| c.to_string()),
-                "occurred_at": hamkor_domain::Timestamp::now().to_rfc3339(),
-            });
-            let input = parse_record_input(&INTERACTION, &customs, &body, Mode::Create, &cc)?;
-            records::create(&mut tx, actor, &INTERACTION, input, &customs).await?;
+        let tx = self.db.begin().await?;
+        self.note_sent(tx, actor, &doc, interaction, &customs, true)
+            .await
+    }
+
+    /// Logs a sent document's e-mail in the client's history (`interaction`) and marks
+    /// the document sent, in `tx`; committed when `commit`, else rolled back.
+    async fn note_sent(
+        &self,
+        mut tx: hamkor_store::Tx,
+        actor: &Actor,
+        doc: &Record,
+        interaction: Option<RecordInput>,
+        customs: &Customs,
+        commit: bool,
+    ) -> AppResult<Record> {
+        if let Some(input) = interaction {
+            records::create(&mut tx, actor, &INTERACTION, input, &customs.interaction).await?;
         }
         let mut input = RecordInput::default();
         input.fields.insert(
@@ -481,10 +527,20 @@ impl App {
         ) {
             input.fields.insert("status".into(), json!("sent"));
         }
-        let dcustoms = self.custom_fields(ObjectType::Document).await?;
-        let doc = records::update(&mut tx, actor, &DOCUMENT, id, input, &dcustoms, None).await?;
-        tx.commit().await?;
-        Ok(doc)
+        let updated = records::update(
+            &mut tx,
+            actor,
+            &DOCUMENT,
+            doc.id,
+            input,
+            &customs.document,
+            None,
+        )
+        .await?;
+        if commit {
+            tx.commit().await?;
+        }
+        Ok(updated)
     }
 
     /// Titles of a document's client, for printing: (account, contact).

@@ -711,6 +711,123 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_attachment_makes_a_multipart_mixed_message() {
+        let mailer = Mailer::new(&settings()).unwrap();
+        let pdf = b"%PDF-1.7\n\x00\xff binary".to_vec();
+        let m = mailer
+            .message(&Mail {
+                to: "buh@client.uz".into(),
+                to_name: None,
+                subject: "Invoice INV-2026-00001".into(),
+                text: "Please find the invoice attached.".into(),
+                html: None,
+                attachments: vec![(
+                    "INV-2026-00001.pdf".into(),
+                    "application/pdf".into(),
+                    pdf.clone(),
+                )],
+            })
+            .unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        assert!(head.contains("Content-Type: multipart/mixed;"), "{raw}");
+        assert!(raw.contains("Content-Type: text/plain"), "{raw}");
+        assert!(raw.contains("Please find the invoice attached."), "{raw}");
+        assert!(raw.contains("Content-Type: application/pdf"), "{raw}");
+        assert!(
+            raw.contains("Content-Disposition: attachment; filename=\"INV-2026-00001.pdf\""),
+            "{raw}"
+        );
+        // The binary travels as base64, whole.
+        assert!(raw.contains("Content-Transfer-Encoding: base64"), "{raw}");
+        use base64::Engine;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&pdf);
+        assert!(raw.contains(&encoded), "{raw}");
+
+        // With an HTML version too, the text and HTML are alternatives inside the mix.
+        let m = mailer
+            .message(&Mail {
+                to: "buh@client.uz".into(),
+                to_name: None,
+                subject: "s".into(),
+                text: "t".into(),
+                html: Some("<p>t</p>".into()),
+                attachments: vec![("a.pdf".into(), "application/pdf".into(), pdf)],
+            })
+            .unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(raw.contains("multipart/mixed"), "{raw}");
+        assert!(raw.contains("multipart/alternative"), "{raw}");
+        assert!(raw.contains("text/html"), "{raw}");
+    }
+
+    #[tokio::test]
+    async fn attachment_names_cannot_inject_headers() {
+        let mailer = Mailer::new(&settings()).unwrap();
+        for name in [
+            "INV.pdf\r\nBcc: spy@example.com",
+            "INV.pdf\nBcc: spy@example.com",
+            "INV\".pdf\r\nBcc: spy@example.com\r\nX-Evil: \"1",
+            "\"; filename=\"evil.exe",
+            "Счёт №1.pdf\r\nBcc: spy@example.com",
+        ] {
+            let m = mailer
+                .message(&Mail {
+                    to: "buh@client.uz".into(),
+                    to_name: None,
+                    subject: "s".into(),
+                    text: "t".into(),
+                    html: None,
+                    attachments: vec![(name.into(), "application/pdf".into(), b"%PDF-".to_vec())],
+                })
+                .unwrap();
+            let raw = String::from_utf8(m.formatted()).unwrap();
+            for line in raw.lines() {
+                let l = line.to_ascii_lowercase();
+                assert!(
+                    !l.starts_with("bcc:") && !l.starts_with("x-evil:"),
+                    "{name:?} made a header: {raw}"
+                );
+            }
+            assert_eq!(m.envelope().to().len(), 1, "{name:?}");
+            // The name stays one parameter: quotes inside it are escaped.
+            let disposition: Vec<&str> = raw
+                .split("\r\n")
+                .skip_while(|l| !l.starts_with("Content-Disposition:"))
+                .take_while(|l| l.starts_with("Content-Disposition:") || l.starts_with(' '))
+                .collect();
+            assert!(!disposition.is_empty(), "{raw}");
+            let disposition = disposition.join("");
+            assert!(
+                !disposition.contains("filename=\"evil.exe\""),
+                "{disposition}"
+            );
+            if name.contains('"') && name.is_ascii() {
+                assert!(
+                    disposition.contains("\\\""),
+                    "quotes escaped: {disposition}"
+                );
+            }
+        }
+        // A content type with a line break is refused, not sent as two headers.
+        let e = mailer
+            .message(&Mail {
+                to: "buh@client.uz".into(),
+                to_name: None,
+                subject: "s".into(),
+                text: "t".into(),
+                html: None,
+                attachments: vec![(
+                    "a.pdf".into(),
+                    "application/pdf\r\nBcc: spy@example.com".into(),
+                    Vec::new(),
+                )],
+            })
+            .unwrap_err();
+        assert!(e.is_permanent(), "{e}");
+    }
+
+    #[tokio::test]
     async fn bad_recipient_is_an_address_error() {
         let mailer = Mailer::new(&settings()).unwrap();
         for to in ["", "aziza", "aziza@", "@example.uz", "a b@example.uz"] {

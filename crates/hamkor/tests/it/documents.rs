@@ -1,12 +1,15 @@
 //! Quotes, orders and invoices: numbering per kind and year without gaps (also under
 //! concurrent creation), made from a deal and from one another with exact lines, frozen
-//! once issued, payments and shipments giving each client's balance, the PDF, and who
-//! may do what.
+//! once issued, payments and shipments giving each client's balance, the PDF, sending
+//! by e-mail (to a real SMTP sink), and who may do what.
 
 use crate::both;
+use crate::smtp::SmtpSink;
 use crate::support::TestApp;
+use mail_parser::MimeHeaders;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 fn codes(v: &Value) -> Vec<String> {
     v["errors"]
@@ -489,3 +492,263 @@ async fn overdue_and_settings(t: TestApp) {
     assert_eq!(t.snapshot(&format!("/api/v1/documents/{id}")).await, before);
 }
 both!(overdue_and_settings);
+
+/// `POST /api/v1/documents/{id}/send` as `who`.
+async fn send(t: &TestApp, who: &str, doc: &str, body: Value) -> (StatusCode, Value) {
+    t.post(who, &format!("/api/v1/documents/{doc}/send"), body)
+        .await
+}
+
+/// An invoice for a new deal of `account` (with `contact`, if any), as `who`.
+async fn invoice(t: &TestApp, who: &str, account: &str, contact: Option<&str>) -> Value {
+    let deal = deal_with_lines(t, who, account).await;
+    if let Some(c) = contact {
+        let (s, v) = t
+            .patch(
+                who,
+                &format!("/api/v1/deals/{deal}"),
+                json!({"contact_id": c}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+    let (s, inv) = t
+        .post(
+            who,
+            &format!("/api/v1/deals/{deal}/documents"),
+            json!({"kind": "invoice"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{inv}");
+    inv
+}
+
+async fn sending_an_invoice_by_mail(t: TestApp, sink: SmtpSink) {
+    let acc = t.account("sales_a1", "sales_a1", "Elektr Savdo").await;
+    let contact = t
+        .contact(
+            "sales_a1",
+            "sales_a1",
+            json!({"first_name": "Dilnoza", "last_name": "Rashidova", "accounts": [{"account_id": acc}]}),
+        )
+        .await;
+    let inv = invoice(&t, "sales_a1", &acc, Some(&contact)).await;
+    let id = inv["id"].as_str().unwrap().to_string();
+    let number = inv["number"].as_str().unwrap().to_string();
+    let year = chrono::Utc::now().format("%Y").to_string();
+    assert_eq!(number, format!("INV-{year}-00001"));
+    assert_eq!(inv["contact_id"], contact.as_str(), "{inv}");
+    assert_eq!(inv["status"], "draft");
+    assert!(inv["sent_at"].is_null(), "{inv}");
+
+    let (s, v) = send(&t, "sales_a1", &id, json!({"to": "buh@client.uz"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "sent", "{v}");
+    assert!(v["sent_at"].is_string(), "{v}");
+
+    // One message, to that address, with the invoice as a PDF.
+    let got = sink.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].to.len(), 1);
+    assert!(got[0].to[0].contains("buh@client.uz"), "{:?}", got[0].to);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(got[0].data.as_bytes())
+        .expect("a parsable message");
+    let to = parsed.to().and_then(|a| a.first()).expect("a To header");
+    assert_eq!(to.address(), Some("buh@client.uz"));
+    let subject = parsed.subject().expect("a subject").to_string();
+    assert!(subject.contains(&number), "{subject}");
+    assert_eq!(
+        parsed.content_type().map(|c| (c.ctype(), c.subtype())),
+        Some(("multipart", Some("mixed")))
+    );
+    let text = parsed.body_text(0).expect("a text part");
+    assert!(text.contains(&number), "{text}");
+    assert_eq!(parsed.attachment_count(), 1);
+    let pdf = parsed.attachment(0).expect("an attachment");
+    assert_eq!(
+        pdf.attachment_name(),
+        Some(format!("{number}.pdf").as_str())
+    );
+    assert_eq!(
+        pdf.content_type().map(|c| (c.ctype(), c.subtype())),
+        Some(("application", Some("pdf")))
+    );
+    let bytes = pdf.contents();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let doc = lopdf::Document::load_mem(bytes).expect("a PDF lopdf reads");
+    let pdf_text = doc
+        .extract_text(&doc.get_pages().keys().copied().collect::<Vec<_>>())
+        .unwrap_or_default();
+    assert!(pdf_text.contains(&number), "{pdf_text}");
+
+    // The document is sent, and the e-mail is in the client's history.
+    let doc = t.snapshot(&format!("/api/v1/documents/{id}")).await;
+    assert_eq!(doc["status"], "sent", "{doc}");
+    assert!(doc["sent_at"].is_string(), "{doc}");
+    let emails = |v: &Value| v["items"].as_array().cloned().unwrap_or_default();
+    let (s, v) = t
+        .get(
+            "sales_a1",
+            &format!("/api/v1/accounts/{acc}/timeline?kind=email"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let items = emails(&v);
+    assert_eq!(items.len(), 1, "{v}");
+    assert_eq!(items[0]["subject"], subject.as_str(), "{v}");
+    assert_eq!(items[0]["direction"], "outgoing", "{v}");
+    assert_eq!(items[0]["contact_id"], contact.as_str(), "{v}");
+    let body = items[0]["body"].as_str().unwrap_or("");
+    assert!(
+        body.contains(&format!("{number}.pdf")) && body.contains("buh@client.uz"),
+        "{body}"
+    );
+    let (_, v) = t
+        .get(
+            "sales_a1",
+            &format!("/api/v1/contacts/{contact}/timeline?kind=email"),
+        )
+        .await;
+    assert_eq!(emails(&v).len(), 1, "{v}");
+
+    // Refusals send nothing and change nothing.
+    let before = t.snapshot(&format!("/api/v1/documents/{id}")).await;
+    // Someone who cannot see the invoice does not learn it exists.
+    let (s, v) = send(&t, "sales_b", &id, json!({"to": "buh@client.uz"})).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    for to in [
+        "not an address",
+        "",
+        "buh@client.uz, spy@example.com",
+        "buh@client.uz\r\nBcc: spy@example.com",
+    ] {
+        let (s, v) = send(&t, "sales_a1", &id, json!({"to": to})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{to:?}: {v}");
+        assert!(codes(&v).contains(&"to:email".to_string()), "{to:?}: {v}");
+    }
+    let (s, v) = send(&t, "sales_a1", &id, json!({})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // A subject that would start a header of its own is refused before the mail goes,
+    // not after it went (the e-mail could not be logged with it).
+    let (s, v) = send(
+        &t,
+        "sales_a1",
+        &id,
+        json!({"to": "buh@client.uz", "subject": "Invoice\r\nBcc: spy@example.com"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        codes(&v).contains(&"subject:control-chars".to_string()),
+        "{v}"
+    );
+    let (s, v) = send(
+        &t,
+        "sales_a1",
+        &id,
+        json!({"to": "buh@client.uz", "text": "Hello\u{1b}[31m"}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(codes(&v).contains(&"text:control-chars".to_string()), "{v}");
+    // A mailbox the server refuses: an error, and nothing logged.
+    let (s, v) = send(&t, "sales_a1", &id, json!({"to": "reject@client.uz"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(codes(&v).contains(&"to:mail-failed".to_string()), "{v}");
+    assert_eq!(sink.messages().len(), 1, "the refused sends mailed nothing");
+    assert_eq!(t.snapshot(&format!("/api/v1/documents/{id}")).await, before);
+    let (_, v) = t
+        .get(
+            "sales_a1",
+            &format!("/api/v1/accounts/{acc}/timeline?kind=email"),
+        )
+        .await;
+    assert_eq!(emails(&v).len(), 1, "{v}");
+
+    // A cancelled invoice is not sent.
+    let cancelled = invoice(&t, "sales_a1", &acc, None).await;
+    let cid = cancelled["id"].as_str().unwrap();
+    let (s, v) = t
+        .patch(
+            "sales_a1",
+            &format!("/api/v1/documents/{cid}"),
+            json!({"status": "cancelled"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = send(&t, "sales_a1", cid, json!({"to": "buh@client.uz"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        codes(&v).contains(&"status:document-cancelled".to_string()),
+        "{v}"
+    );
+    let doc = t.snapshot(&format!("/api/v1/documents/{cid}")).await;
+    assert_eq!(doc["status"], "cancelled");
+    assert!(doc["sent_at"].is_null(), "{doc}");
+
+    // An issued invoice becomes sent too, with the subject and text given.
+    let issued = invoice(&t, "sales_a1", &acc, None).await;
+    let iid = issued["id"].as_str().unwrap();
+    t.patch(
+        "sales_a1",
+        &format!("/api/v1/documents/{iid}"),
+        json!({"status": "issued"}),
+    )
+    .await;
+    let (s, v) = send(
+        &t,
+        "sales_a1",
+        iid,
+        json!({"to": " Buh@Client.uz ", "subject": "Hisob-faktura — счёт", "text": "Salom!\nИловада."}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "sent", "{v}");
+    let got = sink.wait_for(2, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 2, "only the two good sends went: {got:?}");
+    let parsed = mail_parser::MessageParser::default()
+        .parse(got[1].data.as_bytes())
+        .unwrap();
+    assert_eq!(parsed.subject(), Some("Hisob-faktura — счёт"));
+    assert_eq!(
+        parsed
+            .body_text(0)
+            .map(|t| t.replace("\r\n", "\n").trim_end().to_string()),
+        Some("Salom!\nИловада.".to_string())
+    );
+}
+both!(sending_an_invoice_by_mail, mail);
+
+async fn a_document_of_a_trashed_client_is_refused_before_mailing(t: TestApp, sink: SmtpSink) {
+    let acc = t.account("sales_a1", "sales_a1", "Closed Down").await;
+    let inv = invoice(&t, "sales_a1", &acc, None).await;
+    let id = inv["id"].as_str().unwrap();
+    let s = t
+        .delete("sales_a1", &format!("/api/v1/accounts/{acc}"))
+        .await;
+    assert!(s.is_success(), "{s}");
+    let before = t.snapshot(&format!("/api/v1/documents/{id}")).await;
+    let audit = t.audit_rows().await;
+    // The e-mail could not be logged on the trashed client: refused before mailing.
+    let (s, v) = send(&t, "sales_a1", id, json!({"to": "buh@client.uz"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        codes(&v).contains(&"account_id:unknown-record".to_string()),
+        "{v}"
+    );
+    // The rehearsal of what sending writes left nothing behind.
+    assert_eq!(t.audit_rows().await, audit);
+    assert_eq!(t.count("interactions").await, 0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        sink.messages().len(),
+        0,
+        "a refused send must not have mailed"
+    );
+    assert_eq!(t.snapshot(&format!("/api/v1/documents/{id}")).await, before);
+}
+both!(
+    a_document_of_a_trashed_client_is_refused_before_mailing,
+    mail
+);

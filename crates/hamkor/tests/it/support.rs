@@ -1,7 +1,9 @@
 //! `TestApp::spawn` starts the real application; helpers speak HTTP to it as users of
 //! every role.
 
+use crate::smtp::SmtpSink;
 use hamkor_app::App;
+use hamkor_app::mail::Mailer;
 use hamkor_app::users::UserRequest;
 use hamkor_store::Db;
 use reqwest::StatusCode;
@@ -85,10 +87,20 @@ pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile
 impl TestApp {
     /// Starts the app with the personas, or `None` when the backend is not available.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, None).await
+    }
+
+    /// Starts the app sending mail through `mailer` (see [`TestApp::spawn_with_sink`]).
+    pub async fn spawn_with(backend: Backend, mailer: Option<Mailer>) -> Option<TestApp> {
         let (url, dir) = fresh_database(backend).await?;
         let db = Db::connect(&url).await.expect("open database");
         db.migrate().await.expect("migrate");
-        let app = App::new(db);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let base = format!("http://{addr}");
+        let app = App::new(db).with_mail(mailer, &base);
         app.refresh_search_keys().await.expect("search keys");
         let mut tokens = HashMap::new();
         let mut ids = HashMap::new();
@@ -117,11 +129,6 @@ impl TestApp {
             );
             ids.insert(*name, user.id.to_string());
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let base = format!("http://{addr}");
         let router = hamkor_web::router(
             app.clone(),
             hamkor_web::WebConfig {
@@ -151,6 +158,14 @@ impl TestApp {
             ids,
             _dir: dir,
         })
+    }
+
+    /// Starts the app with mail going to a fresh [`SmtpSink`], which it returns too.
+    pub async fn spawn_with_sink(backend: Backend) -> Option<(TestApp, SmtpSink)> {
+        let sink = SmtpSink::start();
+        let mailer = Mailer::new(&sink.settings()).expect("a mailer for the sink");
+        let app = Self::spawn_with(backend, Some(mailer)).await?;
+        Some((app, sink))
     }
 
     pub fn id(&self, persona: &str) -> String {
@@ -260,9 +275,31 @@ impl TestApp {
     }
 }
 
-/// Runs an async test body on SQLite and on PostgreSQL.
+/// Runs an async test body on SQLite and on PostgreSQL. `both!(name, mail)` runs
+/// `name(app, sink)`: the app sends its mail to the [`SmtpSink`] it is given.
 #[macro_export]
 macro_rules! both {
+    ($name:ident, mail) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let (app, sink) =
+                    $crate::support::TestApp::spawn_with_sink($crate::support::Backend::Sqlite)
+                        .await
+                        .expect("sqlite");
+                super::$name(app, sink).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                match $crate::support::TestApp::spawn_with_sink($crate::support::Backend::Postgres)
+                    .await
+                {
+                    Some((app, sink)) => super::$name(app, sink).await,
+                    None => eprintln!("skipped: set HAMKOR_TEST_DATABASE_URL to run on PostgreSQL"),
+                }
+            }
+        }
+    };
     ($name:ident) => {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
