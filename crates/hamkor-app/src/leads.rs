@@ -872,3 +872,229 @@ fn prefixed(e: hamkor_store::StoreError, part: &str) -> AppError {
         other => other.into(),
     }
 }
+
+/// The most rows one lead import takes.
+pub const MAX_IMPORT_ROWS: usize = 10_000;
+/// The largest lead import file.
+pub const MAX_IMPORT_BYTES: usize = 5 * 1024 * 1024;
+
+/// The lead field a column header names: the field's API name, or (ignoring case) one of
+/// the usual words for it in English, Russian and Uzbek.
+fn import_column(header: &str) -> Option<&'static str> {
+    let h = hamkor_domain::names::fold(header.trim());
+    let table: &[(&str, &[&str])] = &[
+        ("first_name", &["first name", "name", "имя", "ism"]),
+        (
+            "last_name",
+            &["last name", "surname", "фамилия", "familiya"],
+        ),
+        (
+            "company",
+            &[
+                "company",
+                "organization",
+                "компания",
+                "организация",
+                "kompaniya",
+                "tashkilot",
+            ],
+        ),
+        (
+            "job_title",
+            &["job title", "position", "должность", "lavozim"],
+        ),
+        (
+            "phones",
+            &["phone", "phones", "mobile", "телефон", "telefon"],
+        ),
+        (
+            "emails",
+            &["email", "e-mail", "emails", "почта", "e-pochta", "pochta"],
+        ),
+        ("source", &["source", "источник", "manba"]),
+        ("campaign", &["campaign", "кампания", "kampaniya"]),
+        (
+            "interest",
+            &[
+                "interest",
+                "interested in",
+                "интерес",
+                "интересует",
+                "qiziqish",
+                "qiziqishi",
+            ],
+        ),
+        (
+            "notes",
+            &[
+                "notes",
+                "note",
+                "comment",
+                "заметки",
+                "комментарий",
+                "izoh",
+                "izohlar",
+            ],
+        ),
+    ];
+    table.iter().find_map(|(field, words)| {
+        (h == hamkor_domain::names::fold(field)
+            || words.iter().any(|w| hamkor_domain::names::fold(w) == h))
+        .then_some(*field)
+    })
+}
+
+impl App {
+    /// Imports leads from a CSV file (UTF-8, with or without a BOM; comma, semicolon or tab
+    /// separated, found from the header line). Every row is checked as a lead made in the
+    /// API would be, and the file goes in whole or not at all: the answer names each bad
+    /// row and column. Each lead goes to the owner the assignment rules choose, else the
+    /// importer; its source is the row's, else `other`. Returns how many were made.
+    pub async fn import_leads(&self, actor: &Actor, bytes: &[u8]) -> AppResult<usize> {
+        if actor.scope(ObjectType::Lead, Action::Write) == Scope::None {
+            return Err(AppError::Forbidden);
+        }
+        if bytes.len() > MAX_IMPORT_BYTES {
+            return Err(FieldError::new("file", "error-file-too-large")
+                .with("max", "5 MiB")
+                .into());
+        }
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Err(FieldError::new("file", "error-import-encoding").into());
+        };
+        let header = text.lines().next().unwrap_or("");
+        let sep = [b';', b'\t', b',']
+            .into_iter()
+            .max_by_key(|c| header.bytes().filter(|b| b == c).count())
+            .unwrap_or(b',');
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(sep)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut errors = ValidationErrors::default();
+        let headers = reader
+            .headers()
+            .map_err(|e| {
+                AppError::from(
+                    FieldError::new("file", "error-import-csv").with("reason", e.to_string()),
+                )
+            })?
+            .clone();
+        let mut columns = Vec::new();
+        for (i, h) in headers.iter().enumerate() {
+            match import_column(h) {
+                Some(f) if columns.iter().any(|(_, x)| *x == f) => errors.push(
+                    FieldError::new(format!("columns[{i}]"), "error-import-column-twice")
+                        .with("name", h),
+                ),
+                Some(f) => columns.push((i, f)),
+                None => errors.push(
+                    FieldError::new(format!("columns[{i}]"), "error-import-column").with("name", h),
+                ),
+            }
+        }
+        std::mem::take(&mut errors).into_result()?;
+        let customs = self.custom_fields(ObjectType::Lead).await?;
+        let mut db = self.db.clone();
+        let cc = settings::default_country_code(&mut db).await?;
+        let mut inputs = Vec::new();
+        for (n, row) in reader.records().enumerate() {
+            let line = n + 2;
+            if inputs.len() >= MAX_IMPORT_ROWS {
+                errors.push(
+                    FieldError::new("file", "error-import-too-many").with("max", MAX_IMPORT_ROWS),
+                );
+                break;
+            }
+            let row = match row {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(
+                        FieldError::new(format!("rows[{line}]"), "error-import-csv")
+                            .with("reason", e.to_string()),
+                    );
+                    continue;
+                }
+            };
+            if row.iter().all(|v| v.trim().is_empty()) {
+                continue;
+            }
+            if row.len() > headers.len() {
+                errors.push(FieldError::new(
+                    format!("rows[{line}]"),
+                    "error-import-ragged",
+                ));
+                continue;
+            }
+            let mut body = Map::new();
+            for (i, field) in &columns {
+                let v = row.get(*i).unwrap_or("").trim();
+                if v.is_empty() {
+                    continue;
+                }
+                let value = match *field {
+                    "phones" => json!([{"number": v, "kind": "mobile"}]),
+                    "emails" => json!([{"address": v, "kind": "work"}]),
+                    "source" => json!(v.to_lowercase().replace([' ', '-'], "_")),
+                    _ => json!(v),
+                };
+                body.insert((*field).to_string(), value);
+            }
+            if body.get("source").is_none() {
+                body.insert("source".into(), json!("other"));
+            }
+            match parse_record_input(&LEAD, &customs, &Value::Object(body), Mode::Create, &cc) {
+                Ok(input) => inputs.push((line, input)),
+                Err(v) => {
+                    for mut e in v.0 {
+                        e.field = format!("rows[{line}].{}", e.field);
+                        errors.push(e);
+                    }
+                }
+            }
+        }
+        if inputs.is_empty() && errors.is_empty() {
+            errors.push(FieldError::new("file", "error-import-empty"));
+        }
+        errors.into_result()?;
+        let mut tx = self.db.begin().await?;
+        let mut made = 0;
+        for (line, mut input) in inputs {
+            if let Some((owner, team)) = leads::assign(&mut tx, &input.fields).await? {
+                input.owner_id = Some(owner);
+                if let Some(t) = team {
+                    input.fields.insert("team_id".into(), json!(t.to_string()));
+                }
+            }
+            // A rule may give the lead to someone outside the importer's reach: then it
+            // stays with the importer.
+            let fallback = input.clone();
+            let created = match records::create(&mut tx, actor, &LEAD, input, &customs).await {
+                Err(hamkor_store::StoreError::Invalid(v))
+                    if v.0.iter().all(|e| e.key == "error-owner-forbidden") =>
+                {
+                    let mut again = fallback;
+                    again.owner_id = None;
+                    again.fields.remove("team_id");
+                    records::create(&mut tx, actor, &LEAD, again, &customs).await
+                }
+                other => other,
+            };
+            created.map_err(|e| match e {
+                hamkor_store::StoreError::Invalid(v) => AppError::Invalid(ValidationErrors(
+                    v.0.into_iter()
+                        .map(|mut f| {
+                            f.field = format!("rows[{line}].{}", f.field);
+                            f
+                        })
+                        .collect(),
+                )),
+                other => other.into(),
+            })?;
+            made += 1;
+        }
+        tx.commit().await?;
+        Ok(made)
+    }
+}

@@ -25,6 +25,7 @@ use std::net::SocketAddr;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/api/v1/leads/import", post(import))
         .route("/api/v1/leads/{id}/duplicates", get(duplicates))
         .route("/api/v1/leads/{id}/convert", post(convert))
         .route("/api/v1/leads/{id}/assign", post(assign))
@@ -122,6 +123,21 @@ async fn convert(
         .await
         .map_err(app_err(&c))?;
     Ok(axum::Json(json!(done)).into_response())
+}
+
+/// `POST /api/v1/leads/import` with a CSV body (`text/csv`): every row a lead, all or
+/// none; the answer says how many were made.
+async fn import(
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let n = s
+        .app
+        .import_leads(&c.actor, &body)
+        .await
+        .map_err(app_err(&c))?;
+    Ok((StatusCode::CREATED, axum::Json(json!({ "created": n }))).into_response())
 }
 
 /// `POST /api/v1/leads/{id}/assign`: gives the lead the owner the rules choose now.

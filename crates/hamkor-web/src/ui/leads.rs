@@ -565,3 +565,59 @@ async fn rules_post(State(s): State<AppState>, f: UiForm) -> Response {
         Err(e) => app_error_page(c, e),
     }
 }
+
+#[derive(Template)]
+#[template(path = "lead_import.html")]
+struct ImportPage {
+    loc: Loc,
+    user: Option<User>,
+    csrf: String,
+    langs: [Lang; 3],
+    search_value: String,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+fn import_render(c: &Caller, message: Option<String>, error: Option<String>) -> Response {
+    let frame = Frame::for_caller(c);
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = render(&ImportPage {
+        loc: c.loc,
+        user: frame.user,
+        csrf: frame.csrf,
+        langs: frame.langs,
+        search_value: String::new(),
+        message,
+        error,
+    });
+    *resp.status_mut() = status;
+    resp
+}
+
+async fn import_page(UiUser(c): UiUser) -> Response {
+    import_render(&c, None, None)
+}
+
+async fn import_post(State(s): State<AppState>, up: crate::auth::UiUpload) -> Response {
+    let c = &up.caller;
+    let Some((_, bytes)) = &up.file else {
+        return import_render(c, None, Some(c.loc.t("file-missing")));
+    };
+    match s.app.import_leads(&c.actor, bytes).await {
+        Ok(n) => import_render(
+            c,
+            Some(c.loc.t_args("lead-imported", &[("count", n.to_string())])),
+            None,
+        ),
+        Err(AppError::Invalid(v)) => import_render(c, None, Some(c.loc.errors(&v))),
+        Err(e) => app_error_page(c, e),
+    }
+}
+
+pub fn import_routes() -> Router<AppState> {
+    Router::new().route("/leads/import", get(import_page).post(import_post))
+}

@@ -118,6 +118,7 @@ pub fn routes() -> Router<AppState> {
         .merge(settings::routes())
         .merge(planning::routes())
         .merge(sales::routes())
+        .merge(leads::import_routes())
         .merge(leads::routes())
         .merge(documents::routes())
         .merge(documents::settings_routes())

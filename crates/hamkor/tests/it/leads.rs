@@ -542,3 +542,75 @@ async fn web_forms_take_untrusted_input(t: TestApp) {
     assert_eq!(t.count("leads").await, kept);
 }
 both!(web_forms_take_untrusted_input);
+
+async fn import_csv(t: &TestApp, who: &str, csv: &str) -> (StatusCode, Value) {
+    let r = t
+        .client
+        .post(format!("{}/api/v1/leads/import", t.base))
+        .bearer_auth(&t.tokens[who])
+        .header("content-type", "text/csv")
+        .body(csv.as_bytes().to_vec())
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn leads_are_imported_whole_or_not_at_all(t: TestApp) {
+    let before = t.count("leads").await;
+    let audit = t.audit_rows().await;
+    // Russian headers, semicolons, a BOM; the third row has a bad e-mail and the fourth
+    // an unknown source: nothing is imported, and each problem names its line.
+    let bad = "\u{feff}Имя;Фамилия;Компания;Телефон;E-mail;Источник\n\
+               Анвар;Каримов;ООО «Бахор»;+998 90 111 22 33;anvar@bahor.uz;exhibition\n\
+               Lola;;;;not-an-email;\n\
+               ;Qodirov;Sement Savdo;;;television\n";
+    let (s, e) = import_csv(&t, "sales_a1", bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    let fields: Vec<&str> = e["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.iter().any(|f| f.starts_with("rows[3].emails")),
+        "{e}"
+    );
+    assert!(fields.contains(&"rows[4].source"), "{e}");
+    assert_eq!(t.count("leads").await, before);
+    assert_eq!(t.audit_rows().await, audit);
+    // An unknown column is named; a formula-looking value is kept as plain text.
+    let (s, e) = import_csv(&t, "sales_a1", "name,password\nA,b\n").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("password"), "{e}");
+    let good = "first_name,company,phones,interest\n\
+                Anvar,Bahor,+998 90 111 22 33,=HYPERLINK(\"http://x\")\n\
+                ,Sement Savdo,,\n\n";
+    let (s, v) = import_csv(&t, "sales_a1", good).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["created"], 2);
+    let (_, list) = t.get("sales_a1", "/api/v1/leads?q=Bahor").await;
+    let lead = &list["items"][0];
+    assert_eq!(lead["interest"], "=HYPERLINK(\"http://x\")");
+    assert_eq!(lead["source"], "other");
+    assert_eq!(lead["owner_id"], t.id("sales_a1").as_str());
+    assert_eq!(lead["phones"][0]["e164"], "+998901112233");
+    // Not UTF-8, and a role without leads: refused.
+    let (s, _) = import_csv(&t, "sales_a1", "").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = t
+        .client
+        .post(format!("{}/api/v1/leads/import", t.base))
+        .bearer_auth(&t.tokens["sales_a1"])
+        .body(vec![0xC8, 0xEC, 0xFF, b'\n', 0xC0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = import_csv(&t, "support", good).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(t.count("leads").await, before + 2);
+}
+both!(leads_are_imported_whole_or_not_at_all);
