@@ -9,7 +9,7 @@ use crate::users::UserRequest;
 use crate::{App, AppError, AppResult};
 use chrono::{Datelike, Duration, NaiveDate, TimeZone};
 use hamkor_domain::input::AccountLink;
-use hamkor_domain::objects::{ACCOUNT, CONTACT, EVENT, INTERACTION, ObjectDef, TASK};
+use hamkor_domain::objects::{ACCOUNT, CONTACT, DEAL, EVENT, INTERACTION, ObjectDef, TASK};
 use hamkor_domain::phone::normalize_phone;
 use hamkor_domain::{Id, ObjectType, Timestamp};
 use hamkor_store::records::{BatchRecord, insert_batch};
@@ -175,6 +175,9 @@ pub struct PlanningSizes {
     pub busy_user: Option<String>,
     pub busy_tasks: usize,
     pub busy_events: usize,
+    /// Deals spread over the pipelines (a second one, "Projects", is added when there is
+    /// only one), the salespeople, and the accounts and contacts, with their stage history.
+    pub deals: usize,
 }
 
 /// What was generated.
@@ -193,6 +196,9 @@ pub struct Generated {
     pub reminders: usize,
     /// The busy user, when one was asked for.
     pub busy_user: Option<Id>,
+    /// Deals, and the rows of their stage history.
+    pub deals: usize,
+    pub deal_stages: usize,
 }
 
 /// Rows per transaction, and rows per INSERT statement on each engine. SQLite's driver
@@ -309,6 +315,37 @@ const MEETING_MINUTES: &[i64] = &[30, 45, 60, 60, 60, 90, 120];
 /// A meeting's reminder, seconds before it starts (the application's default).
 const REMIND_BEFORE: i64 = hamkor_store::planning::DEFAULT_REMIND_BEFORE;
 
+/// What deals sell.
+const DEAL_TITLES: &[&str] = &[
+    "Paxta mato yetkazib berish",
+    "Ombor uskunalari",
+    "Yillik servis shartnomasi",
+    "Qadoqlash liniyasi",
+    "Поставка оборудования",
+    "Годовой контракт на обслуживание",
+    "Партия удобрений",
+    "Лицензии на ПО",
+    "Office fit-out",
+    "Fleet tracking rollout",
+    "Solar panels for the warehouse",
+    "Cold storage upgrade",
+];
+/// The pipeline the generator adds beside the default one: longer projects.
+const PROJECTS: &str = "Projects";
+const PROJECT_STAGES: &[(&str, i64)] = &[
+    ("Brief", 10),
+    ("Site survey", 20),
+    ("Design", 40),
+    ("Estimate", 60),
+    ("Approval", 80),
+    ("Contract", 95),
+];
+/// Deal outcomes: with seven in ten deals in the first pipeline, 500,000 deals leave it
+/// about 100,000 open.
+const DEAL_STATUS_WEIGHTS: &[(&str, u32)] = &[("open", 29), ("won", 31), ("lost", 40)];
+/// Why deals are lost when the database has no `lost_reasons` list.
+const LOST_REASONS: &[&str] = &["Price too high", "Chose a competitor", "No budget"];
+
 fn weighted<'a>(rng: &mut StdRng, weights: &[(&'a str, u32)]) -> &'a str {
     let total: u32 = weights.iter().map(|(_, w)| w).sum();
     let mut roll = rng.random_range(0..total);
@@ -370,6 +407,32 @@ struct PlannedBatch {
     /// A meeting's calendar rows: (meeting, user, start, end).
     event_users: Vec<(Id, Id, Timestamp, Timestamp)>,
     reminders: Vec<PlannedReminder>,
+    /// A deal's stage history.
+    deal_stages: Vec<StageRow>,
+}
+
+/// One stage a generated deal went through, as `deal_stages` keeps it, with the deal's
+/// facts the funnel reads from it (migration 0022).
+struct StageRow {
+    deal: Id,
+    stage: Id,
+    entered_at: Timestamp,
+    entered_by: Id,
+    /// When and by whom it moved on; `None` for the stage it is at.
+    left: Option<(Timestamp, Id)>,
+    /// When it entered the next stage (they go through them in order): `left` too.
+    further_at: Option<Timestamp>,
+    owner: Id,
+    status: &'static str,
+    amount: Option<i64>,
+    currency: Option<&'static str>,
+}
+
+/// A pipeline as deals are spread over it: its id and its stages (id, probability) in
+/// order.
+struct DealPipeline {
+    id: Id,
+    stages: Vec<(Id, i64)>,
 }
 
 /// What tasks and meetings are spread over.
@@ -614,6 +677,184 @@ impl PlanningWorld<'_> {
     }
 }
 
+impl PlanningWorld<'_> {
+    /// Whoever moved a deal of `owner`'s: themselves mostly, sometimes their head.
+    fn mover(&self, rng: &mut StdRng, owner: Person) -> Id {
+        if rng.random_range(0..100) < 15 {
+            owner.head
+        } else {
+            owner.id
+        }
+    }
+
+    /// One deal created in the last two years, with the stages it went through in order
+    /// (the one it is at still open) and, for a closed one, when and why it closed.
+    fn deal(
+        &self,
+        rng: &mut StdRng,
+        batch: &mut PlannedBatch,
+        pipeline: &DealPipeline,
+        lost_reasons: &[String],
+    ) {
+        const DAY: i64 = 86_400;
+        let id = Id::new();
+        let owner = self.people[rng.random_range(0..self.people.len())];
+        let author = if rng.random_range(0..10) == 0 {
+            owner.head
+        } else {
+            owner.id
+        };
+        let status = weighted(rng, DEAL_STATUS_WEIGHTS);
+        let n = pipeline.stages.len();
+        // The stage reached: early ones are more common; a won deal got to the end.
+        let reached = match status {
+            "won" if n > 1 && rng.random_range(0..100) < 15 => n - 2,
+            "won" => n - 1,
+            _ => {
+                let total = n * (n + 1) / 2;
+                let mut roll = rng.random_range(0..total);
+                let mut k = 0;
+                while roll >= n - k {
+                    roll -= n - k;
+                    k += 1;
+                }
+                k
+            }
+        };
+        // Open deals are younger on the whole; closed ones spread over the two years.
+        let u: f64 = rng.random_range(0.0..1.0);
+        let age = if status == "open" {
+            (730.0 * u * u * DAY as f64) as i64
+        } else {
+            (730.0 * u * DAY as f64) as i64
+        }
+        .max(3600);
+        let created = self.now.0 - Duration::seconds(age);
+        // Time in each stage (hours to weeks), and before closing; squeezed into its age.
+        let mut spans: Vec<i64> = (0..reached + usize::from(status != "open"))
+            .map(|_| {
+                let v: f64 = rng.random_range(0.0..1.0);
+                3600 + (v * v * 40.0 * DAY as f64) as i64
+            })
+            .collect();
+        let total: i64 = spans.iter().sum();
+        let room = age * 95 / 100;
+        if total > room {
+            for s in &mut spans {
+                *s = (*s as i128 * room as i128 / total as i128) as i64;
+            }
+        }
+        let mut at = created;
+        let mut by = author;
+        let mut visits = Vec::with_capacity(reached + 1);
+        for (i, (stage, _)) in pipeline.stages.iter().take(reached + 1).enumerate() {
+            let entered = (Timestamp::from_datetime(at), by);
+            let left = (i < reached).then(|| {
+                at += Duration::seconds(spans[i]);
+                by = self.mover(rng, owner);
+                (Timestamp::from_datetime(at), by)
+            });
+            visits.push((*stage, entered, left));
+        }
+        let (stage, stage_probability) = pipeline.stages[reached];
+        let entered_stage = Timestamp::from_datetime(at);
+        let closed = (status != "open")
+            .then(|| Timestamp::from_datetime(at + Duration::seconds(spans[reached])));
+        let today = self.today;
+        let expected = match closed {
+            Some(c) => Some(c.0.date_naive() + Duration::days(rng.random_range(-20..21))),
+            None if rng.random_range(0..100) < 5 => None,
+            None => Some(today + Duration::days(rng.random_range(-60..365))),
+        }
+        .map(|d| d.clamp(today - Duration::days(365), today + Duration::days(365)));
+        let mut f = Map::new();
+        f.insert(
+            "title".into(),
+            json!(format!(
+                "{} #{}",
+                pick(rng, DEAL_TITLES),
+                rng.random_range(100..100_000)
+            )),
+        );
+        if let Some((account, contact)) = self.related(rng, 95) {
+            f.insert("account_id".into(), json!(account.to_string()));
+            if let Some(c) = contact {
+                f.insert("contact_id".into(), json!(c.to_string()));
+            }
+        }
+        f.insert("pipeline_id".into(), json!(pipeline.id.to_string()));
+        f.insert("stage_id".into(), json!(stage.to_string()));
+        f.insert("status".into(), json!(status));
+        let money = (rng.random_range(0..100) < 97).then(|| {
+            if rng.random_range(0..100) < 88 {
+                ("UZS", rng.random_range(5_000..2_000_000_i64) * 1_000)
+            } else {
+                ("USD", rng.random_range(500..250_000_i64))
+            }
+        });
+        if let Some((currency, whole)) = money {
+            f.insert("amount".into(), json!(format!("{whole}.00")));
+            f.insert("currency".into(), json!(currency));
+        }
+        let probability = match status {
+            "won" => 100,
+            "lost" => 0,
+            _ => stage_probability,
+        };
+        f.insert("probability".into(), json!(probability));
+        if let Some(d) = expected {
+            f.insert(
+                "expected_close".into(),
+                json!(d.format("%Y-%m-%d").to_string()),
+            );
+        }
+        if status == "lost" && !lost_reasons.is_empty() {
+            // The first reasons of the list are the common ones.
+            let i = rng
+                .random_range(0..lost_reasons.len())
+                .min(rng.random_range(0..lost_reasons.len()));
+            f.insert("lost_reason".into(), json!(lost_reasons[i]));
+        }
+        if rng.random_range(0..10) < 7 {
+            f.insert(
+                "source".into(),
+                json!(pick(rng, hamkor_domain::objects::SOURCES)),
+            );
+        }
+        if rng.random_range(0..4) == 0 {
+            f.insert("description".into(), json!(pick(rng, BODIES)));
+        }
+        f.insert("stage_entered_at".into(), json!(entered_stage.to_rfc3339()));
+        if let Some(c) = closed {
+            f.insert("closed_at".into(), json!(c.to_rfc3339()));
+        }
+        for (stage, entered, left) in visits {
+            batch.deal_stages.push(StageRow {
+                deal: id,
+                stage,
+                entered_at: entered.0,
+                entered_by: entered.1,
+                left,
+                further_at: left.map(|l| l.0),
+                owner: owner.id,
+                status,
+                amount: money.map(|(_, whole)| whole * 100),
+                currency: money.map(|(c, _)| c),
+            });
+        }
+        batch.records.push((
+            author,
+            BatchRecord {
+                id,
+                fields: f,
+                owner_id: owner.id,
+                created_at: Timestamp::from_datetime(created),
+                account_links: vec![],
+            },
+        ));
+    }
+}
+
 fn pick<'a>(rng: &mut StdRng, list: &[&'a str]) -> &'a str {
     list[rng.random_range(0..list.len())]
 }
@@ -691,6 +932,46 @@ impl App {
                     .bind(*start)
                     .push(", ")
                     .bind(*end)
+                    .push(")");
+            }
+            tx.execute(&sql).await?;
+        }
+        for chunk in batch.deal_stages.chunks(per_insert) {
+            let mut sql = Sql::new(
+                "INSERT INTO deal_stages (id, deal_id, stage_id, entered_at, entered_by, left_at, left_by, \
+                 stay, further_at, live, owner_id, status, amount, currency) VALUES ",
+            );
+            for (i, r) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" })
+                    .bind(Id::new())
+                    .push(", ")
+                    .bind(r.deal)
+                    .push(", ")
+                    .bind(r.stage)
+                    .push(", ")
+                    .bind(r.entered_at)
+                    .push(", ")
+                    .bind(r.entered_by)
+                    .push(", ")
+                    .bind(r.left.map(|l| l.0))
+                    .push(", ")
+                    .bind(hamkor_store::Arg::Id(r.left.map(|l| l.1)))
+                    .push(", ")
+                    .bind(hamkor_store::Arg::Int(
+                        r.left.map(|l| (l.0.0 - r.entered_at.0).num_seconds()),
+                    ))
+                    .push(", ")
+                    .bind(r.further_at)
+                    .push(", ")
+                    .bind(true)
+                    .push(", ")
+                    .bind(r.owner)
+                    .push(", ")
+                    .bind(r.status)
+                    .push(", ")
+                    .bind(hamkor_store::Arg::Int(r.amount))
+                    .push(", ")
+                    .bind(r.currency.map(str::to_string))
                     .push(")");
             }
             tx.execute(&sql).await?;
@@ -1021,8 +1302,14 @@ impl App {
             events: 0,
             reminders: 0,
             busy_user: None,
+            deals: 0,
+            deal_stages: 0,
         };
-        if planning.tasks > 0 || planning.events > 0 || planning.busy_user.is_some() {
+        if planning.tasks > 0
+            || planning.events > 0
+            || planning.busy_user.is_some()
+            || planning.deals > 0
+        {
             let world = PlanningWorld {
                 people: &people,
                 accounts: &account_ids,
@@ -1035,6 +1322,16 @@ impl App {
             };
             self.generate_planning(&world, planning, &mut rng, &mut progress, &mut generated)
                 .await?;
+            if planning.deals > 0 {
+                self.generate_deals(
+                    &world,
+                    planning.deals,
+                    &mut rng,
+                    &mut progress,
+                    &mut generated,
+                )
+                .await?;
+            }
         }
         Ok(generated)
     }
@@ -1164,11 +1461,82 @@ impl App {
         generated.events = total;
         Ok(())
     }
+
+    /// `n` deals over the active pipelines: seven in ten in the first, the rest spread
+    /// over the others. When there is only one, the pipeline "Projects" is added first.
+    async fn generate_deals(
+        &self,
+        world: &PlanningWorld<'_>,
+        n: usize,
+        rng: &mut StdRng,
+        progress: &mut impl FnMut(&str, usize),
+        generated: &mut Generated,
+    ) -> AppResult<()> {
+        let mut active: Vec<_> = self
+            .pipelines()
+            .await?
+            .into_iter()
+            .filter(|p| p.active && !p.stages.is_empty())
+            .collect();
+        if active.len() < 2 {
+            let stages: Vec<(String, i64)> = PROJECT_STAGES
+                .iter()
+                .map(|(s, p)| (s.to_string(), *p))
+                .collect();
+            let mut tx = self.db.begin().await?;
+            hamkor_store::sales::create_pipeline(&mut tx, PROJECTS, false, &stages).await?;
+            tx.commit().await?;
+            active = self
+                .pipelines()
+                .await?
+                .into_iter()
+                .filter(|p| p.active && !p.stages.is_empty())
+                .collect();
+        }
+        let pipelines: Vec<DealPipeline> = active
+            .iter()
+            .map(|p| DealPipeline {
+                id: p.id,
+                stages: p.stages.iter().map(|s| (s.id, s.probability)).collect(),
+            })
+            .collect();
+        let mut db = self.db.clone();
+        let mut lost_reasons: Vec<String> =
+            hamkor_store::picklists::values(&mut db, "lost_reasons")
+                .await?
+                .into_iter()
+                .filter(|v| v.active)
+                .map(|v| v.value)
+                .collect();
+        if lost_reasons.is_empty() {
+            lost_reasons = LOST_REASONS.iter().map(|r| r.to_string()).collect();
+        }
+        let mut done = 0;
+        while done < n {
+            let k = ROWS_PER_TX.min(n - done);
+            let mut batch = PlannedBatch::default();
+            for _ in 0..k {
+                let p = if pipelines.len() == 1 || rng.random_range(0..10) < 7 {
+                    &pipelines[0]
+                } else {
+                    &pipelines[rng.random_range(1..pipelines.len())]
+                };
+                world.deal(rng, &mut batch, p, &lost_reasons);
+            }
+            generated.deal_stages += batch.deal_stages.len();
+            self.write_planned(&DEAL, batch).await?;
+            done += k;
+            progress("deals", done);
+        }
+        generated.deals = n;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::{fresh, remove};
 
     #[test]
     fn month_start_crosses_years() {
@@ -1222,6 +1590,7 @@ mod tests {
             busy_user: Some("samarqand.3@hamkor.local".into()),
             busy_tasks: 400,
             busy_events: 120,
+            deals: 0,
         };
         let g = app
             .generate_with(sizes, &planning, 3, |_, _| {})
@@ -1288,5 +1657,196 @@ mod tests {
         assert!(pending > 0 && pending < g.reminders as i64, "{pending}");
         db.close().await;
         let _ = std::fs::remove_file(&path);
+    }
+    /// What the deals generated for `seed` are, in the order they were written: title,
+    /// status, amount, currency, probability, lost reason.
+    async fn deal_facts(app: &App) -> Vec<String> {
+        let mut db = app.db.clone();
+        db.fetch_all(&Sql::new(
+            "SELECT title, status, amount, currency, probability, lost_reason FROM deals ORDER BY rowid",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {:?} {:?} {:?} {:?}",
+                r.req_text("title").unwrap(),
+                r.req_text("status").unwrap(),
+                r.int("amount").unwrap(),
+                r.text("currency").unwrap(),
+                r.int("probability").unwrap(),
+                r.text("lost_reason").unwrap()
+            )
+        })
+        .collect()
+    }
+
+    /// Deals spread over two pipelines with a consistent stage history: each went
+    /// through its pipeline's stages in order from the first, each visit ends where the
+    /// next begins, the stage it is at is its one open visit, and a closed deal closed
+    /// after it got there (a lost one for a reason of the list). On both engines.
+    #[tokio::test]
+    async fn deals_with_their_stage_history() {
+        let sizes = Sizes {
+            contacts: 200,
+            accounts: None,
+            interactions: Some(0),
+        };
+        let planning = PlanningSizes {
+            salespeople: Some(12),
+            deals: 600,
+            ..PlanningSizes::default()
+        };
+        for pg in [false, true] {
+            let Some((db, url, admin)) = fresh(pg).await else {
+                continue;
+            };
+            let app = App::new(db.clone());
+            let g = app
+                .generate_with(sizes, &planning, 5, |_, _| {})
+                .await
+                .unwrap();
+            assert_eq!(g.deals, 600);
+            assert_eq!(
+                count(&app, "SELECT COUNT(*) AS n FROM deals", None).await,
+                600
+            );
+            assert_eq!(
+                count(&app, "SELECT COUNT(*) AS n FROM deal_stages", None).await,
+                g.deal_stages as i64
+            );
+            assert!(g.deal_stages > 600, "{}", g.deal_stages);
+            let pipelines = app.pipelines().await.unwrap();
+            assert_eq!(pipelines.len(), 2);
+            assert_eq!(pipelines[1].name, PROJECTS);
+            let mut db2 = app.db.clone();
+            let deals = db2
+                .fetch_all(&Sql::new(
+                    "SELECT d.id, d.pipeline_id, d.stage_id, d.status, d.closed_at, d.lost_reason, \
+                     d.probability, d.stage_entered_at, d.created_at, d.created_by, d.owner_id, \
+                     d.account_id, d.amount, d.currency, u.team_id FROM deals d JOIN users u ON u.id = d.owner_id",
+                ))
+                .await
+                .unwrap();
+            let history = db2
+                .fetch_all(&Sql::new(
+                    "SELECT h.deal_id, h.stage_id, s.pipeline_id, s.position, h.entered_at, \
+                     h.entered_by, h.left_at, h.left_by, h.live, h.owner_id, h.status, h.amount, \
+                     h.currency, h.prev_entered_at, h.further_at, h.stay FROM deal_stages h \
+                     JOIN stages s ON s.id = h.stage_id ORDER BY h.deal_id, h.entered_at",
+                ))
+                .await
+                .unwrap();
+            let reasons: Vec<String> = hamkor_store::picklists::values(&mut db2, "lost_reasons")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|v| v.value)
+                .collect();
+            let mut by_deal: std::collections::HashMap<Id, Vec<&hamkor_store::Row>> =
+                std::collections::HashMap::new();
+            for h in &history {
+                by_deal
+                    .entry(h.req_id("deal_id").unwrap())
+                    .or_default()
+                    .push(h);
+            }
+            let mut per_pipeline = std::collections::HashMap::new();
+            let mut statuses = std::collections::HashMap::new();
+            for d in &deals {
+                let id = d.req_id("id").unwrap();
+                let pipeline = d.req_id("pipeline_id").unwrap();
+                let status = d.req_text("status").unwrap();
+                *per_pipeline.entry(pipeline).or_insert(0) += 1;
+                *statuses.entry(status.clone()).or_insert(0) += 1;
+                let visits = &by_deal[&id];
+                for (i, v) in visits.iter().enumerate() {
+                    // In pipeline order from the first stage, in the deal's pipeline.
+                    assert_eq!(v.req_id("pipeline_id").unwrap(), pipeline);
+                    assert_eq!(v.req_int("position").unwrap(), i as i64, "{id}");
+                    let entered = v.req_ts("entered_at").unwrap();
+                    // The deal's facts the funnel reads from its visits (migration 0022).
+                    assert!(v.bool("live").unwrap());
+                    assert_eq!(v.id("owner_id").unwrap(), d.id("owner_id").unwrap());
+                    assert_eq!(v.text("status").unwrap(), Some(status.clone()));
+                    assert_eq!(v.int("amount").unwrap(), d.int("amount").unwrap());
+                    assert_eq!(v.text("currency").unwrap(), d.text("currency").unwrap());
+                    assert_eq!(v.ts("prev_entered_at").unwrap(), None);
+                    match v.ts("left_at").unwrap() {
+                        Some(left) => {
+                            assert!(entered <= left, "{id}");
+                            let next = visits[i + 1];
+                            assert_eq!(next.req_ts("entered_at").unwrap(), left);
+                            assert_eq!(next.id("entered_by").unwrap(), v.id("left_by").unwrap());
+                            assert_eq!(v.ts("further_at").unwrap(), Some(left));
+                            assert_eq!(
+                                v.int("stay").unwrap(),
+                                Some((left.0 - entered.0).num_seconds())
+                            );
+                        }
+                        // The open visit is the last, and the deal's stage.
+                        None => {
+                            assert_eq!(i + 1, visits.len(), "{id}");
+                            assert_eq!(v.ts("further_at").unwrap(), None);
+                            assert_eq!(v.int("stay").unwrap(), None);
+                            assert_eq!(
+                                v.req_id("stage_id").unwrap(),
+                                d.req_id("stage_id").unwrap()
+                            );
+                            assert_eq!(Some(entered), d.ts("stage_entered_at").unwrap());
+                        }
+                    }
+                }
+                assert_eq!(
+                    visits[0].req_ts("entered_at").unwrap(),
+                    d.req_ts("created_at").unwrap()
+                );
+                assert_eq!(
+                    visits[0].id("entered_by").unwrap(),
+                    d.id("created_by").unwrap()
+                );
+                assert!(d.id("team_id").unwrap().is_some());
+                let closed = d.ts("closed_at").unwrap();
+                match status.as_str() {
+                    "open" => assert!(closed.is_none() && d.text("lost_reason").unwrap().is_none()),
+                    s => {
+                        let c = closed.expect("a closed deal has closed_at");
+                        assert!(c >= d.ts("stage_entered_at").unwrap().unwrap());
+                        assert!(c <= Timestamp::now());
+                        let reason = d.text("lost_reason").unwrap();
+                        if s == "lost" {
+                            assert!(reasons.contains(&reason.unwrap()));
+                            assert_eq!(d.int("probability").unwrap(), Some(0));
+                        } else {
+                            assert_eq!(s, "won");
+                            assert!(reason.is_none());
+                            assert_eq!(d.int("probability").unwrap(), Some(100));
+                        }
+                    }
+                }
+            }
+            assert_eq!(per_pipeline.len(), 2, "{per_pipeline:?}");
+            assert_eq!(statuses.len(), 3, "{statuses:?}");
+            let linked = count(
+                &app,
+                "SELECT COUNT(*) AS n FROM deals WHERE account_id IS NOT NULL",
+                None,
+            )
+            .await;
+            assert!(linked > 500, "{linked}");
+            // The same seed gives the same deals.
+            if !pg {
+                let (db3, url3, _) = fresh(false).await.unwrap();
+                let again = App::new(db3.clone());
+                again
+                    .generate_with(sizes, &planning, 5, |_, _| {})
+                    .await
+                    .unwrap();
+                assert_eq!(deal_facts(&app).await, deal_facts(&again).await);
+                remove(db3, &url3, "").await;
+            }
+            remove(db, &url, &admin).await;
+        }
     }
 }

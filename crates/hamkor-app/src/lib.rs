@@ -18,6 +18,8 @@ pub mod reminders;
 pub mod roles;
 pub mod sales;
 pub mod tasks;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod users;
 
 use hamkor_domain::{Id, ObjectType, ValidationErrors};

@@ -717,6 +717,10 @@ pub struct Funnel {
 impl App {
     /// The funnel of a pipeline between two moments, over the deals the actor may see
     /// (optionally one salesperson's, one team's, or those with a product).
+    ///
+    /// Each part is an aggregate the database computes from an index (migration 0022):
+    /// per stage the deals that entered it and the visits that ended, the deals closed,
+    /// the forecast. They run at the same time, each on a connection of its own.
     pub async fn funnel(
         &self,
         actor: &Actor,
@@ -725,7 +729,8 @@ impl App {
         from: hamkor_domain::Timestamp,
         to: hamkor_domain::Timestamp,
     ) -> AppResult<Funnel> {
-        use std::collections::{BTreeMap, HashMap, HashSet};
+        use futures_util::future::try_join_all;
+        use std::collections::{BTreeMap, HashMap};
         if actor.scope(ObjectType::Deal, Action::Read) == Scope::None {
             return Err(AppError::Forbidden);
         }
@@ -738,35 +743,176 @@ impl App {
             None => all.into_iter().find(|p| p.active),
         }
         .ok_or(AppError::NotFound)?;
-        let mut db = self.db.clone();
-        let (deals, visits) = sales::funnel_facts(&mut db, actor, p.id, filter, to).await?;
-        let by_id: HashMap<Id, &sales::DealFacts> = deals.iter().map(|d| (d.id, d)).collect();
+        let entered = try_join_all(p.stages.iter().map(|s| {
+            let mut db = self.db.clone();
+            async move { sales::funnel_entered(&mut db, actor, s.id, filter, from, to).await }
+        }));
+        let left = try_join_all(p.stages.iter().map(|s| {
+            let mut db = self.db.clone();
+            async move { sales::funnel_left(&mut db, actor, s.id, filter, from, to).await }
+        }));
+        let (mut db1, mut db2) = (self.db.clone(), self.db.clone());
+        let closed = sales::funnel_closed(&mut db1, actor, p.id, filter, from, to);
+        let forecast = sales::funnel_forecast(&mut db2, actor, p.id, filter);
+        let (entered, left, (won, lost, reasons), open) =
+            tokio::try_join!(entered, left, closed, forecast)?;
+        let stages = p
+            .stages
+            .iter()
+            .zip(entered)
+            .zip(left)
+            .enumerate()
+            .map(|(i, ((s, e), (visits, secs)))| FunnelStage {
+                stage_id: s.id,
+                name: s.name.clone(),
+                entered: e.deals,
+                amounts: e.amounts,
+                conversion: (i + 1 < p.stages.len() && e.deals > 0)
+                    .then(|| (e.went_on as f64 * 1000.0 / e.deals as f64).round() / 10.0),
+                avg_days: (visits > 0)
+                    .then(|| (secs as f64 / 86_400.0 / visits as f64 * 10.0).round() / 10.0),
+            })
+            .collect();
+        // No reason and an empty one are the same reason.
+        let mut by_reason: HashMap<String, i64> = HashMap::new();
+        for (reason, n) in reasons {
+            *by_reason.entry(reason).or_default() += n;
+        }
+        let mut lost_reasons: Vec<(String, i64)> = by_reason.into_iter().collect();
+        lost_reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut forecast: BTreeMap<(String, String), i64> = BTreeMap::new();
+        for (close, currency, weighted) in open {
+            *forecast
+                .entry((close.format("%Y-%m").to_string(), currency))
+                .or_default() += weighted;
+        }
+        Ok(Funnel {
+            pipeline_id: p.id,
+            stages,
+            won,
+            lost,
+            win_rate: (won + lost > 0)
+                .then(|| (won as f64 * 1000.0 / (won + lost) as f64).round() / 10.0),
+            lost_reasons,
+            forecast: forecast.into_iter().map(|((m, c), v)| (m, c, v)).collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generate::{PlanningSizes, Sizes};
+    use crate::testing::{fresh, remove};
+    use hamkor_domain::Timestamp;
+    use hamkor_domain::objects::PRODUCT;
+    use hamkor_store::{Exec, Sql};
+    use serde_json::json;
+    use std::collections::{BTreeMap, HashMap, HashSet};
+
+    /// The filter as the funnel applied it before migration 0022, on `deals t`.
+    fn push_filter(sql: &mut Sql, f: &sales::FunnelFilter) {
+        if let Some(o) = f.owner {
+            sql.push(" AND t.owner_id = ").bind(o);
+        }
+        if let Some(team) = f.team {
+            sql.push(" AND t.owner_id IN (SELECT id FROM users WHERE team_id = ")
+                .bind(team)
+                .push(")");
+        }
+        if let Some(p) = f.product {
+            sql.push(
+                " AND EXISTS (SELECT 1 FROM deal_lines l WHERE l.deal_id = t.id AND l.product_id = ",
+            )
+            .bind(p)
+            .push(")");
+        }
+    }
+
+    /// The funnel as it was computed before migration 0022: every deal of the pipeline
+    /// and every visit of theirs read into memory and counted there. What the aggregates
+    /// must still answer, to the digit.
+    async fn reference(
+        app: &App,
+        actor: &Actor,
+        p: &Pipeline,
+        filter: &sales::FunnelFilter,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Funnel {
+        struct Deal {
+            status: String,
+            amount: Option<i64>,
+            currency: Option<String>,
+            probability: Option<i64>,
+            expected_close: Option<chrono::NaiveDate>,
+            closed_at: Option<Timestamp>,
+            lost_reason: Option<String>,
+        }
+        let mut db = app.db.clone();
+        let mut sql = Sql::new(
+            "SELECT t.id, t.status, t.amount, t.currency, t.probability, t.expected_close, t.closed_at, t.lost_reason \
+             FROM deals t WHERE t.deleted_at IS NULL AND t.pipeline_id = ",
+        );
+        sql.bind(p.id);
+        push_filter(&mut sql, filter);
+        records::push_read_scope(&mut sql, actor, &DEAL);
+        let mut by_id: HashMap<Id, Deal> = HashMap::new();
+        for r in db.fetch_all(&sql).await.unwrap() {
+            by_id.insert(
+                r.req_id("id").unwrap(),
+                Deal {
+                    status: r.req_text("status").unwrap(),
+                    amount: r.int("amount").unwrap(),
+                    currency: r.text("currency").unwrap(),
+                    probability: r.int("probability").unwrap(),
+                    expected_close: r.date("expected_close").unwrap(),
+                    closed_at: r.ts("closed_at").unwrap(),
+                    lost_reason: r.text("lost_reason").unwrap(),
+                },
+            );
+        }
+        let mut sql = Sql::new(
+            "SELECT h.deal_id, h.stage_id, h.entered_at, h.left_at FROM deal_stages h \
+             JOIN deals t ON t.id = h.deal_id WHERE t.deleted_at IS NULL AND t.pipeline_id = ",
+        );
+        sql.bind(p.id).push(" AND h.entered_at < ").bind(to);
+        push_filter(&mut sql, filter);
+        records::push_read_scope(&mut sql, actor, &DEAL);
+        let visits: Vec<(Id, Id, Timestamp, Option<Timestamp>)> = db
+            .fetch_all(&sql)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r.req_id("deal_id").unwrap(),
+                    r.req_id("stage_id").unwrap(),
+                    r.req_ts("entered_at").unwrap(),
+                    r.ts("left_at").unwrap(),
+                )
+            })
+            .collect();
         let position: HashMap<Id, usize> = p
             .stages
             .iter()
             .enumerate()
             .map(|(i, s)| (s.id, i))
             .collect();
-        // Each deal's furthest stage reached at any time.
         let mut furthest: HashMap<Id, usize> = HashMap::new();
-        for v in &visits {
-            if let Some(&i) = position.get(&v.stage) {
-                let f = furthest.entry(v.deal).or_insert(i);
+        for (deal, stage, ..) in &visits {
+            if let Some(&i) = position.get(stage) {
+                let f = furthest.entry(*deal).or_insert(i);
                 *f = (*f).max(i);
             }
         }
-        // The visits of each stage, read once.
-        let mut by_stage: HashMap<Id, Vec<&sales::Visit>> = HashMap::new();
-        for v in &visits {
-            by_stage.entry(v.stage).or_default().push(v);
-        }
         let mut stages = Vec::new();
         for (i, s) in p.stages.iter().enumerate() {
-            let here: &[&sales::Visit] = by_stage.get(&s.id).map(Vec::as_slice).unwrap_or(&[]);
+            let here: Vec<_> = visits.iter().filter(|v| v.1 == s.id).collect();
             let entered: HashSet<Id> = here
                 .iter()
-                .filter(|v| v.entered_at >= from && v.entered_at < to)
-                .map(|v| v.deal)
+                .filter(|v| v.2 >= from && v.2 < to)
+                .map(|v| v.0)
                 .collect();
             let mut amounts: BTreeMap<String, i64> = BTreeMap::new();
             for d in entered.iter().filter_map(|id| by_id.get(id)) {
@@ -784,9 +930,9 @@ impl App {
             let durations: Vec<f64> = here
                 .iter()
                 .filter_map(|v| {
-                    let left = v.left_at?;
+                    let left = v.3?;
                     (left >= from && left < to)
-                        .then(|| (left.0 - v.entered_at.0).num_seconds() as f64 / 86_400.0)
+                        .then(|| (left.0 - v.2.0).num_seconds() as f64 / 86_400.0)
                 })
                 .collect();
             stages.push(FunnelStage {
@@ -801,8 +947,8 @@ impl App {
                 }),
             });
         }
-        let closed: Vec<&sales::DealFacts> = deals
-            .iter()
+        let closed: Vec<&Deal> = by_id
+            .values()
             .filter(|d| d.closed_at.is_some_and(|c| c >= from && c < to))
             .collect();
         let won = closed.iter().filter(|d| d.status == "won").count() as i64;
@@ -816,7 +962,7 @@ impl App {
         let mut lost_reasons: Vec<(String, i64)> = reasons.into_iter().collect();
         lost_reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut forecast: BTreeMap<(String, String), i64> = BTreeMap::new();
-        for d in deals.iter().filter(|d| d.status == "open") {
+        for d in by_id.values().filter(|d| d.status == "open") {
             if let (Some(a), Some(c), Some(close)) = (d.amount, &d.currency, d.expected_close) {
                 let weighted = (i128::from(a) * i128::from(d.probability.unwrap_or(0)) + 50) / 100;
                 *forecast
@@ -824,7 +970,7 @@ impl App {
                     .or_default() += i64::try_from(weighted).unwrap_or(i64::MAX);
             }
         }
-        Ok(Funnel {
+        Funnel {
             pipeline_id: p.id,
             stages,
             won,
@@ -833,6 +979,228 @@ impl App {
                 .then(|| (won as f64 * 1000.0 / (won + lost) as f64).round() / 10.0),
             lost_reasons,
             forecast: forecast.into_iter().map(|((m, c), v)| (m, c, v)).collect(),
-        })
+        }
+    }
+
+    async fn actor(app: &App, email: &str) -> Actor {
+        let u = app.user_by_email(email).await.unwrap().unwrap();
+        app.actor(&u).await.unwrap()
+    }
+
+    /// The funnel computed by the database equals the one counted in memory before, for
+    /// every viewer, period and filter, over two years of generated deals and the moves
+    /// people make on top of them: back to an earlier stage and on again (a stage entered
+    /// twice), to another pipeline and back, a new owner, a new amount, won, lost,
+    /// reopened, trashed and restored. And each visit keeps its deal's facts.
+    #[tokio::test]
+    async fn the_funnel_in_sql_counts_as_the_funnel_in_memory() {
+        for pg in [false, true] {
+            let Some((db, url, admin_url)) = fresh(pg).await else {
+                continue;
+            };
+            let app = App::new(db.clone());
+            let sizes = Sizes {
+                contacts: 150,
+                accounts: None,
+                interactions: Some(0),
+            };
+            let planning = PlanningSizes {
+                salespeople: Some(12),
+                deals: 400,
+                ..PlanningSizes::default()
+            };
+            app.generate_with(sizes, &planning, 7, |_, _| {})
+                .await
+                .unwrap();
+            let admin = actor(&app, "generator@hamkor.local").await;
+            let rep = actor(&app, "toshkent.2@hamkor.local").await;
+            let viewers = [
+                admin.clone(),
+                actor(&app, "toshkent.1@hamkor.local").await,
+                rep.clone(),
+                actor(&app, "samarqand.1@hamkor.local").await,
+            ];
+            let other_owner = actor(&app, "samarqand.3@hamkor.local").await.user_id;
+            let pipelines = app.pipelines().await.unwrap();
+            let (sales_p, projects) = (&pipelines[0], &pipelines[1]);
+            let mut db2 = app.db.clone();
+            let deals: Vec<(Id, String)> = db2
+                .fetch_all(&Sql::new(
+                    "SELECT id, status FROM deals WHERE pipeline_id = $1 ORDER BY created_at DESC",
+                ).arg(sales_p.id))
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.req_id("id").unwrap(), r.req_text("status").unwrap()))
+                .collect();
+            let open: Vec<Id> = deals
+                .iter()
+                .filter(|d| d.1 == "open")
+                .map(|d| d.0)
+                .collect();
+            let lost: Vec<Id> = deals
+                .iter()
+                .filter(|d| d.1 == "lost")
+                .map(|d| d.0)
+                .collect();
+            let patch = |id: Id, body: serde_json::Value| {
+                let (app, admin) = (&app, &admin);
+                async move {
+                    app.update_record(admin, &DEAL, id, &body, None)
+                        .await
+                        .unwrap_or_else(|e| panic!("{body}: {e:?}"));
+                }
+            };
+            let st = |i: usize| json!(sales_p.stages[i].id.to_string());
+            for &d in &open[0..6] {
+                patch(d, json!({"stage_id": st(0)})).await;
+                patch(d, json!({"stage_id": st(2)})).await;
+                patch(d, json!({"stage_id": st(1)})).await;
+            }
+            for &d in &open[6..9] {
+                patch(d, json!({"pipeline_id": projects.id.to_string()})).await;
+                patch(d, json!({"pipeline_id": sales_p.id.to_string()})).await;
+                patch(d, json!({"stage_id": st(3)})).await;
+            }
+            for &d in &open[9..14] {
+                patch(d, json!({"owner_id": other_owner.to_string(), "amount": "1234.56", "currency": "EUR"})).await;
+            }
+            patch(open[14], json!({"status": "won"})).await;
+            patch(
+                open[15],
+                json!({"status": "lost", "lost_reason": "No budget"}),
+            )
+            .await;
+            patch(open[16], json!({"stage_id": st(4)})).await;
+            patch(open[16], json!({"status": "won"})).await;
+            for &d in &lost[0..4] {
+                patch(d, json!({"status": "open"})).await;
+                patch(d, json!({"stage_id": st(0)})).await;
+            }
+            patch(lost[4], json!({"status": "open"})).await;
+            patch(lost[4], json!({"status": "lost", "lost_reason": "Other"})).await;
+            app.delete_record(&admin, &DEAL, open[17], None)
+                .await
+                .unwrap();
+            app.delete_record(&admin, &DEAL, open[18], None)
+                .await
+                .unwrap();
+            app.restore_record(&admin, &DEAL, open[18]).await.unwrap();
+            // Deals of today from a salesperson, one with a product.
+            let product = app
+                .create_record(
+                    &admin,
+                    &PRODUCT,
+                    &json!({"code": "F-1", "name": "Funnel", "price": "10"}),
+                )
+                .await
+                .unwrap()
+                .id;
+            for k in 0..4 {
+                let d = app
+                    .create_record(&rep, &DEAL, &json!({"title": format!("Today {k}"), "amount": "500", "currency": "USD", "expected_close": "2031-05-01"}))
+                    .await
+                    .unwrap()
+                    .id;
+                app.update_record(&rep, &DEAL, d, &json!({"stage_id": st(k)}), None)
+                    .await
+                    .unwrap();
+                if k % 2 == 0 {
+                    let line = LineRequest {
+                        product_id: Some(product),
+                        quantity: "3".into(),
+                        unit_price: Some("10".into()),
+                        ..LineRequest::default()
+                    };
+                    app.set_deal_lines(&rep, d, false, &[line]).await.unwrap();
+                }
+            }
+            app.set_deal_lines(
+                &admin,
+                open[20],
+                false,
+                &[LineRequest {
+                    product_id: Some(product),
+                    quantity: "1".into(),
+                    unit_price: Some("7".into()),
+                    ..LineRequest::default()
+                }],
+            )
+            .await
+            .unwrap();
+            // Every visit still carries its deal's facts.
+            let rows = db2
+                .fetch_all(&Sql::new(
+                    "SELECT h.owner_id AS a1, d.owner_id AS b1, h.status AS a2, d.status AS b2, \
+                     h.amount AS a3, d.amount AS b3, h.currency AS a4, d.currency AS b4, h.live, \
+                     d.deleted_at, d.pipeline_id, s.pipeline_id AS stage_pipeline, h.prev_entered_at \
+                     FROM deal_stages h JOIN deals d ON d.id = h.deal_id JOIN stages s ON s.id = h.stage_id",
+                ))
+                .await
+                .unwrap();
+            let mut again = 0;
+            for r in &rows {
+                assert_eq!(r.id("a1").unwrap(), r.id("b1").unwrap());
+                assert_eq!(r.text("a2").unwrap(), r.text("b2").unwrap());
+                assert_eq!(r.int("a3").unwrap(), r.int("b3").unwrap());
+                assert_eq!(r.text("a4").unwrap(), r.text("b4").unwrap());
+                assert_eq!(
+                    r.bool("live").unwrap(),
+                    r.ts("deleted_at").unwrap().is_none()
+                        && r.id("pipeline_id").unwrap() == r.id("stage_pipeline").unwrap()
+                );
+                again += usize::from(r.ts("prev_entered_at").unwrap().is_some());
+            }
+            assert!(again >= 6, "stages entered twice: {again}");
+            let now = Timestamp::now();
+            let days = |n: i64| Timestamp::from_datetime(now.0 + chrono::Duration::days(n));
+            let periods = [
+                (days(-365), days(1)),
+                (days(-730), days(-365)),
+                (days(-90), days(-30)),
+                (days(-3 * 365), days(365)),
+                (days(-1), days(1)),
+            ];
+            let team = viewers[1].team_id;
+            let filters = [
+                sales::FunnelFilter::default(),
+                sales::FunnelFilter {
+                    owner: Some(rep.user_id),
+                    ..Default::default()
+                },
+                sales::FunnelFilter {
+                    team,
+                    ..Default::default()
+                },
+                sales::FunnelFilter {
+                    product: Some(product),
+                    ..Default::default()
+                },
+            ];
+            let mut seen = 0;
+            for viewer in &viewers {
+                for p in [sales_p, projects] {
+                    for (from, to) in periods {
+                        for filter in &filters {
+                            let got = app
+                                .funnel(viewer, Some(p.id), filter, from, to)
+                                .await
+                                .unwrap();
+                            let want = reference(&app, viewer, p, filter, from, to).await;
+                            assert_eq!(
+                                serde_json::to_value(&got).unwrap(),
+                                serde_json::to_value(&want).unwrap(),
+                                "pg {pg}, {} {}, {from:?}..{to:?}, {filter:?}",
+                                viewer.role.as_str(),
+                                p.name
+                            );
+                            seen += got.stages.iter().map(|s| s.entered).sum::<i64>();
+                        }
+                    }
+                }
+            }
+            assert!(seen > 1000, "{seen}");
+            remove(db, &url, &admin_url).await;
+        }
     }
 }

@@ -392,24 +392,84 @@ pub async fn after_write(
         .and_then(Value::as_str)
         .and_then(Timestamp::parse_rfc3339)
         .unwrap_or_else(Timestamp::now);
+    // The visit that ends, with its time in the stage.
+    let open = tx
+        .fetch_all(
+            &Sql::new(
+                "SELECT id, entered_at FROM deal_stages WHERE deal_id = $1 AND left_at IS NULL",
+            )
+            .arg(deal.id),
+        )
+        .await?;
+    for r in open {
+        let stay = (at.0 - r.req_ts("entered_at")?.0).num_seconds();
+        tx.execute(
+            &Sql::new("UPDATE deal_stages SET left_at = $1, left_by = $2, stay = $3 WHERE id = $4")
+                .arg(at)
+                .arg(actor.user_id)
+                .arg(stay)
+                .arg(r.req_id("id")?),
+        )
+        .await?;
+    }
+    // The visit that begins, with the facts the funnel counts it by (migration 0022): the
+    // deal's own (read back from the row just written), when it was last at this stage,
+    // and when it first reached a later one; and the earlier stages it had not yet left
+    // behind now have.
+    let entered = stage(tx, now_at).await?.ok_or(StoreError::NotFound)?;
+    let prev = tx
+        .fetch_optional(
+            &Sql::new(
+                "SELECT MAX(entered_at) AS at FROM deal_stages WHERE deal_id = $1 AND stage_id = $2",
+            )
+            .arg(deal.id)
+            .arg(now_at),
+        )
+        .await?
+        .map(|r| r.ts("at"))
+        .transpose()?
+        .flatten();
+    let further = tx
+        .fetch_optional(
+            &Sql::new(
+                "SELECT MIN(h.entered_at) AS at FROM deal_stages h JOIN stages s ON s.id = h.stage_id \
+                 WHERE h.deal_id = $1 AND s.pipeline_id = $2 AND s.position > $3",
+            )
+            .arg(deal.id)
+            .arg(entered.pipeline_id)
+            .arg(entered.position),
+        )
+        .await?
+        .map(|r| r.ts("at"))
+        .transpose()?
+        .flatten();
     tx.execute(
         &Sql::new(
-            "UPDATE deal_stages SET left_at = $1, left_by = $2 WHERE deal_id = $3 AND left_at IS NULL",
+            "INSERT INTO deal_stages (id, deal_id, stage_id, entered_at, entered_by, prev_entered_at, further_at, \
+             live, owner_id, status, amount, currency) \
+             SELECT $1, t.id, $2, $3, $4, $5, $6, (t.deleted_at IS NULL AND t.pipeline_id = $7), \
+             t.owner_id, t.status, t.amount, t.currency FROM deals t WHERE t.id = $8",
         )
+        .arg(Id::new())
+        .arg(now_at)
         .arg(at)
         .arg(actor.user_id)
+        .arg(prev)
+        .arg(further)
+        .arg(entered.pipeline_id)
         .arg(deal.id),
     )
     .await?;
     tx.execute(
         &Sql::new(
-            "INSERT INTO deal_stages (id, deal_id, stage_id, entered_at, entered_by) VALUES ($1, $2, $3, $4, $5)",
+            "UPDATE deal_stages SET further_at = $1 WHERE deal_id = $2 \
+             AND (further_at IS NULL OR further_at > $1) \
+             AND stage_id IN (SELECT id FROM stages WHERE pipeline_id = $3 AND position < $4)",
         )
-        .arg(Id::new())
-        .arg(deal.id)
-        .arg(now_at)
         .arg(at)
-        .arg(actor.user_id),
+        .arg(deal.id)
+        .arg(entered.pipeline_id)
+        .arg(entered.position),
     )
     .await?;
     if deal.deleted_at.is_none() {
@@ -1063,30 +1123,6 @@ pub async fn list_price(
     .transpose()
 }
 
-/// What the funnel is computed from: one stage visit of a deal the actor may see.
-#[derive(Debug, Clone)]
-pub struct Visit {
-    pub deal: Id,
-    pub stage: Id,
-    pub entered_at: Timestamp,
-    pub left_at: Option<Timestamp>,
-}
-
-/// A deal as the funnel and forecast see it.
-#[derive(Debug, Clone)]
-pub struct DealFacts {
-    pub id: Id,
-    pub status: String,
-    pub amount: Option<i64>,
-    pub currency: Option<String>,
-    pub probability: Option<i64>,
-    pub expected_close: Option<chrono::NaiveDate>,
-    pub closed_at: Option<Timestamp>,
-    pub lost_reason: Option<String>,
-}
-
-/// The deals of a pipeline the actor may see (optionally one owner's), and their stage
-/// visits that began before `to`.
 /// Which deals a funnel counts, besides the actor's scope and the pipeline.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FunnelFilter {
@@ -1098,7 +1134,9 @@ pub struct FunnelFilter {
     pub product: Option<Id>,
 }
 
-fn push_funnel_filter(sql: &mut Sql, f: &FunnelFilter) {
+/// Appends the filter to a query over `deals t` (`deal` = `t.id`) or over `deal_stages t`
+/// (`deal` = `t.deal_id`), whose `owner_id` is the deal's in both.
+fn push_funnel_filter(sql: &mut Sql, f: &FunnelFilter, deal: &'static str) {
     if let Some(o) = f.owner {
         sql.push(" AND t.owner_id = ").bind(o);
     }
@@ -1108,65 +1146,239 @@ fn push_funnel_filter(sql: &mut Sql, f: &FunnelFilter) {
             .push(")");
     }
     if let Some(p) = f.product {
-        sql.push(
-            " AND EXISTS (SELECT 1 FROM deal_lines l WHERE l.deal_id = t.id AND l.product_id = ",
-        )
-        .bind(p)
-        .push(")");
+        sql.push(" AND EXISTS (SELECT 1 FROM deal_lines l WHERE l.deal_id = ")
+            .push_ident(deal)
+            .push(" AND l.product_id = ")
+            .bind(p)
+            .push(")");
     }
 }
 
-pub async fn funnel_facts(
+/// The distinct values of `expr` in the rows of `table t` that `cond` picks, one index seek
+/// each (a loose index scan): for an index that starts with the columns `cond` fixes and
+/// then `expr`. A handful of seeks instead of reading every row to group them.
+async fn distinct_values(
+    ex: &mut impl Exec,
+    table: &'static str,
+    expr: &'static str,
+    cond: impl Fn(&mut Sql),
+) -> Result<Vec<String>, StoreError> {
+    let mut sql = Sql::new("WITH RECURSIVE v(x) AS (SELECT MIN(");
+    sql.push(expr)
+        .push(") FROM ")
+        .push_ident(table)
+        .push(" t WHERE ");
+    cond(&mut sql);
+    sql.push(" UNION ALL SELECT (SELECT MIN(")
+        .push(expr)
+        .push(") FROM ")
+        .push_ident(table)
+        .push(" t WHERE ");
+    cond(&mut sql);
+    sql.push(" AND ")
+        .push(expr)
+        .push(" > v.x) FROM v WHERE v.x IS NOT NULL) SELECT x FROM v WHERE x IS NOT NULL");
+    ex.fetch_all(&sql)
+        .await?
+        .iter()
+        .map(|r| r.req_text("x"))
+        .collect()
+}
+
+/// The deals that entered one stage in a period (each once, however often it came back),
+/// over the deals of its pipeline the actor may see.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Entered {
+    pub deals: i64,
+    /// Their amounts per currency (minor units), by currency code.
+    pub amounts: Vec<(String, i64)>,
+    /// Of them, those that reached a later stage before the period ended, or were won.
+    pub went_on: i64,
+}
+
+/// [`Entered`] for `stage` between `from` and `to`, read from the index
+/// `deal_stages_entered` (migration 0022): one range per currency of the stage.
+pub async fn funnel_entered(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    stage: Id,
+    filter: &FunnelFilter,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Entered, StoreError> {
+    use hamkor_domain::objects::DEAL;
+    let currencies = distinct_values(ex, "deal_stages", "COALESCE(t.currency, '')", |sql| {
+        sql.push("t.stage_id = ").bind(stage);
+    })
+    .await?;
+    let mut out = Entered::default();
+    if currencies.is_empty() {
+        return Ok(out);
+    }
+    let mut sql = Sql::new(
+        "SELECT COALESCE(t.currency, '') AS currency, COUNT(*) AS n, CAST(SUM(t.amount) AS BIGINT) AS total, \
+         CAST(SUM(CASE WHEN t.status = 'won' OR t.further_at < ",
+    );
+    sql.bind(to)
+        .push(" THEN 1 ELSE 0 END) AS BIGINT) AS went_on FROM deal_stages t WHERE t.stage_id = ")
+        .bind(stage)
+        .push(" AND COALESCE(t.currency, '') IN (");
+    for (i, c) in currencies.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(c);
+    }
+    sql.push(") AND t.entered_at >= ")
+        .bind(from)
+        .push(" AND t.entered_at < ")
+        .bind(to)
+        .push(" AND t.live = ")
+        .bind(true)
+        // The first time in the period it entered the stage.
+        .push(" AND (t.prev_entered_at IS NULL OR t.prev_entered_at < ")
+        .bind(from)
+        .push(")");
+    push_funnel_filter(&mut sql, filter, "t.deal_id");
+    crate::records::push_read_scope(&mut sql, actor, &DEAL);
+    sql.push(" GROUP BY COALESCE(t.currency, '')");
+    for r in ex.fetch_all(&sql).await? {
+        out.deals += r.req_int("n")?;
+        out.went_on += r.req_int("went_on")?;
+        let currency = r.req_text("currency")?;
+        if let (false, Some(total)) = (currency.is_empty(), r.int("total")?) {
+            out.amounts.push((currency, total));
+        }
+    }
+    out.amounts.sort();
+    Ok(out)
+}
+
+/// The visits of `stage` that ended between `from` and `to` (of deals of its pipeline the
+/// actor may see): how many, and their seconds in the stage together.
+pub async fn funnel_left(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    stage: Id,
+    filter: &FunnelFilter,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<(i64, i64), StoreError> {
+    use hamkor_domain::objects::DEAL;
+    let mut sql = Sql::new(
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(t.stay), 0) AS BIGINT) AS secs FROM deal_stages t \
+         WHERE t.stage_id = ",
+    );
+    sql.bind(stage)
+        .push(" AND t.left_at >= ")
+        .bind(from)
+        .push(" AND t.left_at < ")
+        .bind(to)
+        .push(" AND t.live = ")
+        .bind(true)
+        .push(" AND t.entered_at < ")
+        .bind(to);
+    push_funnel_filter(&mut sql, filter, "t.deal_id");
+    crate::records::push_read_scope(&mut sql, actor, &DEAL);
+    let r = ex.fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
+    Ok((r.req_int("n")?, r.req_int("secs")?))
+}
+
+/// The deals of a pipeline (that the actor may see) closed between `from` and `to`: how
+/// many were won, how many lost, and the lost ones per reason (`""` for none), by reason.
+pub async fn funnel_closed(
     ex: &mut impl Exec,
     actor: &Actor,
     pipeline: Id,
     filter: &FunnelFilter,
+    from: Timestamp,
     to: Timestamp,
-) -> Result<(Vec<DealFacts>, Vec<Visit>), StoreError> {
+) -> Result<(i64, i64, Vec<(String, i64)>), StoreError> {
     use hamkor_domain::objects::DEAL;
+    let (mut won, mut lost, mut reasons) = (0, 0, Vec::new());
+    for status in ["won", "lost"] {
+        // The index `deals_closed` is ordered by reason within a status: the reasons
+        // first, then a range of closing times per reason.
+        let values = distinct_values(ex, "deals", "COALESCE(t.lost_reason, '')", |sql| {
+            sql.push("t.pipeline_id = ")
+                .bind(pipeline)
+                .push(" AND t.status = ")
+                .bind(status)
+                .push(" AND t.closed_at IS NOT NULL");
+        })
+        .await?;
+        if values.is_empty() {
+            continue;
+        }
+        let mut sql = Sql::new(
+            "SELECT COALESCE(t.lost_reason, '') AS reason, COUNT(*) AS n FROM deals t WHERE t.pipeline_id = ",
+        );
+        sql.bind(pipeline)
+            .push(" AND t.status = ")
+            .bind(status)
+            .push(" AND COALESCE(t.lost_reason, '') IN (");
+        for (i, v) in values.into_iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(v);
+        }
+        sql.push(") AND t.closed_at >= ")
+            .bind(from)
+            .push(" AND t.closed_at < ")
+            .bind(to)
+            .push(" AND t.deleted_at IS NULL");
+        push_funnel_filter(&mut sql, filter, "t.id");
+        crate::records::push_read_scope(&mut sql, actor, &DEAL);
+        sql.push(" GROUP BY COALESCE(t.lost_reason, '')");
+        for r in ex.fetch_all(&sql).await? {
+            let n = r.req_int("n")?;
+            if status == "won" {
+                won += n;
+            } else {
+                lost += n;
+                reasons.push((r.req_text("reason")?, n));
+            }
+        }
+    }
+    Ok((won, lost, reasons))
+}
+
+/// A pipeline's open deals (that the actor may see) with an amount, a currency and an
+/// expected close: per close day and currency, the amounts weighted by probability, each
+/// rounded half up to a minor unit, added up.
+pub async fn funnel_forecast(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    pipeline: Id,
+    filter: &FunnelFilter,
+) -> Result<Vec<(chrono::NaiveDate, String, i64)>, StoreError> {
+    use hamkor_domain::objects::DEAL;
+    // (a × p + 50) / 100 without overflowing for any amount: a = 100q + r gives
+    // q × p + (r × p + 50) / 100, exactly, for a, p ≥ 0 (probability is 0–100).
     let mut sql = Sql::new(
-        "SELECT t.id, t.status, t.amount, t.currency, t.probability, t.expected_close, t.closed_at, t.lost_reason \
-         FROM deals t WHERE t.deleted_at IS NULL AND t.pipeline_id = ",
+        "SELECT t.expected_close, t.currency, CAST(SUM((t.amount / 100) * COALESCE(t.probability, 0) \
+         + ((t.amount % 100) * COALESCE(t.probability, 0) + 50) / 100) AS BIGINT) AS weighted \
+         FROM deals t WHERE t.pipeline_id = ",
     );
-    sql.bind(pipeline);
-    push_funnel_filter(&mut sql, filter);
+    // The partial index `deals_forecast` answers this: its condition is repeated word for
+    // word, and its order is the grouping's.
+    sql.bind(pipeline).push(
+        " AND t.status = 'open' AND t.deleted_at IS NULL AND t.expected_close IS NOT NULL \
+         AND t.amount IS NOT NULL AND t.currency IS NOT NULL",
+    );
+    push_funnel_filter(&mut sql, filter, "t.id");
     crate::records::push_read_scope(&mut sql, actor, &DEAL);
-    let deals = ex
-        .fetch_all(&sql)
+    sql.push(" GROUP BY t.expected_close, t.currency");
+    ex.fetch_all(&sql)
         .await?
         .iter()
         .map(|r| {
-            Ok(DealFacts {
-                id: r.req_id("id")?,
-                status: r.req_text("status")?,
-                amount: r.int("amount")?,
-                currency: r.text("currency")?,
-                probability: r.int("probability")?,
-                expected_close: r.date("expected_close")?,
-                closed_at: r.ts("closed_at")?,
-                lost_reason: r.text("lost_reason")?,
-            })
+            Ok((
+                r.date("expected_close")?.ok_or(StoreError::NotFound)?,
+                r.req_text("currency")?,
+                r.req_int("weighted")?,
+            ))
         })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    let mut sql = Sql::new(
-        "SELECT h.deal_id, h.stage_id, h.entered_at, h.left_at FROM deal_stages h \
-         JOIN deals t ON t.id = h.deal_id WHERE t.deleted_at IS NULL AND t.pipeline_id = ",
-    );
-    sql.bind(pipeline).push(" AND h.entered_at < ").bind(to);
-    push_funnel_filter(&mut sql, filter);
-    crate::records::push_read_scope(&mut sql, actor, &DEAL);
-    let visits = ex
-        .fetch_all(&sql)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Visit {
-                deal: r.req_id("deal_id")?,
-                stage: r.req_id("stage_id")?,
-                entered_at: r.req_ts("entered_at")?,
-                left_at: r.ts("left_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok((deals, visits))
+        .collect()
 }

@@ -215,6 +215,11 @@ enum Command {
         /// The busy user's meetings this month.
         #[arg(long, default_value_t = 2_000, requires = "busy_user")]
         busy_events: usize,
+        /// Deals over the pipelines (a second one, "Projects", is added when there is
+        /// only one), created over the last two years, open, won or lost, with their
+        /// stage history.
+        #[arg(long, default_value_t = 0)]
+        deals: usize,
     },
     /// User administration.
     #[command(subcommand)]
@@ -300,6 +305,7 @@ async fn main() -> Result<()> {
             busy_user,
             busy_tasks,
             busy_events,
+            deals,
         } => {
             let started = std::time::Instant::now();
             let sizes = hamkor_app::generate::Sizes {
@@ -314,6 +320,7 @@ async fn main() -> Result<()> {
                 busy_user,
                 busy_tasks,
                 busy_events,
+                deals,
             };
             let mut last = std::time::Instant::now();
             let done = app
@@ -326,8 +333,12 @@ async fn main() -> Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             let secs = started.elapsed().as_secs_f64();
-            let records =
-                done.accounts + done.contacts + done.interactions + done.tasks + done.events;
+            let records = done.accounts
+                + done.contacts
+                + done.interactions
+                + done.tasks
+                + done.events
+                + done.deals;
             println!(
                 "Generated {} users, {} accounts, {} contacts and {} interactions in {secs:.1} s ({:.0} records/s).",
                 done.users,
@@ -343,6 +354,12 @@ async fn main() -> Result<()> {
                 println!(
                     "Also {} tasks and {} meetings, with {} reminders.",
                     done.tasks, done.events, done.reminders
+                );
+            }
+            if done.deals > 0 {
+                println!(
+                    "Also {} deals, with {} stage history rows.",
+                    done.deals, done.deal_stages
                 );
             }
             if let Some(id) = done.busy_user {
