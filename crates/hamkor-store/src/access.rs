@@ -52,6 +52,46 @@ impl Actor {
     }
 }
 
+/// Appends ` AND owner_col IN (…)`: the owners [`push_scope`] admits, written as a set an
+/// index that has the owner after the columns a query fixes can be searched by, one range
+/// per owner. It narrows nothing — the query carries `push_scope` too, the rule itself —
+/// and lets an aggregate over many rows seek a salesperson's or a team's rows instead of
+/// reading everyone's and filtering them (the funnel, `sales::funnel_entered`). Every owner
+/// is a user, so `All` is every user.
+pub fn push_owner_seek(
+    sql: &mut Sql,
+    actor: &Actor,
+    object: ObjectType,
+    action: Action,
+    owner_col: &'static str,
+) {
+    match (actor.scope(object, action), actor.team_id) {
+        (Scope::None, _) => {
+            sql.push(" AND 1 = 0");
+        }
+        (Scope::All, _) => {
+            sql.push(" AND ")
+                .push_ident(owner_col)
+                .push(" IN (SELECT id FROM users)");
+        }
+        (Scope::Team, Some(team)) => {
+            sql.push(" AND ")
+                .push_ident(owner_col)
+                .push(" IN (SELECT id FROM users WHERE team_id = ")
+                .bind(team)
+                .push(" OR id = ")
+                .bind(actor.user_id)
+                .push(")");
+        }
+        (Scope::Own | Scope::Team, _) => {
+            sql.push(" AND ")
+                .push_ident(owner_col)
+                .push(" = ")
+                .bind(actor.user_id);
+        }
+    }
+}
+
 /// Appends ` AND <condition>` limiting `owner_col` to what the actor may reach.
 pub fn push_scope(
     sql: &mut Sql,

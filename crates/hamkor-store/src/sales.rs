@@ -1196,8 +1196,21 @@ pub struct Entered {
     pub went_on: i64,
 }
 
+/// The owners of the visits a funnel reads, as ranges of the indexes `deal_stages_entered`
+/// and `deal_stages_left`, which have the owner right after the columns the query fixes:
+/// a salesperson's funnel reads their visits alone, a head's their team's.
+fn push_owner_seek(sql: &mut Sql, actor: &Actor) {
+    crate::access::push_owner_seek(
+        sql,
+        actor,
+        hamkor_domain::ObjectType::Deal,
+        hamkor_domain::Action::Read,
+        "t.owner_id",
+    );
+}
+
 /// [`Entered`] for `stage` between `from` and `to`, read from the index
-/// `deal_stages_entered` (migration 0022): one range per currency of the stage.
+/// `deal_stages_entered` (migration 0022): one range per currency of the stage and owner.
 pub async fn funnel_entered(
     ex: &mut impl Exec,
     actor: &Actor,
@@ -1241,6 +1254,7 @@ pub async fn funnel_entered(
         .push(")");
     push_funnel_filter(&mut sql, filter, "t.deal_id");
     crate::records::push_read_scope(&mut sql, actor, &DEAL);
+    push_owner_seek(&mut sql, actor);
     sql.push(" GROUP BY COALESCE(t.currency, '')");
     for r in ex.fetch_all(&sql).await? {
         out.deals += r.req_int("n")?;
@@ -1280,6 +1294,7 @@ pub async fn funnel_left(
         .bind(to);
     push_funnel_filter(&mut sql, filter, "t.deal_id");
     crate::records::push_read_scope(&mut sql, actor, &DEAL);
+    push_owner_seek(&mut sql, actor);
     let r = ex.fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
     Ok((r.req_int("n")?, r.req_int("secs")?))
 }

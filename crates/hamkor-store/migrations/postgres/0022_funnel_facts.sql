@@ -56,14 +56,15 @@ WHEN (NEW.owner_id IS DISTINCT FROM OLD.owner_id OR NEW.status IS DISTINCT FROM 
     OR NEW.pipeline_id IS DISTINCT FROM OLD.pipeline_id OR NEW.deleted_at IS DISTINCT FROM OLD.deleted_at)
 EXECUTE FUNCTION deal_stages_follow_deal();
 
--- The funnel: the visits of a stage that began in a period, per currency, with all they
--- are counted by (so the index answers alone). The old index on (stage_id, entered_at)
--- served only the funnel.
+-- The funnel: the visits of a stage that began in a period, per currency and owner (one
+-- range each: a salesperson's funnel reads only their own), with all they are counted by,
+-- so the index answers alone. The old index on (stage_id, entered_at) served only the
+-- funnel.
 DROP INDEX deal_stages_stage;
-CREATE INDEX deal_stages_entered ON deal_stages(stage_id, COALESCE(currency, ''), entered_at, live,
-    prev_entered_at, amount, status, further_at, owner_id, currency);
--- Time in a stage: its visits that ended in a period.
-CREATE INDEX deal_stages_left ON deal_stages(stage_id, left_at, live, entered_at, stay, owner_id)
+CREATE INDEX deal_stages_entered ON deal_stages(stage_id, COALESCE(currency, ''), owner_id, entered_at,
+    live, prev_entered_at, amount, status, further_at, currency);
+-- Time in a stage: its visits that ended in a period, per owner.
+CREATE INDEX deal_stages_left ON deal_stages(stage_id, owner_id, left_at, live, entered_at, stay)
     WHERE left_at IS NOT NULL;
 
 -- The board: a column's cards skip others' deals inside the index (owner_id), and its
