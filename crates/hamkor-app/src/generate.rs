@@ -939,8 +939,10 @@ impl App {
         for chunk in batch.deal_stages.chunks(per_insert) {
             let mut sql = Sql::new(
                 "INSERT INTO deal_stages (id, deal_id, stage_id, entered_at, entered_by, left_at, left_by, \
-                 stay, further_at, live, owner_id, status, amount, currency) VALUES ",
+                 entered_us, left_us, further_us, live, owner_id, status, amount, currency) VALUES ",
             );
+            let us =
+                |t: Option<Timestamp>| hamkor_store::Arg::Int(t.map(hamkor_store::sales::micros));
             for (i, r) in chunk.iter().enumerate() {
                 sql.push(if i == 0 { "(" } else { ", (" })
                     .bind(Id::new())
@@ -957,11 +959,11 @@ impl App {
                     .push(", ")
                     .bind(hamkor_store::Arg::Id(r.left.map(|l| l.1)))
                     .push(", ")
-                    .bind(hamkor_store::Arg::Int(
-                        r.left.map(|l| (l.0.0 - r.entered_at.0).num_seconds()),
-                    ))
+                    .bind(us(Some(r.entered_at)))
                     .push(", ")
-                    .bind(r.further_at)
+                    .bind(us(r.left.map(|l| l.0)))
+                    .push(", ")
+                    .bind(us(r.further_at))
                     .push(", ")
                     .bind(true)
                     .push(", ")
@@ -1733,7 +1735,7 @@ mod tests {
                 .fetch_all(&Sql::new(
                     "SELECT h.deal_id, h.stage_id, s.pipeline_id, s.position, h.entered_at, \
                      h.entered_by, h.left_at, h.left_by, h.live, h.owner_id, h.status, h.amount, \
-                     h.currency, h.prev_entered_at, h.further_at, h.stay FROM deal_stages h \
+                     h.currency, h.entered_us, h.left_us, h.prev_entered_us, h.further_us FROM deal_stages h \
                      JOIN stages s ON s.id = h.stage_id ORDER BY h.deal_id, h.entered_at",
                 ))
                 .await
@@ -1772,24 +1774,23 @@ mod tests {
                     assert_eq!(v.text("status").unwrap(), Some(status.clone()));
                     assert_eq!(v.int("amount").unwrap(), d.int("amount").unwrap());
                     assert_eq!(v.text("currency").unwrap(), d.text("currency").unwrap());
-                    assert_eq!(v.ts("prev_entered_at").unwrap(), None);
+                    assert_eq!(v.int("prev_entered_us").unwrap(), None);
+                    let us = |t: Timestamp| Some(hamkor_store::sales::micros(t));
+                    assert_eq!(v.int("entered_us").unwrap(), us(entered));
                     match v.ts("left_at").unwrap() {
                         Some(left) => {
                             assert!(entered <= left, "{id}");
                             let next = visits[i + 1];
                             assert_eq!(next.req_ts("entered_at").unwrap(), left);
                             assert_eq!(next.id("entered_by").unwrap(), v.id("left_by").unwrap());
-                            assert_eq!(v.ts("further_at").unwrap(), Some(left));
-                            assert_eq!(
-                                v.int("stay").unwrap(),
-                                Some((left.0 - entered.0).num_seconds())
-                            );
+                            assert_eq!(v.int("further_us").unwrap(), us(left));
+                            assert_eq!(v.int("left_us").unwrap(), us(left));
                         }
                         // The open visit is the last, and the deal's stage.
                         None => {
                             assert_eq!(i + 1, visits.len(), "{id}");
-                            assert_eq!(v.ts("further_at").unwrap(), None);
-                            assert_eq!(v.int("stay").unwrap(), None);
+                            assert_eq!(v.int("further_us").unwrap(), None);
+                            assert_eq!(v.int("left_us").unwrap(), None);
                             assert_eq!(
                                 v.req_id("stage_id").unwrap(),
                                 d.req_id("stage_id").unwrap()

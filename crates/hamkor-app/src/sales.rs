@@ -1133,7 +1133,8 @@ mod tests {
                 .fetch_all(&Sql::new(
                     "SELECT h.owner_id AS a1, d.owner_id AS b1, h.status AS a2, d.status AS b2, \
                      h.amount AS a3, d.amount AS b3, h.currency AS a4, d.currency AS b4, h.live, \
-                     d.deleted_at, d.pipeline_id, s.pipeline_id AS stage_pipeline, h.prev_entered_at \
+                     d.deleted_at, d.pipeline_id, s.pipeline_id AS stage_pipeline, h.prev_entered_us, \
+                     h.entered_at, h.entered_us, h.left_at, h.left_us \
                      FROM deal_stages h JOIN deals d ON d.id = h.deal_id JOIN stages s ON s.id = h.stage_id",
                 ))
                 .await
@@ -1149,7 +1150,10 @@ mod tests {
                     r.ts("deleted_at").unwrap().is_none()
                         && r.id("pipeline_id").unwrap() == r.id("stage_pipeline").unwrap()
                 );
-                again += usize::from(r.ts("prev_entered_at").unwrap().is_some());
+                let us = |c: &str| r.ts(c).unwrap().map(hamkor_store::sales::micros);
+                assert_eq!(r.int("entered_us").unwrap(), us("entered_at"));
+                assert_eq!(r.int("left_us").unwrap(), us("left_at"));
+                again += usize::from(r.int("prev_entered_us").unwrap().is_some());
             }
             assert!(again >= 6, "stages entered twice: {again}");
             let now = Timestamp::now();

@@ -366,6 +366,11 @@ pub async fn prepare_deal(
     errors.into_result().map_err(StoreError::Invalid)
 }
 
+/// A moment as the funnel's columns of `deal_stages` hold it: microseconds since 1970.
+pub fn micros(t: Timestamp) -> i64 {
+    t.0.timestamp_micros()
+}
+
 /// Keeps the deal's stage history: the stage it left closes, the one it entered opens.
 pub async fn after_write(
     tx: &mut impl Exec,
@@ -392,47 +397,38 @@ pub async fn after_write(
         .and_then(Value::as_str)
         .and_then(Timestamp::parse_rfc3339)
         .unwrap_or_else(Timestamp::now);
-    // The visit that ends, with its time in the stage.
-    let open = tx
-        .fetch_all(
-            &Sql::new(
-                "SELECT id, entered_at FROM deal_stages WHERE deal_id = $1 AND left_at IS NULL",
-            )
-            .arg(deal.id),
+    // The visit that ends. Then the one that begins, with the facts the funnel counts it
+    // by (migration 0022): the deal's own (read back from the row just written), its time
+    // in microseconds, when it was last at this stage, and when it first reached a later
+    // one; and the visits to earlier stages, which it has now gone beyond.
+    let at_us = micros(at);
+    tx.execute(
+        &Sql::new(
+            "UPDATE deal_stages SET left_at = $1, left_by = $2, left_us = $3 WHERE deal_id = $4 AND left_at IS NULL",
         )
-        .await?;
-    for r in open {
-        let stay = (at.0 - r.req_ts("entered_at")?.0).num_seconds();
-        tx.execute(
-            &Sql::new("UPDATE deal_stages SET left_at = $1, left_by = $2, stay = $3 WHERE id = $4")
-                .arg(at)
-                .arg(actor.user_id)
-                .arg(stay)
-                .arg(r.req_id("id")?),
-        )
-        .await?;
-    }
-    // The visit that begins, with the facts the funnel counts it by (migration 0022): the
-    // deal's own (read back from the row just written), when it was last at this stage,
-    // and when it first reached a later one; and the earlier stages it had not yet left
-    // behind now have.
+        .arg(at)
+        .arg(actor.user_id)
+        .arg(at_us)
+        .arg(deal.id),
+    )
+    .await?;
     let entered = stage(tx, now_at).await?.ok_or(StoreError::NotFound)?;
     let prev = tx
         .fetch_optional(
             &Sql::new(
-                "SELECT MAX(entered_at) AS at FROM deal_stages WHERE deal_id = $1 AND stage_id = $2",
+                "SELECT MAX(entered_us) AS at FROM deal_stages WHERE deal_id = $1 AND stage_id = $2",
             )
             .arg(deal.id)
             .arg(now_at),
         )
         .await?
-        .map(|r| r.ts("at"))
+        .map(|r| r.int("at"))
         .transpose()?
         .flatten();
     let further = tx
         .fetch_optional(
             &Sql::new(
-                "SELECT MIN(h.entered_at) AS at FROM deal_stages h JOIN stages s ON s.id = h.stage_id \
+                "SELECT MIN(h.entered_us) AS at FROM deal_stages h JOIN stages s ON s.id = h.stage_id \
                  WHERE h.deal_id = $1 AND s.pipeline_id = $2 AND s.position > $3",
             )
             .arg(deal.id)
@@ -440,33 +436,34 @@ pub async fn after_write(
             .arg(entered.position),
         )
         .await?
-        .map(|r| r.ts("at"))
+        .map(|r| r.int("at"))
         .transpose()?
         .flatten();
     tx.execute(
         &Sql::new(
-            "INSERT INTO deal_stages (id, deal_id, stage_id, entered_at, entered_by, prev_entered_at, further_at, \
-             live, owner_id, status, amount, currency) \
-             SELECT $1, t.id, $2, $3, $4, $5, $6, (t.deleted_at IS NULL AND t.pipeline_id = $7), \
-             t.owner_id, t.status, t.amount, t.currency FROM deals t WHERE t.id = $8",
+            "INSERT INTO deal_stages (id, deal_id, stage_id, entered_at, entered_by, entered_us, prev_entered_us, \
+             further_us, live, owner_id, status, amount, currency) \
+             SELECT $1, t.id, $2, $3, $4, $5, $6, $7, (t.deleted_at IS NULL AND t.pipeline_id = $8), \
+             t.owner_id, t.status, t.amount, t.currency FROM deals t WHERE t.id = $9",
         )
         .arg(Id::new())
         .arg(now_at)
         .arg(at)
         .arg(actor.user_id)
-        .arg(prev)
-        .arg(further)
+        .arg(at_us)
+        .arg(crate::db::Arg::Int(prev))
+        .arg(crate::db::Arg::Int(further))
         .arg(entered.pipeline_id)
         .arg(deal.id),
     )
     .await?;
     tx.execute(
         &Sql::new(
-            "UPDATE deal_stages SET further_at = $1 WHERE deal_id = $2 \
-             AND (further_at IS NULL OR further_at > $1) \
+            "UPDATE deal_stages SET further_us = $1 WHERE deal_id = $2 \
+             AND (further_us IS NULL OR further_us > $1) \
              AND stage_id IN (SELECT id FROM stages WHERE pipeline_id = $3 AND position < $4)",
         )
-        .arg(at)
+        .arg(at_us)
         .arg(deal.id)
         .arg(entered.pipeline_id)
         .arg(entered.position),
@@ -1210,7 +1207,8 @@ fn push_owner_seek(sql: &mut Sql, actor: &Actor) {
 }
 
 /// [`Entered`] for `stage` between `from` and `to`, read from the index
-/// `deal_stages_entered` (migration 0022): one range per currency of the stage and owner.
+/// `deal_stages_entered` (migration 0022): one query per currency of the stage's visits,
+/// each one range per owner, so nothing is grouped row by row.
 pub async fn funnel_entered(
     ex: &mut impl Exec,
     actor: &Actor,
@@ -1221,45 +1219,44 @@ pub async fn funnel_entered(
 ) -> Result<Entered, StoreError> {
     use hamkor_domain::objects::DEAL;
     let currencies = distinct_values(ex, "deal_stages", "COALESCE(t.currency, '')", |sql| {
-        sql.push("t.stage_id = ").bind(stage);
+        sql.push("t.stage_id = ")
+            .bind(stage)
+            .push(" AND t.live = ")
+            .bind(true);
     })
     .await?;
     let mut out = Entered::default();
-    if currencies.is_empty() {
-        return Ok(out);
-    }
-    let mut sql = Sql::new(
-        "SELECT COALESCE(t.currency, '') AS currency, COUNT(*) AS n, CAST(SUM(t.amount) AS BIGINT) AS total, \
-         CAST(SUM(CASE WHEN t.status = 'won' OR t.further_at < ",
-    );
-    sql.bind(to)
-        .push(" THEN 1 ELSE 0 END) AS BIGINT) AS went_on FROM deal_stages t WHERE t.stage_id = ")
-        .bind(stage)
-        .push(" AND COALESCE(t.currency, '') IN (");
-    for (i, c) in currencies.into_iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
+    for currency in currencies {
+        // Went on: reached a later stage before the end (most that did so went on), or won.
+        let mut sql = Sql::new(
+            "SELECT COUNT(*) AS n, CAST(SUM(t.amount) AS BIGINT) AS total, \
+             COUNT(CASE WHEN t.further_us < ",
+        );
+        sql.bind(micros(to))
+            .push(" OR t.status = 'won' THEN 1 END) AS went_on FROM deal_stages t WHERE t.stage_id = ")
+            .bind(stage)
+            .push(" AND t.live = ")
+            .bind(true)
+            .push(" AND COALESCE(t.currency, '') = ")
+            .bind(currency.clone())
+            .push(" AND t.entered_us >= ")
+            .bind(micros(from))
+            .push(" AND t.entered_us < ")
+            .bind(micros(to))
+            // The first time in the period it entered the stage.
+            .push(" AND (t.prev_entered_us IS NULL OR t.prev_entered_us < ")
+            .bind(micros(from))
+            .push(")");
+        push_funnel_filter(&mut sql, filter, "t.deal_id");
+        crate::records::push_read_scope(&mut sql, actor, &DEAL);
+        push_owner_seek(&mut sql, actor);
+        let r = ex.fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
+        let n = r.req_int("n")?;
+        if n == 0 {
+            continue;
         }
-        sql.bind(c);
-    }
-    sql.push(") AND t.entered_at >= ")
-        .bind(from)
-        .push(" AND t.entered_at < ")
-        .bind(to)
-        .push(" AND t.live = ")
-        .bind(true)
-        // The first time in the period it entered the stage.
-        .push(" AND (t.prev_entered_at IS NULL OR t.prev_entered_at < ")
-        .bind(from)
-        .push(")");
-    push_funnel_filter(&mut sql, filter, "t.deal_id");
-    crate::records::push_read_scope(&mut sql, actor, &DEAL);
-    push_owner_seek(&mut sql, actor);
-    sql.push(" GROUP BY COALESCE(t.currency, '')");
-    for r in ex.fetch_all(&sql).await? {
-        out.deals += r.req_int("n")?;
+        out.deals += n;
         out.went_on += r.req_int("went_on")?;
-        let currency = r.req_text("currency")?;
         if let (false, Some(total)) = (currency.is_empty(), r.int("total")?) {
             out.amounts.push((currency, total));
         }
@@ -1269,7 +1266,7 @@ pub async fn funnel_entered(
 }
 
 /// The visits of `stage` that ended between `from` and `to` (of deals of its pipeline the
-/// actor may see): how many, and their seconds in the stage together.
+/// actor may see): how many, and their whole seconds in the stage together.
 pub async fn funnel_left(
     ex: &mut impl Exec,
     actor: &Actor,
@@ -1279,19 +1276,21 @@ pub async fn funnel_left(
     to: Timestamp,
 ) -> Result<(i64, i64), StoreError> {
     use hamkor_domain::objects::DEAL;
+    // Integer division truncates towards zero on both engines, as whole seconds of a
+    // duration do.
     let mut sql = Sql::new(
-        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(t.stay), 0) AS BIGINT) AS secs FROM deal_stages t \
-         WHERE t.stage_id = ",
+        "SELECT COUNT(*) AS n, CAST(COALESCE(SUM((t.left_us - t.entered_us) / 1000000), 0) AS BIGINT) AS secs \
+         FROM deal_stages t WHERE t.stage_id = ",
     );
     sql.bind(stage)
-        .push(" AND t.left_at >= ")
-        .bind(from)
-        .push(" AND t.left_at < ")
-        .bind(to)
         .push(" AND t.live = ")
         .bind(true)
-        .push(" AND t.entered_at < ")
-        .bind(to);
+        .push(" AND t.left_us >= ")
+        .bind(micros(from))
+        .push(" AND t.left_us < ")
+        .bind(micros(to))
+        .push(" AND t.entered_us < ")
+        .bind(micros(to));
     push_funnel_filter(&mut sql, filter, "t.deal_id");
     crate::records::push_read_scope(&mut sql, actor, &DEAL);
     push_owner_seek(&mut sql, actor);

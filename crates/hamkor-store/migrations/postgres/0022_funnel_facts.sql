@@ -1,25 +1,28 @@
 -- The funnel and the board at hundreds of thousands of deals. Keep in step with the other
 -- engine's 0022.
 --
--- A stage visit carries what the funnel counts and filters by, so a funnel reads one
--- index range per stage instead of joining every visit to its deal:
---   live            the deal is in this stage's pipeline and not in the trash;
+-- A stage visit carries what the funnel counts and filters by, so a funnel reads index
+-- ranges per stage instead of joining every visit to its deal:
+--   live             the deal is in this stage's pipeline and not in the trash;
 --   owner_id, status, amount, currency
---                   the deal's, kept equal to them by the trigger below;
---   prev_entered_at when the deal last entered this stage before (NULL: the first time),
---                   so a deal that came back is counted once a period;
---   further_at      when the deal first entered a later stage of the pipeline (NULL:
---                   never), so "went on" needs no look at its other visits;
---   stay            seconds in the stage, once it left.
--- The application fills them when it writes a visit (sales::after_write).
+--                    the deal's, kept equal to them by the trigger below;
+--   entered_us, left_us
+--                    entered_at and left_at as microseconds since 1970 (the other engine
+--                    stores timestamps as text: its index entries shrink by a third);
+--   prev_entered_us  when the deal last entered this stage before (NULL: the first time),
+--                    so a deal that came back is counted once a period;
+--   further_us       when the deal first entered a later stage of the pipeline (NULL:
+--                    never), so "went on" needs no look at its other visits.
+-- The application fills the visit's own facts when it writes one (sales::after_write).
 ALTER TABLE deal_stages ADD COLUMN live BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE deal_stages ADD COLUMN owner_id UUID REFERENCES users(id);
 ALTER TABLE deal_stages ADD COLUMN status TEXT;
 ALTER TABLE deal_stages ADD COLUMN amount BIGINT;
 ALTER TABLE deal_stages ADD COLUMN currency TEXT;
-ALTER TABLE deal_stages ADD COLUMN prev_entered_at TIMESTAMPTZ;
-ALTER TABLE deal_stages ADD COLUMN further_at TIMESTAMPTZ;
-ALTER TABLE deal_stages ADD COLUMN stay BIGINT;
+ALTER TABLE deal_stages ADD COLUMN entered_us BIGINT;
+ALTER TABLE deal_stages ADD COLUMN left_us BIGINT;
+ALTER TABLE deal_stages ADD COLUMN prev_entered_us BIGINT;
+ALTER TABLE deal_stages ADD COLUMN further_us BIGINT;
 
 UPDATE deal_stages h SET
     owner_id = d.owner_id,
@@ -27,16 +30,18 @@ UPDATE deal_stages h SET
     amount = d.amount,
     currency = d.currency,
     live = (d.deleted_at IS NULL AND d.pipeline_id = s.pipeline_id),
-    -- Whole seconds of the difference, as the application counts them.
-    stay = CASE WHEN h.left_at IS NULL THEN NULL
-        ELSE CAST(TRUNC(EXTRACT(EPOCH FROM (h.left_at - h.entered_at))) AS BIGINT) END
+    -- Whole seconds, then the microseconds: exact whatever type EXTRACT returns.
+    entered_us = CAST(EXTRACT(EPOCH FROM date_trunc('second', h.entered_at)) AS BIGINT) * 1000000
+        + CAST(EXTRACT(MICROSECONDS FROM h.entered_at) AS BIGINT) % 1000000,
+    left_us = CAST(EXTRACT(EPOCH FROM date_trunc('second', h.left_at)) AS BIGINT) * 1000000
+        + CAST(EXTRACT(MICROSECONDS FROM h.left_at) AS BIGINT) % 1000000
 FROM deals d, stages s
 WHERE d.id = h.deal_id AND s.id = h.stage_id;
 UPDATE deal_stages h SET
-    prev_entered_at = (SELECT MAX(p.entered_at) FROM deal_stages p
+    prev_entered_us = (SELECT MAX(p.entered_us) FROM deal_stages p
         WHERE p.deal_id = h.deal_id AND p.stage_id = h.stage_id
         AND (p.entered_at < h.entered_at OR (p.entered_at = h.entered_at AND p.id < h.id))),
-    further_at = (SELECT MIN(x.entered_at) FROM deal_stages x, stages a, stages b
+    further_us = (SELECT MIN(x.entered_us) FROM deal_stages x, stages a, stages b
         WHERE x.deal_id = h.deal_id AND a.id = x.stage_id AND b.id = h.stage_id
         AND a.pipeline_id = b.pipeline_id AND a.position > b.position);
 
@@ -56,16 +61,16 @@ WHEN (NEW.owner_id IS DISTINCT FROM OLD.owner_id OR NEW.status IS DISTINCT FROM 
     OR NEW.pipeline_id IS DISTINCT FROM OLD.pipeline_id OR NEW.deleted_at IS DISTINCT FROM OLD.deleted_at)
 EXECUTE FUNCTION deal_stages_follow_deal();
 
--- The funnel: the visits of a stage that began in a period, per currency and owner (one
--- range each: a salesperson's funnel reads only their own), with all they are counted by,
--- so the index answers alone. The old index on (stage_id, entered_at) served only the
--- funnel.
+-- The funnel: the live visits of a stage that began in a period, per currency and owner
+-- (one range each: a salesperson's funnel reads only their own), with all they are counted
+-- by, so the index answers alone (currency beside the expression on it, as the other
+-- engine needs). The old index on (stage_id, entered_at) served only the funnel.
 DROP INDEX deal_stages_stage;
-CREATE INDEX deal_stages_entered ON deal_stages(stage_id, COALESCE(currency, ''), owner_id, entered_at,
-    live, prev_entered_at, amount, status, further_at, currency);
--- Time in a stage: its visits that ended in a period, per owner.
-CREATE INDEX deal_stages_left ON deal_stages(stage_id, owner_id, left_at, live, entered_at, stay)
-    WHERE left_at IS NOT NULL;
+CREATE INDEX deal_stages_entered ON deal_stages(stage_id, live, COALESCE(currency, ''), owner_id,
+    entered_us, prev_entered_us, amount, status, further_us, currency);
+-- Time in a stage: its live visits that ended in a period, per owner.
+CREATE INDEX deal_stages_left ON deal_stages(stage_id, live, owner_id, left_us, entered_us)
+    WHERE left_us IS NOT NULL;
 
 -- The board: a column's cards skip others' deals inside the index (owner_id), and its
 -- count and sums per currency read an index alone. The partial indexes carry status and
