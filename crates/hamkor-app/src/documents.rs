@@ -3,6 +3,7 @@
 //! company's document settings, and sending a document by e-mail (logged as an
 //! interaction).
 
+use crate::sales::record_currency;
 use crate::{App, AppError, AppResult};
 use chrono::NaiveDate;
 use hamkor_domain::input::{Mode, RecordInput, parse_record_input};
@@ -25,28 +26,9 @@ struct Customs {
     document: Vec<hamkor_domain::custom::CustomFieldDef>,
 }
 
-fn currency_of(r: &Record) -> &'static Currency {
-    r.fields
-        .get("currency")
-        .and_then(Value::as_str)
-        .and_then(money::currency)
-        .or_else(|| money::currency("UZS"))
-        .expect("UZS is known")
-}
-
-fn minor(r: &Record, k: &str, c: &Currency) -> i64 {
-    r.fields
-        .get(k)
-        .and_then(Value::as_str)
-        .and_then(|v| money::parse_amount(v, c, k).ok())
-        .unwrap_or(0)
-}
-
-fn id_field(r: &Record, k: &str) -> Option<Id> {
-    r.fields
-        .get(k)
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
+/// An amount field of a record in minor units of currency `c` (0 when empty).
+pub fn minor(r: &Record, k: &str, c: &Currency) -> i64 {
+    money::parse_amount(r.text(k), c, k).unwrap_or(0)
 }
 
 impl App {
@@ -83,7 +65,7 @@ impl App {
         let customs = self.custom_fields(ObjectType::Document).await?;
         let mut tx = self.db.begin().await?;
         let doc = records::create(&mut tx, actor, &DOCUMENT, input, &customs).await?;
-        let c = currency_of(&doc);
+        let c = record_currency(&doc);
         sales::set_lines(&mut tx, LineOwner::Document, doc.id, vat_included, &lines).await?;
         let sum = |f: fn(&sales::Line) -> i64| -> Result<i64, AppError> {
             lines.iter().try_fold(0i64, |acc, l| {
@@ -122,7 +104,7 @@ impl App {
             "account_id": d.fields.get("account_id"),
             "contact_id": d.fields.get("contact_id"),
             "deal_id": deal.to_string(),
-            "currency": currency_of(&d).code,
+            "currency": record_currency(&d).code,
         });
         self.document_with_lines(actor, body, &[], vat_included, lines)
             .await
@@ -137,7 +119,7 @@ impl App {
         kind: &str,
     ) -> AppResult<Record> {
         let s = self.get_record(actor, &DOCUMENT, source).await?;
-        let from = s.fields.get("kind").and_then(Value::as_str).unwrap_or("");
+        let from = s.text("kind");
         let allowed = matches!(
             (from, kind),
             ("quote", "order") | ("quote", "invoice") | ("order", "invoice")
@@ -148,7 +130,7 @@ impl App {
                 .with("to", kind)
                 .into());
         }
-        if s.fields.get("status").and_then(Value::as_str) == Some("cancelled") {
+        if s.text("status") == "cancelled" {
             return Err(FieldError::new("source_id", "error-document-cancelled").into());
         }
         let mut db = self.db.clone();
@@ -158,7 +140,7 @@ impl App {
             "account_id": s.fields.get("account_id"),
             "contact_id": s.fields.get("contact_id"),
             "deal_id": s.fields.get("deal_id"),
-            "currency": currency_of(&s).code,
+            "currency": record_currency(&s).code,
             "notes": s.fields.get("notes"),
         });
         self.document_with_lines(
@@ -185,13 +167,13 @@ impl App {
         if !doc.allows(actor, Action::Write) {
             return Err(AppError::Forbidden);
         }
-        let doc_kind = doc.fields.get("kind").and_then(Value::as_str).unwrap_or("");
+        let doc_kind = doc.text("kind");
         let status = doc
             .fields
             .get("status")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let c = currency_of(&doc);
+        let c = record_currency(&doc);
         let mut errors = ValidationErrors::default();
         let fits = match kind {
             MovementKind::Payment => doc_kind == "invoice",
@@ -442,7 +424,7 @@ impl App {
         {
             errors.push(FieldError::new("text", "error-control-chars"));
         }
-        if doc.fields.get("status").and_then(Value::as_str) == Some("cancelled") {
+        if doc.text("status") == "cancelled" {
             errors.push(FieldError::new("status", "error-document-cancelled"));
         }
         errors.into_result()?;
@@ -456,8 +438,8 @@ impl App {
             interaction: self.custom_fields(ObjectType::Interaction).await?,
             document: self.custom_fields(ObjectType::Document).await?,
         };
-        let account = id_field(&doc, "account_id");
-        let contact = id_field(&doc, "contact_id");
+        let account = doc.link("account_id");
+        let contact = doc.link("contact_id");
         let interaction = if account.is_some() || contact.is_some() {
             let mut db = self.db.clone();
             let cc = settings::default_country_code(&mut db).await?;
@@ -521,10 +503,7 @@ impl App {
             "sent_at".into(),
             json!(hamkor_domain::Timestamp::now().to_rfc3339()),
         );
-        if matches!(
-            doc.fields.get("status").and_then(Value::as_str),
-            Some("draft" | "issued")
-        ) {
+        if matches!(doc.text("status"), "draft" | "issued") {
             input.fields.insert("status".into(), json!("sent"));
         }
         let updated = records::update(
@@ -549,11 +528,11 @@ impl App {
         actor: &Actor,
         doc: &Record,
     ) -> (Option<Record>, Option<Record>) {
-        let account = match id_field(doc, "account_id") {
+        let account = match doc.link("account_id") {
             Some(a) => self.get_record(actor, &ACCOUNT, a).await.ok(),
             None => None,
         };
-        let contact = match id_field(doc, "contact_id") {
+        let contact = match doc.link("contact_id") {
             Some(c) => self.get_record(actor, &CONTACT, c).await.ok(),
             None => None,
         };

@@ -103,10 +103,6 @@ pub enum Submitted {
     Ignored,
 }
 
-fn text<'a>(r: &'a Record, k: &str) -> &'a str {
-    r.fields.get(k).and_then(Value::as_str).unwrap_or("").trim()
-}
-
 /// The digits of each phone of a lead (E.164 where known).
 fn phone_digits(r: &Record) -> Vec<String> {
     let mut out: Vec<String> = r
@@ -166,12 +162,15 @@ impl App {
     pub async fn lead_duplicates(&self, actor: &Actor, lead: &Record) -> AppResult<Duplicates> {
         let phones = phone_digits(lead);
         let mails = emails(lead);
-        let company = text(lead, "company");
-        let person = [text(lead, "last_name"), text(lead, "first_name")]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let company = lead.text("company").trim();
+        let person = [
+            lead.text("last_name").trim(),
+            lead.text("first_name").trim(),
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
         let mut out = Duplicates::default();
         for (def, name) in [(&ACCOUNT, company), (&CONTACT, person.as_str())] {
             let mut found: Vec<Candidate> = Vec::new();
@@ -242,7 +241,7 @@ impl App {
         if !lead.allows(actor, Action::Write) {
             return Err(AppError::Forbidden);
         }
-        if text(&lead, "status") == "converted" {
+        if lead.text("status").trim() == "converted" {
             return Err(FieldError::new("status", "error-lead-converted").into());
         }
         if how.account == Target::Skip && how.contact == Target::Skip && how.deal.is_none() {
@@ -304,7 +303,7 @@ impl App {
             }
         };
         let account_input = if how.account == Target::Create {
-            let name = match text(&lead, "company") {
+            let name = match lead.text("company").trim() {
                 "" => lead.title(),
                 c => c.to_string(),
             };
@@ -318,8 +317,8 @@ impl App {
             None
         };
         let contact_input = if how.contact == Target::Create {
-            let mut first = text(&lead, "first_name").to_string();
-            let last = text(&lead, "last_name").to_string();
+            let mut first = lead.text("first_name").trim().to_string();
+            let last = lead.text("last_name").trim().to_string();
             if first.is_empty() && last.is_empty() {
                 first = lead.title();
             }
@@ -341,7 +340,7 @@ impl App {
                     body["source"] = source.clone();
                 }
                 if body.get("description").is_none_or(Value::is_null) {
-                    let about = [text(&lead, "interest"), text(&lead, "notes")]
+                    let about = [lead.text("interest").trim(), lead.text("notes").trim()]
                         .into_iter()
                         .filter(|s| !s.is_empty())
                         .collect::<Vec<_>>()
@@ -380,10 +379,12 @@ impl App {
                 if let Some(a) = account {
                     input.account_links = Some(vec![hamkor_domain::input::AccountLink {
                         account_id: a,
-                        position: text(&lead, "job_title")
+                        position: lead
+                            .text("job_title")
+                            .trim()
                             .is_empty()
                             .then(String::new)
-                            .or_else(|| Some(text(&lead, "job_title").to_string()))
+                            .or_else(|| Some(lead.text("job_title").trim().to_string()))
                             .filter(|s| !s.is_empty()),
                     }]);
                 }

@@ -305,7 +305,7 @@ impl App {
         use hamkor_domain::money::{self, Discount, LineInput, Quantity, VatMode};
         let mut db = self.db.clone();
         let d = records::get(&mut db, actor, def, id).await?;
-        let currency = deal_currency(&d);
+        let currency = record_currency(&d);
         let (vat_included, lines) = sales::lines(&mut db, line_owner(def), id).await?;
         let inputs: Vec<LineInput> = lines
             .iter()
@@ -371,7 +371,7 @@ impl App {
         {
             return Err(FieldError::new("lines", "error-document-locked").into());
         }
-        let currency = deal_currency(&d);
+        let currency = record_currency(&d);
         let mut errors = ValidationErrors::default();
         if requests.len() > money::MAX_LINES {
             errors.push(FieldError::new("lines", "error-too-many").with("max", money::MAX_LINES));
@@ -562,8 +562,10 @@ fn line_owner(def: &hamkor_domain::objects::ObjectDef) -> sales::LineOwner {
     }
 }
 
-/// The currency of a deal's amounts (UZS when it has none).
-fn deal_currency(d: &hamkor_store::records::Record) -> &'static hamkor_domain::money::Currency {
+/// The currency of a deal's or document's amounts (UZS when it has none).
+pub fn record_currency(
+    d: &hamkor_store::records::Record,
+) -> &'static hamkor_domain::money::Currency {
     d.fields
         .get("currency")
         .and_then(serde_json::Value::as_str)

@@ -71,12 +71,22 @@ impl Record {
         }
     }
 
-    /// The team a task is given to.
-    pub fn team(&self) -> Option<Id> {
+    /// A text field's value ("" when empty or not text).
+    pub fn text(&self, field: &str) -> &str {
+        self.fields.get(field).and_then(Value::as_str).unwrap_or("")
+    }
+
+    /// The id a link field holds.
+    pub fn link(&self, field: &str) -> Option<Id> {
         self.fields
-            .get("team_id")
+            .get(field)
             .and_then(Value::as_str)
             .and_then(|s| s.parse().ok())
+    }
+
+    /// The team a task is given to.
+    pub fn team(&self) -> Option<Id> {
+        self.link("team_id")
     }
 
     /// A meeting's participating users.

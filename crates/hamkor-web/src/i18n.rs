@@ -171,28 +171,48 @@ impl Loc {
     }
     /// A number with this language's grouping and decimal mark.
     pub fn number(&self, n: f64, decimals: usize) -> String {
-        let s = format!("{:.*}", decimals, n.abs());
-        let (int, frac) = s
-            .split_once('.')
-            .map(|(a, b)| (a.to_string(), Some(b.to_string())))
-            .unwrap_or((s.clone(), None));
-        let (group, dec) = match self.lang {
+        let (group, mark) = self.marks();
+        group_digits(&format!("{:.*}", decimals, n), group, mark)
+    }
+    /// An amount of money given in minor units (`digits` decimals), exactly, with this
+    /// language's grouping and decimal mark.
+    pub fn amount(&self, minor: i64, digits: u8) -> String {
+        let (group, mark) = self.marks();
+        group_digits(
+            &hamkor_domain::money::format_amount(minor, digits),
+            group,
+            mark,
+        )
+    }
+    fn marks(&self) -> (&'static str, &'static str) {
+        match self.lang {
             Lang::En => (",", "."),
             Lang::Ru | Lang::Uz => ("\u{a0}", ","),
-        };
-        let mut out = String::new();
-        for (i, c) in int.chars().enumerate() {
-            if i > 0 && (int.len() - i) % 3 == 0 {
-                out.push_str(group);
-            }
-            out.push(c);
         }
-        if let Some(f) = frac {
-            out.push_str(dec);
-            out.push_str(&f);
-        }
-        if n < 0.0 { format!("-{out}") } else { out }
     }
+}
+
+/// A plain decimal (`-1234567.89`) with its thousands apart by `group` and `mark` for the
+/// decimal point.
+pub fn group_digits(decimal: &str, group: &str, mark: &str) -> String {
+    let (sign, rest) = decimal
+        .strip_prefix('-')
+        .map_or(("", decimal), |r| ("-", r));
+    let (int, frac) = rest
+        .split_once('.')
+        .map_or((rest, None), |(a, b)| (a, Some(b)));
+    let mut out = String::from(sign);
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            out.push_str(group);
+        }
+        out.push(c);
+    }
+    if let Some(f) = frac {
+        out.push_str(mark);
+        out.push_str(f);
+    }
+    out
 }
 
 /// Every message key of a language file, for the completeness test.

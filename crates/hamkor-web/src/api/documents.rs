@@ -247,13 +247,7 @@ pub(crate) async fn render_pdf(
     let settings = s.app.document_settings().await?;
     let (account, contact) = s.app.document_parties(&c.actor, &doc).await;
     let loc = &c.loc;
-    let text = |k: &str| {
-        doc.fields
-            .get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+    let text = |k: &str| doc.text(k).to_string();
     let kind = text("kind");
     let digits = lines.currency.minor_digits;
     let amount = |m: i64| grouped(&format_amount(m, digits));
@@ -277,13 +271,7 @@ pub(crate) async fn render_pdf(
         .unwrap_or_default();
     let mut client_lines = vec![client_name.clone()];
     if let Some(a) = &account {
-        let f = |k: &str| {
-            a.fields
-                .get(k)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
+        let f = |k: &str| a.text(k).to_string();
         if !f("legal_name").is_empty() {
             client_lines.push(f("legal_name"));
         }
@@ -430,30 +418,15 @@ pub(crate) async fn render_pdf(
 
 /// `1234567.89` → `1 234 567.89`: thousands apart, as printed documents show them.
 fn grouped(s: &str) -> String {
-    let (sign, rest) = s.strip_prefix('-').map_or(("", s), |r| ("-", r));
-    let (int, frac) = rest
-        .split_once('.')
-        .map_or((rest, None), |(a, b)| (a, Some(b)));
-    let mut out = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push('\u{a0}');
-        }
-        out.push(ch);
-    }
-    match frac {
-        Some(f) => format!("{sign}{out}.{f}"),
-        None => format!("{sign}{out}"),
-    }
+    crate::i18n::group_digits(s, "\u{a0}", ".")
 }
 
 /// The file name of a document's PDF: `INV-2026-00017.pdf`.
 pub(crate) fn file_name(doc: &Record) -> String {
-    let n = doc
-        .fields
-        .get("number")
-        .and_then(Value::as_str)
-        .unwrap_or("document");
+    let n = match doc.text("number") {
+        "" => "document",
+        n => n,
+    };
     format!(
         "{}.pdf",
         n.chars()
@@ -519,18 +492,8 @@ pub(crate) async fn send_document(
             .unwrap_or("")
             .to_string()
     };
-    let number = doc
-        .fields
-        .get("number")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let kind = doc
-        .fields
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or("invoice")
-        .to_string();
+    let number = doc.text("number").to_string();
+    let kind = doc.text("kind");
     let subject = match get("subject") {
         s if s.trim().is_empty() => c
             .loc

@@ -107,14 +107,6 @@ pub struct BalancePanel {
 
 const EMPTY_ROWS: usize = 3;
 
-fn text(r: &Record, k: &str) -> String {
-    r.fields
-        .get(k)
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string()
-}
-
 /// The lines panel of a deal or document, or `None` for other records.
 pub(crate) async fn lines_panel(
     s: &AppState,
@@ -130,7 +122,7 @@ pub(crate) async fn lines_panel(
     let loc = &c.loc;
     let data = s.app.record_lines(&c.actor, def, r.id).await.ok()?;
     let digits = data.currency.minor_digits;
-    let amount = |m: i64| loc.number(m as f64 / 10f64.powi(digits as i32), digits as usize);
+    let amount = |m: i64| loc.amount(m, digits);
     let pct = |bp: i64| format_amount(bp, 2).trim_end_matches(".00").to_string();
     let rows = data
         .lines
@@ -158,8 +150,8 @@ pub(crate) async fn lines_panel(
     let writable = r.allows(&c.actor, Action::Write);
     let editable = writable
         && match r.object {
-            ObjectType::Document => text(r, "status") == "draft",
-            _ => text(r, "status") == "open",
+            ObjectType::Document => r.text("status") == "draft",
+            _ => r.text("status") == "open",
         };
     let mut inputs: Vec<LineInputRow> = data
         .lines
@@ -236,12 +228,12 @@ pub(crate) async fn doc_panel(
         return None;
     }
     let loc = &c.loc;
-    let kind = text(r, "kind");
-    let status = text(r, "status");
+    let kind = r.text("kind");
+    let status = r.text("status");
     let writable = r.allows(&c.actor, Action::Write);
     let live = status != "cancelled";
     let make = if writable && live {
-        match kind.as_str() {
+        match kind {
             "quote" => vec!["order", "invoice"],
             "order" => vec!["invoice"],
             _ => vec![],
@@ -252,9 +244,9 @@ pub(crate) async fn doc_panel(
     } else {
         Vec::new()
     };
-    let currency = hamkor_domain::money::currency(&text(r, "currency"))
+    let currency = hamkor_domain::money::currency(r.text("currency"))
         .or_else(|| hamkor_domain::money::currency("UZS"))?;
-    let minor = |k: &str| hamkor_domain::money::parse_amount(&text(r, k), currency, k).unwrap_or(0);
+    let minor = |k: &str| hamkor_app::documents::minor(r, k, currency);
     let mut movements = Vec::new();
     for (mk, path, title, add, applies, done_field) in [
         (
@@ -304,7 +296,7 @@ pub(crate) async fn doc_panel(
             title: loc.t(title),
             path,
             items,
-            can_add: writable && open > 0 && !matches!(status.as_str(), "draft" | "cancelled"),
+            can_add: writable && open > 0 && !matches!(status, "draft" | "cancelled"),
             add_label: loc.t(add),
             open: format_amount(open.max(0), currency.minor_digits),
         });
@@ -319,7 +311,7 @@ pub(crate) async fn doc_panel(
             .and_then(Value::as_str)
             .map(str::to_string)
     };
-    let number = text(r, "number");
+    let number = r.text("number").to_string();
     Some(DocPanel {
         title: loc.t_args(&format!("pdf-title-{kind}"), &[("number", number.clone())]),
         make,

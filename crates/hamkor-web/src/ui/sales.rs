@@ -120,10 +120,7 @@ async fn board_page(
                 .iter()
                 .map(|(cur, minor)| {
                     let digits = hamkor_domain::money::currency(cur).map_or(2, |c| c.minor_digits);
-                    format!(
-                        "{} {cur}",
-                        loc.number(hamkor_domain::money::units_in(*minor, cur), digits as usize)
-                    )
+                    format!("{} {cur}", loc.amount(*minor, digits))
                 })
                 .collect(),
             cards: col
