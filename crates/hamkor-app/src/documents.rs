@@ -66,7 +66,15 @@ impl App {
         let mut tx = self.db.begin().await?;
         let doc = records::create(&mut tx, actor, &DOCUMENT, input, &customs).await?;
         let c = record_currency(&doc);
-        sales::set_lines(&mut tx, LineOwner::Document, doc.id, vat_included, &lines).await?;
+        sales::set_lines(
+            &mut tx,
+            actor,
+            LineOwner::Document,
+            doc.id,
+            vat_included,
+            &lines,
+        )
+        .await?;
         let sum = |f: fn(&sales::Line) -> i64| -> Result<i64, AppError> {
             lines.iter().try_fold(0i64, |acc, l| {
                 acc.checked_add(f(l))
@@ -276,15 +284,7 @@ impl App {
                 .into());
         }
         let id = documents::add_movement(
-            &mut tx,
-            kind,
-            &fresh,
-            actor.user_id,
-            on_date,
-            amount,
-            c.code,
-            method,
-            reference,
+            &mut tx, actor, kind, &fresh, on_date, amount, c.code, method, reference,
         )
         .await?;
         let new_done = done_now + amount;

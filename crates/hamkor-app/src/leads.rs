@@ -241,9 +241,6 @@ impl App {
         if !lead.allows(actor, Action::Write) {
             return Err(AppError::Forbidden);
         }
-        if lead.text("status").trim() == "converted" {
-            return Err(FieldError::new("status", "error-lead-converted").into());
-        }
         if how.account == Target::Skip && how.contact == Target::Skip && how.deal.is_none() {
             return Err(FieldError::new("account", "error-convert-nothing").into());
         }
@@ -423,7 +420,7 @@ impl App {
             }
             None => None,
         };
-        leads::mark_converted(&mut tx, &lead, actor.user_id, account, contact, deal).await?;
+        leads::mark_converted(&mut tx, actor, &lead, account, contact, deal).await?;
         tx.commit().await?;
         Ok(Converted {
             account_id: account,

@@ -366,11 +366,6 @@ impl App {
         if !d.allows(actor, Action::Write) {
             return Err(AppError::Forbidden);
         }
-        if def.object == ObjectType::Document
-            && d.fields.get("status").and_then(Value::as_str) != Some("draft")
-        {
-            return Err(FieldError::new("lines", "error-document-locked").into());
-        }
         let currency = record_currency(&d);
         let mut errors = ValidationErrors::default();
         if requests.len() > money::MAX_LINES {
@@ -528,7 +523,7 @@ impl App {
             .collect();
         let customs = self.custom_fields(def.object).await?;
         let mut tx = self.db.begin().await?;
-        sales::set_lines(&mut tx, line_owner(def), deal, vat_included, &lines).await?;
+        sales::set_lines(&mut tx, actor, line_owner(def), deal, vat_included, &lines).await?;
         let amount =
             |minor: i64| serde_json::json!(money::format_amount(minor, currency.minor_digits));
         let mut input = hamkor_domain::input::RecordInput::default();

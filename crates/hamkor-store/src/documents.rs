@@ -200,25 +200,26 @@ impl MovementKind {
     }
 }
 
-/// Records a payment or shipment (checked by the caller) in the caller's transaction.
+/// Records a payment or shipment (checked by the caller) against a document the actor
+/// may change, in the caller's transaction.
 #[allow(clippy::too_many_arguments)]
 pub async fn add_movement(
     tx: &mut impl Exec,
+    actor: &Actor,
     kind: MovementKind,
     doc: &Record,
-    by: Id,
     on_date: NaiveDate,
     amount: i64,
     currency: &str,
     method: Option<String>,
     reference: Option<String>,
 ) -> Result<Id, StoreError> {
+    if !doc.allows(actor, Action::Write) {
+        return Err(StoreError::Forbidden);
+    }
+    let by = actor.user_id;
     let id = Id::new();
-    let account = doc
-        .fields
-        .get("account_id")
-        .and_then(Value::as_str)
-        .and_then(|s| s.parse::<Id>().ok());
+    let account = doc.link("account_id");
     let mut sql = Sql::new("INSERT INTO ");
     sql.push_ident(kind.table()).push(
         " (id, document_id, account_id, on_date, amount, currency, method, reference, created_by, created_at) VALUES (",

@@ -2,6 +2,7 @@
 //! assignment rules that give a new lead its owner, and marking a lead converted.
 
 use crate::StoreError;
+use crate::access::Actor;
 use crate::db::{Arg, Exec, Sql};
 use crate::records::Record;
 use hamkor_domain::input::RecordInput;
@@ -59,15 +60,25 @@ pub fn prepare_lead(current: Option<&Record>, input: &mut RecordInput) -> Result
     errors.into_result().map_err(StoreError::Invalid)
 }
 
-/// Records what a lead became, in the conversion's transaction.
+/// Records what a lead became, in the conversion's transaction, for an actor who may
+/// change it (a lead already converted stays as it was).
 pub async fn mark_converted(
     tx: &mut impl Exec,
+    actor: &Actor,
     lead: &Record,
-    by: Id,
     account: Option<Id>,
     contact: Option<Id>,
     deal: Option<Id>,
 ) -> Result<(), StoreError> {
+    let lead =
+        &crate::records::get_for_update(tx, actor, &hamkor_domain::objects::LEAD, lead.id).await?;
+    if !lead.allows(actor, hamkor_domain::Action::Write) {
+        return Err(StoreError::Forbidden);
+    }
+    if lead.text("status") == "converted" {
+        return Err(FieldError::new("status", "error-lead-converted").into());
+    }
+    let by = actor.user_id;
     let now = Timestamp::now();
     let n = tx
         .execute(

@@ -899,15 +899,28 @@ impl LineOwner {
     }
 }
 
-/// Replaces the lines of a deal or document (the caller has checked them and the actor's
-/// rights).
+/// Replaces the lines of a deal or document (checked by the caller) for an actor who may
+/// change the record; a document's lines only while it is a draft. The record is locked
+/// until the transaction ends.
 pub async fn set_lines(
     tx: &mut impl Exec,
+    actor: &Actor,
     owner: LineOwner,
     id: Id,
     vat_included: bool,
     lines: &[Line],
 ) -> Result<(), StoreError> {
+    let def = match owner {
+        LineOwner::Deal => &hamkor_domain::objects::DEAL,
+        LineOwner::Document => &hamkor_domain::objects::DOCUMENT,
+    };
+    let record = crate::records::get_for_update(tx, actor, def, id).await?;
+    if !record.allows(actor, hamkor_domain::Action::Write) {
+        return Err(StoreError::Forbidden);
+    }
+    if owner == LineOwner::Document && record.text("status") != "draft" {
+        return Err(FieldError::new("lines", "error-document-locked").into());
+    }
     let (table, column, parent) = owner.tables();
     let mut del = Sql::new("DELETE FROM ");
     del.push_ident(table)
