@@ -436,7 +436,8 @@ impl App {
             return Err(AppError::Forbidden);
         }
         let mut tx = self.db.begin().await?;
-        let Some((owner, team)) = leads::assign(&mut tx, &lead.fields).await? else {
+        let rules = leads::rules(&mut tx).await?;
+        let Some((owner, team)) = leads::assign(&mut tx, &rules, &lead.fields).await? else {
             return Err(FieldError::new("owner_id", "error-no-rule").into());
         };
         tx.commit().await?;
@@ -732,7 +733,8 @@ impl App {
             .fields
             .insert("web_form".into(), json!(form.name.clone()));
         let mut tx = self.db.begin().await?;
-        let (owner, team) = match leads::assign(&mut tx, &input.fields).await? {
+        let rules = leads::rules(&mut tx).await?;
+        let (owner, team) = match leads::assign(&mut tx, &rules, &input.fields).await? {
             Some((owner, team)) => (owner, team),
             None => (form.owner_id, None),
         };
@@ -1057,9 +1059,10 @@ impl App {
         }
         errors.into_result()?;
         let mut tx = self.db.begin().await?;
+        let rules = leads::rules(&mut tx).await?;
         let mut made = 0;
         for (line, mut input) in inputs {
-            if let Some((owner, team)) = leads::assign(&mut tx, &input.fields).await? {
+            if let Some((owner, team)) = leads::assign(&mut tx, &rules, &input.fields).await? {
                 input.owner_id = Some(owner);
                 if let Some(t) = team {
                     input.fields.insert("team_id".into(), json!(t.to_string()));

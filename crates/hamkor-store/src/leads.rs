@@ -440,15 +440,17 @@ pub fn holds(c: &Condition, fields: &serde_json::Map<String, Value>) -> bool {
     }
 }
 
-/// The owner (and team) the first matching active rule gives a lead with these fields,
+/// The owner (and team) the first matching active rule of `rules` (as `rules()` read
+/// them, once for a batch of leads) gives a lead with these fields,
 /// taking the team's next member in turn (the turn is kept in the rule, in the caller's
 /// transaction, so two leads at once go to two people). `None`: no rule matched, or the
 /// team has no active member.
 pub async fn assign(
     tx: &mut impl Exec,
+    rules: &[LeadRule],
     fields: &serde_json::Map<String, Value>,
 ) -> Result<Option<(Id, Option<Id>)>, StoreError> {
-    for rule in rules(tx).await? {
+    for rule in rules {
         if !rule.active || !rule.conditions.iter().all(|c| holds(c, fields)) {
             continue;
         }
