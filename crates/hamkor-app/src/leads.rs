@@ -619,13 +619,8 @@ impl App {
     /// Changes a web form (administrators); fields not sent keep their value.
     pub async fn update_web_form(&self, actor: &Actor, id: Id, body: &Value) -> AppResult<WebForm> {
         let current = self.web_form(actor, id).await?;
-        let mut merged = json!({
-            "name": current.name, "fields": current.fields, "required": current.required,
-            "source": current.source, "campaign": current.campaign,
-            "owner_id": current.owner_id.to_string(), "thank_you": current.thank_you,
-            "redirect_url": current.redirect_url, "language": current.language,
-            "active": current.active,
-        });
+        let mut merged = serde_json::to_value(&current.settings)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         let Some(changes) = body.as_object() else {
             return Err(FieldError::new("", "error-not-object").into());
         };
@@ -655,7 +650,7 @@ impl App {
     pub async fn public_web_form(&self, token: &str) -> AppResult<WebForm> {
         let mut db = self.db.clone();
         match leads::web_form_by_token(&mut db, token).await {
-            Ok(f) if f.active => Ok(f),
+            Ok(f) if f.settings.active => Ok(f),
             Ok(_) | Err(hamkor_store::StoreError::NotFound) => Err(AppError::NotFound),
             Err(e) => Err(e.into()),
         }
@@ -703,9 +698,9 @@ impl App {
         };
         let mut body = Map::new();
         let mut errors = ValidationErrors::default();
-        for f in &form.fields {
+        for f in &form.settings.fields {
             let Some(v) = value(f) else {
-                if form.required.contains(f) {
+                if form.settings.required.contains(f) {
                     errors.push(FieldError::new(f.clone(), "error-required"));
                 }
                 continue;
@@ -719,24 +714,24 @@ impl App {
         }
         if body.is_empty() && errors.0.is_empty() {
             errors.push(FieldError::new(
-                form.fields.first().cloned().unwrap_or_default(),
+                form.settings.fields.first().cloned().unwrap_or_default(),
                 "error-required",
             ));
         }
         errors.into_result()?;
-        body.insert("source".into(), json!(form.source));
-        if let Some(c) = &form.campaign {
+        body.insert("source".into(), json!(form.settings.source));
+        if let Some(c) = &form.settings.campaign {
             body.insert("campaign".into(), json!(c));
         }
         let mut input = self.parse_for(&LEAD, &Value::Object(body)).await?;
         input
             .fields
-            .insert("web_form".into(), json!(form.name.clone()));
+            .insert("web_form".into(), json!(form.settings.name.clone()));
         let mut tx = self.db.begin().await?;
         let rules = leads::rules(&mut tx).await?;
         let (owner, team) = match leads::assign(&mut tx, &rules, &input.fields).await? {
             Some((owner, team)) => (owner, team),
-            None => (form.owner_id, None),
+            None => (form.settings.owner_id, None),
         };
         input.owner_id = Some(owner);
         if let Some(t) = team {
@@ -745,7 +740,7 @@ impl App {
         // The form acts for its owner with the right to give the lead to anyone: it can
         // do nothing but this.
         let acting = Actor {
-            user_id: form.owner_id,
+            user_id: form.settings.owner_id,
             team_id: None,
             role: Role::Administrator,
             overrides: Arc::default(),

@@ -126,13 +126,22 @@ pub async fn mark_converted(
     .await
 }
 
-/// A public form on the company's site that creates leads.
+/// A public form on the company's site that creates leads: its address and what an
+/// administrator set.
 #[derive(Debug, Clone, Serialize)]
 pub struct WebForm {
     pub id: Id,
-    pub name: String,
     /// The form's public address is `/f/{token}`.
     pub token: String,
+    pub created_at: Timestamp,
+    #[serde(flatten)]
+    pub settings: WebFormInput,
+}
+
+/// What an administrator sets on a form (checked by the caller).
+#[derive(Debug, Clone, Serialize)]
+pub struct WebFormInput {
+    pub name: String,
     /// Lead fields the form asks for, in order.
     pub fields: Vec<String>,
     /// Those of them that must be filled.
@@ -140,22 +149,6 @@ pub struct WebForm {
     pub source: Option<String>,
     pub campaign: Option<String>,
     /// Who gets the lead when no assignment rule matches.
-    pub owner_id: Id,
-    pub thank_you: Option<String>,
-    pub redirect_url: Option<String>,
-    pub language: String,
-    pub active: bool,
-    pub created_at: Timestamp,
-}
-
-/// What an administrator sets on a form (checked by the caller).
-#[derive(Debug, Clone)]
-pub struct WebFormInput {
-    pub name: String,
-    pub fields: Vec<String>,
-    pub required: Vec<String>,
-    pub source: Option<String>,
-    pub campaign: Option<String>,
     pub owner_id: Id,
     pub thank_you: Option<String>,
     pub redirect_url: Option<String>,
@@ -171,18 +164,20 @@ fn strings(v: Option<Value>) -> Vec<String> {
 fn form_from(r: &crate::Row) -> Result<WebForm, StoreError> {
     Ok(WebForm {
         id: r.req_id("id")?,
-        name: r.req_text("name")?,
         token: r.req_text("token")?,
-        fields: strings(r.json("fields")?),
-        required: strings(r.json("required")?),
-        source: r.text("source")?,
-        campaign: r.text("campaign")?,
-        owner_id: r.req_id("owner_id")?,
-        thank_you: r.text("thank_you")?,
-        redirect_url: r.text("redirect_url")?,
-        language: r.req_text("language")?,
-        active: r.bool("active")?,
         created_at: r.req_ts("created_at")?,
+        settings: WebFormInput {
+            name: r.req_text("name")?,
+            fields: strings(r.json("fields")?),
+            required: strings(r.json("required")?),
+            source: r.text("source")?,
+            campaign: r.text("campaign")?,
+            owner_id: r.req_id("owner_id")?,
+            thank_you: r.text("thank_you")?,
+            redirect_url: r.text("redirect_url")?,
+            language: r.req_text("language")?,
+            active: r.bool("active")?,
+        },
     })
 }
 

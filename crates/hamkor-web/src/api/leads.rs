@@ -211,14 +211,15 @@ struct FormField {
 /// The HTML of a form to paste into a site: plain fields, escaped labels, and the hidden
 /// honeypot field.
 pub fn snippet(form: &WebForm, action: &str) -> String {
-    let loc = Loc::new(Lang::parse(&form.language).unwrap_or(Lang::En));
+    let loc = Loc::new(Lang::parse(&form.settings.language).unwrap_or(Lang::En));
     let fields = form
+        .settings
         .fields
         .iter()
         .map(|f| FormField {
             name: f.clone(),
             label: loc.t(&format!("field-lead-{f}")),
-            required: form.required.contains(f),
+            required: form.settings.required.contains(f),
             long: matches!(f.as_str(), "notes" | "interest"),
             input: match f.as_str() {
                 "phones" => "tel",
@@ -247,13 +248,12 @@ pub fn snippet(form: &WebForm, action: &str) -> String {
 
 fn form_json(s: &AppState, f: &WebForm) -> Value {
     let url = form_url(s, &f.token);
-    json!({
-        "id": f.id.to_string(), "name": f.name, "fields": f.fields, "required": f.required,
-        "source": f.source, "campaign": f.campaign, "owner_id": f.owner_id.to_string(),
-        "thank_you": f.thank_you, "redirect_url": f.redirect_url, "language": f.language,
-        "active": f.active, "created_at": f.created_at.to_rfc3339(),
-        "url": url, "snippet": snippet(f, &url),
-    })
+    let mut v = serde_json::to_value(&f.settings).unwrap_or_else(|_| json!({}));
+    v["id"] = json!(f.id.to_string());
+    v["created_at"] = json!(f.created_at.to_rfc3339());
+    v["snippet"] = json!(snippet(f, &url));
+    v["url"] = json!(url);
+    v
 }
 
 /// `GET /api/v1/web_forms` (administrators).
@@ -370,12 +370,12 @@ async fn public_page(State(s): State<AppState>, Path(token): Path<String>) -> Re
     let Ok(form) = s.app.public_web_form(&token).await else {
         return not_found();
     };
-    let loc = Loc::new(Lang::parse(&form.language).unwrap_or(Lang::En));
+    let loc = Loc::new(Lang::parse(&form.settings.language).unwrap_or(Lang::En));
     page(
         StatusCode::OK,
         FormPage {
             lang: loc.lang.code(),
-            title: form.name.clone(),
+            title: form.settings.name.clone(),
             css: "/assets/webform.css",
             message: None,
             error: false,
@@ -399,7 +399,7 @@ async fn public_submit(
     let Ok(form) = s.app.public_web_form(&token).await else {
         return not_found();
     };
-    let loc = Loc::new(Lang::parse(&form.language).unwrap_or(Lang::En));
+    let loc = Loc::new(Lang::parse(&form.settings.language).unwrap_or(Lang::En));
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -444,17 +444,18 @@ async fn public_submit(
     let action = form_url(&s, &token);
     match outcome {
         Ok(Submitted::Lead(_) | Submitted::Ignored) => {
-            if let Some(url) = &form.redirect_url {
+            if let Some(url) = &form.settings.redirect_url {
                 return Redirect::to(url).into_response();
             }
             page(
                 StatusCode::OK,
                 FormPage {
                     lang: loc.lang.code(),
-                    title: form.name.clone(),
+                    title: form.settings.name.clone(),
                     css: "/assets/webform.css",
                     message: Some(
-                        form.thank_you
+                        form.settings
+                            .thank_you
                             .clone()
                             .unwrap_or_else(|| loc.t("webform-thanks")),
                     ),
@@ -486,7 +487,7 @@ async fn public_submit(
                 status,
                 FormPage {
                     lang: loc.lang.code(),
-                    title: form.name.clone(),
+                    title: form.settings.name.clone(),
                     css: "/assets/webform.css",
                     message: Some(message),
                     error: true,

@@ -253,13 +253,14 @@ async fn forms_render(
             let url = crate::api::leads::form_url(s, &f.token);
             FormView {
                 id: f.id.to_string(),
-                name: f.name.clone(),
+                name: f.settings.name.clone(),
                 fields: f
+                    .settings
                     .fields
                     .iter()
                     .map(|x| {
                         let label = loc.t(&format!("field-lead-{x}"));
-                        if f.required.contains(x) {
+                        if f.settings.required.contains(x) {
                             format!("{label} *")
                         } else {
                             label
@@ -269,13 +270,13 @@ async fn forms_render(
                     .join(", "),
                 owner: users
                     .iter()
-                    .find(|u| u.id == f.owner_id)
+                    .find(|u| u.id == f.settings.owner_id)
                     .map(|u| u.name.clone())
                     .unwrap_or_default(),
-                campaign: f.campaign.clone().unwrap_or_default(),
+                campaign: f.settings.campaign.clone().unwrap_or_default(),
                 snippet: crate::api::leads::snippet(f, &url),
                 url,
-                active: f.active,
+                active: f.settings.active,
             }
         })
         .collect();
@@ -344,7 +345,7 @@ async fn forms_post(State(s): State<AppState>, f: UiForm) -> Response {
             Ok(id) => match s.app.web_form(&c.actor, id).await {
                 Ok(form) => s
                     .app
-                    .update_web_form(&c.actor, id, &json!({"active": !form.active}))
+                    .update_web_form(&c.actor, id, &json!({"active": !form.settings.active}))
                     .await
                     .map(|_| c.loc.t("web-form-saved")),
                 Err(e) => Err(e),
