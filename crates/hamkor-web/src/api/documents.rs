@@ -226,13 +226,16 @@ pub(crate) fn check_settings(s: &DocumentSettings) -> Result<(), FieldError> {
             return Err(FieldError::new("logo", "error-logo-type").with("reason", e.to_string()));
         }
     }
-    hamkor_pdf::check_template(&template_of(s), PLACEHOLDERS).map_err(|e| {
-        let field = match &e {
-            hamkor_pdf::PdfError::BadColour(_) => "accent",
-            other if other.to_string().contains("footer") => "footer",
-            _ => "header",
-        };
-        FieldError::new(field, "error-template").with("reason", e.to_string())
+    use hamkor_pdf::PdfError;
+    hamkor_pdf::check_template(&template_of(s), PLACEHOLDERS).map_err(|e| match e {
+        PdfError::UnknownPlaceholder { field, name } | PdfError::BadPlaceholder { field, name } => {
+            FieldError::new(field, "error-template-placeholder").with("name", name)
+        }
+        PdfError::UnbalancedBrace { field, position } => {
+            FieldError::new(field, "error-template-brace").with("position", position)
+        }
+        PdfError::BadColour(_) => FieldError::new("accent", "error-template-colour"),
+        other => FieldError::new("header", "error-template").with("reason", other.to_string()),
     })
 }
 

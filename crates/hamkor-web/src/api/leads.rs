@@ -357,18 +357,20 @@ fn page(status: StatusCode, p: FormPage) -> Response {
     }
 }
 
-fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        "This form does not exist or is closed.",
-    )
-        .into_response()
+/// The answer for an address that is no form (or a closed one), in the visitor's language.
+fn not_found(headers: &HeaderMap) -> Response {
+    let loc = Loc::new(crate::auth::request_lang(headers, None));
+    (StatusCode::NOT_FOUND, loc.t("webform-not-found")).into_response()
 }
 
 /// `GET /f/{token}`: the form as a page of its own, for a link instead of a snippet.
-async fn public_page(State(s): State<AppState>, Path(token): Path<String>) -> Response {
+async fn public_page(
+    State(s): State<AppState>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let Ok(form) = s.app.public_web_form(&token).await else {
-        return not_found();
+        return not_found(&headers);
     };
     let loc = Loc::new(Lang::parse(&form.settings.language).unwrap_or(Lang::En));
     page(
@@ -397,7 +399,7 @@ async fn public_submit(
     body: Bytes,
 ) -> Response {
     let Ok(form) = s.app.public_web_form(&token).await else {
-        return not_found();
+        return not_found(&headers);
     };
     let loc = Loc::new(Lang::parse(&form.settings.language).unwrap_or(Lang::En));
     let is_json = headers
@@ -425,7 +427,7 @@ async fn public_submit(
         match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
             Ok(v) => v,
             Err(_) => {
-                return (StatusCode::BAD_REQUEST, "The form data cannot be read.").into_response();
+                return (StatusCode::BAD_REQUEST, loc.t("webform-bad-data")).into_response();
             }
         }
     };
@@ -473,7 +475,7 @@ async fn public_submit(
                     Some(secs),
                 ),
                 AppError::Invalid(v) => (StatusCode::UNPROCESSABLE_ENTITY, loc.errors(&v), None),
-                AppError::NotFound => return not_found(),
+                AppError::NotFound => return not_found(&headers),
                 other => {
                     tracing::error!(error = %other, "web form submission failed");
                     (
