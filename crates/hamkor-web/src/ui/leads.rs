@@ -600,6 +600,13 @@ fn import_render(c: &Caller, message: Option<String>, error: Option<String>) -> 
 }
 
 async fn import_page(UiUser(c): UiUser) -> Response {
+    if c.actor.scope(
+        hamkor_domain::ObjectType::Lead,
+        hamkor_domain::Action::Write,
+    ) == hamkor_domain::Scope::None
+    {
+        return app_error_page(&c, AppError::Forbidden);
+    }
     import_render(&c, None, None)
 }
 

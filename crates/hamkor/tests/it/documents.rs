@@ -752,3 +752,130 @@ both!(
     a_document_of_a_trashed_client_is_refused_before_mailing,
     mail
 );
+
+/// Every documents endpoint refuses one who may not reach the document (404) or whose
+/// role has no part in it (403), and changes nothing.
+async fn documents_refuse_outsiders(t: TestApp) {
+    let acc = t.account("sales_a1", "sales_a1", "Guarded").await;
+    let deal = deal_with_lines(&t, "sales_a1", &acc).await;
+    let (_, q) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/deals/{deal}/documents"),
+            json!({"kind": "quote"}),
+        )
+        .await;
+    let qid = q["id"].as_str().unwrap().to_string();
+    let (_, inv) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/deals/{deal}/documents"),
+            json!({"kind": "order"}),
+        )
+        .await;
+    let oid = inv["id"].as_str().unwrap().to_string();
+    t.patch(
+        "sales_a1",
+        &format!("/api/v1/documents/{oid}"),
+        json!({"status": "confirmed"}),
+    )
+    .await;
+    let docs = t.count("documents").await;
+    let audit = t.audit_rows().await;
+    let quote = t.snapshot(&format!("/api/v1/documents/{qid}")).await;
+    let lines = t.snapshot(&format!("/api/v1/documents/{qid}/lines")).await;
+    let order = t.snapshot(&format!("/api/v1/documents/{oid}")).await;
+    let settings = t.snapshot("/api/v1/document_settings").await;
+    for who in ["sales_b", "head_b"] {
+        for (method, path, body) in [
+            (
+                "POST",
+                format!("/api/v1/deals/{deal}/documents"),
+                json!({"kind": "invoice"}),
+            ),
+            (
+                "POST",
+                format!("/api/v1/documents/{qid}/documents"),
+                json!({"kind": "order"}),
+            ),
+            (
+                "PUT",
+                format!("/api/v1/documents/{qid}/lines"),
+                json!({"lines": []}),
+            ),
+            ("GET", format!("/api/v1/documents/{qid}/lines"), Value::Null),
+            (
+                "POST",
+                format!("/api/v1/documents/{oid}/shipments"),
+                json!({}),
+            ),
+            (
+                "GET",
+                format!("/api/v1/documents/{oid}/shipments"),
+                Value::Null,
+            ),
+            ("GET", format!("/api/v1/documents/{qid}/pdf"), Value::Null),
+            (
+                "PATCH",
+                format!("/api/v1/documents/{qid}"),
+                json!({"notes": "x"}),
+            ),
+        ] {
+            let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+            let body = (!body.is_null()).then_some(&body);
+            let (s, _, v) = t.request(who, m, &path, body, &[]).await;
+            assert_eq!(s, StatusCode::NOT_FOUND, "{who} {method} {path}: {v}");
+        }
+    }
+    // Roles with no part in documents.
+    for who in ["marketer", "support"] {
+        let (s, _) = t.get(who, "/api/v1/documents").await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who}");
+    }
+    // The company's document settings are the administrator's.
+    let (s, _) = t.get("head_a", "/api/v1/document_settings").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for method in [reqwest::Method::PUT, reqwest::Method::DELETE] {
+        let r = t
+            .client
+            .request(
+                method.clone(),
+                format!("{}/api/v1/document_settings/logo", t.base),
+            )
+            .bearer_auth(&t.tokens["head_a"])
+            .body(b"\x89PNG\r\n\x1a\n".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{method}");
+    }
+    // An unknown placeholder is named in the refusal.
+    let (s, _, e) = t
+        .request(
+            "admin",
+            reqwest::Method::PUT,
+            "/api/v1/document_settings",
+            Some(&json!({"header": "{document.secret}"})),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        codes(&e).contains(&"header:template-placeholder".to_string()),
+        "{e}"
+    );
+    assert!(
+        e["detail"].as_str().unwrap().contains("document.secret"),
+        "{e}"
+    );
+    assert_eq!(t.count("documents").await, docs);
+    assert_eq!(t.audit_rows().await, audit);
+    assert_eq!(t.snapshot(&format!("/api/v1/documents/{qid}")).await, quote);
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/documents/{qid}/lines")).await,
+        lines
+    );
+    assert_eq!(t.snapshot(&format!("/api/v1/documents/{oid}")).await, order);
+    assert_eq!(t.snapshot("/api/v1/document_settings").await, settings);
+}
+both!(documents_refuse_outsiders);

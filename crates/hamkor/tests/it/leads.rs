@@ -614,3 +614,83 @@ async fn leads_are_imported_whole_or_not_at_all(t: TestApp) {
     assert_eq!(t.count("leads").await, before + 2);
 }
 both!(leads_are_imported_whole_or_not_at_all);
+
+/// Every lead endpoint beyond the records refuses one who may not reach the lead (404) or
+/// whose role may not (403), and changes nothing.
+async fn lead_endpoints_refuse_outsiders(t: TestApp) {
+    let l = lead(
+        &t,
+        "sales_a1",
+        json!({"company": "Guarded Lead", "source": "exhibition"}),
+    )
+    .await;
+    let id = l["id"].as_str().unwrap().to_string();
+    let (s, form) = t
+        .post(
+            "admin",
+            "/api/v1/web_forms",
+            json!({"name": "Guarded form"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{form}");
+    let fid = form["id"].as_str().unwrap().to_string();
+    let rules = json!([{"name": "All to head_b", "conditions": [], "user_id": t.id("head_b")}]);
+    let (s, _, _) = t
+        .request(
+            "admin",
+            reqwest::Method::PUT,
+            "/api/v1/lead_rules",
+            Some(&rules),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let lead_before = t.snapshot(&format!("/api/v1/leads/{id}")).await;
+    let form_before = t.snapshot(&format!("/api/v1/web_forms/{fid}")).await;
+    let audit = t.audit_rows().await;
+    for who in ["sales_b", "head_b", "sales_a2"] {
+        let (s, _) = t.get(who, &format!("/api/v1/leads/{id}/duplicates")).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{who}");
+        let (s, _) = t
+            .post(who, &format!("/api/v1/leads/{id}/assign"), json!({}))
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{who}");
+    }
+    let (s, _) = t.get("support", "/api/v1/lead_rules").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for who in ["head_a", "sales_a1", "marketer"] {
+        let (s, _) = t.get(who, &format!("/api/v1/web_forms/{fid}")).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who}");
+        let (s, _) = t.get(who, "/api/v1/web_forms").await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who}");
+        let (s, _) = t
+            .patch(
+                who,
+                &format!("/api/v1/web_forms/{fid}"),
+                json!({"active": false}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who}");
+        let s = t.delete(who, &format!("/api/v1/web_forms/{fid}")).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{who}");
+    }
+    let (s, _) = t.get("nobody", "/api/v1/teams").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/leads/{id}")).await,
+        lead_before
+    );
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/web_forms/{fid}")).await,
+        form_before
+    );
+    assert_eq!(t.audit_rows().await, audit);
+    assert_eq!(
+        t.get("admin", "/api/v1/lead_rules").await.1["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+both!(lead_endpoints_refuse_outsiders);

@@ -1619,3 +1619,84 @@ async fn document_pages(t: TestApp) {
     assert!(html.contains("{document.number}"), "{html}");
 }
 both!(document_pages);
+
+/// The selling pages refuse outsiders and change nothing.
+async fn selling_pages_refuse_outsiders(t: TestApp) {
+    let acc = t.account("sales_a1", "sales_a1", "Guarded Page").await;
+    let (_, d) = t
+        .post(
+            "sales_a1",
+            "/api/v1/deals",
+            json!({"title": "Guarded", "account_id": acc}),
+        )
+        .await;
+    let deal = d["id"].as_str().unwrap().to_string();
+    let (_, q) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/deals/{deal}/documents"),
+            json!({"kind": "order"}),
+        )
+        .await;
+    let doc = q["id"].as_str().unwrap().to_string();
+    let deal_before = t.snapshot(&format!("/api/v1/deals/{deal}")).await;
+    let doc_before = t.snapshot(&format!("/api/v1/documents/{doc}")).await;
+    let docs = t.count("documents").await;
+    let other = Session::new(&t, "sales_b").await;
+    for (path, form) in [
+        (
+            format!("/deals/{deal}/lines"),
+            vec![("name", "x"), ("quantity", "1"), ("unit_price", "1")],
+        ),
+        (format!("/deals/{deal}/make"), vec![("kind", "quote")]),
+        (format!("/documents/{doc}/make"), vec![("kind", "invoice")]),
+        (
+            format!("/documents/{doc}/lines"),
+            vec![("name", "x"), ("quantity", "1"), ("unit_price", "1")],
+        ),
+        (format!("/documents/{doc}/shipments"), vec![("amount", "1")]),
+        (
+            format!("/documents/{doc}/send"),
+            vec![("to", "x@example.uz")],
+        ),
+    ] {
+        let (s, _) = other.post(&path, &form).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+    }
+    let (s, _) = other.get(&format!("/documents/{doc}")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // Lead import and the lead rules are not for every role.
+    let support = Session::new(&t, "support").await;
+    let (s, _) = support.get("/leads/import").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let sales = Session::new(&t, "sales_a1").await;
+    let (s, _) = sales
+        .post(
+            "/settings/lead-rules",
+            &[
+                ("action", "add"),
+                ("name", "Mine"),
+                ("target", &format!("user:{}", t.id("sales_a1"))),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = sales.get("/settings/documents").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert!(
+        t.get("admin", "/api/v1/lead_rules").await.1["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/deals/{deal}")).await,
+        deal_before
+    );
+    assert_eq!(
+        t.snapshot(&format!("/api/v1/documents/{doc}")).await,
+        doc_before
+    );
+    assert_eq!(t.count("documents").await, docs);
+}
+both!(selling_pages_refuse_outsiders);
