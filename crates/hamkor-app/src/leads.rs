@@ -33,7 +33,8 @@ pub const FORM_FIELDS: &[&str] = &[
 /// The most rules and conditions per rule.
 pub const MAX_RULES: usize = 100;
 const MAX_CONDITIONS: usize = 10;
-const RULE_FIELDS: &[&str] = &[
+/// Lead fields an assignment rule may test.
+pub const RULE_FIELDS: &[&str] = &[
     "source",
     "campaign",
     "interest",

@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use hamkor_app::AppError;
-use hamkor_app::leads::{Candidate, Conversion, FORM_FIELDS, Target};
+use hamkor_app::leads::{Candidate, Conversion, FORM_FIELDS, RULE_FIELDS, Target};
 use hamkor_domain::objects::{CURRENCIES, LEAD};
 use hamkor_domain::{Id, ValidationErrors};
 use hamkor_store::users::User;
@@ -399,15 +399,6 @@ struct RulesPage {
     targets: Vec<(String, String)>,
     error: Option<String>,
 }
-
-const RULE_FIELDS: &[&str] = &[
-    "source",
-    "campaign",
-    "interest",
-    "company",
-    "job_title",
-    "web_form",
-];
 
 async fn rules_render(
     s: &AppState,
