@@ -594,6 +594,7 @@ impl PlanningWorld<'_> {
                 owner_id: assignee.id,
                 created_at: created,
                 account_links: vec![],
+                custom: Map::new(),
             },
         ));
     }
@@ -672,6 +673,7 @@ impl PlanningWorld<'_> {
                 owner_id: organiser,
                 created_at: created,
                 account_links: vec![],
+                custom: Map::new(),
             },
         ));
     }
@@ -850,6 +852,7 @@ impl PlanningWorld<'_> {
                 owner_id: owner.id,
                 created_at: Timestamp::from_datetime(created),
                 account_links: vec![],
+                custom: Map::new(),
             },
         ));
     }
@@ -1156,6 +1159,7 @@ impl App {
                     owner_id: owners[rng.random_range(0..owners.len())],
                     created_at: Timestamp::from_datetime(created),
                     account_links: vec![],
+                    custom: Map::new(),
                 });
             }
             self.write_batches(&ACCOUNT, admin.id, &rows).await?;
@@ -1211,6 +1215,7 @@ impl App {
                         account_id: account,
                         position: Some(pick(&mut rng, POSITIONS).to_string()),
                     }],
+                    custom: Map::new(),
                 });
             }
             self.write_batches(&CONTACT, admin.id, &rows).await?;
@@ -1288,6 +1293,7 @@ impl App {
                     owner_id: owners[rng.random_range(0..owners.len())],
                     created_at: Timestamp::from_datetime(at),
                     account_links: vec![],
+                    custom: Map::new(),
                 });
             }
             self.write_batches(&INTERACTION, admin.id, &rows).await?;

@@ -8,6 +8,7 @@ pub mod custom_fields;
 pub mod demo;
 pub mod documents;
 pub mod generate;
+pub mod imports;
 pub mod leads;
 pub mod lists;
 pub mod mail;

@@ -20,7 +20,11 @@ pub(crate) struct WriteContext {
 }
 
 /// Extra checks an object needs beyond its field descriptions.
-fn object_rules(def: &ObjectDef, body: &Value, current: Option<&Record>) -> AppResult<()> {
+pub(crate) fn object_rules(
+    def: &ObjectDef,
+    body: &Value,
+    current: Option<&Record>,
+) -> AppResult<()> {
     if def.object == ObjectType::Contact {
         let name = |k: &str| match body.get(k) {
             Some(v) => v.as_str().is_some_and(|s| !s.trim().is_empty()),
@@ -141,7 +145,7 @@ impl App {
     /// Records read through their client (interactions, needs) belong to an account, a
     /// contact or both; a contact who works at exactly one account the actor can see
     /// brings it along. An interaction's time defaults to now.
-    async fn prepare_client_record(
+    pub(crate) async fn prepare_client_record(
         &self,
         actor: &Actor,
         def: &ObjectDef,

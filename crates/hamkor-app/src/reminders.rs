@@ -207,6 +207,11 @@ impl App {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            // Imports whose server stopped are taken up here (on start, and from a
+            // server that died, by any other).
+            if let Err(e) = self.resume_imports().await {
+                tracing::warn!(error = ?e, "resuming imports failed");
+            }
             if let Err(e) = self.sweep_dates().await {
                 tracing::warn!(error = ?e, "date reminders sweep failed");
             }

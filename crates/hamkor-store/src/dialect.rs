@@ -289,6 +289,22 @@ pub fn push_search(sql: &mut Sql, b: Backend, plan: &SearchPlan, words: &[String
     sql.push(")");
 }
 
+/// "A contact's `t.emails` list holds this address".
+pub fn push_json_list_contains_email(sql: &mut Sql, b: Backend, address: String) {
+    match b {
+        Backend::Sqlite => {
+            sql.push("EXISTS (SELECT 1 FROM json_each(t.emails) WHERE json_extract(value, '$.address') = ")
+                .bind(address)
+                .push(")");
+        }
+        Backend::Postgres => {
+            sql.push("t.emails @> jsonb_build_array(jsonb_build_object('address', ")
+                .bind(address)
+                .push("::text))");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::fts_query;

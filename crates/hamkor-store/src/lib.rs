@@ -11,6 +11,7 @@ pub mod custom_fields;
 pub mod db;
 pub mod dialect;
 pub mod documents;
+pub mod imports;
 pub mod leads;
 pub mod list;
 pub mod picklists;

@@ -771,7 +771,7 @@ pub async fn records_by_ids(
 }
 
 /// Checks that `owner` is an active user the actor may give a record to.
-async fn check_owner(
+pub async fn check_owner(
     ex: &mut impl Exec,
     actor: &Actor,
     object: ObjectType,
@@ -1569,6 +1569,35 @@ pub async fn refresh_search_batch(
     })
 }
 
+/// Moves records to the trash at once, without audit entries (the caller records the
+/// whole, as undoing an import does). Records already trashed stay as they are.
+pub async fn trash_many(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    ids: &[Id],
+) -> Result<u64, StoreError> {
+    let now = Timestamp::now();
+    let mut done = 0;
+    for chunk in ids.chunks(500) {
+        let mut sql = Sql::new("UPDATE ");
+        sql.push_ident(def.plural)
+            .push(" SET deleted_at = ")
+            .bind(now)
+            .push(", updated_at = ")
+            .bind(now)
+            .push(", version = version + 1 WHERE deleted_at IS NULL AND id IN (");
+        for (i, id) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(*id);
+        }
+        sql.push(")");
+        done += tx.execute(&sql).await?;
+    }
+    Ok(done)
+}
+
 /// A record for [`insert_batch`]: checked field values and its owner.
 pub struct BatchRecord {
     pub id: Id,
@@ -1576,6 +1605,8 @@ pub struct BatchRecord {
     pub owner_id: Id,
     pub created_at: Timestamp,
     pub account_links: Vec<AccountLink>,
+    /// Custom field values, in stored form.
+    pub custom: Map<String, Value>,
 }
 
 /// Inserts many already-validated records in one statement each for the records and
@@ -1605,7 +1636,7 @@ pub async fn insert_batch(
             ));
         }
         sql.push(", ")
-            .bind(Arg::Json(Some(Value::Object(Map::new()))));
+            .bind(Arg::Json(Some(Value::Object(r.custom.clone()))));
         sql.push(", ").bind(search_text(def, &r.fields));
         sql.push(", ").bind(r.owner_id).push(", ").bind(created_by);
         sql.push(", ")

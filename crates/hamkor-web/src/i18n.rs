@@ -130,6 +130,14 @@ impl Loc {
             .collect();
         LOCALES.lookup_with_args(&self.lang.id(), key, &map)
     }
+    /// The message for `key` with arguments named at run time (stored errors).
+    pub fn t_args_owned(&self, key: &str, args: &[(String, String)]) -> String {
+        let map: HashMap<Cow<'static, str>, FluentValue> = args
+            .iter()
+            .map(|(k, v)| (Cow::Owned(k.clone()), FluentValue::from(v.clone())))
+            .collect();
+        LOCALES.lookup_with_args(&self.lang.id(), key, &map)
+    }
     /// A field error as a sentence in this language.
     pub fn field_error(&self, e: &FieldError) -> String {
         self.t_args(e.key, &e.args)
@@ -279,6 +287,9 @@ mod tests {
             include_str!("../../hamkor-app/src/documents.rs"),
             include_str!("../../hamkor-web/src/api/documents.rs"),
             include_str!("../../hamkor-web/src/ui/documents.rs"),
+            include_str!("../../hamkor-app/src/imports.rs"),
+            include_str!("../../hamkor-web/src/api/imports.rs"),
+            include_str!("../../hamkor-import/src/lib.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

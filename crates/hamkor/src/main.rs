@@ -221,6 +221,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         deals: usize,
     },
+    /// Import a file (CSV, XLSX, XLS, ODS, vCard) into accounts, contacts, leads,
+    /// products or interactions: the same importer as the web UI. Columns are mapped by
+    /// their headers (or a saved mapping); rows the check rejects are written to
+    /// FILE.rejected.csv.
+    Import(ImportArgs),
     /// User administration.
     #[command(subcommand)]
     User(UserCommand),
@@ -233,6 +238,39 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// accounts, contacts, leads, products or interactions.
+    object: String,
+    /// The file.
+    file: std::path::PathBuf,
+    /// Check every row and report what would happen; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Whose rights apply and who owns the new records (default: the first active
+    /// administrator).
+    #[arg(long, value_name = "EMAIL")]
+    user: Option<String>,
+    /// Rows like an existing record or an earlier row: skip, update or create.
+    #[arg(long, default_value = "skip")]
+    on_duplicate: String,
+    /// Rows whose `id` column names a record: update or skip.
+    #[arg(long, default_value = "update")]
+    on_update: String,
+    /// A spreadsheet's sheet (default: the first).
+    #[arg(long)]
+    sheet: Option<String>,
+    /// A mapping saved in the web UI or the API, by name (default: from the headers).
+    #[arg(long)]
+    mapping: Option<String>,
+    /// Write nothing if any row is bad (default: import the good rows).
+    #[arg(long)]
+    all_or_nothing: bool,
+    /// Read 01/02/2024 as 2 January (default: as 1 February).
+    #[arg(long)]
+    month_first: bool,
 }
 
 #[derive(Subcommand)]
@@ -369,6 +407,7 @@ async fn main() -> Result<()> {
             }
         }
         Command::Serve { demo } => serve(app, &config, demo).await?,
+        Command::Import(args) => import(app, args).await?,
         Command::CheckMail { .. } => unreachable!("handled before the database is opened"),
         Command::User(cmd) => user_command(&app, &config, cmd).await?,
         Command::Token(TokenCommand::Create { user, name }) => {
@@ -538,6 +577,152 @@ fn log_mail_settings(config: &Config) {
 }
 
 /// `hamkor check-mail --to ADDRESS`: one test message through the configured server.
+/// `hamkor import`: uploads the file into the database as the web UI does, maps the
+/// columns, runs the check or the import on this process and reports.
+async fn import(app: App, a: ImportArgs) -> Result<()> {
+    use hamkor_app::imports::{Choice, FileChunks, Settings, apply_mapping};
+    let choice = |s: &str| -> Result<Choice> {
+        Ok(match s {
+            "skip" => Choice::Skip,
+            "update" => Choice::Update,
+            "create" => Choice::Create,
+            other => bail!("unknown choice {other:?}: skip, update or create"),
+        })
+    };
+    let mut db = app.db.clone();
+    let user = match &a.user {
+        Some(email) => hamkor_store::users::by_email(&mut db, email)
+            .await?
+            .with_context(|| format!("no user {email}"))?,
+        None => hamkor_store::users::list(&mut db)
+            .await?
+            .into_iter()
+            .find(|u| u.role == hamkor_domain::Role::Administrator && !u.disabled)
+            .context("no active administrator: name a user with --user")?,
+    };
+    if user.disabled {
+        bail!("the user {} is disabled", user.email);
+    }
+    let actor = app.actor(&user).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let en = hamkor_web::i18n::Loc::new(hamkor_web::i18n::Lang::En);
+    let explain = |e: hamkor_app::AppError| match e {
+        hamkor_app::AppError::Invalid(v) => anyhow::anyhow!(
+            "{}",
+            v.0.iter()
+                .map(|f| format!("{}: {}", f.field, en.field_error(f)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    };
+    let name = a
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let file = tokio::fs::File::open(&a.file)
+        .await
+        .with_context(|| format!("cannot open {}", a.file.display()))?;
+    let upload = app
+        .upload_import(&actor, &a.object, &name, FileChunks(file))
+        .await
+        .map_err(explain)?;
+    let preview = app
+        .import_preview(&actor, upload.id, a.sheet.clone())
+        .await
+        .map_err(explain)?;
+    let columns = match &a.mapping {
+        Some(m) => {
+            let saved = preview
+                .mappings
+                .iter()
+                .find(|x| &x.name == m)
+                .with_context(|| format!("no saved mapping {m:?} for {}", a.object))?;
+            apply_mapping(&preview.headers, &saved.columns)
+        }
+        None => preview.suggested.clone(),
+    };
+    eprintln!(
+        "{} ({}{}), into {}:",
+        name,
+        upload.format,
+        upload
+            .encoding
+            .as_deref()
+            .map(|e| format!(", {e}"))
+            .unwrap_or_default(),
+        a.object
+    );
+    for (h, c) in preview.headers.iter().zip(&columns) {
+        eprintln!("  {h:<30} → {}", c.as_deref().unwrap_or("(left out)"));
+    }
+    let settings = Settings {
+        sheet: a.sheet.clone(),
+        columns,
+        on_duplicate: choice(&a.on_duplicate)?,
+        on_update: choice(&a.on_update)?,
+        skip_bad_rows: !a.all_or_nothing,
+        day_first: !a.month_first,
+    };
+    app.start_import(&actor, upload.id, settings, a.dry_run)
+        .await
+        .map_err(explain)?;
+    let started = std::time::Instant::now();
+    let done = loop {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let i = app.import(&actor, upload.id).await.map_err(explain)?;
+        if !matches!(i.status.as_str(), "checking" | "running") {
+            break i;
+        }
+        eprint!("\r  {} rows…", i.next_row);
+    };
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!();
+    let counts = done.report.get("counts").cloned().unwrap_or_default();
+    let count = |k: &str| {
+        counts
+            .get(k)
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(0)
+    };
+    println!(
+        "{}: {} rows in {:.1} s ({:.0} rows/s): {} new, {} updates, {} duplicates, {} errors; created {}, updated {}, skipped {}, rejected {}",
+        done.status,
+        done.total_rows.unwrap_or(done.next_row),
+        secs,
+        done.next_row as f64 / secs.max(0.001),
+        count("new"),
+        count("update"),
+        count("duplicate"),
+        count("error"),
+        done.created,
+        done.updated,
+        done.skipped,
+        done.rejected,
+    );
+    if done.rejected > 0 {
+        let csv = app
+            .import_rejects_csv(&actor, upload.id, |e| {
+                hamkor_web::api::imports::describe(&en, e)
+            })
+            .await
+            .map_err(explain)?;
+        let mut path = a.file.clone().into_os_string();
+        path.push(".rejected.csv");
+        std::fs::write(&path, csv)?;
+        println!("rejected rows: {}", std::path::Path::new(&path).display());
+    }
+    println!("import id: {}", done.id);
+    match done.status.as_str() {
+        "done" | "checked" => Ok(()),
+        _ => bail!(
+            "the import {}: {}",
+            done.status,
+            done.error.as_deref().map(|k| en.t(k)).unwrap_or_default()
+        ),
+    }
+}
+
 async fn check_mail(config: &Config, to: &str) -> Result<()> {
     let Some(smtp) = &config.smtp else {
         bail!("mail is off: set smtp_host (--smtp-host, HAMKOR_SMTP_HOST or hamkor.toml)");

@@ -890,3 +890,27 @@ webform-bad-data = The form data cannot be read.
 error-template-placeholder = Unknown placeholder {"{"}{ $name }{"}"}: use one of those listed.
 error-template-brace = A brace without its pair at character { $position } (write {"{{"} or {"}}"} for a brace itself).
 error-template-colour = A colour as #rrggbb, such as #1f6feb.
+
+## Imports
+error-import-mismatch = The file's name says { $named }, but its content is { $found }.
+error-import-format = This is not a file Hamkor can import: send CSV, XLSX, XLS, ODS or vCard.
+error-import-zip-bomb = The spreadsheet would unpack to more than { $max }; it is refused unread.
+error-import-row = The row cannot be read: { $reason }
+error-import-spreadsheet = The spreadsheet cannot be read: { $reason }
+error-import-sheet = There is no sheet named “{ $name }”.
+error-import-no-header = The file has no header row.
+error-import-object = Choose what to import: accounts, contacts, leads, products or interactions.
+error-import-upload = The upload broke off: { $reason }
+error-import-settings = The import choices cannot be read: { $reason }
+error-import-columns = The file has only { $max } columns.
+error-import-target = “{ $name }” is not a field a column can fill.
+error-import-nothing = Choose a field for at least one column.
+error-import-bad-rows = { $count } rows are bad, and the import was to take all rows or none: nothing was imported.
+error-import-no-client = An interaction needs an account or a contact.
+error-import-no-record = There is no such record to update.
+error-import-no-user = There is no active user with this e-mail.
+error-import-no-account = There is no account with this name.
+error-import-no-contact = There is no contact with this e-mail.
+error-import-forbidden = Your role may not change this record.
+error-import-stale = The record was changed meanwhile.
+error-import-internal = The row could not be written.

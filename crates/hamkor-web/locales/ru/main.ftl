@@ -890,3 +890,27 @@ webform-bad-data = Данные формы не читаются.
 error-template-placeholder = Неизвестная подстановка {"{"}{ $name }{"}"}: используйте одну из перечисленных.
 error-template-brace = Скобка без пары у символа { $position } (для самой скобки пишите {"{{"} или {"}}"}).
 error-template-colour = Цвет в виде #rrggbb, например #1f6feb.
+
+## Imports
+error-import-mismatch = Имя файла говорит { $named }, а содержимое — { $found }.
+error-import-format = Hamkor не может импортировать такой файл: нужен CSV, XLSX, XLS, ODS или vCard.
+error-import-zip-bomb = Таблица распаковалась бы больше чем в { $max }; она отклонена без чтения.
+error-import-row = Строку нельзя прочитать: { $reason }
+error-import-spreadsheet = Таблицу нельзя прочитать: { $reason }
+error-import-sheet = Нет листа «{ $name }».
+error-import-no-header = В файле нет строки заголовков.
+error-import-object = Выберите, что импортировать: компании, контакты, лиды, товары или взаимодействия.
+error-import-upload = Загрузка прервалась: { $reason }
+error-import-settings = Не удаётся прочитать параметры импорта: { $reason }
+error-import-columns = В файле только { $max } столбцов.
+error-import-target = «{ $name }» — не поле, которое можно заполнить из столбца.
+error-import-nothing = Выберите поле хотя бы для одного столбца.
+error-import-bad-rows = Ошибочных строк: { $count }, а импорт должен был взять все строки или ни одной: ничего не импортировано.
+error-import-no-client = Взаимодействию нужна компания или контакт.
+error-import-no-record = Нет такой записи для обновления.
+error-import-no-user = Нет активного пользователя с таким e-mail.
+error-import-no-account = Нет компании с таким названием.
+error-import-no-contact = Нет контакта с таким e-mail.
+error-import-forbidden = Ваша роль не может изменять эту запись.
+error-import-stale = Запись тем временем изменили.
+error-import-internal = Строку не удалось записать.

@@ -890,3 +890,27 @@ webform-bad-data = Shakl maʼlumotlarini oʻqib boʻlmadi.
 error-template-placeholder = Nomaʼlum oʻrinbosar {"{"}{ $name }{"}"}: roʻyxatdagilardan birini ishlating.
 error-template-brace = { $position }-belgida juftsiz qavs (qavsning oʻzi uchun {"{{"} yoki {"}}"} yozing).
 error-template-colour = Rang #rrggbb koʻrinishida, masalan #1f6feb.
+
+## Imports
+error-import-mismatch = Fayl nomi { $named } deydi, lekin mazmuni { $found }.
+error-import-format = Hamkor bunday faylni import qila olmaydi: CSV, XLSX, XLS, ODS yoki vCard yuboring.
+error-import-zip-bomb = Jadval { $max } dan ortiq hajmga ochilar edi; u o‘qilmasdan rad etildi.
+error-import-row = Qatorni o‘qib bo‘lmaydi: { $reason }
+error-import-spreadsheet = Jadvalni o‘qib bo‘lmaydi: { $reason }
+error-import-sheet = “{ $name }” nomli varaq yo‘q.
+error-import-no-header = Faylda sarlavha qatori yo‘q.
+error-import-object = Nimani import qilishni tanlang: kompaniyalar, kontaktlar, lidlar, mahsulotlar yoki muloqotlar.
+error-import-upload = Yuklash uzilib qoldi: { $reason }
+error-import-settings = Import sozlamalarini o‘qib bo‘lmaydi: { $reason }
+error-import-columns = Faylda faqat { $max } ta ustun bor.
+error-import-target = “{ $name }” ustundan to‘ldiriladigan maydon emas.
+error-import-nothing = Kamida bitta ustun uchun maydon tanlang.
+error-import-bad-rows = { $count } ta qator xato, import esa hamma qatorni yoki hech birini olishi kerak edi: hech narsa import qilinmadi.
+error-import-no-client = Muloqotga kompaniya yoki kontakt kerak.
+error-import-no-record = Yangilash uchun bunday yozuv yo‘q.
+error-import-no-user = Bunday e-pochtali faol foydalanuvchi yo‘q.
+error-import-no-account = Bunday nomli kompaniya yo‘q.
+error-import-no-contact = Bunday e-pochtali kontakt yo‘q.
+error-import-forbidden = Rolingiz bu yozuvni o‘zgartira olmaydi.
+error-import-stale = Yozuv shu orada o‘zgartirildi.
+error-import-internal = Qatorni yozib bo‘lmadi.

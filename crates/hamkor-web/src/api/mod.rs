@@ -2,6 +2,7 @@
 
 pub mod currencies;
 pub mod documents;
+pub mod imports;
 pub mod leads;
 pub mod openapi;
 pub mod planning;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(sales::price_list_routes())
         .merge(sales::funnel_routes())
         .merge(currencies::routes())
+        .merge(imports::routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))
 }

@@ -1,0 +1,2745 @@
+//! The import wizard's engine, shared by the web UI, the REST API and `hamkor import`.
+//!
+//! 1. **Upload**: the file is recognised (`hamkor-import`) and stored in the database in
+//!    1 MiB chunks, so it is read back as a stream and any server can resume the job.
+//! 2. **Preview**: the header, the first rows, a suggested field for each column (from
+//!    header words in English, Russian and Uzbek, and the headers Outlook and Google
+//!    Contacts write) and the saved mappings.
+//! 3. **Check** (a dry run) and **run** are one background job over the file: each row
+//!    becomes *new*, *update* (its `id` names a record; which fields change), *duplicate*
+//!    (of an existing record or of an earlier row, with the reason) or *error* (which
+//!    cell, why). The user chooses per class: skip, update, create anyway. A check writes
+//!    nothing but its report; a run writes in batches, each batch in one transaction
+//!    together with the job's progress and a note of what it created and what it changed
+//!    (with the values before). A server that stops mid-run leaves the job at a batch
+//!    boundary; the next start (of any server) takes it up from there, so no row is
+//!    written twice.
+//! 4. **Undo**: the batches are walked back: what the import created goes to the trash,
+//!    what it changed gets its earlier values back. Recorded in the audit log.
+
+use crate::{App, AppError, AppResult};
+use hamkor_domain::custom::{CustomFieldDef, CustomKind};
+use hamkor_domain::input::{AccountLink, Mode, RecordInput, parse_record_input};
+use hamkor_domain::objects::{FieldKind, ObjectDef};
+use hamkor_domain::{
+    Action, FieldError, Id, ObjectType, Scope, Timestamp, ValidationErrors, names,
+};
+use hamkor_import::{FileError, Format, Inspection, Limits};
+use hamkor_store::imports::{self, Import, Mapping, Progress};
+use hamkor_store::records::{self, BatchRecord};
+use hamkor_store::{Actor, Exec, Sql, audit, settings, users};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::io::Read;
+
+/// The objects a file can be imported into.
+pub const OBJECTS: &[ObjectType] = &[
+    ObjectType::Account,
+    ObjectType::Contact,
+    ObjectType::Lead,
+    ObjectType::Product,
+    ObjectType::Interaction,
+];
+
+/// The size of the pieces a file is stored in.
+pub const CHUNK: usize = 1 << 20;
+/// Rows written in one transaction.
+pub const BATCH: usize = 2_000;
+/// Examples of each class a check keeps for the user to see.
+const EXAMPLES: usize = 20;
+/// How long a server holds a running job without renewing its claim (each batch renews
+/// it): after a crash, another server (or the next start) takes the job up after this.
+/// `HAMKOR_IMPORT_LEASE_SECS` changes it (tests).
+fn lease_secs() -> i64 {
+    std::env::var("HAMKOR_IMPORT_LEASE_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(60)
+}
+
+/// What to do with the rows of a class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Choice {
+    #[default]
+    Skip,
+    Update,
+    Create,
+}
+
+/// The user's choices for a check or a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    /// The sheet of a spreadsheet (the first by default).
+    #[serde(default)]
+    pub sheet: Option<String>,
+    /// For each column, the field it fills (`first_name`, `phones`, `custom.budget`, the
+    /// record's `id` to update it, `owner` as a user's e-mail, for contacts `account`
+    /// and `position`), or nothing to leave it out.
+    #[serde(default)]
+    pub columns: Vec<Option<String>>,
+    /// Rows like an existing record (or an earlier row): skip them, update that record,
+    /// or create a new one anyway.
+    #[serde(default)]
+    pub on_duplicate: Choice,
+    /// Rows whose `id` names an existing record: update it or skip the row.
+    #[serde(default = "update")]
+    pub on_update: Choice,
+    /// Import the good rows when some are bad; otherwise a run with a bad row writes
+    /// nothing.
+    #[serde(default = "yes")]
+    pub skip_bad_rows: bool,
+    /// Read `01/02/2024` as 1 February (true, the default here) or as 2 January.
+    #[serde(default = "yes")]
+    pub day_first: bool,
+}
+
+fn update() -> Choice {
+    Choice::Update
+}
+fn yes() -> bool {
+    true
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            sheet: None,
+            columns: Vec::new(),
+            on_duplicate: Choice::Skip,
+            on_update: Choice::Update,
+            skip_bad_rows: true,
+            day_first: true,
+        }
+    }
+}
+
+/// A field a column can fill.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Target {
+    /// `first_name`, `custom.budget`, `id`, `owner`, `account`, `position`.
+    pub key: String,
+    /// Several columns may fill it (phones, e-mails, tags …).
+    pub list: bool,
+    /// A custom field's label.
+    pub label: Option<String>,
+}
+
+/// The fields a column of an import into `def` can fill.
+pub fn targets(def: &ObjectDef, customs: &[CustomFieldDef]) -> Vec<Target> {
+    let t = |key: &str, list: bool| Target {
+        key: key.to_string(),
+        list,
+        label: None,
+    };
+    let mut out = vec![t("id", false), t("owner", false)];
+    for f in def.fields {
+        if f.read_only
+            || matches!(
+                f.kind,
+                FieldKind::Users | FieldKind::Refs(_) | FieldKind::Lookup(_)
+            )
+        {
+            continue;
+        }
+        if def.object == ObjectType::Account && f.name == "parent_id" {
+            continue;
+        }
+        let list = matches!(
+            f.kind,
+            FieldKind::Phones
+                | FieldKind::Emails
+                | FieldKind::Tags
+                | FieldKind::Addresses
+                | FieldKind::Messengers
+                | FieldKind::Picklist(_)
+        );
+        out.push(t(f.name, list));
+    }
+    if def.object == ObjectType::Contact {
+        out.push(t("account", false));
+        out.push(t("position", false));
+    }
+    for c in customs {
+        if matches!(c.kind, CustomKind::User | CustomKind::Link) {
+            continue;
+        }
+        out.push(Target {
+            key: format!("custom.{}", c.key),
+            list: c.kind == CustomKind::MultiPicklist,
+            label: Some(c.label.clone()),
+        });
+    }
+    out
+}
+
+/// Header words for each field, in English, Russian and Uzbek, and as Outlook and Google
+/// Contacts write them. Compared folded (case and script ignored).
+const WORDS: &[(&str, &[&str])] = &[
+    ("id", &["id", "hamkor id"]),
+    (
+        "owner",
+        &[
+            "owner",
+            "responsible",
+            "ответственный",
+            "владелец",
+            "masʼul",
+            "mas'ul",
+        ],
+    ),
+    (
+        "first_name",
+        &[
+            "first name",
+            "given name",
+            "firstname",
+            "имя",
+            "ism",
+            "ismi",
+        ],
+    ),
+    (
+        "middle_name",
+        &[
+            "middle name",
+            "additional name",
+            "отчество",
+            "otasining ismi",
+            "sharif",
+        ],
+    ),
+    (
+        "last_name",
+        &[
+            "last name",
+            "surname",
+            "family name",
+            "lastname",
+            "фамилия",
+            "familiya",
+        ],
+    ),
+    (
+        "name",
+        &[
+            "name",
+            "company name",
+            "account name",
+            "название",
+            "наименование",
+            "nomi",
+            "nom",
+        ],
+    ),
+    (
+        "account",
+        &[
+            "company",
+            "organization",
+            "organization name",
+            "organization 1 - name",
+            "account",
+            "компания",
+            "организация",
+            "kompaniya",
+            "tashkilot",
+        ],
+    ),
+    (
+        "company",
+        &[
+            "company",
+            "organization",
+            "компания",
+            "организация",
+            "kompaniya",
+            "tashkilot",
+        ],
+    ),
+    (
+        "position",
+        &[
+            "job title",
+            "title",
+            "position",
+            "organization title",
+            "organization 1 - title",
+            "должность",
+            "lavozim",
+            "lavozimi",
+        ],
+    ),
+    (
+        "job_title",
+        &["job title", "title", "position", "должность", "lavozim"],
+    ),
+    (
+        "legal_name",
+        &[
+            "legal name",
+            "full legal name",
+            "юридическое название",
+            "полное наименование",
+            "yuridik nomi",
+        ],
+    ),
+    ("tax_id", &["tax id", "tin", "inn", "инн", "stir", "стир"]),
+    (
+        "phones",
+        &[
+            "phone",
+            "phones",
+            "telephone",
+            "mobile",
+            "mobile phone",
+            "cell",
+            "business phone",
+            "business phone 2",
+            "home phone",
+            "home phone 2",
+            "other phone",
+            "primary phone",
+            "company main phone",
+            "work phone",
+            "phone 1 - value",
+            "phone 2 - value",
+            "phone 3 - value",
+            "телефон",
+            "мобильный",
+            "мобильный телефон",
+            "рабочий телефон",
+            "телефоны",
+            "telefon",
+            "mobil telefon",
+            "telefonlar",
+        ],
+    ),
+    (
+        "emails",
+        &[
+            "email",
+            "e-mail",
+            "emails",
+            "e-mail address",
+            "e-mail 2 address",
+            "e-mail 3 address",
+            "email address",
+            "work e-mail",
+            "home e-mail",
+            "e-mail 1 - value",
+            "e-mail 2 - value",
+            "почта",
+            "эл. почта",
+            "электронная почта",
+            "e-pochta",
+            "elektron pochta",
+        ],
+    ),
+    (
+        "website",
+        &[
+            "website", "web page", "web site", "url", "сайт", "veb-sayt", "sayt",
+        ],
+    ),
+    ("industry", &["industry", "отрасль", "soha", "tarmoq"]),
+    (
+        "birthday",
+        &[
+            "birthday",
+            "date of birth",
+            "дата рождения",
+            "день рождения",
+            "tug'ilgan kun",
+            "tugʻilgan sana",
+        ],
+    ),
+    (
+        "tags",
+        &[
+            "tags",
+            "categories",
+            "labels",
+            "теги",
+            "метки",
+            "категории",
+            "teglar",
+        ],
+    ),
+    ("source", &["source", "источник", "manba"]),
+    ("campaign", &["campaign", "кампания", "kampaniya"]),
+    (
+        "interest",
+        &[
+            "interest",
+            "interested in",
+            "интерес",
+            "интересует",
+            "qiziqish",
+        ],
+    ),
+    (
+        "notes",
+        &[
+            "notes",
+            "note",
+            "comment",
+            "заметки",
+            "примечание",
+            "комментарий",
+            "izoh",
+            "izohlar",
+        ],
+    ),
+    (
+        "description",
+        &["description", "notes", "описание", "tavsif"],
+    ),
+    (
+        "addresses",
+        &[
+            "address",
+            "business address",
+            "home address",
+            "адрес",
+            "manzil",
+        ],
+    ),
+    (
+        "code",
+        &["code", "sku", "article", "код", "артикул", "kod", "artikul"],
+    ),
+    (
+        "unit",
+        &["unit", "единица", "ед. изм.", "birlik", "o'lchov birligi"],
+    ),
+    ("price", &["price", "цена", "narx", "narxi"]),
+    ("currency", &["currency", "валюта", "valyuta"]),
+    ("vat_rate", &["vat", "vat rate", "ндс", "ставка ндс", "qqs"]),
+    (
+        "category",
+        &["category", "категория", "kategoriya", "toifa"],
+    ),
+    ("kind", &["kind", "type", "тип", "вид", "turi"]),
+    ("subject", &["subject", "тема", "mavzu"]),
+    (
+        "occurred_at",
+        &["date", "when", "occurred at", "дата", "sana", "vaqt"],
+    ),
+    (
+        "body",
+        &["text", "body", "description", "текст", "описание", "matn"],
+    ),
+    (
+        "account_id",
+        &[
+            "account",
+            "company",
+            "client",
+            "клиент",
+            "компания",
+            "mijoz",
+            "kompaniya",
+        ],
+    ),
+    (
+        "contact_id",
+        &["contact", "contact e-mail", "контакт", "kontakt"],
+    ),
+    ("direction", &["direction", "направление", "yo'nalish"]),
+    (
+        "outcome",
+        &["outcome", "result", "итог", "результат", "natija"],
+    ),
+];
+
+/// The field a header names, among `targets`.
+fn suggest_one(header: &str, targets: &[Target]) -> Option<String> {
+    let h = names::fold(header.trim());
+    if h.is_empty() {
+        return None;
+    }
+    let has = |k: &str| targets.iter().any(|t| t.key == k);
+    // The field's own name, then a custom field's label.
+    for t in targets {
+        if names::fold(&t.key) == h || t.label.as_deref().is_some_and(|l| names::fold(l) == h) {
+            return Some(t.key.clone());
+        }
+    }
+    for (key, words) in WORDS {
+        if has(key) && words.iter().any(|w| names::fold(w) == h) {
+            return Some(key.to_string());
+        }
+    }
+    None
+}
+
+/// A field for each column: each scalar field once (the first column naming it), list
+/// fields from every column that names them.
+pub fn suggest(headers: &[String], targets: &[Target]) -> Vec<Option<String>> {
+    let mut used: Vec<String> = Vec::new();
+    headers
+        .iter()
+        .map(|h| {
+            let key = suggest_one(h, targets)?;
+            let list = targets.iter().any(|t| t.key == key && t.list);
+            if !list && used.contains(&key) {
+                return None;
+            }
+            used.push(key.clone());
+            Some(key)
+        })
+        .collect()
+}
+
+/// A saved mapping applied to a file's header: each header it names gets its field.
+pub fn apply_mapping(headers: &[String], mapping: &Value) -> Vec<Option<String>> {
+    headers
+        .iter()
+        .map(|h| {
+            mapping
+                .get(h.as_str())
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// What the wizard shows after the upload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub headers: Vec<String>,
+    /// The first rows, as read.
+    pub rows: Vec<Vec<String>>,
+    /// A field for each column.
+    pub suggested: Vec<Option<String>>,
+    pub targets: Vec<Target>,
+    /// `outlook` or `google` when the header says so.
+    pub origin: Option<&'static str>,
+    pub mappings: Vec<Mapping>,
+}
+
+/// The file's data rows seen so far that could not be read, checked or written.
+#[derive(Debug, Clone, Serialize)]
+pub struct RowError {
+    /// The column's header, when one cell is at fault.
+    pub column: Option<String>,
+    /// The field as the check named it (`phones[0]`, `custom.budget`).
+    pub field: String,
+    pub key: String,
+    pub args: Map<String, Value>,
+}
+
+impl RowError {
+    fn from_field(e: &FieldError, column: Option<String>) -> RowError {
+        RowError {
+            column,
+            field: e.field.clone(),
+            key: e.key.to_string(),
+            args: e
+                .args
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+                .collect(),
+        }
+    }
+
+    fn file(e: &FileError) -> RowError {
+        let mut args = Map::new();
+        if let FileError::Row { reason, .. } = e {
+            args.insert("reason".into(), Value::String(reason.clone()));
+        }
+        RowError {
+            column: None,
+            field: String::new(),
+            key: e.key().to_string(),
+            args,
+        }
+    }
+
+    fn plain(key: &str, column: Option<String>) -> RowError {
+        RowError {
+            column,
+            field: String::new(),
+            key: key.to_string(),
+            args: Map::new(),
+        }
+    }
+}
+
+fn file_error(e: FileError) -> AppError {
+    let mut fe = FieldError::new("file", e.key());
+    match &e {
+        FileError::TooLarge { max } => fe = fe.with("max", format!("{} MiB", max >> 20)),
+        FileError::NotWhatNameSays { named, found } => {
+            fe = fe
+                .with("named", named.to_string())
+                .with("found", found.to_string())
+        }
+        FileError::ZipBomb { max } => fe = fe.with("max", format!("{} MiB", max >> 20)),
+        FileError::Row { row, reason } => {
+            fe = fe
+                .with("row", row.to_string())
+                .with("reason", reason.clone())
+        }
+        FileError::Spreadsheet(r) => fe = fe.with("reason", r.clone()),
+        FileError::NoSuchSheet(s) => fe = fe.with("name", s.clone()),
+        _ => {}
+    }
+    AppError::Invalid(fe.into())
+}
+
+/// The import's object, which the caller must be able to create.
+fn object_of(import: &Import) -> AppResult<&'static ObjectDef> {
+    OBJECTS
+        .iter()
+        .map(|o| ObjectDef::get(*o))
+        .find(|d| d.plural == import.object)
+        .ok_or_else(|| AppError::Internal(format!("import of unknown object {}", import.object)))
+}
+
+/// Reads a stored file back, chunk by chunk, on a blocking thread.
+struct ChunkReader {
+    db: hamkor_store::Db,
+    id: Id,
+    seq: i64,
+    buf: Vec<u8>,
+    pos: usize,
+    handle: tokio::runtime::Handle,
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.buf.len() {
+            let mut db = self.db.clone();
+            let (id, seq) = (self.id, self.seq);
+            let next = self
+                .handle
+                .block_on(async move { imports::chunk(&mut db, id, seq).await })
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
+            match next {
+                Some(data) => {
+                    self.buf = data;
+                    self.pos = 0;
+                    self.seq += 1;
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// A row turned into a record's input, with what must be looked up in the database.
+#[derive(Debug, Clone)]
+struct Candidate {
+    input: RecordInput,
+    /// The record to update, from the `id` column.
+    id: Option<Id>,
+    /// A user's e-mail from the `owner` column.
+    owner: Option<String>,
+    /// Contacts: the account's name and the contact's position there.
+    account: Option<String>,
+    position: Option<String>,
+    /// Interactions: an account's name or id, a contact's e-mail or id.
+    account_ref: Option<String>,
+    contact_ref: Option<String>,
+    /// Keys another record with the same value is a duplicate by: `("email", "a@b.uz")`.
+    keys: Vec<(&'static str, String)>,
+}
+
+/// One data row after the check.
+struct Prepared {
+    /// The row's place among the data rows (from 0).
+    index: i64,
+    /// Its number in the file.
+    number: i64,
+    cells: Vec<String>,
+    outcome: Result<Candidate, Vec<RowError>>,
+}
+
+/// What the pure part of the check needs.
+struct Checker {
+    def: &'static ObjectDef,
+    customs: Vec<CustomFieldDef>,
+    cc: String,
+    headers: Vec<String>,
+    columns: Vec<Option<String>>,
+    day_first: bool,
+}
+
+/// A date as `YYYY-MM-DD` from the ways people write one: `2024-02-29`, `29.02.2024`,
+/// `29/02/2024` (or `02/29/2024`, decided by the day being over 12, else by
+/// `day_first`), `20240229`, and a spreadsheet's date with a time.
+pub fn parse_date(s: &str, day_first: bool) -> Option<String> {
+    let s = s.trim();
+    let s = s.split(['T', ' ']).next().unwrap_or(s);
+    let ok = |y: i32, m: u32, d: u32| {
+        chrono::NaiveDate::from_ymd_opt(y, m, d).map(|d| d.format("%Y-%m-%d").to_string())
+    };
+    let year = |y: &str| -> Option<i32> {
+        let v: i32 = y.parse().ok()?;
+        match y.len() {
+            4 => Some(v),
+            2 => Some(if v > 50 { 1900 + v } else { 2000 + v }),
+            _ => None,
+        }
+    };
+    if s.len() == 8 && s.chars().all(|c| c.is_ascii_digit()) {
+        return ok(
+            s[..4].parse().ok()?,
+            s[4..6].parse().ok()?,
+            s[6..].parse().ok()?,
+        );
+    }
+    let parts: Vec<&str> = s.split(['-', '.', '/']).collect();
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.chars().all(|c| c.is_ascii_digit()))
+    {
+        return None;
+    }
+    let n = |i: usize| parts[i].parse::<u32>().ok();
+    if parts[0].len() == 4 {
+        return ok(year(parts[0])?, n(1)?, n(2)?);
+    }
+    let (a, b, y) = (n(0)?, n(1)?, year(parts[2])?);
+    if s.contains('.') || s.contains('-') {
+        return ok(y, b, a);
+    }
+    // Slashes: the day is whichever is over 12, else as the user said.
+    if a > 12 {
+        ok(y, b, a)
+    } else if b > 12 || !day_first {
+        ok(y, a, b)
+    } else {
+        ok(y, b, a)
+    }
+}
+
+/// An amount as a plain decimal: `1 234,50` → `1234.50`.
+fn parse_decimal(s: &str) -> String {
+    let t: String = s
+        .trim()
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\'')
+        .collect();
+    if t.contains(',') && t.contains('.') {
+        // The last one is the decimal mark.
+        if t.rfind(',') > t.rfind('.') {
+            t.replace('.', "").replace(',', ".")
+        } else {
+            t.replace(',', "")
+        }
+    } else {
+        t.replace(',', ".")
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match names::fold(s.trim()).as_str() {
+        "1" | "true" | "yes" | "y" | "x" | "da" | "ha" | "on" | "+" => Some(true),
+        "0" | "false" | "no" | "n" | "net" | "yoq" | "yo'q" | "off" | "-" => Some(false),
+        _ => None,
+    }
+}
+
+/// The parts of a cell that holds several values (`a; b`, `a, b`, Google's `a ::: b`).
+fn split_list(s: &str) -> impl Iterator<Item = &str> {
+    s.split([';', '\n'])
+        .flat_map(|p| p.split(":::"))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+}
+
+/// The kind of a phone or e-mail that its column's header tells.
+fn kind_from_header(header: &str, phone: bool) -> &'static str {
+    let h = names::fold(header);
+    let any = |words: &[&str]| words.iter().any(|w| h.contains(&names::fold(w)));
+    if phone {
+        if any(&["fax", "факс", "faks"]) {
+            "fax"
+        } else if any(&["mobile", "cell", "моб", "mobil"]) {
+            "mobile"
+        } else if any(&["business", "work", "company", "рабоч", "служеб", "ish"]) {
+            "work"
+        } else if any(&["home", "домаш", "uy"]) {
+            "home"
+        } else {
+            "mobile"
+        }
+    } else if any(&["home", "personal", "домаш", "личн", "shaxsiy"]) {
+        "personal"
+    } else {
+        "work"
+    }
+}
+
+impl Checker {
+    fn column_of(&self, field: &str) -> Option<String> {
+        let base = field.split(['[', '.']).next().unwrap_or(field);
+        let want = if field.starts_with("custom.") {
+            field.split('[').next().unwrap_or(field).to_string()
+        } else {
+            base.to_string()
+        };
+        self.columns
+            .iter()
+            .position(|c| c.as_deref() == Some(want.as_str()))
+            .and_then(|i| self.headers.get(i).cloned())
+    }
+
+    fn check(&self, cells: &[String]) -> Result<Candidate, Vec<RowError>> {
+        let mut body = Map::new();
+        let mut custom = Map::new();
+        let mut errors = Vec::new();
+        let mut cand = Candidate {
+            input: RecordInput::default(),
+            id: None,
+            owner: None,
+            account: None,
+            position: None,
+            account_ref: None,
+            contact_ref: None,
+            keys: Vec::new(),
+        };
+        for (i, target) in self.columns.iter().enumerate() {
+            let Some(target) = target.as_deref() else {
+                continue;
+            };
+            let cell = cells.get(i).map(String::as_str).unwrap_or("").trim();
+            if cell.is_empty() {
+                continue;
+            }
+            let header = self.headers.get(i).cloned().unwrap_or_default();
+            match target {
+                "id" => match cell.parse::<Id>() {
+                    Ok(id) => cand.id = Some(id),
+                    Err(_) => errors.push(RowError::plain("error-id", Some(header))),
+                },
+                "owner" => cand.owner = Some(cell.to_lowercase()),
+                "account" if self.def.object == ObjectType::Contact => {
+                    cand.account = Some(cell.to_string())
+                }
+                "position" if self.def.object == ObjectType::Contact => {
+                    cand.position = Some(cell.to_string())
+                }
+                "account_id" if self.def.object == ObjectType::Interaction => {
+                    cand.account_ref = Some(cell.to_string())
+                }
+                "contact_id" if self.def.object == ObjectType::Interaction => {
+                    cand.contact_ref = Some(cell.to_string())
+                }
+                t if t.starts_with("custom.") => {
+                    let key = &t["custom.".len()..];
+                    let Some(def) = self.customs.iter().find(|c| c.key == key) else {
+                        continue;
+                    };
+                    let value = match def.kind {
+                        CustomKind::Number => json!(parse_decimal(cell)),
+                        CustomKind::Money => {
+                            let (amount, currency): (String, String) = {
+                                let letters: String =
+                                    cell.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+                                let digits: String =
+                                    cell.chars().filter(|c| !c.is_ascii_alphabetic()).collect();
+                                (parse_decimal(&digits), letters.to_ascii_uppercase())
+                            };
+                            json!({"amount": amount, "currency": currency})
+                        }
+                        CustomKind::Date => json!(
+                            parse_date(cell, self.day_first).unwrap_or_else(|| cell.to_string())
+                        ),
+                        CustomKind::Checkbox => match parse_bool(cell) {
+                            Some(b) => json!(b),
+                            None => json!(cell),
+                        },
+                        CustomKind::MultiPicklist => json!(split_list(cell).collect::<Vec<_>>()),
+                        _ => json!(cell),
+                    };
+                    custom.insert(key.to_string(), value);
+                }
+                field => {
+                    let Some(f) = self.def.field(field) else {
+                        continue;
+                    };
+                    let value = match f.kind {
+                        FieldKind::Phones => {
+                            let kind = kind_from_header(&header, true);
+                            Value::Array(
+                                split_list(cell)
+                                    .map(|p| json!({"number": p, "kind": kind}))
+                                    .collect(),
+                            )
+                        }
+                        FieldKind::Emails => {
+                            let kind = kind_from_header(&header, false);
+                            Value::Array(
+                                split_list(cell)
+                                    .flat_map(|p| p.split(','))
+                                    .map(str::trim)
+                                    .filter(|p| !p.is_empty())
+                                    .map(|p| json!({"address": p, "kind": kind}))
+                                    .collect(),
+                            )
+                        }
+                        FieldKind::Addresses => {
+                            Value::Array(vec![json!({"address": cell, "kind": "actual"})])
+                        }
+                        FieldKind::Messengers => Value::Array(vec![json!({"handle": cell})]),
+                        FieldKind::Tags | FieldKind::Picklist(_) => Value::Array(
+                            split_list(cell)
+                                .flat_map(|p| p.split(','))
+                                .map(str::trim)
+                                .filter(|p| !p.is_empty())
+                                .map(|p| json!(p))
+                                .collect(),
+                        ),
+                        FieldKind::Date => json!(
+                            parse_date(cell, self.day_first).unwrap_or_else(|| cell.to_string())
+                        ),
+                        FieldKind::DateTime => {
+                            let date_only =
+                                parse_date(cell, self.day_first).filter(|_| !cell.contains(':'));
+                            match date_only {
+                                Some(d) => json!(format!("{d}T00:00:00Z")),
+                                None => json!(cell.replace(' ', "T")),
+                            }
+                        }
+                        FieldKind::Amount => json!(parse_decimal(cell)),
+                        FieldKind::Bool => match parse_bool(cell) {
+                            Some(b) => json!(b),
+                            None => json!(cell),
+                        },
+                        FieldKind::Choice(values) => {
+                            let v = cell.to_lowercase().replace([' ', '-'], "_");
+                            if values.contains(&v.as_str())
+                                || !values.iter().any(|x| x.eq_ignore_ascii_case(cell))
+                            {
+                                json!(v)
+                            } else {
+                                json!(cell)
+                            }
+                        }
+                        _ => json!(cell),
+                    };
+                    match (body.get_mut(field), value) {
+                        (Some(Value::Array(have)), Value::Array(more)) => have.extend(more),
+                        (_, v) => {
+                            body.insert(field.to_string(), v);
+                        }
+                    }
+                }
+            }
+        }
+        if !custom.is_empty() {
+            body.insert("custom".into(), Value::Object(custom));
+        }
+        let body = Value::Object(body);
+        let mode = if cand.id.is_some() {
+            Mode::Patch
+        } else {
+            Mode::Create
+        };
+        match parse_record_input(self.def, &self.customs, &body, mode, &self.cc) {
+            Ok(input) => cand.input = input,
+            Err(v) => {
+                for e in &v.0 {
+                    errors.push(RowError::from_field(e, self.column_of(&e.field)));
+                }
+            }
+        }
+        if errors.is_empty() && cand.id.is_none() {
+            if let Err(AppError::Invalid(v)) = crate::records::object_rules(self.def, &body, None) {
+                for e in &v.0 {
+                    errors.push(RowError::from_field(e, self.column_of(&e.field)));
+                }
+            }
+            if self.def.object == ObjectType::Lead {
+                let mut probe = cand.input.clone();
+                if let Err(hamkor_store::StoreError::Invalid(v)) =
+                    hamkor_store::leads::prepare_lead(None, &mut probe)
+                {
+                    for e in &v.0 {
+                        errors.push(RowError::from_field(e, self.column_of(&e.field)));
+                    }
+                }
+            }
+            if self.def.object == ObjectType::Interaction
+                && cand.account_ref.is_none()
+                && cand.contact_ref.is_none()
+            {
+                errors.push(RowError::plain("error-import-no-client", None));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        cand.keys = duplicate_keys(self.def, &cand.input);
+        Ok(cand)
+    }
+}
+
+/// What a record is recognised by: its e-mails, its phones (E.164), its tax id, a
+/// product's code.
+fn duplicate_keys(def: &ObjectDef, input: &RecordInput) -> Vec<(&'static str, String)> {
+    let mut keys = Vec::new();
+    for e in input
+        .fields
+        .get("emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(a) = e.get("address").and_then(Value::as_str) {
+            keys.push(("email", a.to_lowercase()));
+        }
+    }
+    for p in input
+        .fields
+        .get("phones")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(n) = p.get("e164").and_then(Value::as_str) {
+            keys.push(("phone", n.trim_start_matches('+').to_string()));
+        }
+    }
+    if let Some(t) = input.fields.get("tax_id").and_then(Value::as_str) {
+        keys.push(("tax_id", t.to_string()));
+    }
+    if def.object == ObjectType::Product
+        && let Some(c) = input.fields.get("code").and_then(Value::as_str)
+    {
+        keys.push(("code", c.to_lowercase()));
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// The class a row falls in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    New,
+    Update,
+    Duplicate,
+    Error,
+}
+
+impl Class {
+    fn as_str(self) -> &'static str {
+        match self {
+            Class::New => "new",
+            Class::Update => "update",
+            Class::Duplicate => "duplicate",
+            Class::Error => "error",
+        }
+    }
+}
+
+/// The job's running totals and examples.
+#[derive(Debug, Default)]
+struct Tally {
+    counts: HashMap<&'static str, i64>,
+    examples: HashMap<&'static str, Vec<Value>>,
+    created: i64,
+    updated: i64,
+    skipped: i64,
+    rejected: i64,
+    started: Option<std::time::Instant>,
+}
+
+impl Tally {
+    fn note(&mut self, class: Class, example: impl FnOnce() -> Value) {
+        *self.counts.entry(class.as_str()).or_default() += 1;
+        let list = self.examples.entry(class.as_str()).or_default();
+        if list.len() < EXAMPLES {
+            list.push(example());
+        }
+    }
+
+    fn report(&self, rows: i64) -> Value {
+        let secs = self
+            .started
+            .map(|s| s.elapsed().as_secs_f64())
+            .unwrap_or(0.0);
+        json!({
+            "counts": self.counts,
+            "examples": self.examples,
+            "rows": rows,
+            "rate": if secs > 0.0 { (rows as f64 / secs).round() } else { 0.0 },
+        })
+    }
+
+    fn from_report(report: &Value, import: &Import) -> Tally {
+        let counts = report
+            .get("counts")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| {
+                        let k: &'static str = match k.as_str() {
+                            "new" => "new",
+                            "update" => "update",
+                            "duplicate" => "duplicate",
+                            "error" => "error",
+                            _ => return None,
+                        };
+                        Some((k, v.as_i64().unwrap_or(0)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let examples = report
+            .get("examples")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| {
+                        let k: &'static str = match k.as_str() {
+                            "new" => "new",
+                            "update" => "update",
+                            "duplicate" => "duplicate",
+                            "error" => "error",
+                            _ => return None,
+                        };
+                        Some((k, v.as_array().cloned().unwrap_or_default()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Tally {
+            counts,
+            examples,
+            created: import.created,
+            updated: import.updated,
+            skipped: import.skipped,
+            rejected: import.rejected,
+            started: Some(std::time::Instant::now()),
+        }
+    }
+}
+
+impl App {
+    fn may_import(actor: &Actor, def: &ObjectDef) -> AppResult<()> {
+        if actor.scope(def.object, Action::Write) == Scope::None {
+            return Err(AppError::Forbidden);
+        }
+        Ok(())
+    }
+
+    /// An import the actor may see: their own, or any for an administrator.
+    pub async fn import(&self, actor: &Actor, id: Id) -> AppResult<Import> {
+        let mut db = self.db.clone();
+        let import = imports::get(&mut db, id).await?.ok_or(AppError::NotFound)?;
+        if import.owner_id != actor.user_id && actor.role != hamkor_domain::Role::Administrator {
+            return Err(AppError::NotFound);
+        }
+        Ok(import)
+    }
+
+    /// The actor's imports, newest first (an administrator sees everyone's).
+    pub async fn imports(&self, actor: &Actor) -> AppResult<Vec<Import>> {
+        let mut db = self.db.clone();
+        let owner = (actor.role != hamkor_domain::Role::Administrator).then_some(actor.user_id);
+        Ok(imports::list(&mut db, owner, 100).await?)
+    }
+
+    /// Takes a file for an import into `object` (a plural: `contacts`): recognises it
+    /// and stores it. `head` is the file's start; `rest` yields the remaining pieces.
+    pub async fn upload_import(
+        &self,
+        actor: &Actor,
+        object: &str,
+        file_name: &str,
+        mut next: impl AsyncChunks,
+    ) -> AppResult<Import> {
+        let def = OBJECTS
+            .iter()
+            .map(|o| ObjectDef::get(*o))
+            .find(|d| d.plural == object)
+            .ok_or_else(|| AppError::from(FieldError::new("object", "error-import-object")))?;
+        Self::may_import(actor, def)?;
+        let limits = Limits::default();
+        let file_name: String = file_name
+            .rsplit(['/', '\\'])
+            .next()
+            .unwrap_or("")
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(200)
+            .collect();
+        // Read enough to recognise the file: 64 KiB of text, or a spreadsheet whole.
+        let mut pieces: Vec<Vec<u8>> = Vec::new();
+        let mut size: u64 = 0;
+        let spreadsheet = |name: &str| {
+            matches!(
+                Format::from_name(name),
+                Some(Format::Xlsx | Format::Xls | Format::Ods)
+            )
+        };
+        let mut head: Vec<u8> = Vec::new();
+        let mut done = false;
+        while !done
+            && (head.len() < 64 * 1024
+                || spreadsheet(&file_name)
+                || head.starts_with(b"PK")
+                || head.starts_with(&[0xD0, 0xCF]))
+        {
+            match next.next_chunk().await? {
+                Some(piece) => {
+                    size += piece.len() as u64;
+                    if size > limits.max_bytes {
+                        return Err(file_error(FileError::TooLarge {
+                            max: limits.max_bytes,
+                        }));
+                    }
+                    head.extend_from_slice(&piece);
+                }
+                None => done = true,
+            }
+        }
+        let inspection = hamkor_import::inspect(
+            &file_name,
+            &head,
+            if done {
+                size
+            } else {
+                size.max(head.len() as u64 + 1)
+            },
+            &limits,
+        )
+        .map_err(file_error)?;
+        pieces.push(head);
+        let id = Id::new();
+        let mut tx = self.db.begin().await?;
+        imports::insert(
+            &mut tx,
+            &imports::NewImport {
+                id,
+                object: def.plural,
+                file_name: &file_name,
+                format: inspection.format.as_str(),
+                encoding: inspection.encoding,
+                delimiter: inspection.delimiter.map(|d| (d as char).to_string()),
+                sheets: &inspection.sheets,
+                size: 0,
+                owner_id: actor.user_id,
+            },
+        )
+        .await?;
+        let mut seq = 0i64;
+        let mut pending: Vec<u8> = pieces.pop().unwrap_or_default();
+        loop {
+            while pending.len() >= CHUNK {
+                let rest = pending.split_off(CHUNK);
+                imports::add_chunk(&mut tx, id, seq, std::mem::replace(&mut pending, rest)).await?;
+                seq += 1;
+            }
+            if done {
+                break;
+            }
+            match next.next_chunk().await? {
+                Some(piece) => {
+                    size += piece.len() as u64;
+                    if size > limits.max_bytes {
+                        return Err(file_error(FileError::TooLarge {
+                            max: limits.max_bytes,
+                        }));
+                    }
+                    pending.extend_from_slice(&piece);
+                }
+                None => done = true,
+            }
+        }
+        if !pending.is_empty() {
+            imports::add_chunk(&mut tx, id, seq, pending).await?;
+        }
+        tx.execute(
+            &Sql::new("UPDATE imports SET size = $1 WHERE id = $2")
+                .arg(size as i64)
+                .arg(id),
+        )
+        .await?;
+        tx.commit().await?;
+        self.import(actor, id).await
+    }
+
+    fn inspection(import: &Import) -> AppResult<Inspection> {
+        Ok(Inspection {
+            format: Format::parse(&import.format)
+                .ok_or_else(|| AppError::Internal("unknown format".into()))?,
+            encoding: import.encoding.as_deref().and_then(|e| encoding_name(e)),
+            delimiter: import.delimiter.as_deref().and_then(|d| d.bytes().next()),
+            sheets: import.sheets.clone(),
+        })
+    }
+
+    /// Opens the stored file as a table on a blocking thread and hands it to `f`.
+    async fn with_table<T: Send + 'static>(
+        &self,
+        import: &Import,
+        sheet: Option<String>,
+        f: impl FnOnce(hamkor_import::Table) -> T + Send + 'static,
+    ) -> AppResult<T> {
+        let inspection = Self::inspection(import)?;
+        let reader = ChunkReader {
+            db: self.db.clone(),
+            id: import.id,
+            seq: 0,
+            buf: Vec::new(),
+            pos: 0,
+            handle: tokio::runtime::Handle::current(),
+        };
+        tokio::task::spawn_blocking(move || {
+            let table = hamkor_import::open(
+                Box::new(reader),
+                &inspection,
+                sheet.as_deref(),
+                &Limits::default(),
+            )?;
+            Ok::<T, FileError>(f(table))
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(file_error)
+    }
+
+    /// The header, the first rows and suggestions for the wizard's mapping step.
+    pub async fn import_preview(
+        &self,
+        actor: &Actor,
+        id: Id,
+        sheet: Option<String>,
+    ) -> AppResult<Preview> {
+        let import = self.import(actor, id).await?;
+        let def = object_of(&import)?;
+        let (headers, rows) = self
+            .with_table(&import, sheet, |table| {
+                let rows: Vec<Vec<String>> = table
+                    .rows
+                    .take(10)
+                    .filter_map(Result::ok)
+                    .map(|r| r.cells)
+                    .collect();
+                (table.headers, rows)
+            })
+            .await?;
+        let customs = self.custom_fields(def.object).await?;
+        let targets = targets(def, &customs);
+        let mut db = self.db.clone();
+        let mappings = imports::mappings(&mut db, def.plural).await?;
+        Ok(Preview {
+            suggested: suggest(&headers, &targets),
+            origin: hamkor_import::origin(&headers).map(|o| match o {
+                hamkor_import::Origin::Outlook => "outlook",
+                hamkor_import::Origin::Google => "google",
+            }),
+            headers,
+            rows,
+            targets,
+            mappings,
+        })
+    }
+
+    /// The saved mappings of imports into `object`.
+    pub async fn import_mappings(&self, actor: &Actor, object: &str) -> AppResult<Vec<Mapping>> {
+        let def = OBJECTS
+            .iter()
+            .map(|o| ObjectDef::get(*o))
+            .find(|d| d.plural == object)
+            .ok_or_else(|| AppError::from(FieldError::new("object", "error-import-object")))?;
+        Self::may_import(actor, def)?;
+        let mut db = self.db.clone();
+        Ok(imports::mappings(&mut db, def.plural).await?)
+    }
+
+    /// Saves a mapping (header → field) under a name, for the next import of the same
+    /// kind of file.
+    pub async fn save_import_mapping(
+        &self,
+        actor: &Actor,
+        object: &str,
+        name: &str,
+        headers: &[String],
+        columns: &[Option<String>],
+    ) -> AppResult<()> {
+        let def = OBJECTS
+            .iter()
+            .map(|o| ObjectDef::get(*o))
+            .find(|d| d.plural == object)
+            .ok_or_else(|| AppError::from(FieldError::new("object", "error-import-object")))?;
+        Self::may_import(actor, def)?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(FieldError::new("mapping_name", "error-too-long")
+                .with("max", "100")
+                .into());
+        }
+        let map: Map<String, Value> = headers
+            .iter()
+            .zip(columns)
+            .filter_map(|(h, c)| Some((h.clone(), Value::String(c.clone()?))))
+            .collect();
+        let mut db = self.db.clone();
+        imports::save_mapping(
+            &mut db,
+            &Mapping {
+                id: Id::new(),
+                object: def.plural.to_string(),
+                name: name.to_string(),
+                columns: Value::Object(map),
+                owner_id: actor.user_id,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Checks the user's choices: a known field for each column, each scalar field once.
+    async fn check_settings(&self, def: &ObjectDef, s: &Settings, width: usize) -> AppResult<()> {
+        let customs = self.custom_fields(def.object).await?;
+        let targets = targets(def, &customs);
+        let mut errors = ValidationErrors::default();
+        if s.columns.len() > width {
+            errors.push(
+                FieldError::new("columns", "error-import-columns").with("max", width.to_string()),
+            );
+        }
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, c) in s.columns.iter().enumerate() {
+            let Some(c) = c.as_deref() else {
+                continue;
+            };
+            match targets.iter().find(|t| t.key == c) {
+                None => errors.push(
+                    FieldError::new(format!("columns[{i}]"), "error-import-target")
+                        .with("name", c.to_string()),
+                ),
+                Some(t) if !t.list && seen.contains(&c) => errors.push(
+                    FieldError::new(format!("columns[{i}]"), "error-import-column-twice")
+                        .with("name", c.to_string()),
+                ),
+                Some(_) => seen.push(c),
+            }
+        }
+        if s.columns.iter().all(Option::is_none) {
+            errors.push(FieldError::new("columns", "error-import-nothing"));
+        }
+        if s.on_update == Choice::Create {
+            errors.push(FieldError::new("on_update", "error-choice"));
+        }
+        Ok(errors.into_result()?)
+    }
+
+    /// Starts a check (`dry_run`) or a run of an uploaded import with these choices, in
+    /// the background. Answers at once; the import's status tells how it goes.
+    pub async fn start_import(
+        &self,
+        actor: &Actor,
+        id: Id,
+        settings: Settings,
+        dry_run: bool,
+    ) -> AppResult<Import> {
+        let import = self.import(actor, id).await?;
+        let def = object_of(&import)?;
+        Self::may_import(actor, def)?;
+        if !matches!(
+            import.status.as_str(),
+            "uploaded" | "checked" | "cancelled" | "failed"
+        ) {
+            return Err(AppError::Conflict(format!(
+                "the import is {}",
+                import.status
+            )));
+        }
+        if let Some(s) = &settings.sheet
+            && !import.sheets.is_empty()
+            && !import.sheets.contains(s)
+        {
+            return Err(FieldError::new("sheet", "error-import-sheet")
+                .with("name", s.clone())
+                .into());
+        }
+        let headers = self
+            .with_table(&import, settings.sheet.clone(), |t| t.headers)
+            .await?;
+        self.check_settings(def, &settings, headers.len()).await?;
+        let mut db = self.db.clone();
+        let status = if dry_run { "checking" } else { "running" };
+        imports::start(
+            &mut db,
+            id,
+            &serde_json::to_value(&settings).unwrap_or_default(),
+            status,
+        )
+        .await?;
+        let app = self.clone();
+        tokio::spawn(async move {
+            app.drive_import(id).await;
+        });
+        self.import(actor, id).await
+    }
+
+    /// Asks a running check or run to stop after its current batch.
+    pub async fn cancel_import(&self, actor: &Actor, id: Id) -> AppResult<Import> {
+        let import = self.import(actor, id).await?;
+        if !matches!(import.status.as_str(), "checking" | "running") {
+            return Err(AppError::Conflict(format!(
+                "the import is {}",
+                import.status
+            )));
+        }
+        let mut db = self.db.clone();
+        imports::request_cancel(&mut db, id).await?;
+        self.import(actor, id).await
+    }
+
+    /// Takes up every job that should be running and that no server holds: on start, and
+    /// now and then, so a job whose server died is finished by another.
+    pub async fn resume_imports(&self) -> AppResult<usize> {
+        let mut db = self.db.clone();
+        let ids = imports::orphans(&mut db).await?;
+        let n = ids.len();
+        for id in ids {
+            let app = self.clone();
+            tokio::spawn(async move { app.drive_import(id).await });
+        }
+        Ok(n)
+    }
+
+    /// Runs a job to its end (or until cancelled), if this server can claim it.
+    pub async fn drive_import(&self, id: Id) {
+        let mut db = self.db.clone();
+        let lease = Timestamp(Timestamp::now().0 + chrono::Duration::seconds(lease_secs()));
+        match imports::claim(&mut db, id, lease).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(error = ?e, "claiming an import failed");
+                return;
+            }
+        }
+        let result = self.run_job(id).await;
+        if let Err(e) = result {
+            tracing::warn!(import = %id, error = ?e, "import failed");
+            let message = match &e {
+                AppError::Invalid(v) => v.0.first().map(|f| f.key.to_string()).unwrap_or_default(),
+                other => other.to_string(),
+            };
+            let _ = imports::finish(&mut db, id, "failed", None, Some(&message)).await;
+        }
+    }
+
+    async fn job_actor(&self, import: &Import) -> AppResult<Actor> {
+        let mut db = self.db.clone();
+        let user = users::by_id(&mut db, import.owner_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if user.disabled {
+            return Err(AppError::Forbidden);
+        }
+        self.actor(&user).await
+    }
+
+    async fn run_job(&self, id: Id) -> AppResult<()> {
+        let mut db = self.db.clone();
+        let import = imports::get(&mut db, id).await?.ok_or(AppError::NotFound)?;
+        if import.status == "undoing" {
+            return self.undo_job(&import).await;
+        }
+        let dry_run = import.status == "checking";
+        let actor = self.job_actor(&import).await?;
+        let def = object_of(&import)?;
+        let settings: Settings =
+            serde_json::from_value(import.settings.clone()).unwrap_or_default();
+        let customs = self.custom_fields(def.object).await?;
+        let cc = settings::default_country_code(&mut db).await?;
+        // A run that may not leave bad rows out checks the whole file first.
+        if !dry_run && !settings.skip_bad_rows && import.next_row == 0 {
+            let bad = self
+                .count_bad_rows(&import, def, &settings, &customs, &cc)
+                .await?;
+            if bad > 0 {
+                return Err(FieldError::new("file", "error-import-bad-rows")
+                    .with("count", bad.to_string())
+                    .into());
+            }
+        }
+        let (tx_rows, mut rx) = tokio::sync::mpsc::channel::<Vec<Prepared>>(4);
+        let start = import.next_row;
+        let settings2 = settings.clone();
+        let customs2 = customs.clone();
+        let cc2 = cc.clone();
+        let reader = self.with_table(&import, settings.sheet.clone(), move |table| {
+            let checker = Checker {
+                def,
+                customs: customs2,
+                cc: cc2,
+                headers: table.headers.clone(),
+                columns: settings2.columns.clone(),
+                day_first: settings2.day_first,
+            };
+            let mut batch = Vec::with_capacity(BATCH);
+            let mut index: i64 = 0;
+            for row in table.rows {
+                if index < start {
+                    index += 1;
+                    continue;
+                }
+                let prepared = match row {
+                    Ok(r) => Prepared {
+                        index,
+                        number: r.number as i64,
+                        outcome: checker.check(&r.cells),
+                        cells: r.cells,
+                    },
+                    Err(e) => Prepared {
+                        index,
+                        number: match &e {
+                            FileError::Row { row, .. } => *row as i64,
+                            _ => 0,
+                        },
+                        cells: Vec::new(),
+                        outcome: Err(vec![RowError::file(&e)]),
+                    },
+                };
+                index += 1;
+                batch.push(prepared);
+                if batch.len() == BATCH
+                    && tx_rows
+                        .blocking_send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
+                        .is_err()
+                {
+                    return index;
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx_rows.blocking_send(batch);
+            }
+            index
+        });
+        let writer = async {
+            let mut tally = Tally::from_report(&import.report, &import);
+            let mut seen = self.seen_keys(&import).await?;
+            let mut next_row = start;
+            while let Some(batch) = rx.recv().await {
+                let mut db = self.db.clone();
+                if imports::cancel_requested(&mut db, id).await? {
+                    imports::finish(&mut db, id, "cancelled", None, None).await?;
+                    return Ok::<bool, AppError>(false);
+                }
+                next_row = batch.last().map(|p| p.index + 1).unwrap_or(next_row);
+                self.write_batch(
+                    &actor, def, &customs, &import, &settings, batch, dry_run, &mut tally,
+                    &mut seen, next_row,
+                )
+                .await?;
+            }
+            Ok(true)
+        };
+        let (rows, finished) = tokio::join!(reader, writer);
+        let finished = finished?;
+        let rows = rows?;
+        if finished {
+            let mut db = self.db.clone();
+            if dry_run {
+                imports::finish(&mut db, id, "checked", Some(rows), None).await?;
+            } else {
+                let mut tx = self.db.begin().await?;
+                imports::finish(&mut tx, id, "done", Some(rows), None).await?;
+                let done = imports::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+                let mut changes = Map::new();
+                changes.insert("file".into(), json!([Value::Null, import.file_name]));
+                changes.insert("created".into(), json!([Value::Null, done.created]));
+                changes.insert("updated".into(), json!([Value::Null, done.updated]));
+                changes.insert("rejected".into(), json!([Value::Null, done.rejected]));
+                audit::record(
+                    &mut tx,
+                    def.object,
+                    id,
+                    "import",
+                    Some(import.owner_id),
+                    changes,
+                )
+                .await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of rows of the file that fail the check (a run that may not skip them).
+    async fn count_bad_rows(
+        &self,
+        import: &Import,
+        def: &'static ObjectDef,
+        settings: &Settings,
+        customs: &[CustomFieldDef],
+        cc: &str,
+    ) -> AppResult<i64> {
+        let customs = customs.to_vec();
+        let cc = cc.to_string();
+        let columns = settings.columns.clone();
+        let day_first = settings.day_first;
+        self.with_table(import, settings.sheet.clone(), move |table| {
+            let checker = Checker {
+                def,
+                customs,
+                cc,
+                headers: table.headers.clone(),
+                columns,
+                day_first,
+            };
+            table
+                .rows
+                .filter(|r| match r {
+                    Ok(r) => checker.check(&r.cells).is_err(),
+                    Err(_) => true,
+                })
+                .count() as i64
+        })
+        .await
+    }
+
+    /// The duplicate keys of the rows an interrupted run already wrote, so a resumed run
+    /// still knows them: read back from the records it created.
+    async fn seen_keys(&self, import: &Import) -> AppResult<HashMap<(&'static str, String), Seen>> {
+        let mut out = HashMap::new();
+        if import.next_row == 0 || import.status == "checking" {
+            return Ok(out);
+        }
+        let def = object_of(import)?;
+        let mut db = self.db.clone();
+        for (_, created, _) in imports::batches(&mut db, import.id).await? {
+            let objects: Vec<(Id, bool)> = created
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| {
+                    Some((
+                        v.get("id")?.as_str()?.parse().ok()?,
+                        v.get("object")?.as_str()? == def.plural,
+                    ))
+                })
+                .collect();
+            let mine: Vec<Id> = objects
+                .into_iter()
+                .filter(|(_, m)| *m)
+                .map(|(id, _)| id)
+                .collect();
+            for chunk in mine.chunks(500) {
+                let mut q = Sql::new("SELECT id");
+                for f in def.fields {
+                    if matches!(
+                        f.kind,
+                        FieldKind::Emails | FieldKind::Phones | FieldKind::TaxId
+                    ) || f.name == "code"
+                    {
+                        q.push(", ").push_ident(f.name);
+                    }
+                }
+                q.push(" FROM ")
+                    .push_ident(def.plural)
+                    .push(" WHERE id IN (");
+                for (i, id) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        q.push(", ");
+                    }
+                    q.bind(*id);
+                }
+                q.push(")");
+                for row in db.fetch_all(&q).await? {
+                    let id = row.req_id("id")?;
+                    let mut input = RecordInput::default();
+                    for f in def.fields {
+                        match f.kind {
+                            FieldKind::Emails | FieldKind::Phones => {
+                                if let Some(v) = row.json(f.name)? {
+                                    input.fields.insert(f.name.to_string(), v);
+                                }
+                            }
+                            FieldKind::TaxId | FieldKind::Text { .. }
+                                if f.kind == FieldKind::TaxId || f.name == "code" =>
+                            {
+                                if let Some(v) = row.text(f.name)? {
+                                    input.fields.insert(f.name.to_string(), Value::String(v));
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    for k in duplicate_keys(def, &input) {
+                        out.insert(
+                            k,
+                            Seen {
+                                row: 0,
+                                id: Some(id),
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Existing records (that the actor may see) sharing a key with a row: for each key,
+    /// one record.
+    async fn existing_by_keys(
+        &self,
+        ex: &mut impl Exec,
+        actor: &Actor,
+        def: &ObjectDef,
+        keys: &[(&'static str, String)],
+    ) -> AppResult<HashMap<(&'static str, String), Id>> {
+        let mut out = HashMap::new();
+        // Phones and tax ids are in the number index; e-mails and codes are looked up in
+        // the records' search text, which holds them.
+        let numbers: Vec<&(&str, String)> = keys
+            .iter()
+            .filter(|(k, _)| *k == "phone" || *k == "tax_id")
+            .collect();
+        for chunk in numbers.chunks(400) {
+            let mut q = Sql::new("SELECT n.key, n.record_id FROM search_numbers n JOIN ");
+            q.push_ident(def.plural)
+                .push(" t ON t.id = n.record_id WHERE t.deleted_at IS NULL AND n.object = ")
+                .bind(def.object.as_str())
+                .push(" AND n.key IN (");
+            for (i, (_, k)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.bind(k.clone());
+            }
+            q.push(")");
+            records::push_read_scope(&mut q, actor, def);
+            for row in ex.fetch_all(&q).await? {
+                let key = row.req_text("key")?;
+                let id = row.req_id("record_id")?;
+                for (kind, k) in chunk.iter() {
+                    if *k == key {
+                        out.entry((*kind, k.clone())).or_insert(id);
+                    }
+                }
+            }
+        }
+        for (_, k) in keys.iter().filter(|(k, _)| *k == "code") {
+            if def.object != ObjectType::Product {
+                continue;
+            }
+            let mut q = Sql::new(
+                "SELECT t.id FROM products t WHERE t.deleted_at IS NULL AND lower(t.code) = ",
+            );
+            q.bind(k.clone());
+            records::push_read_scope(&mut q, actor, def);
+            q.push(" LIMIT 1");
+            if let Some(row) = ex.fetch_optional(&q).await? {
+                out.insert(("code", k.clone()), row.req_id("id")?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl App {
+    /// Classifies a batch of checked rows and, in a run, writes them in one transaction
+    /// with the job's progress and a note of what was written.
+    #[allow(clippy::too_many_arguments)]
+    async fn write_batch(
+        &self,
+        actor: &Actor,
+        def: &'static ObjectDef,
+        customs: &[CustomFieldDef],
+        import: &Import,
+        settings: &Settings,
+        batch: Vec<Prepared>,
+        dry_run: bool,
+        tally: &mut Tally,
+        seen: &mut HashMap<(&'static str, String), Seen>,
+        next_row: i64,
+    ) -> AppResult<()> {
+        let first_row = batch.first().map(|p| p.index).unwrap_or(next_row);
+        let mut db = self.db.clone();
+        let keys: Vec<(&'static str, String)> = {
+            let mut k: Vec<_> = batch
+                .iter()
+                .filter_map(|p| p.outcome.as_ref().ok())
+                .flat_map(|c| c.keys.iter().cloned())
+                .collect();
+            k.sort();
+            k.dedup();
+            k
+        };
+        let existing = self.existing_by_keys(&mut db, actor, def, &keys).await?;
+        let mut tx = if dry_run {
+            None
+        } else {
+            Some(self.db.begin().await?)
+        };
+        let mut rejects: Vec<(i64, Value, Value)> = Vec::new();
+        let mut creates: Vec<(i64, Candidate)> = Vec::new();
+        let mut created_note: Vec<Value> = Vec::new();
+        let mut updated_note: Vec<Value> = Vec::new();
+        let reject = |rejects: &mut Vec<(i64, Value, Value)>,
+                      tally: &mut Tally,
+                      p: &Prepared,
+                      errors: &[RowError]| {
+            tally.rejected += 1;
+            let errors = serde_json::to_value(errors).unwrap_or_default();
+            tally.note(Class::Error, || json!({"row": p.number, "errors": errors}));
+            rejects.push((p.number, json!(p.cells), errors));
+        };
+        for p in &batch {
+            let cand = match &p.outcome {
+                Err(errors) => {
+                    reject(&mut rejects, tally, p, errors);
+                    continue;
+                }
+                Ok(c) => c.clone(),
+            };
+            // A row naming its record by id is an update of that record.
+            if let Some(id) = cand.id {
+                let current = records::get(&mut db, actor, def, id).await;
+                let Ok(current) = current else {
+                    reject(
+                        &mut rejects,
+                        tally,
+                        p,
+                        &[RowError::plain("error-import-no-record", None)],
+                    );
+                    continue;
+                };
+                let changes = changed_fields(&current, &cand.input);
+                tally.note(
+                    Class::Update,
+                    || json!({"row": p.number, "id": id, "changes": changes}),
+                );
+                if settings.on_update != Choice::Update || changes.is_empty() {
+                    tally.skipped += 1;
+                    continue;
+                }
+                if let Some(tx) = tx.as_mut() {
+                    match self
+                        .update_from_row(tx, actor, def, customs, &current, cand)
+                        .await
+                    {
+                        Ok(note) => {
+                            updated_note.push(note);
+                            tally.updated += 1;
+                        }
+                        Err(errors) => reject(&mut rejects, tally, p, &errors),
+                    }
+                } else {
+                    tally.updated += 1;
+                }
+                continue;
+            }
+            // Like an existing record, or like an earlier row of the file?
+            let mut like: Option<(Option<Id>, Option<i64>, &'static str)> = None;
+            for k in &cand.keys {
+                if let Some(id) = existing.get(k) {
+                    like = Some((Some(*id), None, k.0));
+                    break;
+                }
+                if let Some(s) = seen.get(k) {
+                    like = Some((s.id, Some(s.row), k.0));
+                    break;
+                }
+            }
+            if let Some((id, row, why)) = like {
+                tally.note(Class::Duplicate, || json!({"row": p.number, "id": id, "of_row": row, "reason": format!("same_{why}")}));
+                match (settings.on_duplicate, id) {
+                    (Choice::Skip, _) => {
+                        tally.skipped += 1;
+                        continue;
+                    }
+                    (Choice::Update, Some(id)) => {
+                        if let Some(tx) = tx.as_mut() {
+                            let current = records::get(&mut *tx, actor, def, id).await;
+                            match current {
+                                Ok(current) => match self
+                                    .update_from_row(tx, actor, def, customs, &current, cand)
+                                    .await
+                                {
+                                    Ok(note) => {
+                                        updated_note.push(note);
+                                        tally.updated += 1;
+                                    }
+                                    Err(errors) => reject(&mut rejects, tally, p, &errors),
+                                },
+                                Err(_) => reject(
+                                    &mut rejects,
+                                    tally,
+                                    p,
+                                    &[RowError::plain("error-import-no-record", None)],
+                                ),
+                            }
+                        } else {
+                            tally.updated += 1;
+                        }
+                        continue;
+                    }
+                    // An earlier row a check has not written: it would be updated.
+                    (Choice::Update, None) => {
+                        tally.updated += 1;
+                        continue;
+                    }
+                    (Choice::Create, _) => {}
+                }
+            } else {
+                tally.note(Class::New, || json!({"row": p.number}));
+            }
+            for k in &cand.keys {
+                seen.entry(k.clone()).or_insert(Seen {
+                    row: p.number,
+                    id: None,
+                });
+            }
+            creates.push((p.number, cand));
+        }
+        if let Some(mut tx) = tx {
+            let made = self
+                .create_rows(
+                    &mut tx,
+                    actor,
+                    def,
+                    customs,
+                    import,
+                    creates,
+                    &mut rejects,
+                    tally,
+                )
+                .await?;
+            for (object, id, keys) in made {
+                created_note.push(json!({"object": object, "id": id}));
+                for k in keys {
+                    seen.insert(
+                        k,
+                        Seen {
+                            row: 0,
+                            id: Some(id),
+                        },
+                    );
+                }
+            }
+            imports::add_batch(
+                &mut tx,
+                import.id,
+                first_row,
+                Value::Array(created_note),
+                Value::Array(updated_note),
+            )
+            .await?;
+            imports::add_rejects(&mut tx, import.id, &rejects).await?;
+            let progress = Progress {
+                next_row,
+                created: tally.created,
+                updated: tally.updated,
+                skipped: tally.skipped,
+                rejected: tally.rejected,
+                report: tally.report(next_row),
+            };
+            imports::progress(&mut tx, import.id, &progress, lease()).await?;
+            tx.commit().await?;
+        } else {
+            tally.created += creates.len() as i64;
+            let mut db = self.db.clone();
+            imports::add_rejects(&mut db, import.id, &rejects).await?;
+            let progress = Progress {
+                next_row,
+                created: tally.created,
+                updated: tally.updated,
+                skipped: tally.skipped,
+                rejected: tally.rejected,
+                report: tally.report(next_row),
+            };
+            imports::progress(&mut db, import.id, &progress, lease()).await?;
+        }
+        Ok(())
+    }
+
+    /// Updates a record from a row's values, through the same path as any edit (rights,
+    /// audit). Returns the undo note: the changed fields' values before.
+    async fn update_from_row(
+        &self,
+        tx: &mut hamkor_store::Tx,
+        actor: &Actor,
+        def: &ObjectDef,
+        customs: &[CustomFieldDef],
+        current: &records::Record,
+        cand: Candidate,
+    ) -> Result<Value, Vec<RowError>> {
+        let mut before_fields = Map::new();
+        for k in cand.input.fields.keys() {
+            before_fields.insert(
+                k.clone(),
+                current.fields.get(k).cloned().unwrap_or(Value::Null),
+            );
+        }
+        let mut before_custom = Map::new();
+        for k in cand.input.custom.keys() {
+            before_custom.insert(
+                k.clone(),
+                current.custom.get(k).cloned().unwrap_or(Value::Null),
+            );
+        }
+        match records::update(tx, actor, def, current.id, cand.input, customs, None).await {
+            Ok(r) => Ok(
+                json!({"object": def.plural, "id": r.id, "version": r.version, "before": {"fields": before_fields, "custom": before_custom}}),
+            ),
+            Err(e) => Err(store_row_errors(e)),
+        }
+    }
+
+    /// Writes the new records of a batch: accounts and contacts many to a statement
+    /// (with their owners' rights checked once per owner), the others one by one through
+    /// the path every new record takes. Returns what was made, with the made records'
+    /// duplicate keys.
+    #[allow(clippy::too_many_arguments)]
+    async fn create_rows(
+        &self,
+        tx: &mut hamkor_store::Tx,
+        actor: &Actor,
+        def: &'static ObjectDef,
+        customs: &[CustomFieldDef],
+        import: &Import,
+        creates: Vec<(i64, Candidate)>,
+        rejects: &mut Vec<(i64, Value, Value)>,
+        tally: &mut Tally,
+    ) -> AppResult<Vec<(&'static str, Id, Vec<(&'static str, String)>)>> {
+        let mut made = Vec::new();
+        let mut owners: HashMap<String, Result<Id, &'static str>> = HashMap::new();
+        let mut resolved: Vec<(i64, Candidate, Id)> = Vec::new();
+        for (row, cand) in creates {
+            let owner = match &cand.owner {
+                None => actor.user_id,
+                Some(email) => {
+                    if !owners.contains_key(email) {
+                        let r = match users::by_email(&mut *tx, email).await? {
+                            Some(u) if !u.disabled => {
+                                match records::check_owner(&mut *tx, actor, def.object, u.id).await
+                                {
+                                    Ok(()) => Ok(u.id),
+                                    Err(_) => Err("error-owner-forbidden"),
+                                }
+                            }
+                            _ => Err("error-import-no-user"),
+                        };
+                        owners.insert(email.clone(), r);
+                    }
+                    match owners[email] {
+                        Ok(id) => id,
+                        Err(key) => {
+                            let errors = vec![RowError::plain(key, None)];
+                            tally.rejected += 1;
+                            rejects.push((
+                                row,
+                                Value::Null,
+                                serde_json::to_value(&errors).unwrap_or_default(),
+                            ));
+                            continue;
+                        }
+                    }
+                }
+            };
+            resolved.push((row, cand, owner));
+        }
+        let now = Timestamp::now();
+        if matches!(def.object, ObjectType::Account | ObjectType::Contact) {
+            let mut accounts: Vec<BatchRecord> = Vec::new();
+            let mut rows: Vec<BatchRecord> = Vec::new();
+            let mut names: HashMap<String, Id> = HashMap::new();
+            for (_, cand, owner) in resolved {
+                let mut links = Vec::new();
+                if let Some(name) = cand
+                    .account
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                {
+                    let name: String = name.chars().take(200).collect();
+                    let key = names::fold(&name);
+                    let account = match names.get(&key) {
+                        Some(id) => *id,
+                        None => {
+                            let id = match self.account_by_name(&mut *tx, actor, &name).await? {
+                                Some(id) => id,
+                                None => {
+                                    let id = Id::new();
+                                    let mut fields = Map::new();
+                                    fields.insert("name".into(), Value::String(name.clone()));
+                                    accounts.push(BatchRecord {
+                                        id,
+                                        fields,
+                                        owner_id: owner,
+                                        created_at: now,
+                                        account_links: vec![],
+                                        custom: Map::new(),
+                                    });
+                                    made.push(("accounts", id, Vec::new()));
+                                    id
+                                }
+                            };
+                            names.insert(key, id);
+                            id
+                        }
+                    };
+                    links.push(AccountLink {
+                        account_id: account,
+                        position: cand.position.clone().map(|p| p.chars().take(100).collect()),
+                    });
+                }
+                let id = Id::new();
+                made.push((def.plural, id, cand.keys.clone()));
+                let custom: Map<String, Value> = cand
+                    .input
+                    .custom
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .collect();
+                rows.push(BatchRecord {
+                    id,
+                    fields: cand.input.fields,
+                    owner_id: owner,
+                    created_at: now,
+                    account_links: links,
+                    custom,
+                });
+            }
+            for chunk in accounts.chunks(10) {
+                records::insert_batch(
+                    &mut *tx,
+                    &hamkor_domain::objects::ACCOUNT,
+                    actor.user_id,
+                    chunk,
+                )
+                .await?;
+            }
+            let per = if self.db.backend() == hamkor_store::Backend::Sqlite {
+                10
+            } else {
+                200
+            };
+            for chunk in rows.chunks(per) {
+                records::insert_batch(&mut *tx, def, actor.user_id, chunk).await?;
+            }
+            tally.created += made.len() as i64;
+            return Ok(made);
+        }
+        let rules = if def.object == ObjectType::Lead {
+            hamkor_store::leads::rules(&mut *tx).await?
+        } else {
+            Vec::new()
+        };
+        for (row, mut cand, owner) in resolved {
+            if def.object == ObjectType::Interaction {
+                match self.resolve_client(&mut *tx, actor, &cand).await? {
+                    Ok((account, contact)) => {
+                        if let Some(a) = account {
+                            cand.input
+                                .fields
+                                .insert("account_id".into(), json!(a.to_string()));
+                        }
+                        if let Some(c) = contact {
+                            cand.input
+                                .fields
+                                .insert("contact_id".into(), json!(c.to_string()));
+                        }
+                        if let Err(e) = self
+                            .prepare_client_record(actor, def, &mut cand.input, None)
+                            .await
+                        {
+                            let errors = app_row_errors(e);
+                            tally.rejected += 1;
+                            rejects.push((
+                                row,
+                                Value::Null,
+                                serde_json::to_value(&errors).unwrap_or_default(),
+                            ));
+                            continue;
+                        }
+                    }
+                    Err(key) => {
+                        let errors = vec![RowError::plain(key, None)];
+                        tally.rejected += 1;
+                        rejects.push((
+                            row,
+                            Value::Null,
+                            serde_json::to_value(&errors).unwrap_or_default(),
+                        ));
+                        continue;
+                    }
+                }
+            }
+            if owner != actor.user_id {
+                cand.input.owner_id = Some(owner);
+            } else if def.object == ObjectType::Lead
+                && let Some((o, team)) =
+                    hamkor_store::leads::assign(&mut *tx, &rules, &cand.input.fields).await?
+                && records::check_owner(&mut *tx, actor, def.object, o)
+                    .await
+                    .is_ok()
+            {
+                cand.input.owner_id = Some(o);
+                if let Some(t) = team {
+                    cand.input
+                        .fields
+                        .insert("team_id".into(), json!(t.to_string()));
+                }
+            }
+            if def.object == ObjectType::Lead
+                && cand.input.fields.get("source").is_none_or(Value::is_null)
+            {
+                cand.input.fields.insert("source".into(), json!("other"));
+            }
+            let keys = cand.keys.clone();
+            match records::create(&mut *tx, actor, def, cand.input, customs).await {
+                Ok(r) => {
+                    tally.created += 1;
+                    made.push((def.plural, r.id, keys));
+                }
+                Err(hamkor_store::StoreError::Db(e)) => {
+                    return Err(AppError::Internal(e.to_string()));
+                }
+                Err(e) => {
+                    let errors = store_row_errors(e);
+                    tally.rejected += 1;
+                    rejects.push((
+                        row,
+                        Value::Null,
+                        serde_json::to_value(&errors).unwrap_or_default(),
+                    ));
+                }
+            }
+        }
+        let _ = import;
+        Ok(made)
+    }
+
+    /// An account the actor may see with exactly this name.
+    async fn account_by_name(
+        &self,
+        ex: &mut impl Exec,
+        actor: &Actor,
+        name: &str,
+    ) -> AppResult<Option<Id>> {
+        let def = &hamkor_domain::objects::ACCOUNT;
+        let mut q =
+            Sql::new("SELECT t.id FROM accounts t WHERE t.deleted_at IS NULL AND t.name = ");
+        q.bind(name.to_string());
+        records::push_read_scope(&mut q, actor, def);
+        q.push(" ORDER BY t.id LIMIT 1");
+        Ok(match ex.fetch_optional(&q).await? {
+            Some(r) => Some(r.req_id("id")?),
+            None => None,
+        })
+    }
+
+    /// An interaction's client from the row: ids, an account's name, a contact's e-mail.
+    async fn resolve_client(
+        &self,
+        ex: &mut impl Exec,
+        actor: &Actor,
+        cand: &Candidate,
+    ) -> AppResult<Result<(Option<Id>, Option<Id>), &'static str>> {
+        let mut account = None;
+        if let Some(a) = &cand.account_ref {
+            account = match a.parse::<Id>() {
+                Ok(id) => Some(id),
+                Err(_) => match self.account_by_name(ex, actor, a).await? {
+                    Some(id) => Some(id),
+                    None => return Ok(Err("error-import-no-account")),
+                },
+            };
+        }
+        let mut contact = None;
+        if let Some(c) = &cand.contact_ref {
+            contact = match c.parse::<Id>() {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    let def = &hamkor_domain::objects::CONTACT;
+                    let Ok(email) = hamkor_domain::email::normalize_email(c) else {
+                        return Ok(Err("error-import-no-contact"));
+                    };
+                    let mut q =
+                        Sql::new("SELECT t.id FROM contacts t WHERE t.deleted_at IS NULL AND ");
+                    hamkor_store::dialect::push_json_list_contains_email(
+                        &mut q,
+                        self.db.backend(),
+                        email,
+                    );
+                    records::push_read_scope(&mut q, actor, def);
+                    q.push(" LIMIT 1");
+                    match ex.fetch_optional(&q).await? {
+                        Some(r) => Some(r.req_id("id")?),
+                        None => return Ok(Err("error-import-no-contact")),
+                    }
+                }
+            };
+        }
+        Ok(Ok((account, contact)))
+    }
+
+    /// Undoes a finished (or stopped) run in the background: see `undo_job`.
+    pub async fn undo_import(&self, actor: &Actor, id: Id) -> AppResult<Import> {
+        let import = self.import(actor, id).await?;
+        let def = object_of(&import)?;
+        Self::may_import(actor, def)?;
+        if !matches!(import.status.as_str(), "done" | "cancelled" | "failed")
+            || import.next_row == 0 && import.created == 0 && import.updated == 0
+        {
+            return Err(AppError::Conflict(format!(
+                "the import is {}",
+                import.status
+            )));
+        }
+        let mut db = self.db.clone();
+        imports::set_status(&mut db, id, "undoing").await?;
+        let app = self.clone();
+        tokio::spawn(async move { app.drive_import(id).await });
+        self.import(actor, id).await
+    }
+
+    /// Walks the batches back, last first, each in one transaction: records the import
+    /// created go to the trash, records it changed get their values before (through the
+    /// normal update path, so the history shows it). Resumable like a run.
+    async fn undo_job(&self, import: &Import) -> AppResult<()> {
+        let actor = self.job_actor(import).await?;
+        let mut db = self.db.clone();
+        let mut trashed = 0i64;
+        let mut restored = 0i64;
+        for (first_row, created, updated) in imports::batches(&mut db, import.id).await? {
+            let mut tx = self.db.begin().await?;
+            for u in updated.as_array().into_iter().flatten().rev() {
+                let (Some(object), Some(id)) = (
+                    u.get("object").and_then(Value::as_str),
+                    u.get("id")
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse::<Id>().ok()),
+                ) else {
+                    continue;
+                };
+                let Some(def) = OBJECTS
+                    .iter()
+                    .map(|o| ObjectDef::get(*o))
+                    .find(|d| d.plural == object)
+                else {
+                    continue;
+                };
+                let customs = self.custom_fields(def.object).await?;
+                let before = u.get("before").cloned().unwrap_or_default();
+                let input = RecordInput {
+                    fields: before
+                        .get("fields")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default(),
+                    custom: before
+                        .get("custom")
+                        .and_then(Value::as_object)
+                        .cloned()
+                        .unwrap_or_default(),
+                    owner_id: None,
+                    account_links: None,
+                };
+                match records::update(&mut tx, &actor, def, id, input, &customs, None).await {
+                    Ok(_) => restored += 1,
+                    Err(hamkor_store::StoreError::NotFound) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let mut by_object: HashMap<&str, Vec<Id>> = HashMap::new();
+            for c in created.as_array().into_iter().flatten() {
+                if let (Some(o), Some(id)) = (
+                    c.get("object").and_then(Value::as_str),
+                    c.get("id")
+                        .and_then(Value::as_str)
+                        .and_then(|s| s.parse::<Id>().ok()),
+                ) {
+                    by_object.entry(o).or_default().push(id);
+                }
+            }
+            for (object, ids) in by_object {
+                if let Some(def) = OBJECTS
+                    .iter()
+                    .map(|o| ObjectDef::get(*o))
+                    .find(|d| d.plural == object)
+                {
+                    trashed += records::trash_many(&mut tx, def, &ids).await? as i64;
+                }
+            }
+            imports::delete_batch(&mut tx, import.id, first_row).await?;
+            tx.execute(
+                &Sql::new("UPDATE imports SET lease_until = $1 WHERE id = $2")
+                    .arg(lease())
+                    .arg(import.id),
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        let def = object_of(import)?;
+        let mut tx = self.db.begin().await?;
+        imports::finish(&mut tx, import.id, "undone", None, None).await?;
+        let mut changes = Map::new();
+        changes.insert("file".into(), json!([Value::Null, import.file_name]));
+        changes.insert("trashed".into(), json!([Value::Null, trashed]));
+        changes.insert("restored".into(), json!([Value::Null, restored]));
+        audit::record(
+            &mut tx,
+            def.object,
+            import.id,
+            "import-undo",
+            Some(import.owner_id),
+            changes,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The rejected rows as a CSV to fix and import again: the file's header and the
+    /// rows as they were, with the row's number and the reasons (`describe` turns an
+    /// error into words) in two more columns.
+    pub async fn import_rejects_csv(
+        &self,
+        actor: &Actor,
+        id: Id,
+        describe: impl Fn(&Value) -> String,
+    ) -> AppResult<Vec<u8>> {
+        let import = self.import(actor, id).await?;
+        let settings: Settings =
+            serde_json::from_value(import.settings.clone()).unwrap_or_default();
+        let headers = self
+            .with_table(&import, settings.sheet.clone(), |t| t.headers)
+            .await?;
+        let mut out = csv::Writer::from_writer(b"\xef\xbb\xbf".to_vec());
+        let mut head: Vec<String> = headers.clone();
+        head.push("row".into());
+        head.push("errors".into());
+        out.write_record(&head)
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut db = self.db.clone();
+        let mut after = -1;
+        loop {
+            let page = imports::rejects(&mut db, id, after, 1000).await?;
+            if page.is_empty() {
+                break;
+            }
+            for (row, cells, errors) in &page {
+                let mut record: Vec<String> = cells
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .map(|c| c.as_str().unwrap_or("").to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                record.resize(headers.len(), String::new());
+                record.push(row.to_string());
+                let why: Vec<String> = errors
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(&describe)
+                    .collect();
+                record.push(why.join("; "));
+                out.write_record(&record)
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
+                after = *row;
+            }
+        }
+        out.into_inner()
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
+}
+
+/// When a claim taken now runs out.
+fn lease() -> Timestamp {
+    Timestamp(Timestamp::now().0 + chrono::Duration::seconds(lease_secs()))
+}
+
+/// The fields a row would change on a record, as `{field: [before, after]}`.
+fn changed_fields(current: &records::Record, input: &RecordInput) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (k, v) in &input.fields {
+        let before = current.fields.get(k).cloned().unwrap_or(Value::Null);
+        if before != *v {
+            out.insert(k.clone(), json!([before, v]));
+        }
+    }
+    for (k, v) in &input.custom {
+        let before = current.custom.get(k).cloned().unwrap_or(Value::Null);
+        if before != *v {
+            out.insert(format!("custom.{k}"), json!([before, v]));
+        }
+    }
+    out
+}
+
+fn store_row_errors(e: hamkor_store::StoreError) -> Vec<RowError> {
+    match e {
+        hamkor_store::StoreError::Invalid(v) => {
+            v.0.iter().map(|f| RowError::from_field(f, None)).collect()
+        }
+        hamkor_store::StoreError::Forbidden => {
+            vec![RowError::plain("error-import-forbidden", None)]
+        }
+        hamkor_store::StoreError::NotFound => vec![RowError::plain("error-import-no-record", None)],
+        hamkor_store::StoreError::Stale { .. } => vec![RowError::plain("error-import-stale", None)],
+        other => vec![RowError::plain("error-import-internal", None)]
+            .into_iter()
+            .inspect(|_| tracing::warn!(error = ?other, "import row failed"))
+            .collect(),
+    }
+}
+
+fn app_row_errors(e: AppError) -> Vec<RowError> {
+    match e {
+        AppError::Invalid(v) => v.0.iter().map(|f| RowError::from_field(f, None)).collect(),
+        AppError::Forbidden => vec![RowError::plain("error-import-forbidden", None)],
+        AppError::NotFound => vec![RowError::plain("error-import-no-record", None)],
+        _ => vec![RowError::plain("error-import-internal", None)],
+    }
+}
+
+/// Where a duplicate key was first seen in this import: the row and, after a run wrote
+/// it, the record.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    row: i64,
+    id: Option<Id>,
+}
+
+/// The pieces of an upload, as they arrive.
+pub trait AsyncChunks: Send {
+    fn next_chunk(&mut self) -> impl Future<Output = AppResult<Option<Vec<u8>>>> + Send;
+}
+
+/// A file already in memory, handed over in pieces.
+pub struct BytesChunks(pub Option<Vec<u8>>);
+
+impl AsyncChunks for BytesChunks {
+    async fn next_chunk(&mut self) -> AppResult<Option<Vec<u8>>> {
+        Ok(self.0.take())
+    }
+}
+
+/// A file on disk (`hamkor import`), read in pieces.
+pub struct FileChunks(pub tokio::fs::File);
+
+impl AsyncChunks for FileChunks {
+    async fn next_chunk(&mut self) -> AppResult<Option<Vec<u8>>> {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; CHUNK];
+        let mut filled = 0;
+        while filled < buf.len() {
+            let n = self
+                .0
+                .read(&mut buf[filled..])
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        if filled == 0 {
+            return Ok(None);
+        }
+        buf.truncate(filled);
+        Ok(Some(buf))
+    }
+}
+
+fn encoding_name(e: &str) -> Option<&'static str> {
+    encoding_rs::Encoding::for_label(e.as_bytes()).map(|e| e.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_the_ways_people_write_them() {
+        for (input, day_first, want) in [
+            ("2024-02-29", true, Some("2024-02-29")),
+            ("29.02.2024", true, Some("2024-02-29")),
+            ("29/02/2024", true, Some("2024-02-29")),
+            ("02/29/2024", true, Some("2024-02-29")),
+            ("01/02/2024", true, Some("2024-02-01")),
+            ("01/02/2024", false, Some("2024-01-02")),
+            ("1.2.85", true, Some("1985-02-01")),
+            ("20240229", true, Some("2024-02-29")),
+            ("2024-02-29T00:00:00", true, Some("2024-02-29")),
+            ("30.02.2024", true, None),
+            ("yesterday", true, None),
+            ("12/13/14/15", true, None),
+        ] {
+            assert_eq!(parse_date(input, day_first).as_deref(), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn amounts_with_either_decimal_mark() {
+        for (input, want) in [
+            ("1 234,50", "1234.50"),
+            ("1,234.50", "1234.50"),
+            ("1.234,50", "1234.50"),
+            ("1234", "1234"),
+            ("12,5", "12.5"),
+        ] {
+            assert_eq!(parse_decimal(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn suggestions_from_headers_in_three_languages_and_outlook() {
+        let customs = vec![];
+        let t = targets(&hamkor_domain::objects::CONTACT, &customs);
+        let headers: Vec<String> = [
+            "First Name",
+            "Фамилия",
+            "Otasining ismi",
+            "Mobile Phone",
+            "Business Phone",
+            "E-mail Address",
+            "Company",
+            "Job Title",
+            "Unknown",
+            "Имя",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let s = suggest(&headers, &t);
+        assert_eq!(
+            s,
+            [
+                Some("first_name"),
+                Some("last_name"),
+                Some("middle_name"),
+                Some("phones"),
+                Some("phones"),
+                Some("emails"),
+                Some("account"),
+                Some("position"),
+                None,
+                None,
+            ]
+            .map(|o| o.map(str::to_string))
+        );
+        assert_eq!(kind_from_header("Business Phone", true), "work");
+        assert_eq!(kind_from_header("Мобильный телефон", true), "mobile");
+        assert_eq!(kind_from_header("Home e-mail", false), "personal");
+    }
+}
