@@ -800,6 +800,14 @@ impl Checker {
         let mut body = Map::new();
         let mut custom = Map::new();
         let mut errors = Vec::new();
+        // For list fields filled from several columns: the column of each item.
+        let mut origins: HashMap<String, Vec<String>> = HashMap::new();
+        let column_of = |field: &str, origins: &HashMap<String, Vec<String>>| -> Option<String> {
+            let (base, rest) = field.split_once('[').unwrap_or((field, ""));
+            let n: Option<usize> = rest.split(']').next().and_then(|x| x.parse().ok());
+            n.and_then(|n| origins.get(base)?.get(n).cloned())
+                .or_else(|| self.column_of(field))
+        };
         let mut cand = Candidate {
             input: RecordInput::default(),
             id: None,
@@ -930,6 +938,12 @@ impl Checker {
                         }
                         _ => json!(cell),
                     };
+                    if let Value::Array(items) = &value {
+                        origins
+                            .entry(field.to_string())
+                            .or_default()
+                            .extend(std::iter::repeat_n(header.clone(), items.len()));
+                    }
                     match (body.get_mut(field), value) {
                         (Some(Value::Array(have)), Value::Array(more)) => have.extend(more),
                         (_, v) => {
@@ -952,7 +966,7 @@ impl Checker {
             Ok(input) => cand.input = input,
             Err(v) => {
                 for e in &v.0 {
-                    errors.push(RowError::from_field(e, self.column_of(&e.field)));
+                    errors.push(RowError::from_field(e, column_of(&e.field, &origins)));
                 }
             }
         }
@@ -1819,12 +1833,15 @@ impl App {
                 if i > 0 {
                     q.push(", ");
                 }
-                q.bind(k.clone());
+                q.bind(format!("f{k}"));
             }
             q.push(")");
             records::push_read_scope(&mut q, actor, def);
             for row in ex.fetch_all(&q).await? {
+                // The number index holds every suffix of a number as `f<digits>`: the
+                // whole number is the one as long as the key.
                 let key = row.req_text("key")?;
+                let key = key.strip_prefix('f').unwrap_or(&key).to_string();
                 let id = row.req_id("record_id")?;
                 for (kind, k) in chunk.iter() {
                     if *k == key {
@@ -1957,6 +1974,13 @@ impl App {
                 }
             }
             if let Some((id, row, why)) = like {
+                // The row's other keys lead to the same record (or row) from now on.
+                for k in &cand.keys {
+                    seen.entry(k.clone()).or_insert(Seen {
+                        row: row.unwrap_or(p.number),
+                        id,
+                    });
+                }
                 tally.note(Class::Duplicate, || json!({"row": p.number, "id": id, "of_row": row, "reason": format!("same_{why}")}));
                 match (settings.on_duplicate, id) {
                     (Choice::Skip, _) => {

@@ -1,0 +1,481 @@
+//! The import wizard over the API: an Outlook CSV checked (new, duplicate, error), run,
+//! its rejected rows downloaded, undone; updates by id restored by undo; a vCard and a
+//! Windows-1251 CSV; the refusals (a role that cannot create, someone else's import,
+//! a file that is not what its name says), each leaving the database as it was.
+
+use crate::both;
+use crate::support::TestApp;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn upload(
+    t: &TestApp,
+    who: &str,
+    object: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
+    let mut req = t
+        .client
+        .post(format!(
+            "{}/api/v1/imports?object={object}&file_name={}",
+            t.base,
+            urlencoding::encode(name)
+        ))
+        .body(bytes);
+    if let Some(token) = t.tokens.get(who) {
+        req = req.bearer_auth(token);
+    }
+    let resp = req.send().await.expect("upload");
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Waits for the job to leave `checking` / `running` / `undoing`.
+async fn settle(t: &TestApp, who: &str, id: &str) -> Value {
+    for _ in 0..400 {
+        let (s, v) = t.get(who, &format!("/api/v1/imports/{id}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        if !matches!(
+            v["status"].as_str(),
+            Some("checking" | "running" | "undoing")
+        ) {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the import {id} did not finish");
+}
+
+const OUTLOOK: &str = "\u{feff}First Name,Middle Name,Last Name,Company,Job Title,Business Phone,Mobile Phone,E-mail Address,Birthday\r\n\
+Aziz,,Karimov,Orient Trade,Director,+998 71 200-00-01,+998 90 123 45 67,aziz@orient.uz,12.03.1985\r\n\
+Иван,Петрович,Иванов,ООО Север,,,8 (916) 123-45-67,ivan@sever.ru,\r\n\
+Malika,,Tursunova,Orient Trade,Accountant,,90 555 44 33,malika@orient.uz,1990-07-01\r\n\
+Bad,,Row,,,,not a phone,not-an-email,31.02.1990\r\n\
+Aziz,,Karimov 2,,,,+998 90 123-45-67,,\r\n\
+Dilshod,,Yo'ldoshev,,,,,dilshod@example.uz,\r\n";
+
+async fn outlook_csv_checked_run_reported_and_undone(t: TestApp) {
+    // One contact already there with Dilshod's e-mail.
+    t.contact("admin", "sales_a1", json!({"first_name": "Dilshod", "last_name": "Y", "phones": [{"number": "+998 93 000 00 00"}]})).await;
+    let existing = t.contact("admin", "sales_a1", json!({"first_name": "Old", "last_name": "Karim", "phones": [{"number": "+998 71 200 00 01"}]})).await;
+    let contacts = t.count("contacts").await;
+    let accounts = t.count("accounts").await;
+    let (s, v) = upload(
+        &t,
+        "sales_a1",
+        "contacts",
+        "outlook.csv",
+        OUTLOOK.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["format"], "csv");
+    assert_eq!(v["encoding"], "UTF-8");
+    assert_eq!(v["status"], "uploaded");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (s, p) = t
+        .get("sales_a1", &format!("/api/v1/imports/{id}/preview"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{p}");
+    assert_eq!(p["origin"], "outlook");
+    assert_eq!(
+        p["suggested"],
+        json!([
+            "first_name",
+            "middle_name",
+            "last_name",
+            "account",
+            "position",
+            "phones",
+            "phones",
+            "emails",
+            "birthday"
+        ])
+    );
+    assert_eq!(p["rows"][1][2], "Иванов");
+    let settings = json!({"columns": p["suggested"], "on_duplicate": "skip"});
+    // The check writes nothing and tells each row's class.
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/imports/{id}/check"),
+            settings.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let v = settle(&t, "sales_a1", &id).await;
+    assert_eq!(v["status"], "checked", "{v}");
+    assert_eq!(v["total_rows"], 6);
+    // Aziz's work phone is Old Karim's; Karimov 2 repeats Aziz's mobile (an earlier row).
+    assert_eq!(
+        v["counts"],
+        json!({"new": 3, "duplicate": 2, "error": 1}),
+        "{v}"
+    );
+    let dups = v["examples"]["duplicate"].as_array().unwrap();
+    assert!(
+        dups.iter()
+            .any(|d| d["id"] == json!(existing) && d["reason"] == "same_phone"),
+        "{dups:?}"
+    );
+    assert!(dups.iter().any(|d| d["of_row"] == json!(2)), "{dups:?}");
+    let err = &v["examples"]["error"][0];
+    assert_eq!(err["row"], 5);
+    let columns: Vec<&str> = err["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["column"].as_str())
+        .collect();
+    assert!(
+        columns.contains(&"Mobile Phone")
+            && columns.contains(&"E-mail Address")
+            && columns.contains(&"Birthday"),
+        "{err}"
+    );
+    assert_eq!(t.count("contacts").await, contacts);
+    // The run: three new contacts (and their two new accounts), the duplicates skipped.
+    let (s, v) = t
+        .post("sales_a1", &format!("/api/v1/imports/{id}/run"), settings)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let v = settle(&t, "sales_a1", &id).await;
+    assert_eq!(v["status"], "done", "{v}");
+    assert_eq!(
+        (
+            v["created"].as_i64(),
+            v["skipped"].as_i64(),
+            v["rejected"].as_i64()
+        ),
+        (Some(5), Some(2), Some(1)),
+        "{v}"
+    );
+    assert_eq!(t.count("contacts").await, contacts + 3);
+    assert_eq!(t.count("accounts").await, accounts + 2);
+    let (_, found) = t.get("sales_a1", "/api/v1/contacts?q=Tursunova").await;
+    let malika = &found["items"][0];
+    assert_eq!(malika["phones"][0]["e164"], "+998905554433");
+    assert_eq!(malika["phones"][0]["kind"], "mobile");
+    assert_eq!(malika["owner_id"], json!(t.id("sales_a1")));
+    assert_eq!(malika["accounts"][0]["name"], "Orient Trade");
+    assert_eq!(malika["accounts"][0]["position"], "Accountant");
+    assert_eq!(malika["birthday"], "1990-07-01");
+    // Aziz was Old Karim (the same work phone): skipped, not made twice.
+    let (_, found) = t.get("sales_a1", "/api/v1/contacts?q=Aziz").await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 0, "{found}");
+    let (_, found) = t.get("sales_a1", "/api/v1/contacts?q=Иванов").await;
+    assert_eq!(found["items"][0]["middle_name"], "Петрович", "{found}");
+    let (_, orient) = t.get("sales_a1", "/api/v1/accounts?q=Orient").await;
+    assert_eq!(orient["items"].as_array().unwrap().len(), 1);
+    // The rejected rows, as they were, with the reasons, to fix and import again.
+    let resp = t
+        .client
+        .get(format!("{}/api/v1/imports/{id}/rejected.csv", t.base))
+        .bearer_auth(&t.tokens["sales_a1"])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().await.unwrap();
+    let mut lines = text.trim_start_matches('\u{feff}').lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "First Name,Middle Name,Last Name,Company,Job Title,Business Phone,Mobile Phone,E-mail Address,Birthday,row,errors"
+    );
+    let bad = lines.next().unwrap();
+    assert!(
+        bad.starts_with("Bad,,Row,,,,not a phone,not-an-email,31.02.1990,5,"),
+        "{bad}"
+    );
+    assert!(
+        bad.contains("Mobile Phone: ") && bad.contains("E-mail Address: "),
+        "{bad}"
+    );
+    assert!(lines.next().is_none());
+    // Undo: what it created goes to the trash; the audit log says so.
+    let audit = t.audit_rows().await;
+    let (s, v) = t
+        .post("sales_a1", &format!("/api/v1/imports/{id}/undo"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let v = settle(&t, "sales_a1", &id).await;
+    assert_eq!(v["status"], "undone", "{v}");
+    assert_eq!(t.count("contacts").await, contacts);
+    assert_eq!(t.count("accounts").await, accounts);
+    assert!(t.audit_rows().await > audit);
+    let (_, trash) = t
+        .get("admin", "/api/v1/contacts?trashed=true&q=Tursunova")
+        .await;
+    assert_eq!(trash["items"].as_array().unwrap().len(), 1, "{trash}");
+    // A second undo has nothing to do.
+    let (s, _) = t
+        .post("sales_a1", &format!("/api/v1/imports/{id}/undo"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+}
+both!(outlook_csv_checked_run_reported_and_undone);
+
+async fn updates_by_id_and_duplicates_updated_are_restored_by_undo(t: TestApp) {
+    let a = t.contact("admin", "sales_a1", json!({"first_name": "Ali", "last_name": "Valiyev", "emails": [{"address": "ali@example.uz"}], "phones": [{"number": "+998 90 000 00 01"}]})).await;
+    let b = t.contact("admin", "sales_a1", json!({"first_name": "Vali", "last_name": "Aliyev", "phones": [{"number": "+998 90 000 00 02"}]})).await;
+    let csv = format!(
+        "id;Фамилия;Имя;Телефон\n{a};Valiev;Ali;+998 90 000 00 01\n;Aliyev-Updated;Vali;+998 90 000 00 02\n"
+    );
+    let (s, v) = upload(&t, "sales_a1", "contacts", "update.csv", csv.into_bytes()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["delimiter"], ";");
+    let id = v["id"].as_str().unwrap().to_string();
+    let settings =
+        json!({"columns": ["id", "last_name", "first_name", "phones"], "on_duplicate": "update"});
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/imports/{id}/check"),
+            settings.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let v = settle(&t, "sales_a1", &id).await;
+    assert_eq!(v["counts"], json!({"update": 1, "duplicate": 1}), "{v}");
+    let change = &v["examples"]["update"][0]["changes"];
+    assert_eq!(change["last_name"], json!(["Valiyev", "Valiev"]), "{v}");
+    t.post("sales_a1", &format!("/api/v1/imports/{id}/run"), settings)
+        .await;
+    let v = settle(&t, "sales_a1", &id).await;
+    assert_eq!(
+        (v["updated"].as_i64(), v["created"].as_i64()),
+        (Some(2), Some(0)),
+        "{v}"
+    );
+    let (_, ra) = t.get("sales_a1", &format!("/api/v1/contacts/{a}")).await;
+    assert_eq!(ra["last_name"], "Valiev");
+    assert_eq!(
+        ra["emails"][0]["address"], "ali@example.uz",
+        "fields not in the file stay"
+    );
+    let (_, rb) = t.get("sales_a1", &format!("/api/v1/contacts/{b}")).await;
+    assert_eq!(rb["last_name"], "Aliyev-Updated");
+    t.post("sales_a1", &format!("/api/v1/imports/{id}/undo"), json!({}))
+        .await;
+    let v = settle(&t, "sales_a1", &id).await;
+    assert_eq!(v["status"], "undone");
+    let (_, ra) = t.get("sales_a1", &format!("/api/v1/contacts/{a}")).await;
+    assert_eq!(ra["last_name"], "Valiyev");
+    let (_, rb) = t.get("sales_a1", &format!("/api/v1/contacts/{b}")).await;
+    assert_eq!(rb["last_name"], "Aliyev");
+    // The history shows the import's change and its undoing.
+    let (_, h) = t
+        .get("sales_a1", &format!("/api/v1/contacts/{a}/history"))
+        .await;
+    assert!(h["items"].as_array().unwrap().len() >= 3, "{h}");
+}
+both!(updates_by_id_and_duplicates_updated_are_restored_by_undo);
+
+async fn vcards_and_windows_1251(t: TestApp) {
+    let vcf = "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Karimova;Aziza;;;\r\nFN:Aziza Karimova\r\nTEL;TYPE=CELL:+998 90 111 22 33\r\nEMAIL;TYPE=WORK:aziza@example.uz\r\nORG:Hamkor\r\nTITLE:Head of sales\r\nBDAY:1988-11-02\r\nEND:VCARD\r\n\
+BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Олег Ким\r\nN:Ким;Олег;;;\r\nTEL;VALUE=uri;TYPE=\"cell,voice\":tel:+998-93-000-00-00\r\nEND:VCARD\r\n";
+    let (s, v) = upload(
+        &t,
+        "admin",
+        "contacts",
+        "phone.vcf",
+        vcf.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["format"], "vcf");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (_, p) = t
+        .get("admin", &format!("/api/v1/imports/{id}/preview"))
+        .await;
+    t.post(
+        "admin",
+        &format!("/api/v1/imports/{id}/run"),
+        json!({"columns": p["suggested"]}),
+    )
+    .await;
+    let v = settle(&t, "admin", &id).await;
+    assert_eq!(
+        (v["status"].as_str(), v["rejected"].as_i64()),
+        (Some("done"), Some(0)),
+        "{v} {p}"
+    );
+    let (_, found) = t.get("admin", "/api/v1/contacts?q=Ким").await;
+    assert_eq!(
+        found["items"][0]["phones"][0]["e164"], "+998930000000",
+        "{found}"
+    );
+    let (_, found) = t.get("admin", "/api/v1/contacts?q=Karimova").await;
+    assert_eq!(
+        found["items"][0]["accounts"][0]["position"], "Head of sales",
+        "{found}"
+    );
+    // An accounts file from Excel in Windows-1251 with semicolons.
+    let text = "Наименование;ИНН;Телефон;Отрасль\r\nООО «Ромашка»;123456789;+7 495 123 45 67;Торговля\r\nЎзбек Савдо;987654321;71 200 00 02;Savdo\r\n";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(text);
+    let (s, v) = upload(&t, "admin", "accounts", "база.csv", bytes.into_owned()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["encoding"], "windows-1251");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (_, p) = t
+        .get("admin", &format!("/api/v1/imports/{id}/preview"))
+        .await;
+    assert_eq!(
+        p["suggested"],
+        json!(["name", "tax_id", "phones", "industry"])
+    );
+    t.post(
+        "admin",
+        &format!("/api/v1/imports/{id}/run"),
+        json!({"columns": p["suggested"]}),
+    )
+    .await;
+    let v = settle(&t, "admin", &id).await;
+    assert_eq!(v["created"], 2, "{v}");
+    let (_, found) = t.get("admin", "/api/v1/accounts?q=Ромашка").await;
+    assert_eq!(found["items"][0]["tax_id"], "123456789", "{found}");
+}
+both!(vcards_and_windows_1251);
+
+async fn imports_refuse_outsiders_and_bad_files(t: TestApp) {
+    let contacts = t.count("contacts").await;
+    // A read-only role cannot import; nothing is stored.
+    let (s, _) = upload(
+        &t,
+        "viewer",
+        "contacts",
+        "a.csv",
+        b"First Name\nA\n".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = upload(
+        &t,
+        "nobody",
+        "contacts",
+        "a.csv",
+        b"First Name\nA\n".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (_, list) = t.get("admin", "/api/v1/imports").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    // A file that is not what its name says, an executable, an unknown object.
+    let (s, v) = upload(
+        &t,
+        "sales_a1",
+        "contacts",
+        "clients.xlsx",
+        b"First Name\nA\n".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("import-mismatch"), "{v}");
+    let (s, v) = upload(
+        &t,
+        "sales_a1",
+        "contacts",
+        "clients.csv",
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, _) = upload(
+        &t,
+        "sales_a1",
+        "users",
+        "a.csv",
+        b"First Name\nA\n".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // Someone else's import does not exist for a colleague; the owner's stays as it was.
+    let (_, v) = upload(
+        &t,
+        "sales_a1",
+        "contacts",
+        "a.csv",
+        b"First Name;Last Name\nA;B\n".to_vec(),
+    )
+    .await;
+    let id = v["id"].as_str().unwrap().to_string();
+    for (method, path) in [
+        ("GET", format!("/api/v1/imports/{id}")),
+        ("GET", format!("/api/v1/imports/{id}/preview")),
+        ("POST", format!("/api/v1/imports/{id}/run")),
+        ("POST", format!("/api/v1/imports/{id}/check")),
+        ("POST", format!("/api/v1/imports/{id}/cancel")),
+        ("POST", format!("/api/v1/imports/{id}/undo")),
+        ("GET", format!("/api/v1/imports/{id}/rejected.csv")),
+    ] {
+        let body = json!({"columns": ["first_name", "last_name"]});
+        let (s, _, _) = t
+            .request("sales_b", method.parse().unwrap(), &path, Some(&body), &[])
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    let (_, v) = t.get("sales_a1", &format!("/api/v1/imports/{id}")).await;
+    assert_eq!(v["status"], "uploaded");
+    // Bad choices are named: an unknown field, a field twice.
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/imports/{id}/run"),
+            json!({"columns": ["password", "last_name"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/imports/{id}/run"),
+            json!({"columns": ["last_name", "last_name"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // All or nothing: one bad row, nothing written.
+    let (_, v) = upload(
+        &t,
+        "sales_a1",
+        "contacts",
+        "b.csv",
+        b"First Name,Mobile Phone\nGood,+998 90 100 00 01\nBad,not a phone\n".to_vec(),
+    )
+    .await;
+    let id2 = v["id"].as_str().unwrap().to_string();
+    t.post(
+        "sales_a1",
+        &format!("/api/v1/imports/{id2}/run"),
+        json!({"columns": ["first_name", "phones"], "skip_bad_rows": false}),
+    )
+    .await;
+    let v = settle(&t, "sales_a1", &id2).await;
+    assert_eq!(v["status"], "failed", "{v}");
+    assert_eq!(t.count("contacts").await, contacts);
+    // An owner column naming someone outside the importer's reach: that row is refused.
+    let csv = format!(
+        "Last Name,Owner\nMine,{}\nTheirs,sales_b@test.hamkor.uz\n",
+        "sales_a1@test.hamkor.uz"
+    );
+    let (_, v) = upload(&t, "sales_a1", "contacts", "c.csv", csv.into_bytes()).await;
+    let id3 = v["id"].as_str().unwrap().to_string();
+    t.post(
+        "sales_a1",
+        &format!("/api/v1/imports/{id3}/run"),
+        json!({"columns": ["last_name", "owner"]}),
+    )
+    .await;
+    let v = settle(&t, "sales_a1", &id3).await;
+    assert_eq!(
+        (v["created"].as_i64(), v["rejected"].as_i64()),
+        (Some(1), Some(1)),
+        "{v}"
+    );
+    assert_eq!(t.count("contacts").await, contacts + 1);
+}
+both!(imports_refuse_outsiders_and_bad_files);
