@@ -279,6 +279,8 @@ mod tests {
             include_str!("../../hamkor-app/src/documents.rs"),
             include_str!("../../hamkor-web/src/api/documents.rs"),
             include_str!("../../hamkor-web/src/ui/documents.rs"),
+            include_str!("../../hamkor-app/src/export.rs"),
+            include_str!("../../hamkor-app/src/lists.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

@@ -15,6 +15,7 @@ mod currencies;
 mod custom_fields;
 mod deals;
 mod documents;
+mod export;
 mod input;
 mod interactions;
 mod leads;
