@@ -7,6 +7,7 @@ pub mod currencies;
 pub mod custom_fields;
 pub mod demo;
 pub mod documents;
+pub mod export;
 pub mod generate;
 pub mod imports;
 pub mod leads;

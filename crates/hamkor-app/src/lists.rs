@@ -6,9 +6,10 @@
 
 use crate::{App, AppError, AppResult};
 use hamkor_domain::objects::{FieldKind, ObjectDef};
-use hamkor_domain::{FieldError, Id, Role, ValidationErrors};
+use hamkor_domain::{Action, FieldError, Id, Role, Scope, ValidationErrors};
 use hamkor_store::Actor;
 use hamkor_store::list::ListQuery;
+use hamkor_store::records;
 use hamkor_store::views::{self, SavedView};
 use serde_json::{Value, json};
 
@@ -41,8 +42,80 @@ pub struct Refusal {
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct BulkReport {
     pub done: usize,
+    /// The first [`REFUSALS_LISTED`] refusals.
     pub refused: Vec<Refusal>,
+    /// How many were refused in all.
+    pub refused_count: usize,
 }
+
+/// A report lists at most this many refusals (a whole list may refuse thousands).
+pub const REFUSALS_LISTED: usize = 1000;
+
+/// The records a bulk action applies to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkTarget {
+    /// These records (at most [`BULK_MAX`]).
+    Ids(Vec<Id>),
+    /// Every record the list with these parameters (filters and `q`) shows the user,
+    /// however many.
+    Matching(Vec<(String, String)>),
+}
+
+impl BulkTarget {
+    /// Reads `ids` (a list of ids) or `matching` (an object of list parameters, each a
+    /// string or a list of strings for a repeated parameter) from a request body.
+    pub fn parse(body: &Value) -> Result<BulkTarget, ValidationErrors> {
+        match (body.get("ids"), body.get("matching")) {
+            (Some(_), Some(_)) => Err(FieldError::new("matching", "error-bulk-target").into()),
+            (Some(ids), None) => {
+                let Some(list) = ids.as_array() else {
+                    return Err(FieldError::new("ids", "error-type-list").into());
+                };
+                list.iter()
+                    .map(|v| v.as_str().and_then(|s| s.parse().ok()))
+                    .collect::<Option<Vec<Id>>>()
+                    .map(BulkTarget::Ids)
+                    .ok_or_else(|| FieldError::new("ids", "error-id").into())
+            }
+            (None, Some(Value::Object(m))) => {
+                let mut params = Vec::new();
+                for (k, v) in m {
+                    match v {
+                        Value::String(s) => params.push((k.clone(), s.clone())),
+                        Value::Array(items) if items.iter().all(Value::is_string) => params.extend(
+                            items
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .map(|s| (k.clone(), s.to_string())),
+                        ),
+                        _ => {
+                            return Err(FieldError::new(
+                                format!("matching.{k}"),
+                                "error-type-text",
+                            )
+                            .into());
+                        }
+                    }
+                }
+                Ok(BulkTarget::Matching(params))
+            }
+            (None, Some(_)) => Err(FieldError::new("matching", "error-not-object").into()),
+            (None, None) => Err(FieldError::new("ids", "error-required").into()),
+        }
+    }
+}
+
+/// The list parameters that choose records (not how a page of them is shown).
+fn matching_params(params: &[(String, String)]) -> Vec<(String, String)> {
+    params
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "cursor" | "limit" | "count" | "sort" | "col"))
+        .cloned()
+        .collect()
+}
+
+/// Bulk actions over a whole list read it in pages of this many.
+const BULK_PAGE: u32 = 500;
 
 impl BulkAction {
     /// Reads `{"action": …}` with its argument (`owner_id`, `tag`, `field` and `value`).
@@ -127,6 +200,84 @@ pub fn may_delete_view(actor: &Actor, view: &SavedView) -> bool {
 }
 
 impl App {
+    /// Applies an action to the selected records or to every record matching a list's
+    /// filters.
+    pub async fn bulk_target(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        target: &BulkTarget,
+        action: &BulkAction,
+    ) -> AppResult<BulkReport> {
+        match target {
+            BulkTarget::Ids(ids) => self.bulk(actor, def, ids, action).await,
+            BulkTarget::Matching(params) => self.bulk_matching(actor, def, params, action).await,
+        }
+    }
+
+    /// How many records the list with these parameters shows the actor (what a bulk
+    /// action on "every record matching" would go through).
+    pub async fn count_matching(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        params: &[(String, String)],
+    ) -> AppResult<i64> {
+        if actor.scope(def.object, Action::Read) == Scope::None {
+            return Err(AppError::Forbidden);
+        }
+        let customs = self.custom_fields(def.object).await?;
+        let mut q = ListQuery::parse(def, &customs, &matching_params(params))?;
+        q.count = true;
+        q.limit = 1;
+        let mut db = self.db.clone();
+        Ok(records::list(&mut db, actor, def, &q)
+            .await?
+            .total
+            .unwrap_or(0))
+    }
+
+    /// Applies an action to every record the list with these parameters shows the actor,
+    /// walking it by id in pages (so a record the action moves is met once), each record
+    /// through the same path as one edit, with its own rights check and transaction.
+    pub async fn bulk_matching(
+        &self,
+        actor: &Actor,
+        def: &ObjectDef,
+        params: &[(String, String)],
+        action: &BulkAction,
+    ) -> AppResult<BulkReport> {
+        if actor.scope(def.object, Action::Read) == Scope::None {
+            return Err(AppError::Forbidden);
+        }
+        let customs = self.custom_fields(def.object).await?;
+        let mut q = ListQuery::parse(def, &customs, &matching_params(params))?;
+        q.order_by_id();
+        q.limit = BULK_PAGE;
+        let ctx = self.write_context(def).await?;
+        let mut report = BulkReport::default();
+        loop {
+            let mut db = self.db.clone();
+            let page = records::list(&mut db, actor, def, &q).await?;
+            for r in &page.items {
+                match self.bulk_one(actor, def, r.id, action, &ctx).await {
+                    Ok(()) => report.done += 1,
+                    Err(e) => {
+                        report.refused_count += 1;
+                        if report.refused.len() < REFUSALS_LISTED {
+                            report.refused.push(refusal(r.id, e));
+                        }
+                    }
+                }
+            }
+            match page.next_cursor {
+                Some(c) if q.continue_after(&c) => {}
+                _ => break,
+            }
+        }
+        Ok(report)
+    }
+
     /// Applies an action to each record, reporting what was done and what was refused.
     pub async fn bulk(
         &self,
@@ -155,6 +306,7 @@ impl App {
                 Ok(()) => report.done += 1,
                 Err(e) => report.refused.push(refusal(*id, e)),
             }
+            report.refused_count = report.refused.len();
         }
         Ok(report)
     }

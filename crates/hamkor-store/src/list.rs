@@ -458,6 +458,26 @@ impl ListQuery {
         errors.into_result().map(|_| q)
     }
 
+    /// Continues after `cursor` (a page's `next_cursor`), as `cursor=` would; `false` if
+    /// it does not fit this query.
+    pub fn continue_after(&mut self, cursor: &str) -> bool {
+        match decode_cursor(cursor) {
+            Some(c) if c.len() == self.keys().len() => {
+                self.cursor = Some(c);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Walks the list by id alone (creation order), from the start: the one order a
+    /// change to the records cannot move them in, so a walk that changes them meets each
+    /// once.
+    pub fn order_by_id(&mut self) {
+        self.sort.clear();
+        self.cursor = None;
+    }
+
     /// Appends the filter and search conditions (each starting with ` AND `).
     /// `plan` says how to search (see [`ListQuery::search_plan`]).
     pub(crate) fn push_conditions(&self, sql: &mut Sql, b: Backend, plan: &dialect::SearchPlan) {

@@ -290,6 +290,8 @@ mod tests {
             include_str!("../../hamkor-app/src/imports.rs"),
             include_str!("../../hamkor-web/src/api/imports.rs"),
             include_str!("../../hamkor-import/src/lib.rs"),
+            include_str!("../../hamkor-app/src/export.rs"),
+            include_str!("../../hamkor-app/src/lists.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod export;
 pub mod files;
 pub mod i18n;
 pub mod ops;

@@ -232,6 +232,9 @@ enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Export a list to a file: the same exporter as the web UI and the API, with the
+    /// rights of --user (default: the first active administrator). Logged in the audit.
+    Export(ExportArgs),
     /// Send a test e-mail with the SMTP settings; exits with 1 if it cannot be sent.
     CheckMail {
         /// Who gets the test message.
@@ -271,6 +274,40 @@ struct ImportArgs {
     /// Read 01/02/2024 as 2 January (default: as 1 February).
     #[arg(long)]
     month_first: bool,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// What to export: accounts, contacts, interactions, needs, tasks, events, deals,
+    /// products, leads or documents (singular names work too).
+    object: String,
+    /// Where to write it; `-` for standard output. The format follows the extension
+    /// (.csv, .xlsx, .vcf) unless --format says otherwise.
+    file: String,
+    /// The user (e-mail) whose rights and language apply: only what they may see is
+    /// exported. Default: the first active administrator.
+    #[arg(long, value_name = "EMAIL")]
+    user: Option<String>,
+    /// csv, xlsx or vcf (contacts only).
+    #[arg(long)]
+    format: Option<String>,
+    /// A list filter as the API takes it: `kind=client`, `created_at[gte]=2026-01-01`,
+    /// `custom.budget[gt]=1000`. Repeat for more; all must hold.
+    #[arg(long = "filter", value_name = "FIELD=VALUE")]
+    filters: Vec<String>,
+    /// Search text, as the list's search box.
+    #[arg(long)]
+    q: Option<String>,
+    /// Sort, as the list takes it: `name`, `-created_at`, `last_name,first_name`.
+    #[arg(long)]
+    sort: Option<String>,
+    /// Comma-separated columns (field names, custom.<key>, owner_id, created_at,
+    /// updated_at, id; contacts also name and accounts). Default: every field.
+    #[arg(long)]
+    columns: Option<String>,
+    /// CSV only: comma (default), semicolon or tab.
+    #[arg(long)]
+    delimiter: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -410,6 +447,7 @@ async fn main() -> Result<()> {
         Command::Import(args) => import(app, args).await?,
         Command::CheckMail { .. } => unreachable!("handled before the database is opened"),
         Command::User(cmd) => user_command(&app, &config, cmd).await?,
+        Command::Export(args) => export_command(&app, args).await?,
         Command::Token(TokenCommand::Create { user, name }) => {
             let u = app
                 .user_by_email(&user)
@@ -848,6 +886,125 @@ async fn user_command(app: &App, config: &Config, cmd: UserCommand) -> Result<()
             println!("Disabled {}.", u.email);
         }
     }
+    Ok(())
+}
+
+/// `hamkor export OBJECT FILE …`: runs the web UI's exporter as the chosen user and
+/// writes the file (through `FILE.part`, renamed when complete, so a failed export
+/// leaves no half file under the real name).
+async fn export_command(app: &App, args: ExportArgs) -> Result<()> {
+    use hamkor_app::export::{ExportFormat, ExportRequest};
+    use hamkor_web::i18n::{Lang, Loc};
+    use tokio::io::AsyncWriteExt;
+    let def = hamkor_domain::objects::OBJECTS
+        .into_iter()
+        .find(|d| d.plural == args.object || d.object.as_str() == args.object)
+        .with_context(|| {
+            let names: Vec<&str> = hamkor_domain::objects::OBJECTS
+                .iter()
+                .map(|d| d.plural)
+                .collect();
+            format!("no object {:?}; one of {}", args.object, names.join(", "))
+        })?;
+    let users = app.users().await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let user = match &args.user {
+        Some(email) => app
+            .user_by_email(email)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+            .with_context(|| format!("no user {email}"))?,
+        None => users
+            .iter()
+            .filter(|u| u.role.is_admin() && !u.disabled)
+            .min_by_key(|u| (u.created_at, u.id))
+            .cloned()
+            .context("no active administrator; name a user with --user")?,
+    };
+    if user.disabled {
+        bail!("{} is disabled", user.email);
+    }
+    let actor = app
+        .actor(&user)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut params: Vec<(String, String)> = Vec::new();
+    for f in &args.filters {
+        let (k, v) = f
+            .split_once('=')
+            .with_context(|| format!("--filter {f:?}: write it as FIELD=VALUE"))?;
+        params.push((k.trim().to_string(), v.to_string()));
+    }
+    for (k, v) in [
+        ("q", &args.q),
+        ("sort", &args.sort),
+        ("columns", &args.columns),
+        ("delimiter", &args.delimiter),
+        ("format", &args.format),
+    ] {
+        if let Some(v) = v {
+            params.push((k.to_string(), v.clone()));
+        }
+    }
+    let loc = Loc::new(
+        user.language
+            .as_deref()
+            .and_then(Lang::parse)
+            .unwrap_or(Lang::En),
+    )
+    .in_zone(&user.time_zone);
+    let req = ExportRequest::parse(&params, ExportFormat::from_file_name(&args.file))
+        .map_err(|e| anyhow::anyhow!("{}", describe(hamkor_app::AppError::Invalid(e))))?;
+    let mut plan = app
+        .prepare_export(&actor, def, &req)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}", describe(e)))?;
+    plan.via = "shell";
+    let to_stdout = args.file == "-";
+    let part = format!("{}.part", args.file);
+    let mut file: Box<dyn tokio::io::AsyncWrite + Unpin + Send> = if to_stdout {
+        Box::new(tokio::io::stdout())
+    } else {
+        Box::new(
+            tokio::fs::File::create(&part)
+                .await
+                .with_context(|| format!("cannot write {part}"))?,
+        )
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    let write = async move {
+        while let Some(chunk) = rx.recv().await {
+            file.write_all(&chunk?).await?;
+        }
+        file.flush().await?;
+        Ok::<(), std::io::Error>(())
+    };
+    let run = async {
+        let r = app.export(&actor, &plan, &loc, &tx).await;
+        drop(tx);
+        r
+    };
+    let (done, written) = tokio::join!(run, write);
+    let result = done
+        .map_err(|e| anyhow::anyhow!("{}", describe(e)))
+        .and_then(|d| written.map(|_| d).context("writing the export failed"));
+    let done = match result {
+        Ok(d) => d,
+        Err(e) => {
+            if !to_stdout {
+                let _ = tokio::fs::remove_file(&part).await;
+            }
+            return Err(e);
+        }
+    };
+    if !to_stdout {
+        tokio::fs::rename(&part, &args.file)
+            .await
+            .with_context(|| format!("cannot rename {part} to {}", args.file))?;
+    }
+    eprintln!(
+        "Exported {} {} as {} to {} (export {}, logged in the audit).",
+        done.rows, def.plural, user.email, args.file, done.id
+    );
     Ok(())
 }
 

@@ -147,9 +147,13 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/views", &["get", "post"]),
     ("/api/v1/views/{id}", &["delete"]),
     ("/api/v1/accounts/bulk", &["post"]),
+    ("/api/v1/accounts/export", &["get"]),
     ("/api/v1/contacts/bulk", &["post"]),
+    ("/api/v1/contacts/export", &["get"]),
     ("/api/v1/interactions/bulk", &["post"]),
+    ("/api/v1/interactions/export", &["get"]),
     ("/api/v1/needs/bulk", &["post"]),
+    ("/api/v1/needs/export", &["get"]),
     ("/api/v1/picklists/{list}", &["get", "post"]),
     ("/api/v1/picklists/{list}/{value}", &["patch"]),
     ("/api/v1/custom_fields", &["get", "post"]),
@@ -164,6 +168,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/tasks/{id}/restore", &["post"]),
     ("/api/v1/tasks/{id}/history", &["get"]),
     ("/api/v1/tasks/bulk", &["post"]),
+    ("/api/v1/tasks/export", &["get"]),
     ("/api/v1/tasks/{id}/status", &["post"]),
     ("/api/v1/tasks/{id}/comments", &["get", "post"]),
     ("/api/v1/task_views/{view}", &["get"]),
@@ -174,6 +179,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/events/{id}/restore", &["post"]),
     ("/api/v1/events/{id}/history", &["get"]),
     ("/api/v1/events/bulk", &["post"]),
+    ("/api/v1/events/export", &["get"]),
     ("/api/v1/events/{id}/comments", &["get", "post"]),
     ("/api/v1/calendar", &["get"]),
     ("/api/v1/calendar/import", &["post"]),
@@ -186,6 +192,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/deals/{id}/restore", &["post"]),
     ("/api/v1/deals/{id}/history", &["get"]),
     ("/api/v1/deals/bulk", &["post"]),
+    ("/api/v1/deals/export", &["get"]),
     ("/api/v1/deals/{id}/stages", &["get"]),
     ("/api/v1/deals/board", &["get"]),
     ("/api/v1/pipelines", &["get", "post"]),
@@ -194,6 +201,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/products/{id}/restore", &["post"]),
     ("/api/v1/products/{id}/history", &["get"]),
     ("/api/v1/products/bulk", &["post"]),
+    ("/api/v1/products/export", &["get"]),
     ("/api/v1/stages/{id}/script", &["get", "put"]),
     ("/api/v1/deals/{id}/script", &["get"]),
     ("/api/v1/deals/{id}/lines", &["get", "put"]),
@@ -209,6 +217,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/leads/{id}/restore", &["post"]),
     ("/api/v1/leads/{id}/history", &["get"]),
     ("/api/v1/leads/bulk", &["post"]),
+    ("/api/v1/leads/export", &["get"]),
     ("/api/v1/leads/{id}/duplicates", &["get"]),
     ("/api/v1/leads/{id}/convert", &["post"]),
     ("/api/v1/leads/import", &["post"]),
@@ -231,6 +240,7 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/documents/{id}/restore", &["post"]),
     ("/api/v1/documents/{id}/history", &["get"]),
     ("/api/v1/documents/bulk", &["post"]),
+    ("/api/v1/documents/export", &["get"]),
     ("/api/v1/documents/{id}/lines", &["get", "put"]),
     ("/api/v1/documents/{id}/documents", &["post"]),
     ("/api/v1/deals/{id}/documents", &["post"]),
@@ -255,6 +265,7 @@ pub fn spec() -> Value {
                 ![
                     "/timeline",
                     "/bulk",
+                    "/export",
                     "/status",
                     "/comments",
                     "/stages",
@@ -324,6 +335,31 @@ pub fn spec() -> Value {
                     "contact": {"$ref": "#/components/schemas/contact"},
                     "position": {"type": "string", "description": "the contact's position at the new account"},
                     "interaction": {"$ref": "#/components/schemas/interaction"}}}}}});
+            }
+            if path.ends_with("/export") {
+                op["parameters"] = json!([
+                    {"name": "format", "in": "query", "description": "csv (the default), xlsx, or vcf (contacts only: vCard 4.0)", "schema": {"type": "string", "enum": ["csv", "xlsx", "vcf"]}},
+                    {"name": "columns", "in": "query", "description": "comma-separated column names (fields, custom.<key>, owner_id, created_at, updated_at, id; for contacts also name and accounts); default every field", "schema": {"type": "string"}},
+                    {"name": "delimiter", "in": "query", "description": "CSV only: comma (default), semicolon or tab", "schema": {"type": "string"}},
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    {"name": "sort", "in": "query", "schema": {"type": "string"}},
+                    {"name": "trashed", "in": "query", "schema": {"type": "boolean"}}
+                ]);
+                op["description"] = json!(
+                    "The whole list the caller may see, with the same filters (field=value, field[op]=value), search and sort as the list, streamed as a file (Content-Disposition: attachment). Text cells that a spreadsheet would read as a formula start with ' . Each export is written to the audit log."
+                );
+                op["responses"]["200"] = json!({"description": "The file", "content": {
+                    "text/csv": {}, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {}, "text/vcard": {}}});
+            }
+            if path.ends_with("/bulk") {
+                op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "action": {"type": "string", "enum": ["set_owner", "add_tag", "remove_tag", "set_field", "delete"]},
+                    "owner_id": {"type": "string"}, "tag": {"type": "string"}, "field": {"type": "string"}, "value": {},
+                    "ids": {"type": "array", "items": {"type": "string"}, "maxItems": hamkor_app::lists::BULK_MAX},
+                    "matching": {"type": "object", "additionalProperties": {"type": ["string", "array"]},
+                        "description": "instead of ids: list parameters (filters and q); the action applies to every record the list shows the caller"}},
+                    "required": ["action"]}}},
+                    "description": "Each record is changed on its own through the usual checks; the answer has done, refused (the first 1,000, with reasons) and refused_count."});
             }
             if path.ends_with("/timeline") {
                 let mut params = vec![

@@ -122,6 +122,14 @@ pub fn routes(def: &'static ObjectDef) -> Router<AppState> {
             get(move |s: State<AppState>, u: ApiUser, p: Path<String>| history(def, s, u, p)),
         )
         .route(
+            &format!("{base}/export"),
+            get(
+                move |s: State<AppState>, u: ApiUser, q: Query<Vec<(String, String)>>| {
+                    export(def, s, u, q)
+                },
+            ),
+        )
+        .route(
             &format!("{base}/bulk"),
             post(
                 move |s: State<AppState>, u: ApiUser, h: HeaderMap, b: Bytes| bulk(def, s, u, h, b),
@@ -129,7 +137,21 @@ pub fn routes(def: &'static ObjectDef) -> Router<AppState> {
         )
 }
 
-/// `POST /api/v1/{plural}/bulk`: one action on many records, each checked on its own.
+/// `GET /api/v1/{plural}/export?format=csv|xlsx|vcf&columns=…&<list parameters>`: the
+/// whole list as a file, streamed.
+async fn export(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    ApiUser(c): ApiUser,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    crate::export::download(&s.app, &c.actor, c.loc, def, &params, "api")
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))
+}
+
+/// `POST /api/v1/{plural}/bulk`: one action on the records given by `ids`, or on every
+/// record matching the list parameters in `matching`, each checked on its own.
 async fn bulk(
     def: &'static ObjectDef,
     State(s): State<AppState>,
@@ -137,31 +159,16 @@ async fn bulk(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    use hamkor_app::lists::BulkAction;
+    use hamkor_app::lists::{BulkAction, BulkTarget};
     let body = json_body(&headers, &body, &c.loc)?;
     let action = BulkAction::parse(def, &body).map_err(|e| ApiError::invalid(&e, &c.loc))?;
-    let ids: Vec<Id> = match body.get("ids").and_then(Value::as_array) {
-        Some(list) => list
-            .iter()
-            .map(|v| v.as_str().and_then(|s| s.parse().ok()))
-            .collect::<Option<Vec<Id>>>()
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    &hamkor_domain::FieldError::new("ids", "error-id").into(),
-                    &c.loc,
-                )
-            })?,
-        None => {
-            return Err(ApiError::invalid(
-                &hamkor_domain::FieldError::new("ids", "error-type-list").into(),
-                &c.loc,
-            ));
-        }
-    };
-    let report = s
-        .app
-        .bulk(&c.actor, def, &ids, &action)
+    let target = BulkTarget::parse(&body).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    // A whole list can take longer than one request may: the work runs on its own task,
+    // so a request that times out or goes away does not stop it half-way.
+    let (app, actor) = (s.app.clone(), c.actor.clone());
+    let report = tokio::spawn(async move { app.bulk_target(&actor, def, &target, &action).await })
         .await
+        .map_err(|e| ApiError::from_app(hamkor_app::AppError::Internal(e.to_string()), &c.loc))?
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(axum::Json(json!(report)).into_response())
 }

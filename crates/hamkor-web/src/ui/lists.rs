@@ -3,16 +3,17 @@
 use super::records::{app_error_page, href as list_href};
 use super::{Frame, render};
 use crate::AppState;
-use crate::auth::UiForm;
+use crate::auth::{UiForm, UiUser};
 use crate::i18n::{Lang, Loc};
 use askama::Template;
 use axum::Router;
+use axum::extract::Query;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use hamkor_app::AppError;
-use hamkor_app::lists::BulkAction;
+use hamkor_app::lists::{BulkAction, BulkTarget};
 use hamkor_domain::Id;
 use hamkor_domain::objects::{OBJECTS, ObjectDef};
 use hamkor_store::users::User;
@@ -34,6 +35,14 @@ pub fn routes() -> Router<AppState> {
             .route(
                 &format!("/{}/bulk", d.plural),
                 post(move |s: State<AppState>, f: UiForm| bulk(d, s, f)),
+            )
+            .route(
+                &format!("/{}/export", d.plural),
+                get(
+                    move |s: State<AppState>, u: UiUser, q: Query<Vec<(String, String)>>| {
+                        export(d, s, u, q)
+                    },
+                ),
             );
     }
     r
@@ -80,6 +89,20 @@ async fn delete_view(
     }
 }
 
+/// `GET /{plural}/export?format=…&<the list's parameters>`: the list page's export
+/// buttons, the same exporter as the API's.
+async fn export(
+    def: &'static ObjectDef,
+    State(s): State<AppState>,
+    UiUser(c): UiUser,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    match crate::export::download(&s.app, &c.actor, c.loc, def, &params, "ui").await {
+        Ok(r) => r,
+        Err(e) => app_error_page(&c, e),
+    }
+}
+
 pub struct RefusedView {
     href: String,
     reason: String,
@@ -95,6 +118,23 @@ struct BulkPage {
     search_value: String,
     done: usize,
     refused: Vec<RefusedView>,
+    refused_count: usize,
+    back: String,
+}
+
+#[derive(Template)]
+#[template(path = "bulk_confirm.html")]
+struct BulkConfirmPage {
+    loc: Loc,
+    user: Option<User>,
+    csrf: String,
+    langs: [Lang; 3],
+    search_value: String,
+    plural: &'static str,
+    action_label: String,
+    count: String,
+    /// The form's fields, sent again with `confirm=yes`.
+    hidden: Vec<(String, String)>,
     back: String,
 }
 
@@ -114,16 +154,88 @@ async fn bulk(def: &'static ObjectDef, State(s): State<AppState>, form: UiForm) 
         }
         _ => {}
     }
-    let ids: Vec<Id> = form
-        .fields
-        .iter()
-        .filter(|(k, _)| k == "ids")
-        .filter_map(|(_, v)| v.parse().ok())
-        .collect();
     let back = super::safe_next(Some(form.get("return_to")));
-    let result = match BulkAction::parse(def, &body) {
-        Ok(a) => s.app.bulk(&c.actor, def, &ids, &a).await,
-        Err(e) => Err(AppError::Invalid(e)),
+    let target = if form.get("target") == "all" {
+        BulkTarget::Matching(crate::api::users::parse_query(form.get("params")))
+    } else {
+        BulkTarget::Ids(
+            form.fields
+                .iter()
+                .filter(|(k, _)| k == "ids")
+                .filter_map(|(_, v)| v.parse().ok())
+                .collect(),
+        )
+    };
+    let action = match BulkAction::parse(def, &body) {
+        Ok(a) => a,
+        Err(e) => {
+            return super::message(
+                Frame::for_caller(c),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                loc.t("form-has-errors"),
+                loc.errors_by_field(&e),
+            );
+        }
+    };
+    // A whole list is acted on only once the user has seen how many records it holds.
+    if let BulkTarget::Matching(params) = &target
+        && form.get("confirm") != "yes"
+    {
+        let count = match s.app.count_matching(&c.actor, def, params).await {
+            Ok(n) => n,
+            Err(e) => return app_error_page(c, e),
+        };
+        if count == 0 {
+            return super::message(
+                Frame::for_caller(c),
+                StatusCode::OK,
+                loc.t("bulk-result"),
+                loc.t("bulk-none-matching"),
+            );
+        }
+        let hidden = form
+            .fields
+            .iter()
+            .filter(|(k, _)| {
+                matches!(
+                    k.as_str(),
+                    "action"
+                        | "owner_id"
+                        | "tag"
+                        | "field"
+                        | "value"
+                        | "target"
+                        | "params"
+                        | "return_to"
+                )
+            })
+            .cloned()
+            .chain([("confirm".to_string(), "yes".to_string())])
+            .collect();
+        let frame = Frame::for_caller(c);
+        return render(&BulkConfirmPage {
+            loc,
+            user: frame.user,
+            csrf: frame.csrf,
+            langs: frame.langs,
+            search_value: String::new(),
+            plural: def.plural,
+            action_label: loc.t(&format!("bulk-{}", form.get("action"))),
+            count: loc.number(count as f64, 0),
+            hidden,
+            back,
+        });
+    }
+    let result = match &target {
+        // A whole list may take longer than a request may wait: it runs on its own task,
+        // which finishes even if the request times out.
+        BulkTarget::Matching(_) => {
+            let (app, actor) = (s.app.clone(), c.actor.clone());
+            tokio::spawn(async move { app.bulk_target(&actor, def, &target, &action).await })
+                .await
+                .unwrap_or_else(|e| Err(AppError::Internal(e.to_string())))
+        }
+        BulkTarget::Ids(_) => s.app.bulk_target(&c.actor, def, &target, &action).await,
     };
     let report = match result {
         Ok(r) => r,
@@ -157,6 +269,7 @@ async fn bulk(def: &'static ObjectDef, State(s): State<AppState>, form: UiForm) 
         search_value: String::new(),
         done: report.done,
         refused,
+        refused_count: report.refused_count,
         back,
     })
 }

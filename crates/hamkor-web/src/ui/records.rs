@@ -341,6 +341,10 @@ struct ListPage {
     /// Fields "set a field" can change: one-value core fields, by label.
     bulk_fields: Vec<(String, String)>,
     return_to: String,
+    /// The list's filters and search as a query string: "every record matching".
+    match_params: String,
+    /// Export links (href, label) carrying the filters, search, sort and shown columns.
+    exports: Vec<(String, String)>,
 }
 
 pub(crate) fn app_error_page(c: &Caller, e: AppError) -> Response {
@@ -655,6 +659,34 @@ async fn list_page(
         .cloned()
         .collect();
     let current_query = query_string(&current);
+    let mut matching: Vec<(String, String)> = filters.clone();
+    if !q.is_empty() {
+        matching.push(("q".into(), q.clone()));
+    }
+    let mut export_params = matching.clone();
+    if !sort.is_empty() {
+        export_params.push(("sort".into(), sort.clone()));
+    }
+    export_params.extend(columns.iter().map(|f| ("col".to_string(), f.name.clone())));
+    let export_href = |extra: &[(&str, &str)]| {
+        let mut p: Vec<(String, String)> = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        p.extend(export_params.iter().cloned());
+        format!("/{}/export?{}", def.plural, query_string(&p))
+    };
+    let mut exports = vec![
+        (export_href(&[("format", "csv")]), loc.t("export-csv")),
+        (
+            export_href(&[("format", "csv"), ("delimiter", "semicolon")]),
+            loc.t("export-csv-semicolon"),
+        ),
+        (export_href(&[("format", "xlsx")]), loc.t("export-xlsx")),
+    ];
+    if def.object == ObjectType::Contact {
+        exports.push((export_href(&[("format", "vcf")]), loc.t("export-vcf")));
+    }
     let views = s
         .app
         .saved_views(&c.actor, def)
@@ -674,6 +706,8 @@ async fn list_page(
     render(&ListPage {
         views,
         return_to: href(def.plural, &current),
+        match_params: query_string(&matching),
+        exports,
         current_query,
         can_share: hamkor_app::lists::may_share_views(&c.actor),
         bulk_users: users

@@ -16,6 +16,7 @@ mod custom_fields;
 mod deals;
 mod documents;
 mod imports;
+mod export;
 mod input;
 mod interactions;
 mod leads;
