@@ -289,6 +289,20 @@ pub fn push_search(sql: &mut Sql, b: Backend, plan: &SearchPlan, words: &[String
     sql.push(")");
 }
 
+/// Appends "the `id` member of the JSON object column" as text (a task's `related`).
+pub fn push_json_id(sql: &mut Sql, b: Backend, column: &'static str) {
+    match b {
+        Backend::Sqlite => {
+            sql.push("json_extract(")
+                .push_ident(column)
+                .push(", '$.id')");
+        }
+        Backend::Postgres => {
+            sql.push("(").push_ident(column).push("->>'id')");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::fts_query;

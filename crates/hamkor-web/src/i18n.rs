@@ -279,6 +279,9 @@ mod tests {
             include_str!("../../hamkor-app/src/documents.rs"),
             include_str!("../../hamkor-web/src/api/documents.rs"),
             include_str!("../../hamkor-web/src/ui/documents.rs"),
+            include_str!("../../hamkor-domain/src/dedup.rs"),
+            include_str!("../../hamkor-app/src/dedup.rs"),
+            include_str!("../../hamkor-web/src/api/dedup.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1` (conventions in the repository's docs/api.md).
 
 pub mod currencies;
+pub mod dedup;
 pub mod documents;
 pub mod leads;
 pub mod openapi;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .merge(sales::price_list_routes())
         .merge(sales::funnel_routes())
         .merge(currencies::routes())
+        .merge(dedup::routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))
 }

@@ -14,6 +14,7 @@ mod calendar;
 mod currencies;
 mod custom_fields;
 mod deals;
+mod dedup;
 mod documents;
 mod input;
 mod interactions;
