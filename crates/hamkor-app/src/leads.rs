@@ -2,11 +2,12 @@
 //! the public web forms that bring leads in, and the rules that give each new one an owner.
 
 use crate::{App, AppError, AppResult};
+use hamkor_domain::dedup::{Profile, Reason};
 use hamkor_domain::input::{Mode, RecordInput, parse_record_input};
 use hamkor_domain::objects::{ACCOUNT, CONTACT, DEAL, LEAD, ObjectDef, SOURCES};
 use hamkor_domain::{Action, FieldError, Id, ObjectType, Role, Scope, ValidationErrors};
+use hamkor_store::dedup;
 use hamkor_store::leads::{self, Condition, LeadRule, WebForm, WebFormInput};
-use hamkor_store::list::ListQuery;
 use hamkor_store::records::{self, Record};
 use hamkor_store::{Actor, settings};
 use serde::Serialize;
@@ -53,7 +54,7 @@ const RULE_OPS: &[&str] = &["eq", "contains", "empty"];
 pub struct Candidate {
     pub id: Id,
     pub title: String,
-    /// `same-phone`, `same-email`, `same-name`, `similar-name`.
+    /// `same-phone`, `same-email`, `same-tax-id`, `same-name`, `similar-name`.
     pub reasons: Vec<&'static str>,
 }
 
@@ -104,115 +105,45 @@ pub enum Submitted {
     Ignored,
 }
 
-/// The digits of each phone of a lead (E.164 where known).
-fn phone_digits(r: &Record) -> Vec<String> {
-    let mut out: Vec<String> = r
-        .fields
-        .get("phones")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|p| {
-            p.get("e164")
-                .or_else(|| p.get("number"))
-                .and_then(Value::as_str)
-        })
-        .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
-        .filter(|d| d.len() >= 7)
-        .collect();
-    out.dedup();
-    out
-}
-
-fn emails(r: &Record) -> Vec<String> {
-    r.fields
-        .get("emails")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| e.get("address").and_then(Value::as_str))
-        .map(str::to_lowercase)
-        .collect()
-}
-
-fn fold(s: &str) -> String {
-    hamkor_domain::names::fold(s)
-}
-
 impl App {
-    async fn lead_search(
-        &self,
-        actor: &Actor,
-        def: &'static ObjectDef,
-        q: &str,
-    ) -> AppResult<Vec<Record>> {
-        if q.trim().chars().count() < 3 || actor.scope(def.object, Action::Read) == Scope::None {
-            return Ok(Vec::new());
-        }
-        let params = vec![
-            ("q".to_string(), q.to_string()),
-            ("limit".to_string(), "10".to_string()),
-        ];
-        let query = ListQuery::parse(def, &[], &params)?;
-        let mut db = self.db.clone();
-        Ok(records::list(&mut db, actor, def, &query).await?.items)
-    }
-
-    /// Accounts and contacts the actor can see that may be the lead's client: the same
-    /// phone, the same e-mail, or the same (or a containing) company or person name.
+    /// Accounts and contacts the actor can see that may be the lead's client, found and
+    /// scored like any duplicates (`hamkor_store::dedup`): the same phone or e-mail, the
+    /// same or a similar company or person name.
     pub async fn lead_duplicates(&self, actor: &Actor, lead: &Record) -> AppResult<Duplicates> {
-        let phones = phone_digits(lead);
-        let mails = emails(lead);
-        let company = lead.text("company").trim();
-        let person = [
-            lead.text("last_name").trim(),
-            lead.text("first_name").trim(),
-        ]
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
         let mut out = Duplicates::default();
-        for (def, name) in [(&ACCOUNT, company), (&CONTACT, person.as_str())] {
-            let mut found: Vec<Candidate> = Vec::new();
-            let mut note = |r: &Record, reason: &'static str| {
-                if let Some(c) = found.iter_mut().find(|c| c.id == r.id) {
-                    if !c.reasons.contains(&reason) {
-                        c.reasons.push(reason);
-                    }
-                } else {
-                    found.push(Candidate {
-                        id: r.id,
-                        title: r.title(),
-                        reasons: vec![reason],
-                    });
-                }
-            };
-            for p in &phones {
-                for r in self.lead_search(actor, def, p).await? {
-                    if phone_digits(&r).iter().any(|d| d == p) {
-                        note(&r, "same-phone");
-                    }
-                }
+        let pick = |keys: &[&str]| -> Map<String, Value> {
+            keys.iter()
+                .filter_map(|k| lead.fields.get(*k).map(|v| (k.to_string(), v.clone())))
+                .collect()
+        };
+        let mut account = pick(&["phones", "emails"]);
+        account.insert("name".into(), json!(lead.text("company")));
+        let person = pick(&["first_name", "last_name", "phones", "emails"]);
+        for (def, fields) in [(&ACCOUNT, account), (&CONTACT, person)] {
+            if actor.scope(def.object, Action::Read) == Scope::None {
+                continue;
             }
-            for m in &mails {
-                for r in self.lead_search(actor, def, m).await? {
-                    if emails(&r).contains(m) {
-                        note(&r, "same-email");
-                    }
-                }
-            }
-            if !name.is_empty() {
-                let want = fold(name);
-                for r in self.lead_search(actor, def, name).await? {
-                    let have = fold(&r.title());
-                    if have == want {
-                        note(&r, "same-name");
-                    } else if have.contains(&want) || want.contains(&have) {
-                        note(&r, "similar-name");
-                    }
-                }
-            }
+            let profile = Profile::of(def.object, &fields, "998");
+            let mut db = self.db.clone();
+            let found: Vec<Candidate> = dedup::candidates(&mut db, actor, def, &profile, &[], 10)
+                .await?
+                .into_iter()
+                .map(|c| Candidate {
+                    id: c.id,
+                    title: c.title,
+                    reasons: c
+                        .reasons
+                        .iter()
+                        .map(|r| match r {
+                            Reason::SamePhone => "same-phone",
+                            Reason::SameEmail => "same-email",
+                            Reason::SameTaxId => "same-tax-id",
+                            Reason::NameSimilar { percent: 100 } => "same-name",
+                            Reason::NameSimilar { .. } => "similar-name",
+                        })
+                        .collect(),
+                })
+                .collect();
             match def.object {
                 ObjectType::Account => out.accounts = found,
                 _ => out.contacts = found,

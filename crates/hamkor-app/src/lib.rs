@@ -5,6 +5,7 @@ pub mod attachments;
 pub mod auth;
 pub mod currencies;
 pub mod custom_fields;
+pub mod dedup;
 pub mod demo;
 pub mod documents;
 pub mod export;

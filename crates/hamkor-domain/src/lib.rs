@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod custom;
+pub mod dedup;
 pub mod email;
 pub mod files;
 pub mod ical;

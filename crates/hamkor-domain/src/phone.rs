@@ -59,6 +59,10 @@ pub fn normalize_phone(input: &str, default_cc: &str) -> Result<String, PhoneErr
         digits.replace_range(..1, "7");
         plus = true;
     }
+    // Uzbekistan's old domestic trunk prefix "8": "8 (90) 123-45-67".
+    if !plus && default_cc == "998" && digits.len() == 10 && digits.starts_with('8') {
+        digits.drain(..1);
+    }
     if !plus {
         let stripped = digits.trim_start_matches('0');
         if let Some(len) = national_length(default_cc) {
@@ -119,6 +123,8 @@ mod tests {
             "998 90 123-45-67",
             "(90) 123-45-67",
             "00998901234567",
+            "8 (90) 1234567",
+            "8 90 123 45 67",
         ] {
             assert_eq!(normalize_phone(s, "998").unwrap(), "+998901234567", "{s}");
         }

@@ -588,7 +588,7 @@ mod tests {
             if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
                 current = Some(rest.trim_end_matches(" (").trim().to_string());
                 out.insert(current.clone().unwrap_or_default(), Vec::new());
-            } else if line.starts_with(");") {
+            } else if line.starts_with(")") {
                 current = None;
             } else if let Some(t) = &current {
                 let first = line.split_whitespace().next().unwrap_or("");

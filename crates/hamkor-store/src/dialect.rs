@@ -305,6 +305,20 @@ pub fn push_json_list_contains_email(sql: &mut Sql, b: Backend, address: String)
     }
 }
 
+/// Appends "the `id` member of the JSON object column" as text (a task's `related`).
+pub fn push_json_id(sql: &mut Sql, b: Backend, column: &'static str) {
+    match b {
+        Backend::Sqlite => {
+            sql.push("json_extract(")
+                .push_ident(column)
+                .push(", '$.id')");
+        }
+        Backend::Postgres => {
+            sql.push("(").push_ident(column).push("->>'id')");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::fts_query;

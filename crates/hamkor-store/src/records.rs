@@ -1156,6 +1156,7 @@ pub(crate) async fn insert_row(
     tx.execute(&sql).await?;
     write_participants(tx, def, id, &input.fields).await?;
     write_numbers(tx, def, id, &input.fields).await?;
+    crate::dedup::write_keys(tx, def, id, &input.fields).await?;
     let mut changes = Map::new();
     for (k, v) in &input.fields {
         if !v.is_null() {
@@ -1329,6 +1330,12 @@ pub async fn update_with(
     {
         write_numbers(tx, def, id, &fields).await?;
     }
+    if hamkor_domain::dedup::profile_fields(def.object)
+        .iter()
+        .any(|k| changes.contains_key(*k))
+    {
+        crate::dedup::write_keys(tx, def, id, &fields).await?;
+    }
     audit::record(tx, def.object, id, "update", Some(actor.user_id), changes).await?;
     let record = written(tx, actor, def, id).await?;
     planning::after_write(tx, actor, &record, Some(&current)).await?;
@@ -1409,6 +1416,7 @@ pub async fn delete(
         "deleted_at".into(),
         Value::Array(vec![Value::Null, Value::String(now.to_rfc3339())]),
     );
+    crate::dedup::delete_keys(tx, def, id).await?;
     audit::record(tx, def.object, id, "delete", Some(actor.user_id), changes).await?;
     let trashed = fetch_as(tx, actor, def, id, true, false, false).await?;
     planning::after_write(tx, actor, &trashed, Some(&current)).await
@@ -1438,6 +1446,7 @@ pub async fn restore(
         .map(|t| Value::String(t.to_rfc3339()))
         .unwrap_or(Value::Null);
     changes.insert("deleted_at".into(), Value::Array(vec![was, Value::Null]));
+    crate::dedup::write_keys(tx, def, id, &current.fields).await?;
     audit::record(tx, def.object, id, "restore", Some(actor.user_id), changes).await?;
     let record = get(tx, actor, def, id).await?;
     planning::after_write(tx, actor, &record, Some(&current)).await?;
@@ -1652,6 +1661,13 @@ pub async fn insert_batch(
             .map(|r| (r.id, record_numbers(def, &r.fields)))
             .collect();
         insert_numbers(tx, def, &numbers).await?;
+    }
+    if hamkor_domain::dedup::applies(def.object) {
+        let keys: Vec<(Id, Vec<hamkor_domain::dedup::Key>)> = rows
+            .iter()
+            .map(|r| (r.id, crate::dedup::record_keys(def, &r.fields)))
+            .collect();
+        crate::dedup::insert_keys(tx, def, &keys).await?;
     }
     if def.object == ObjectType::Interaction {
         let pairs: Vec<(Id, Id)> = rows

@@ -292,6 +292,9 @@ mod tests {
             include_str!("../../hamkor-import/src/lib.rs"),
             include_str!("../../hamkor-app/src/export.rs"),
             include_str!("../../hamkor-app/src/lists.rs"),
+            include_str!("../../hamkor-domain/src/dedup.rs"),
+            include_str!("../../hamkor-app/src/dedup.rs"),
+            include_str!("../../hamkor-web/src/api/dedup.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

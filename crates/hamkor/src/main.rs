@@ -367,6 +367,9 @@ async fn main() -> Result<()> {
     app.refresh_search_keys()
         .await
         .map_err(|e| anyhow::anyhow!("refreshing the search index failed: {e:?}"))?;
+    app.refresh_dup_keys()
+        .await
+        .map_err(|e| anyhow::anyhow!("refreshing the duplicate keys failed: {e:?}"))?;
     match cli.command {
         Command::Migrate => println!("The database is at the current schema."),
         Command::Generate {

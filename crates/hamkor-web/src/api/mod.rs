@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1` (conventions in the repository's docs/api.md).
 
 pub mod currencies;
+pub mod dedup;
 pub mod documents;
 pub mod imports;
 pub mod leads;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(sales::funnel_routes())
         .merge(currencies::routes())
         .merge(imports::routes())
+        .merge(dedup::routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))
 }

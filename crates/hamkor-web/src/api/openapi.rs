@@ -251,6 +251,13 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/accounts/{id}/balance", &["get"]),
     ("/api/v1/document_settings", &["get", "put"]),
     ("/api/v1/document_settings/logo", &["put", "delete"]),
+    ("/api/v1/accounts/duplicates", &["get"]),
+    ("/api/v1/contacts/duplicates", &["get"]),
+    ("/api/v1/accounts/merge", &["post"]),
+    ("/api/v1/contacts/merge", &["post"]),
+    ("/api/v1/merges/{id}/undo", &["post"]),
+    ("/api/v1/duplicates", &["get"]),
+    ("/api/v1/duplicates/scan", &["post"]),
 ];
 
 /// The OpenAPI document.
@@ -276,6 +283,7 @@ pub fn spec() -> Value {
                     "/funnel.xlsx",
                     "/steps/{step}",
                     "/duplicates",
+                    "/merge",
                     "/convert",
                     "/assign",
                     "/import",

@@ -50,6 +50,31 @@ pub(crate) fn with_etag(status: StatusCode, r: &Record) -> Response {
     resp
 }
 
+/// A record just written, with the likely duplicates of an account or a contact in
+/// `duplicates` (`[{id, title, score, reasons}]`).
+async fn with_duplicates(
+    s: &AppState,
+    c: &crate::auth::Caller,
+    status: StatusCode,
+    r: &Record,
+) -> Result<Response, ApiError> {
+    if !hamkor_domain::dedup::applies(r.object) {
+        return Ok(with_etag(status, r));
+    }
+    let dups = s
+        .app
+        .record_duplicates(&c.actor, r)
+        .await
+        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    let mut body = record_json(r);
+    body["duplicates"] = json!(dups);
+    let mut resp = (status, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", r.version)) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(resp)
+}
+
 pub(crate) fn parse_id(raw: &str) -> Result<Id, ApiError> {
     // An id that cannot exist is simply not found: ids are opaque.
     raw.parse().map_err(|_| {
@@ -292,7 +317,7 @@ async fn create(
         .create_record(&c.actor, def, &body)
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
-    let mut resp = with_etag(StatusCode::CREATED, &r);
+    let mut resp = with_duplicates(&s, &c, StatusCode::CREATED, &r).await?;
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/{}/{}", def.plural, r.id)) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
@@ -330,7 +355,7 @@ async fn patch(
         .update_record(&c.actor, def, id, &body, version)
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
-    Ok(with_etag(StatusCode::OK, &r))
+    with_duplicates(&s, &c, StatusCode::OK, &r).await
 }
 
 async fn delete(
