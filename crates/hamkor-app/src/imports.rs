@@ -996,9 +996,29 @@ impl Checker {
         if !errors.is_empty() {
             return Err(errors);
         }
-        cand.keys = duplicate_keys(self.def, &cand.input);
+        cand.keys = keys_of(self.def, &cand.input, &self.cc);
         Ok(cand)
     }
+}
+
+/// What a row is judged a duplicate by. Accounts and contacts: the strong keys of the
+/// duplicate index (phones, e-mails with Gmail's rules, tax ids); a name alone is too
+/// common to judge a row by, and the full scan finds those. Others: e-mails, phones, a
+/// product's code.
+fn keys_of(def: &ObjectDef, input: &RecordInput, cc: &str) -> Vec<(&'static str, String)> {
+    if hamkor_domain::dedup::applies(def.object) {
+        let mut keys: Vec<(&'static str, String)> =
+            hamkor_domain::dedup::Profile::of(def.object, &input.fields, cc)
+                .keys()
+                .into_iter()
+                .filter(|k| !k.kind.is_name())
+                .map(|k| (k.kind.as_str(), k.key))
+                .collect();
+        keys.sort();
+        keys.dedup();
+        return keys;
+    }
+    duplicate_keys(def, input)
 }
 
 /// What a record is recognised by: its e-mails, its phones (E.164), its tax id, a
@@ -1734,6 +1754,7 @@ impl App {
         }
         let def = object_of(import)?;
         let mut db = self.db.clone();
+        let cc = settings::default_country_code(&mut db).await?;
         for (_, created, _) in imports::batches(&mut db, import.id).await? {
             let objects: Vec<(Id, bool)> = created
                 .as_array()
@@ -1792,7 +1813,7 @@ impl App {
                             _ => {}
                         }
                     }
-                    for k in duplicate_keys(def, &input) {
+                    for k in keys_of(def, &input, &cc) {
                         out.insert(
                             k,
                             Seen {
@@ -1817,6 +1838,35 @@ impl App {
         keys: &[(&'static str, String)],
     ) -> AppResult<HashMap<(&'static str, String), Id>> {
         let mut out = HashMap::new();
+        if hamkor_domain::dedup::applies(def.object) {
+            for chunk in keys.chunks(400) {
+                let mut q = Sql::new("SELECT d.key, d.record_id FROM dup_keys d JOIN ");
+                q.push_ident(def.plural)
+                    .push(" t ON t.id = d.record_id WHERE d.object = ")
+                    .bind(def.object.as_str())
+                    .push(" AND d.key IN (");
+                for (i, (_, k)) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        q.push(", ");
+                    }
+                    q.bind(k.clone());
+                }
+                q.push(") AND t.deleted_at IS NULL");
+                records::push_read_scope(&mut q, actor, def);
+                let found: HashMap<String, Id> = ex
+                    .fetch_all(&q)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.req_text("key")?, r.req_id("record_id")?)))
+                    .collect::<Result<_, hamkor_store::StoreError>>()?;
+                for (kind, k) in chunk {
+                    if let Some(id) = found.get(k) {
+                        out.insert((*kind, k.clone()), *id);
+                    }
+                }
+            }
+            return Ok(out);
+        }
         // Phones and tax ids are in the number index; e-mails and codes are looked up in
         // the records' search text, which holds them.
         let numbers: Vec<&(&str, String)> = keys

@@ -3,6 +3,7 @@
 //! JavaScript; `assets/app.js` only adds conveniences.
 
 mod documents;
+mod imports;
 mod leads;
 mod lists;
 pub(crate) mod planning;
@@ -122,6 +123,7 @@ pub fn routes() -> Router<AppState> {
         .merge(leads::routes())
         .merge(documents::routes())
         .merge(documents::settings_routes())
+        .merge(imports::routes())
 }
 
 /// Security headers on every response: no framing, no sniffing, a strict CSP (our JS

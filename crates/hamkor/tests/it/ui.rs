@@ -1700,3 +1700,126 @@ async fn selling_pages_refuse_outsiders(t: TestApp) {
     assert_eq!(t.count("documents").await, docs);
 }
 both!(selling_pages_refuse_outsiders);
+
+async fn the_import_wizard_in_the_browser(t: TestApp) {
+    let me = Session::new(&t, "sales_a1").await;
+    let (s, html) = me.get("/imports").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("enctype=\"multipart/form-data\""));
+    let contacts = t.count("contacts").await;
+    let send = |csrf: String, name: &'static str, bytes: &'static [u8]| {
+        let part = reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name);
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", csrf)
+            .text("object", "contacts")
+            .part("file", part);
+        t.client
+            .post(format!("{}/imports", t.base))
+            .header("cookie", format!("hamkor_session={}", me.cookie))
+            .multipart(form)
+            .send()
+    };
+    // Without the CSRF token nothing is stored.
+    let r = send("wrong".into(), "a.csv", b"Name\nA\n").await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A file that is not what its name says is named as such on the page.
+    let r = send(me.csrf.clone(), "a.xlsx", b"Name\nA\n").await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("content is csv"));
+    let csv: &'static [u8] = "Фамилия;Имя;Мобильный телефон;Компания\nKarimova;Aziza;+998 90 111 22 33;Orient <b>Trade</b>\nBad;Row;not a phone;\n".as_bytes();
+    let r = send(me.csrf.clone(), "mijozlar.csv", csv).await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let page = r.headers()["location"].to_str().unwrap().to_string();
+    let (s, html) = me.get(&page).await;
+    assert_eq!(s, StatusCode::OK);
+    // The columns come with their suggestions and sample values, escaped.
+    assert!(
+        html.contains("<option value=\"last_name\" selected>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<option value=\"account\" selected>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Orient &lt;b&gt;Trade&lt;/b&gt;")
+            || html.contains("Orient &#60;b&#62;Trade"),
+        "{html}"
+    );
+    assert!(!html.contains("Orient <b>Trade</b>"));
+    let id = page.trim_start_matches("/imports/").to_string();
+    let form = [
+        ("column_0", "last_name"),
+        ("column_1", "first_name"),
+        ("column_2", "phones"),
+        ("column_3", "account"),
+        ("on_duplicate", "skip"),
+        ("on_update", "update"),
+        ("skip_bad_rows", "on"),
+        ("day_first", "day"),
+        ("mapping_name", "Mijozlar"),
+        ("action", "check"),
+    ];
+    let (s, _) = me.post(&format!("/imports/{id}/start"), &form).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let mut html = String::new();
+    for _ in 0..200 {
+        html = me.get(&page).await.1;
+        if html.contains("data-status=\"checked\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(html.contains("data-status=\"checked\""), "{html}");
+    assert!(html.contains("Row 3: Мобильный телефон: "), "{html}");
+    assert_eq!(
+        t.count("contacts").await,
+        contacts,
+        "a check writes nothing"
+    );
+    let mut run = form.to_vec();
+    run.retain(|(k, _)| *k != "action" && *k != "mapping_name");
+    run.push(("action", "run"));
+    let (s, _) = me.post(&format!("/imports/{id}/start"), &run).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    for _ in 0..200 {
+        html = me.get(&page).await.1;
+        if html.contains("data-status=\"done\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(html.contains("id=\"import-result\""), "{html}");
+    assert!(html.contains("rejected.csv"));
+    assert_eq!(t.count("contacts").await, contacts + 1);
+    // The saved mapping is offered next time.
+    let (_, v) = t
+        .get("sales_a1", "/api/v1/import_mappings?object=contacts")
+        .await;
+    assert_eq!(v["items"][0]["name"], "Mijozlar", "{v}");
+    // Another salesperson cannot see, run or undo it; a viewer cannot import at all.
+    let other = Session::new(&t, "sales_b").await;
+    let (s, _) = other.get(&page).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = other.post(&format!("/imports/{id}/undo"), &[]).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = other.get(&format!("/imports/{id}/rejected.csv")).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(t.count("contacts").await, contacts + 1);
+    let viewer = Session::new(&t, "viewer").await;
+    let (s, _) = viewer.get("/imports").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Undo from the page.
+    let (s, _) = me.post(&format!("/imports/{id}/undo"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    for _ in 0..200 {
+        html = me.get(&page).await.1;
+        if html.contains("data-status=\"undone\"") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(html.contains("data-status=\"undone\""), "{html}");
+    assert_eq!(t.count("contacts").await, contacts);
+}
+both!(the_import_wizard_in_the_browser);
