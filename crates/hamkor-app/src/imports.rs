@@ -42,6 +42,13 @@ pub const OBJECTS: &[ObjectType] = &[
     ObjectType::Interaction,
 ];
 
+/// The imports this process is running now (never two runs of one import here).
+static DRIVING: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<Id>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// What a run that lost its claim to another stops with.
+const LOST: &str = "the import is held by another run";
+
 /// The size of the pieces a file is stored in.
 pub const CHUNK: usize = 1 << 20;
 /// Rows written in one transaction.
@@ -1551,27 +1558,65 @@ impl App {
         Ok(n)
     }
 
-    /// Runs a job to its end (or until cancelled), if this server can claim it.
+    /// Runs a job to its end (or until cancelled), if this server can claim it. While it
+    /// runs, a heartbeat renews the claim, so a slow batch is not mistaken for a dead
+    /// server; every batch is written only if the claim is still this run's.
     pub async fn drive_import(&self, id: Id) {
-        let mut db = self.db.clone();
-        let lease = Timestamp(Timestamp::now().0 + chrono::Duration::seconds(lease_secs()));
-        match imports::claim(&mut db, id, lease).await {
-            Ok(true) => {}
-            Ok(false) => return,
-            Err(e) => {
-                tracing::warn!(error = ?e, "claiming an import failed");
+        {
+            let mut driving = DRIVING.lock().unwrap_or_else(|e| e.into_inner());
+            if !driving.insert(id) {
                 return;
             }
         }
-        let result = self.run_job(id).await;
-        if let Err(e) = result {
-            tracing::warn!(import = %id, error = ?e, "import failed");
-            let message = match &e {
-                AppError::Invalid(v) => v.0.first().map(|f| f.key.to_string()).unwrap_or_default(),
-                other => other.to_string(),
-            };
-            let _ = imports::finish(&mut db, id, "failed", None, Some(&message)).await;
+        let owner = Id::new().to_string();
+        let mut db = self.db.clone();
+        match imports::claim(&mut db, id, lease(), &owner).await {
+            Ok(true) => {
+                let heartbeat = {
+                    let db = self.db.clone();
+                    let owner = owner.clone();
+                    tokio::spawn(async move {
+                        let every = std::time::Duration::from_millis(
+                            (lease_secs() * 1000 / 3).max(200) as u64,
+                        );
+                        loop {
+                            tokio::time::sleep(every).await;
+                            let mut db = db.clone();
+                            if !matches!(
+                                imports::renew(&mut db, id, lease(), &owner).await,
+                                Ok(true)
+                            ) {
+                                break;
+                            }
+                        }
+                    })
+                };
+                let result = self.run_job(id, &owner).await;
+                heartbeat.abort();
+                match result {
+                    Err(AppError::Conflict(c)) if c == LOST => {
+                        tracing::info!(import = %id, "another run holds the import now");
+                    }
+                    Err(e) => {
+                        tracing::warn!(import = %id, error = ?e, "import failed");
+                        let message = match &e {
+                            AppError::Invalid(v) => {
+                                v.0.first().map(|f| f.key.to_string()).unwrap_or_default()
+                            }
+                            other => other.to_string(),
+                        };
+                        let _ = imports::finish(&mut db, id, "failed", None, Some(&message)).await;
+                    }
+                    Ok(()) => {}
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = ?e, "claiming an import failed"),
         }
+        DRIVING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
     }
 
     async fn job_actor(&self, import: &Import) -> AppResult<Actor> {
@@ -1585,11 +1630,11 @@ impl App {
         self.actor(&user).await
     }
 
-    async fn run_job(&self, id: Id) -> AppResult<()> {
+    async fn run_job(&self, id: Id, owner: &str) -> AppResult<()> {
         let mut db = self.db.clone();
         let import = imports::get(&mut db, id).await?.ok_or(AppError::NotFound)?;
         if import.status == "undoing" {
-            return self.undo_job(&import).await;
+            return self.undo_job(&import, owner).await;
         }
         let dry_run = import.status == "checking";
         let actor = self.job_actor(&import).await?;
@@ -1675,7 +1720,7 @@ impl App {
                 next_row = batch.last().map(|p| p.index + 1).unwrap_or(next_row);
                 self.write_batch(
                     &actor, def, &customs, &import, &settings, batch, dry_run, &mut tally,
-                    &mut seen, next_row,
+                    &mut seen, next_row, owner,
                 )
                 .await?;
             }
@@ -1839,28 +1884,54 @@ impl App {
     ) -> AppResult<HashMap<(&'static str, String), Id>> {
         let mut out = HashMap::new();
         if hamkor_domain::dedup::applies(def.object) {
+            // Two index lookups, whatever the planner knows of the tables: the keys, then
+            // which of their records the actor may see.
             for chunk in keys.chunks(400) {
-                let mut q = Sql::new("SELECT d.key, d.record_id FROM dup_keys d JOIN ");
-                q.push_ident(def.plural)
-                    .push(" t ON t.id = d.record_id WHERE d.object = ")
-                    .bind(def.object.as_str())
-                    .push(" AND d.key IN (");
+                let mut q = Sql::new("SELECT d.key, d.record_id FROM dup_keys d WHERE d.object = ");
+                q.bind(def.object.as_str()).push(" AND d.key IN (");
                 for (i, (_, k)) in chunk.iter().enumerate() {
                     if i > 0 {
                         q.push(", ");
                     }
                     q.bind(k.clone());
                 }
-                q.push(") AND t.deleted_at IS NULL");
-                records::push_read_scope(&mut q, actor, def);
-                let found: HashMap<String, Id> = ex
+                q.push(")");
+                let pairs: Vec<(String, Id)> = ex
                     .fetch_all(&q)
                     .await?
                     .iter()
                     .map(|r| Ok((r.req_text("key")?, r.req_id("record_id")?)))
                     .collect::<Result<_, hamkor_store::StoreError>>()?;
+                if pairs.is_empty() {
+                    continue;
+                }
+                let mut ids: Vec<Id> = pairs.iter().map(|(_, id)| *id).collect();
+                ids.sort();
+                ids.dedup();
+                let mut visible = std::collections::HashSet::new();
+                for part in ids.chunks(400) {
+                    let mut q = Sql::new("SELECT t.id FROM ");
+                    q.push_ident(def.plural)
+                        .push(" t WHERE t.deleted_at IS NULL AND t.id IN (");
+                    for (i, id) in part.iter().enumerate() {
+                        if i > 0 {
+                            q.push(", ");
+                        }
+                        q.bind(*id);
+                    }
+                    q.push(")");
+                    records::push_read_scope(&mut q, actor, def);
+                    for r in ex.fetch_all(&q).await? {
+                        visible.insert(r.req_id("id")?);
+                    }
+                }
+                let found: HashMap<&str, Id> = pairs
+                    .iter()
+                    .filter(|(_, id)| visible.contains(id))
+                    .map(|(k, id)| (k.as_str(), *id))
+                    .collect();
                 for (kind, k) in chunk {
-                    if let Some(id) = found.get(k) {
+                    if let Some(id) = found.get(k.as_str()) {
                         out.insert((*kind, k.clone()), *id);
                     }
                 }
@@ -1934,6 +2005,7 @@ impl App {
         tally: &mut Tally,
         seen: &mut HashMap<(&'static str, String), Seen>,
         next_row: i64,
+        owner: &str,
     ) -> AppResult<()> {
         let first_row = batch.first().map(|p| p.index).unwrap_or(next_row);
         let mut db = self.db.clone();
@@ -2123,7 +2195,10 @@ impl App {
                 rejected: tally.rejected,
                 report: tally.report(next_row),
             };
-            imports::progress(&mut tx, import.id, &progress, lease()).await?;
+            if !imports::progress(&mut tx, import.id, &progress, lease(), owner).await? {
+                // Another run has the job: this batch is rolled back, unwritten.
+                return Err(AppError::Conflict(LOST.into()));
+            }
             tx.commit().await?;
         } else {
             tally.created += creates.len() as i64;
@@ -2137,7 +2212,9 @@ impl App {
                 rejected: tally.rejected,
                 report: tally.report(next_row),
             };
-            imports::progress(&mut db, import.id, &progress, lease()).await?;
+            if !imports::progress(&mut db, import.id, &progress, lease(), owner).await? {
+                return Err(AppError::Conflict(LOST.into()));
+            }
         }
         Ok(())
     }
@@ -2487,7 +2564,7 @@ impl App {
     /// Walks the batches back, last first, each in one transaction: records the import
     /// created go to the trash, records it changed get their values before (through the
     /// normal update path, so the history shows it). Resumable like a run.
-    async fn undo_job(&self, import: &Import) -> AppResult<()> {
+    async fn undo_job(&self, import: &Import, owner: &str) -> AppResult<()> {
         let actor = self.job_actor(import).await?;
         let mut db = self.db.clone();
         let mut trashed = 0i64;
@@ -2553,12 +2630,9 @@ impl App {
                 }
             }
             imports::delete_batch(&mut tx, import.id, first_row).await?;
-            tx.execute(
-                &Sql::new("UPDATE imports SET lease_until = $1 WHERE id = $2")
-                    .arg(lease())
-                    .arg(import.id),
-            )
-            .await?;
+            if !imports::renew(&mut tx, import.id, lease(), owner).await? {
+                return Err(AppError::Conflict(LOST.into()));
+            }
             tx.commit().await?;
         }
         let def = object_of(import)?;

@@ -180,13 +180,33 @@ pub async fn start(
     Ok(())
 }
 
-/// Takes the job for this server until `until`, if nobody holds it.
-pub async fn claim(ex: &mut impl Exec, id: Id, until: Timestamp) -> Result<bool, StoreError> {
+/// Takes the job for `owner` (one run of one server) until `until`, if nobody holds it.
+pub async fn claim(
+    ex: &mut impl Exec,
+    id: Id,
+    until: Timestamp,
+    owner: &str,
+) -> Result<bool, StoreError> {
     let now = Timestamp::now();
-    let q = Sql::new("UPDATE imports SET lease_until = $1 WHERE id = $2 AND status IN ('checking', 'running', 'undoing') AND (lease_until IS NULL OR lease_until < $3)")
+    let q = Sql::new("UPDATE imports SET lease_until = $1, lease_owner = $2 WHERE id = $3 AND status IN ('checking', 'running', 'undoing') AND (lease_until IS NULL OR lease_until < $4)")
         .arg(until)
+        .arg(owner)
         .arg(id)
         .arg(now);
+    Ok(ex.execute(&q).await? == 1)
+}
+
+/// Extends `owner`'s hold on the job; false when it has lost it.
+pub async fn renew(
+    ex: &mut impl Exec,
+    id: Id,
+    until: Timestamp,
+    owner: &str,
+) -> Result<bool, StoreError> {
+    let q = Sql::new("UPDATE imports SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND status IN ('checking', 'running', 'undoing')")
+        .arg(until)
+        .arg(id)
+        .arg(owner);
     Ok(ex.execute(&q).await? == 1)
 }
 
@@ -212,13 +232,16 @@ pub struct Progress {
     pub report: Value,
 }
 
+/// Writes the progress if `owner` still holds the job (false otherwise: the caller rolls
+/// its batch back, as another run has the job).
 pub async fn progress(
     ex: &mut impl Exec,
     id: Id,
     p: &Progress,
     lease: Timestamp,
-) -> Result<(), StoreError> {
-    let q = Sql::new("UPDATE imports SET next_row = $1, created = $2, updated = $3, skipped = $4, rejected = $5, report = $6, lease_until = $7, updated_at = $8 WHERE id = $9")
+    owner: &str,
+) -> Result<bool, StoreError> {
+    let q = Sql::new("UPDATE imports SET next_row = $1, created = $2, updated = $3, skipped = $4, rejected = $5, report = $6, lease_until = $7, updated_at = $8 WHERE id = $9 AND lease_owner = $10")
         .arg(p.next_row)
         .arg(p.created)
         .arg(p.updated)
@@ -227,9 +250,9 @@ pub async fn progress(
         .arg(Arg::Json(Some(p.report.clone())))
         .arg(lease)
         .arg(Timestamp::now())
-        .arg(id);
-    ex.execute(&q).await?;
-    Ok(())
+        .arg(id)
+        .arg(owner);
+    Ok(ex.execute(&q).await? == 1)
 }
 
 /// Ends a job: its status, the rows in the file, and an error if it failed.
@@ -241,7 +264,7 @@ pub async fn finish(
     error: Option<&str>,
 ) -> Result<(), StoreError> {
     let now = Timestamp::now();
-    let q = Sql::new("UPDATE imports SET status = $1, total_rows = COALESCE($2, total_rows), error = $3, lease_until = NULL, finished_at = $4, updated_at = $4 WHERE id = $5")
+    let q = Sql::new("UPDATE imports SET status = $1, total_rows = COALESCE($2, total_rows), error = $3, lease_until = NULL, lease_owner = NULL, finished_at = $4, updated_at = $4 WHERE id = $5")
         .arg(status)
         .arg(Arg::Int(total_rows))
         .arg(Arg::Text(error.map(str::to_string)))

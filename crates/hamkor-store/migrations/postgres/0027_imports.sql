@@ -21,6 +21,7 @@ CREATE TABLE imports (
     error TEXT,
     cancel BIGINT NOT NULL DEFAULT 0,
     lease_until TIMESTAMPTZ,
+    lease_owner TEXT,
     owner_id UUID NOT NULL REFERENCES users(id),
     created_at TIMESTAMPTZ NOT NULL,
     updated_at TIMESTAMPTZ NOT NULL,

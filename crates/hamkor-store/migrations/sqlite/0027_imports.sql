@@ -21,6 +21,7 @@ CREATE TABLE imports (
     error TEXT,
     cancel INTEGER NOT NULL DEFAULT 0,
     lease_until TEXT,
+    lease_owner TEXT,
     owner_id TEXT NOT NULL REFERENCES users(id),
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,

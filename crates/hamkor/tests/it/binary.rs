@@ -399,3 +399,141 @@ async fn reminders_across_restarts_sqlite() {
 async fn reminders_across_restarts_postgres() {
     reminders_across_restarts(Backend::Postgres).await;
 }
+
+/// An import killed mid-run (`kill -9`) is taken up by the next server from its last
+/// batch: the file's rows end up in the database exactly once, the duplicate in the file
+/// is skipped once, and nothing is written twice.
+async fn import_resumes_after_kill(backend: Backend) {
+    let Some((db_url, dir)) = fresh_database(backend).await else {
+        return;
+    };
+    let db = hamkor_store::Db::connect(&db_url).await.unwrap();
+    db.migrate().await.unwrap();
+    let app = hamkor_app::App::new(db.clone());
+    app.create_user(
+        None,
+        hamkor_app::users::UserRequest {
+            email: "admin@test.hamkor.uz".into(),
+            name: "Admin".into(),
+            role: "administrator".into(),
+            team: None,
+            language: None,
+            password: Some(crate::support::PASSWORD.into()),
+        },
+    )
+    .await
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("clients.csv");
+    let rows = 24_000;
+    let mut csv = String::from("First Name,Last Name,Mobile Phone,E-mail Address\n");
+    for i in 0..rows {
+        csv.push_str(&format!(
+            "Ism{i},Familiya{},+998 9{} {:03} {:04},user{i}@example.uz\n",
+            i % 97,
+            i % 10,
+            i / 10_000 % 1000,
+            i % 10_000
+        ));
+    }
+    // The last row repeats the first one's e-mail: a duplicate, skipped.
+    csv.push_str("Again,Same,,user0@example.uz\n");
+    std::fs::write(&path, csv).unwrap();
+    let mut child = hamkor(&db_url)
+        .env("HAMKOR_IMPORT_LEASE_SECS", "2")
+        .arg("import")
+        .arg("contacts")
+        .arg(&path)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once a few batches are in, well before the end.
+    let mut pool = db.clone();
+    let mut seen = 0;
+    for _ in 0..3000 {
+        let q = hamkor_store::Sql::new("SELECT next_row FROM imports");
+        if let Some(r) = hamkor_store::Exec::fetch_optional(&mut pool, &q)
+            .await
+            .unwrap()
+        {
+            seen = r.req_int("next_row").unwrap();
+            if seen >= 4000 {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    assert!((4000..rows).contains(&seen), "killed after {seen} rows");
+    let status = |pool: hamkor_store::Db| async move {
+        let mut pool = pool;
+        let q = hamkor_store::Sql::new("SELECT status, next_row, created, skipped FROM imports");
+        let r = hamkor_store::Exec::fetch_optional(&mut pool, &q)
+            .await
+            .unwrap()
+            .unwrap();
+        (
+            r.req_text("status").unwrap(),
+            r.req_int("next_row").unwrap(),
+            r.req_int("created").unwrap(),
+            r.req_int("skipped").unwrap(),
+        )
+    };
+    let (s, n, _, _) = status(db.clone()).await;
+    assert_eq!(s, "running");
+    assert!(n < rows, "the kill came before the end ({n})");
+    // The lease of the killed process runs out; a server takes the job up.
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let (server, _, _) = {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut c = hamkor(&db_url);
+        c.env("HAMKOR_SCHEDULER_SECONDS", "1")
+            .env("HAMKOR_IMPORT_LEASE_SECS", "2");
+        let mut child = c.arg("serve").arg("--listen").arg(&listen).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        tokio::time::timeout(Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains("listening") {
+                    break;
+                }
+            }
+        })
+        .await
+        .expect("server started");
+        (child, (), ())
+    };
+    let mut last = (String::new(), 0, 0, 0);
+    for _ in 0..600 {
+        last = status(db.clone()).await;
+        if last.0 == "done" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop(server).await;
+    assert_eq!(last.0, "done", "{last:?}");
+    assert_eq!((last.1, last.2, last.3), (rows + 1, rows, 1), "{last:?}");
+    let mut pool = db.clone();
+    let q = hamkor_store::Sql::new(
+        "SELECT count(*) AS n, count(DISTINCT first_name) AS d FROM contacts",
+    );
+    let r = hamkor_store::Exec::fetch_optional(&mut pool, &q)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.req_int("n").unwrap(), rows, "every row once");
+    assert_eq!(r.req_int("d").unwrap(), rows, "no row twice");
+    db.close().await;
+    drop(dir);
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_resumes_after_kill_sqlite() {
+    import_resumes_after_kill(Backend::Sqlite).await;
+}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_resumes_after_kill_postgres() {
+    import_resumes_after_kill(Backend::Postgres).await;
+}
