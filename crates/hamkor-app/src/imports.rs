@@ -1710,6 +1710,8 @@ impl App {
         let writer = async {
             let mut tally = Tally::from_report(&import.report, &import);
             let mut seen = self.seen_keys(&import).await?;
+            // Accounts found or made by name, for the whole run.
+            let mut names: HashMap<String, Id> = HashMap::new();
             let mut next_row = start;
             while let Some(batch) = rx.recv().await {
                 let mut db = self.db.clone();
@@ -1720,7 +1722,7 @@ impl App {
                 next_row = batch.last().map(|p| p.index + 1).unwrap_or(next_row);
                 self.write_batch(
                     &actor, def, &customs, &import, &settings, batch, dry_run, &mut tally,
-                    &mut seen, next_row, owner,
+                    &mut seen, next_row, owner, &mut names,
                 )
                 .await?;
             }
@@ -2006,6 +2008,7 @@ impl App {
         seen: &mut HashMap<(&'static str, String), Seen>,
         next_row: i64,
         owner: &str,
+        names: &mut HashMap<String, Id>,
     ) -> AppResult<()> {
         let first_row = batch.first().map(|p| p.index).unwrap_or(next_row);
         let mut db = self.db.clone();
@@ -2164,6 +2167,7 @@ impl App {
                     creates,
                     &mut rejects,
                     tally,
+                    names,
                 )
                 .await?;
             for (object, id, keys) in made {
@@ -2267,6 +2271,7 @@ impl App {
         creates: Vec<(i64, Candidate)>,
         rejects: &mut Vec<(i64, Value, Value)>,
         tally: &mut Tally,
+        names: &mut HashMap<String, Id>,
     ) -> AppResult<Vec<(&'static str, Id, Vec<(&'static str, String)>)>> {
         let mut made = Vec::new();
         let mut owners: HashMap<String, Result<Id, &'static str>> = HashMap::new();
@@ -2309,7 +2314,6 @@ impl App {
         if matches!(def.object, ObjectType::Account | ObjectType::Contact) {
             let mut accounts: Vec<BatchRecord> = Vec::new();
             let mut rows: Vec<BatchRecord> = Vec::new();
-            let mut names: HashMap<String, Id> = HashMap::new();
             for (_, cand, owner) in resolved {
                 let mut links = Vec::new();
                 if let Some(name) = cand
