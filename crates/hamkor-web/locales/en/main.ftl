@@ -910,3 +910,4 @@ bulk-confirm-yes = Apply to { $count } records
 bulk-cancel = Cancel
 bulk-none-matching = No records match the filters.
 error-bulk-target = Give either the ids of the records or the list filters they must match, not both.
+export-id = ID

@@ -910,3 +910,4 @@ bulk-confirm-yes = Применить к { $count } записям
 bulk-cancel = Отмена
 bulk-none-matching = Под фильтры не подходит ни одна запись.
 error-bulk-target = Укажите либо идентификаторы записей, либо фильтры списка, но не то и другое.
+export-id = ID

@@ -910,3 +910,4 @@ bulk-confirm-yes = { $count } ta yozuvga qo‘llash
 bulk-cancel = Bekor qilish
 bulk-none-matching = Filtrlarga mos yozuv yo‘q.
 error-bulk-target = Yozuvlar identifikatorlarini yoki ro‘yxat filtrlarini bering, ikkalasini emas.
+export-id = ID
