@@ -722,6 +722,8 @@ async fn shell_export(t: TestApp) {
         "last_name=Shell".into(),
         "--columns".into(),
         "name,owner_id".into(),
+        "--sort".into(),
+        "-last_name".into(),
     ])
     .await;
     assert!(
