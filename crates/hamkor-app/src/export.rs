@@ -199,7 +199,7 @@ impl ExportColumn {
     fn label(&self, def: &ObjectDef, text: &dyn ExportText) -> String {
         let o = def.object.as_str();
         match &self.source {
-            Source::Id => "ID".to_string(),
+            Source::Id => text.t("export-id"),
             Source::Name => text.t("field-contact-name"),
             Source::Accounts => text.t("field-contact-accounts"),
             Source::Core(f) => text.t(&format!("field-{o}-{}", f.name)),

@@ -609,6 +609,16 @@ impl ListQuery {
         // One direction for every key (the usual case): a row comparison, which both
         // engines answer with an index range. Mixed directions: the expanded form.
         if keys.iter().all(|(_, d)| *d == keys[0].1) {
+            // SQLite does not seek an index by a row comparison, only scan it from the
+            // start and test each entry: page n would read n pages first (an export of
+            // 200,000 contacts by name took 69 s instead of 12). A bound on the first key
+            // alone, implied by the row comparison, lets it seek.
+            if keys.len() > 1 {
+                sql.push(" AND ");
+                keys[0].0.push_expr(sql, b);
+                sql.push(if keys[0].1 { " <= " } else { " >= " });
+                sql.bind(args[0].clone());
+            }
             sql.push(" AND (");
             for (j, (f, _)) in keys.iter().enumerate() {
                 if j > 0 {

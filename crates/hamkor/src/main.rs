@@ -299,7 +299,7 @@ struct ExportArgs {
     #[arg(long)]
     q: Option<String>,
     /// Sort, as the list takes it: `name`, `-created_at`, `last_name,first_name`.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     sort: Option<String>,
     /// Comma-separated columns (field names, custom.<key>, owner_id, created_at,
     /// updated_at, id; contacts also name and accounts). Default: every field.

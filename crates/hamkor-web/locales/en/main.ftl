@@ -1006,3 +1006,4 @@ import-target-id = Record id (update it)
 import-target-owner = Owner (user's e-mail)
 import-target-account = Account (by name)
 import-target-position = Position at the account
+export-id = ID

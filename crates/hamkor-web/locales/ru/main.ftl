@@ -1006,3 +1006,4 @@ import-target-id = Id записи (обновить её)
 import-target-owner = Ответственный (e-mail пользователя)
 import-target-account = Компания (по названию)
 import-target-position = Должность в компании
+export-id = ID

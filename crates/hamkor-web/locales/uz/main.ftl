@@ -1006,3 +1006,4 @@ import-target-id = Yozuv id si (uni yangilash)
 import-target-owner = Mas’ul (foydalanuvchi e-pochtasi)
 import-target-account = Kompaniya (nomi bo‘yicha)
 import-target-position = Kompaniyadagi lavozimi
+export-id = ID

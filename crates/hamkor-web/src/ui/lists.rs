@@ -39,8 +39,11 @@ pub fn routes() -> Router<AppState> {
             .route(
                 &format!("/{}/export", d.plural),
                 get(
-                    move |s: State<AppState>, u: UiUser, q: Query<Vec<(String, String)>>| {
-                        export(d, s, u, q)
+                    move |s: State<AppState>,
+                          u: UiUser,
+                          h: axum::http::HeaderMap,
+                          q: Query<Vec<(String, String)>>| {
+                        export(d, s, u, h, q)
                     },
                 ),
             );
@@ -90,13 +93,21 @@ async fn delete_view(
 }
 
 /// `GET /{plural}/export?format=…&<the list's parameters>`: the list page's export
-/// buttons, the same exporter as the API's.
+/// buttons, the same exporter as the API's. A link followed from another site is
+/// refused: an export is logged in the user's name, so only Hamkor's own pages start one.
 async fn export(
     def: &'static ObjectDef,
     State(s): State<AppState>,
     UiUser(c): UiUser,
+    headers: axum::http::HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site")
+    {
+        return app_error_page(&c, AppError::Forbidden);
+    }
     match crate::export::download(&s.app, &c.actor, c.loc, def, &params, "ui").await {
         Ok(r) => r,
         Err(e) => app_error_page(&c, e),

@@ -614,6 +614,17 @@ async fn list_page_exports_and_bulk_all(t: TestApp) {
     assert_eq!(exports_logged(&t).await[0].2["via"], "ui");
     let (_, _, html) = get("/contacts".into()).await;
     assert!(String::from_utf8(html).unwrap().contains("format=vcf"));
+    // A link from another site does not start an export in the user's name.
+    let r = t
+        .client
+        .get(format!("{}/accounts/export?format=csv", t.base))
+        .header("cookie", format!("hamkor_session={cookie}"))
+        .header("sec-fetch-site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert_eq!(exports_logged(&t).await.len(), 1);
 
     // Bulk on every matching record: a confirmation with the count, then the action.
     let csrf = html_csrf(&get("/accounts".into()).await.2);
@@ -711,6 +722,8 @@ async fn shell_export(t: TestApp) {
         "last_name=Shell".into(),
         "--columns".into(),
         "name,owner_id".into(),
+        "--sort".into(),
+        "-last_name".into(),
     ])
     .await;
     assert!(
