@@ -2493,7 +2493,8 @@ impl App {
             Sql::new("SELECT t.id FROM accounts t WHERE t.deleted_at IS NULL AND t.name = ");
         q.bind(name.to_string());
         records::push_read_scope(&mut q, actor, def);
-        q.push(" ORDER BY t.id LIMIT 1");
+        // No ORDER BY: SQLite would walk the id index instead of seeking by name.
+        q.push(" LIMIT 1");
         Ok(match ex.fetch_optional(&q).await? {
             Some(r) => Some(r.req_id("id")?),
             None => None,
