@@ -220,6 +220,12 @@ async fn sharing(
         .collect()
 }
 
+/// Records sharing a phone, an e-mail or a tax id that a check reads at most.
+const STRONG_CAP: i64 = 100;
+/// Records sharing only a name (or its sound) that a check reads at most: a common name
+/// is shared by thousands, who all score alike, and the answer lists ten.
+const NAME_CAP: i64 = 30;
+
 /// Records the actor may read that may be the same client as `profile` (other than
 /// `exclude`), best first, at most `limit`. Records sharing a phone, an e-mail or a tax id
 /// are read first, then (up to a cap, as common names are shared by thousands) those
@@ -238,12 +244,10 @@ pub async fn candidates(
     let keys = profile.keys();
     let strong: Vec<&Key> = keys.iter().filter(|k| !k.kind.is_name()).collect();
     let weak: Vec<&Key> = keys.iter().filter(|k| k.kind.is_name()).collect();
-    let mut ids = sharing(ex, actor, def, &strong, exclude, 100).await?;
+    let mut ids = sharing(ex, actor, def, &strong, exclude, STRONG_CAP).await?;
     let mut skip: Vec<Id> = exclude.to_vec();
     skip.extend(ids.iter().copied());
-    if skip.len() < 200 {
-        ids.extend(sharing(ex, actor, def, &weak, &skip, 100).await?);
-    }
+    ids.extend(sharing(ex, actor, def, &weak, &skip, NAME_CAP).await?);
     let mut out: Vec<Candidate> = profiles(ex, Some(actor), def, &ids)
         .await?
         .into_iter()
