@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 /// The version of the blocking keys (`hamkor_domain::dedup`). Raise it when they change:
 /// the next start recomputes them for every account and contact.
-pub const DUP_KEY_VERSION: &str = "1";
+pub const DUP_KEY_VERSION: &str = "2";
 /// Candidates a check answers with.
 pub const CHECK_LIMIT: usize = 10;
 /// A key shared by more records than this is left out of a scan (a common name says

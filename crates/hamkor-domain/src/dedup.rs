@@ -198,7 +198,8 @@ pub fn sound_key(name: &str) -> String {
                 if i > 0 && "aeiouy".contains(c) {
                     continue;
                 }
-                if last != Some(c) {
+                // Numbers are kept whole: "55" and "5" are different shops.
+                if last != Some(c) || c.is_ascii_digit() {
                     out.push(c);
                 }
                 last = Some(c);
@@ -433,6 +434,17 @@ pub fn score(object: ObjectType, a: &Profile, b: &Profile) -> Option<Match> {
     let mut sim = 0.0f64;
     for x in &a.names {
         for y in &b.names {
+            // Names that differ in their numbers ("Filial 1", "Filial 2") are not alike.
+            let numbers = |n: &str| -> Vec<String> {
+                n.split(' ')
+                    .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+                    .map(str::to_string)
+                    .collect()
+            };
+            let (nx, ny) = (numbers(x), numbers(y));
+            if !nx.is_empty() && !ny.is_empty() && nx != ny {
+                continue;
+            }
             sim = sim.max(name_similarity(x, y));
         }
     }
@@ -660,6 +672,16 @@ mod tests {
             [Reason::SameTaxId, Reason::NameSimilar { percent: 100 }]
         );
         assert!(m.score >= 99);
+        // Names that differ in their numbers are different companies.
+        assert_eq!(
+            score(
+                ObjectType::Account,
+                &account(json!({"name": "Toshkent Servis MChJ 55861"})),
+                &account(json!({"name": "Тошкент Servis AJ 58861"}))
+            ),
+            None
+        );
+        assert_ne!(sound_key("servis 55861"), sound_key("servis 5861"));
         // A name alone: a company's counts more than a person's.
         let same_name = score(
             ObjectType::Account,

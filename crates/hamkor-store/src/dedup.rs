@@ -45,10 +45,12 @@ pub(crate) async fn insert_keys(
     def: &ObjectDef,
     rows: &[(Id, Vec<Key>)],
 ) -> Result<(), StoreError> {
-    let flat: Vec<(Id, &Key)> = rows
+    let mut flat: Vec<(Id, &Key)> = rows
         .iter()
         .flat_map(|(id, keys)| keys.iter().map(move |k| (*id, k)))
         .collect();
+    // In index order: neighbouring rows of a statement land on the same pages.
+    flat.sort_by(|a, b| a.1.key.cmp(&b.1.key).then(a.0.cmp(&b.0)));
     let per = rows_per_insert(tx.backend());
     for chunk in flat.chunks(per) {
         let mut sql = Sql::new("INSERT INTO dup_keys (object, kind, key, record_id) VALUES ");
@@ -218,6 +220,12 @@ async fn sharing(
         .collect()
 }
 
+/// Records sharing a phone, an e-mail or a tax id that a check reads at most.
+const STRONG_CAP: i64 = 100;
+/// Records sharing only a name (or its sound) that a check reads at most: a common name
+/// is shared by thousands, who all score alike, and the answer lists ten.
+const NAME_CAP: i64 = 30;
+
 /// Records the actor may read that may be the same client as `profile` (other than
 /// `exclude`), best first, at most `limit`. Records sharing a phone, an e-mail or a tax id
 /// are read first, then (up to a cap, as common names are shared by thousands) those
@@ -236,12 +244,10 @@ pub async fn candidates(
     let keys = profile.keys();
     let strong: Vec<&Key> = keys.iter().filter(|k| !k.kind.is_name()).collect();
     let weak: Vec<&Key> = keys.iter().filter(|k| k.kind.is_name()).collect();
-    let mut ids = sharing(ex, actor, def, &strong, exclude, 100).await?;
+    let mut ids = sharing(ex, actor, def, &strong, exclude, STRONG_CAP).await?;
     let mut skip: Vec<Id> = exclude.to_vec();
     skip.extend(ids.iter().copied());
-    if skip.len() < 200 {
-        ids.extend(sharing(ex, actor, def, &weak, &skip, 100).await?);
-    }
+    ids.extend(sharing(ex, actor, def, &weak, &skip, NAME_CAP).await?);
     let mut out: Vec<Candidate> = profiles(ex, Some(actor), def, &ids)
         .await?
         .into_iter()
@@ -311,26 +317,24 @@ pub async fn blocks(
     object: ObjectType,
     cap: i64,
 ) -> Result<Vec<Vec<Id>>, StoreError> {
+    // The shared keys first (one pass over the index, in key order), then their records:
+    // CROSS JOIN keeps SQLite from scanning every key a second time to join them.
     let sql = Sql::new(
-        "SELECT d.key, d.record_id FROM dup_keys d JOIN (SELECT key FROM dup_keys WHERE object = $1 \
-         GROUP BY key HAVING COUNT(*) > 1 AND COUNT(*) <= $2) g ON g.key = d.key \
-         WHERE d.object = $1 ORDER BY d.key",
+        "SELECT g.key, d.record_id FROM (SELECT key FROM dup_keys WHERE object = $1 \
+         GROUP BY key HAVING COUNT(*) > 1 AND COUNT(*) <= $2) g \
+         CROSS JOIN dup_keys d WHERE d.object = $1 AND d.key = g.key",
     )
     .arg(object.as_str())
     .arg(cap);
-    let mut out: Vec<Vec<Id>> = Vec::new();
-    let mut current: Option<String> = None;
+    let mut by_key: std::collections::HashMap<String, Vec<Id>> = std::collections::HashMap::new();
     for r in ex.fetch_all(&sql).await? {
-        let key = r.req_text("key")?;
-        let id = r.req_id("record_id")?;
-        if current.as_deref() != Some(key.as_str()) {
-            out.push(Vec::new());
-            current = Some(key);
-        }
-        if let Some(b) = out.last_mut() {
-            b.push(id);
-        }
+        by_key
+            .entry(r.req_text("key")?)
+            .or_default()
+            .push(r.req_id("record_id")?);
     }
+    let mut out: Vec<Vec<Id>> = by_key.into_values().collect();
+    out.sort();
     Ok(out)
 }
 

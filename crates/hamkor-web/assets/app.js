@@ -288,3 +288,65 @@ document.querySelectorAll("form.lang select").forEach(function (select) {
     if (card.parentNode !== col) { move(card, col); }
   });
 })();
+
+// Possible duplicates while an account or contact is typed: the form's names, phones,
+// e-mails and tax id go to the duplicate check, and the records it finds are listed
+// (as text and links, never HTML) above the save button. After saving, the record page
+// lists them without JavaScript.
+(function () {
+  var box = document.getElementById("dup-warning");
+  if (!box || !window.fetch) { return; }
+  var form = box.form || box.closest("form");
+  var fields = ["name", "legal_name", "tax_id", "first_name", "last_name", "phones", "emails"];
+  var timer = null, seq = 0;
+  function query() {
+    var q = new URLSearchParams();
+    fields.forEach(function (f) {
+      var input = form.elements[f];
+      if (!input || !input.value || !input.value.trim()) { return; }
+      var v = input.value;
+      if (f === "phones") {
+        (v.match(/\+?\d[\d\s\-().]{6,}\d/g) || []).forEach(function (p) { q.append("phone", p); });
+      } else if (f === "emails") {
+        (v.match(/[^\s,;()]+@[^\s,;()]+/g) || []).forEach(function (e) { q.append("email", e); });
+      } else {
+        q.append(f, v);
+      }
+    });
+    if (box.dataset.id) { q.append("id", box.dataset.id); }
+    return q;
+  }
+  function check() {
+    var q = query();
+    var mine = ++seq;
+    if (!Array.from(q.keys()).some(function (k) { return k !== "id"; })) { box.hidden = true; return; }
+    fetch(box.dataset.url + "?" + q.toString(), { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : { items: [] }; })
+      .then(function (data) {
+        if (mine !== seq) { return; }
+        box.textContent = "";
+        if (!data.items || !data.items.length) { box.hidden = true; return; }
+        var title = document.createElement("strong");
+        title.textContent = box.dataset.title;
+        box.appendChild(title);
+        var list = document.createElement("ul");
+        data.items.forEach(function (item) {
+          var li = document.createElement("li");
+          var a = document.createElement("a");
+          a.href = box.dataset.url.replace("/api/v1/", "/").replace("/duplicates", "/") + item.id;
+          a.textContent = item.title;
+          li.appendChild(a);
+          li.appendChild(document.createTextNode(" (" + item.score + "%)"));
+          list.appendChild(li);
+        });
+        box.appendChild(list);
+        box.hidden = false;
+      })
+      .catch(function () {});
+  }
+  form.addEventListener("input", function (e) {
+    if (fields.indexOf(e.target.name) < 0) { return; }
+    clearTimeout(timer);
+    timer = setTimeout(check, 250);
+  });
+})();

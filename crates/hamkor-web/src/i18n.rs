@@ -298,6 +298,7 @@ mod tests {
             include_str!("../../hamkor-domain/src/dedup.rs"),
             include_str!("../../hamkor-app/src/dedup.rs"),
             include_str!("../../hamkor-web/src/api/dedup.rs"),
+            include_str!("../../hamkor-web/src/ui/dedup.rs"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

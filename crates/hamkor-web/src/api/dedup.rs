@@ -50,11 +50,9 @@ pub fn routes() -> Router<AppState> {
 
 fn app_err(c: &Caller) -> impl Fn(AppError) -> ApiError + '_ {
     move |e| match e {
-        AppError::Conflict(what) if what == "dup_scans" => ApiError::new(
-            StatusCode::CONFLICT,
-            "Conflict",
-            c.loc.t("dedup-scan-running"),
-        ),
+        AppError::Conflict(what) if what == "dup_scans" => {
+            ApiError::new(StatusCode::CONFLICT, "Conflict", c.loc.t("dedup-scan-busy"))
+        }
         AppError::Conflict(what) if what.starts_with("merge_") => ApiError::new(
             StatusCode::CONFLICT,
             "Conflict",

@@ -2,6 +2,7 @@
 //! every object, the global search, and the language switch. Pages work without
 //! JavaScript; `assets/app.js` only adds conveniences.
 
+mod dedup;
 mod documents;
 mod imports;
 mod leads;
@@ -114,6 +115,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/language", post(set_language))
         .route("/assets/{*path}", get(asset))
         .merge(records::routes())
+        .merge(dedup::routes())
         .merge(quick::routes())
         .merge(lists::routes())
         .merge(settings::routes())

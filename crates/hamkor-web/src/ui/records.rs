@@ -69,7 +69,7 @@ pub fn routes() -> Router<AppState> {
     r
 }
 
-fn object_title(loc: &Loc, def: &ObjectDef) -> String {
+pub(crate) fn object_title(loc: &Loc, def: &ObjectDef) -> String {
     loc.t(&format!("nav-{}", def.plural))
 }
 
@@ -103,7 +103,7 @@ impl Names {
 }
 
 /// Looks up the users and the names of the records that `records` link to.
-async fn names_for(
+pub(crate) async fn names_for(
     s: &AppState,
     actor: &hamkor_store::Actor,
     def: &ObjectDef,
@@ -196,7 +196,7 @@ fn duration_text(secs: i64) -> String {
 }
 
 /// A core or custom value as text for a page.
-fn value_text(loc: &Loc, kind: Option<FieldKind>, v: &Value, names: &Names) -> String {
+pub(crate) fn value_text(loc: &Loc, kind: Option<FieldKind>, v: &Value, names: &Names) -> String {
     match (kind, v) {
         (_, Value::Null) => String::new(),
         (Some(k), Value::Array(a)) if list_kind(k).is_some() => {
@@ -830,6 +830,10 @@ struct RecordPage {
     lines: Option<super::documents::LinesPanel>,
     doc: Option<super::documents::DocPanel>,
     balance: Option<super::documents::BalancePanel>,
+    /// Accounts and contacts that may be the same client.
+    dups: Vec<super::dedup::DupLink>,
+    /// The merge just made into this record (`?merged=`), offered for undo.
+    merged: Option<String>,
 }
 
 /// An attachment as a record page lists it.
@@ -1425,6 +1429,12 @@ async fn render_record_page(
     let lines = super::documents::lines_panel(&s, &c, &r, lines_error).await;
     let doc = super::documents::doc_panel(&s, &c, &r, doc_error).await;
     let balance = super::documents::balance_panel(&s, &c, &r).await;
+    let dups = super::dedup::dup_links(&s, &c, &r).await;
+    let merged = params
+        .iter()
+        .find(|(k, _)| k == "merged")
+        .and_then(|(_, v)| v.parse::<Id>().ok())
+        .map(|m| m.to_string());
     render(&RecordPage {
         loc,
         user: frame.user,
@@ -1448,6 +1458,8 @@ async fn render_record_page(
         lines,
         doc,
         balance,
+        dups,
+        merged,
         can_convert: def.object == ObjectType::Lead
             && r.allows(&c.actor, Action::Write)
             && r.fields.get("status").and_then(serde_json::Value::as_str) != Some("converted"),
@@ -1517,6 +1529,10 @@ struct FormPage {
     errors: Vec<String>,
     fields: Vec<InputView>,
     hidden: Vec<(String, String)>,
+    /// For accounts and contacts: the duplicate check the form's script calls while
+    /// typing, and the record being edited (left out of the answer).
+    dup_url: String,
+    dup_id: String,
 }
 
 /// For lists of `{value, kind}` items: the key of the value, the kinds and the default
@@ -1998,6 +2014,11 @@ async fn form_page(
         Some(r) => format!("{}: {}", loc.t("edit"), r.title()),
         None => format!("{} · {}", loc.t("new-record"), object_title(&loc, def)),
     };
+    let dup_url = dup_check_url(def);
+    let dup_id = record
+        .as_ref()
+        .map(|r| r.id.to_string())
+        .unwrap_or_default();
     render(&FormPage {
         loc,
         user: frame.user,
@@ -2005,12 +2026,23 @@ async fn form_page(
         langs: frame.langs,
         search_value: String::new(),
         title,
+        dup_url,
+        dup_id,
         version: record.map(|r| r.version).unwrap_or(0),
         cancel,
         errors: vec![],
         fields,
         hidden,
     })
+}
+
+/// The duplicate check of an object's form, if it has one.
+fn dup_check_url(def: &ObjectDef) -> String {
+    if hamkor_domain::dedup::applies(def.object) {
+        format!("/api/v1/{}/duplicates", def.plural)
+    } else {
+        String::new()
+    }
 }
 
 /// Is the field edited in the record form? Not what the system sets, nor a task's
@@ -2202,6 +2234,8 @@ async fn save(
                 langs: frame.langs,
                 search_value: String::new(),
                 title: object_title(&loc, def),
+                dup_url: dup_check_url(def),
+                dup_id: id.clone().unwrap_or_default(),
                 version: get("version").parse().unwrap_or(0),
                 cancel: format!("/{}", def.plural),
                 errors: errors

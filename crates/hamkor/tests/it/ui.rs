@@ -1823,3 +1823,97 @@ async fn the_import_wizard_in_the_browser(t: TestApp) {
     assert_eq!(t.count("contacts").await, contacts);
 }
 both!(the_import_wizard_in_the_browser);
+
+/// The duplicate pages: the warning on a record page, the merge page with a choice per
+/// field, the undo offered after the merge, and the scan's groups.
+async fn duplicate_pages(t: TestApp) {
+    let a = t
+        .contact("sales_a1", "sales_a1", json!({"first_name": "Aziz", "last_name": "Karimov", "phones": [{"number": "90 123 45 67"}]}))
+        .await;
+    let b = t
+        .contact("sales_a1", "sales_a1", json!({"first_name": "Азиз", "last_name": "Каримов", "phones": [{"number": "+998 90 123-45-67"}], "emails": [{"address": "aziz@bahor.uz"}]}))
+        .await;
+    let ui = Session::new(&t, "sales_a1").await;
+    let (s, html) = ui.get(&format!("/contacts/{a}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Possible duplicates"), "{html}");
+    assert!(html.contains(&format!("/contacts/{b}")), "{html}");
+    assert!(html.contains("same phone, name 100% similar"), "{html}");
+    assert!(
+        html.contains(&format!("/contacts/merge?ids={a}&#38;ids={b}")),
+        "{html}"
+    );
+    // The form carries the check for its script.
+    let (_, html) = ui.get(&format!("/contacts/{a}/edit")).await;
+    assert!(
+        html.contains("data-url=\"/api/v1/contacts/duplicates\""),
+        "{html}"
+    );
+    // The merge page: a choice where the values differ.
+    let (s, html) = ui.get(&format!("/contacts/merge?ids={a}&ids={b}")).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(html.contains("name=\"f_emails\""), "{html}");
+    assert!(html.contains("name=\"survivor\""), "{html}");
+    let (s, _) = ui
+        .post(
+            "/contacts/merge",
+            &[
+                ("ids", &a),
+                ("ids", &b),
+                ("survivor", &a),
+                ("f_emails", &b),
+                ("f_first_name", &a),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (_, v) = t.get("admin", &format!("/api/v1/contacts/{a}")).await;
+    assert_eq!(v["emails"][0]["address"], "aziz@bahor.uz", "{v}");
+    assert_eq!(
+        t.get("admin", &format!("/api/v1/contacts/{b}")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Undo from the page the merge leads to.
+    let (_, v) = t
+        .get("admin", &format!("/api/v1/contacts/{a}/history"))
+        .await;
+    let merge = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "merge")
+        .unwrap()["changes"]["merge_id"][1]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, html) = ui.get(&format!("/contacts/{a}?merged={merge}")).await;
+    assert!(html.contains(&format!("/merges/{merge}/undo")), "{html}");
+    let (s, _) = ui.post(&format!("/merges/{merge}/undo"), &[]).await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    assert_eq!(
+        t.get("admin", &format!("/api/v1/contacts/{b}")).await.0,
+        StatusCode::OK
+    );
+    // The groups page; only administrators get the scan button.
+    let (s, html) = ui.get("/duplicates?object=contacts").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!html.contains("action=\"/duplicates/scan\""), "{html}");
+    let admin = Session::new(&t, "admin").await;
+    let (s, _) = admin
+        .post("/duplicates/scan", &[("object", "contacts")])
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    for _ in 0..100 {
+        let (_, v) = t.get("admin", "/api/v1/duplicates?object=contacts").await;
+        if v["scan"]["status"] == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (_, html) = admin.get("/duplicates?object=contacts").await;
+    assert!(html.contains(&format!("/contacts/{a}")), "{html}");
+    assert!(html.contains("groups"), "{html}");
+    let (_, html) = ui.get("/duplicates?object=contacts").await;
+    assert!(html.contains("/contacts/merge?ids="), "{html}");
+}
+both!(duplicate_pages);
