@@ -5,14 +5,15 @@
 # fresh SQLite database (or DATABASE, an empty PostgreSQL database URL). Prints the rows a
 # second of the whole command (upload, check, normalisation, duplicate keys, search index,
 # accounts made on the way) and the process's peak memory.
-# Usage: ROWS=1000000 bash bench/import.sh      (default 1,000,000; SMOKE=1 for 20,000)
+# Usage: ROWS=1000000 bash bench/import.sh      (default 1,000,000; SMOKE=1 for 20,000;
+#        BIN=path/to/hamkor to use a binary already built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${ROWS:-1000000}
 if [ "${SMOKE:-0}" = 1 ]; then rows=20000; fi
-cargo build --release --quiet -p hamkor
+if [ -z "${BIN:-}" ]; then cargo build --release --quiet -p hamkor; fi
 target=${CARGO_TARGET_DIR:-target}
-bin="$(cd "$target" && pwd)/release/hamkor"
+bin=${BIN:-"$(cd "$target" && pwd)/release/hamkor"}
 work=$(mktemp -d /tmp/hamkor-import-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 export HAMKOR_CONFIG=/nonexistent HAMKOR_LOG=warn
