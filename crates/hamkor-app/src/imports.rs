@@ -1516,14 +1516,30 @@ impl App {
             .await?;
         self.check_settings(def, &settings, headers.len()).await?;
         let mut db = self.db.clone();
-        let status = if dry_run { "checking" } else { "running" };
-        imports::start(
-            &mut db,
-            id,
-            &serde_json::to_value(&settings).unwrap_or_default(),
-            status,
-        )
-        .await?;
+        // A run that stopped after writing some batches (stopped, or failed) goes on from
+        // where it stopped, with the same choices; starting it over would write its first
+        // rows twice. Undo it first to start afresh.
+        let written = !imports::batches(&mut db, id).await?.is_empty();
+        if written {
+            let saved: Settings =
+                serde_json::from_value(import.settings.clone()).unwrap_or_default();
+            if dry_run || saved != settings {
+                return Err(AppError::Conflict(
+                    "the import has written rows: run it on with the same choices, or undo it"
+                        .into(),
+                ));
+            }
+            imports::resume(&mut db, id, "running").await?;
+        } else {
+            let status = if dry_run { "checking" } else { "running" };
+            imports::start(
+                &mut db,
+                id,
+                &serde_json::to_value(&settings).unwrap_or_default(),
+                status,
+            )
+            .await?;
+        }
         let app = self.clone();
         tokio::spawn(async move {
             app.drive_import(id).await;

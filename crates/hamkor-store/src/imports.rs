@@ -180,6 +180,16 @@ pub async fn start(
     Ok(())
 }
 
+/// Sets a stopped job going again from where it stopped (its progress kept).
+pub async fn resume(ex: &mut impl Exec, id: Id, status: &str) -> Result<(), StoreError> {
+    let q = Sql::new("UPDATE imports SET status = $1, cancel = 0, error = NULL, lease_until = NULL, lease_owner = NULL, finished_at = NULL, updated_at = $2 WHERE id = $3")
+        .arg(status)
+        .arg(Timestamp::now())
+        .arg(id);
+    ex.execute(&q).await?;
+    Ok(())
+}
+
 /// Takes the job for `owner` (one run of one server) until `until`, if nobody holds it.
 pub async fn claim(
     ex: &mut impl Exec,

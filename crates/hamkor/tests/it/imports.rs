@@ -479,3 +479,58 @@ async fn imports_refuse_outsiders_and_bad_files(t: TestApp) {
     assert_eq!(t.count("contacts").await, contacts + 1);
 }
 both!(imports_refuse_outsiders_and_bad_files);
+
+async fn a_stopped_run_goes_on_and_never_writes_a_row_twice(t: TestApp) {
+    let contacts = t.count("contacts").await;
+    let csv = "Last Name\nBirinchi\nIkkinchi\nUchinchi\n";
+    let (_, v) = upload(&t, "sales_a1", "contacts", "s.csv", csv.as_bytes().to_vec()).await;
+    let id = v["id"].as_str().unwrap().to_string();
+    let settings = json!({"columns": ["last_name"]});
+    t.post(
+        "sales_a1",
+        &format!("/api/v1/imports/{id}/run"),
+        settings.clone(),
+    )
+    .await;
+    let v = settle(&t, "sales_a1", &id).await;
+    assert_eq!(v["created"], 3, "{v}");
+    // As if the run had stopped after its last batch but before finishing.
+    let mut db = t.app.db.clone();
+    hamkor_store::Exec::execute(
+        &mut db,
+        &hamkor_store::Sql::new("UPDATE imports SET status = 'failed' WHERE id = $1")
+            .arg(id.parse::<hamkor_domain::Id>().unwrap()),
+    )
+    .await
+    .unwrap();
+    // A check, or other choices, would start over: refused.
+    let (s, _) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/imports/{id}/check"),
+            settings.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = t
+        .post(
+            "sales_a1",
+            &format!("/api/v1/imports/{id}/run"),
+            json!({"columns": ["first_name"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    // The same choices go on from where it stopped: nothing is written twice.
+    let (s, v) = t
+        .post("sales_a1", &format!("/api/v1/imports/{id}/run"), settings)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let v = settle(&t, "sales_a1", &id).await;
+    assert_eq!(
+        (v["status"].as_str(), v["created"].as_i64()),
+        (Some("done"), Some(3)),
+        "{v}"
+    );
+    assert_eq!(t.count("contacts").await, contacts + 3);
+}
+both!(a_stopped_run_goes_on_and_never_writes_a_row_twice);
