@@ -599,12 +599,17 @@ fn file_error(e: FileError) -> AppError {
     AppError::Invalid(fe.into())
 }
 
-/// The import's object, which the caller must be able to create.
-fn object_of(import: &Import) -> AppResult<&'static ObjectDef> {
+/// The object an import into `plural` (`contacts`) fills, if it is one we import.
+pub fn importable(plural: &str) -> Option<&'static ObjectDef> {
     OBJECTS
         .iter()
         .map(|o| ObjectDef::get(*o))
-        .find(|d| d.plural == import.object)
+        .find(|d| d.plural == plural)
+}
+
+/// The import's object, which the caller must be able to create.
+fn object_of(import: &Import) -> AppResult<&'static ObjectDef> {
+    importable(&import.object)
         .ok_or_else(|| AppError::Internal(format!("import of unknown object {}", import.object)))
 }
 
@@ -1122,42 +1127,28 @@ impl Tally {
     }
 
     fn from_report(report: &Value, import: &Import) -> Tally {
-        let counts = report
-            .get("counts")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| {
-                        let k: &'static str = match k.as_str() {
-                            "new" => "new",
-                            "update" => "update",
-                            "duplicate" => "duplicate",
-                            "error" => "error",
-                            _ => return None,
-                        };
-                        Some((k, v.as_i64().unwrap_or(0)))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let examples = report
-            .get("examples")
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| {
-                        let k: &'static str = match k.as_str() {
-                            "new" => "new",
-                            "update" => "update",
-                            "duplicate" => "duplicate",
-                            "error" => "error",
-                            _ => return None,
-                        };
-                        Some((k, v.as_array().cloned().unwrap_or_default()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        fn classes<T>(
+            report: &Value,
+            part: &str,
+            f: impl Fn(&Value) -> T,
+        ) -> HashMap<&'static str, T> {
+            report
+                .get(part)
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| {
+                    let class = [Class::New, Class::Update, Class::Duplicate, Class::Error]
+                        .into_iter()
+                        .find(|c| c.as_str() == k)?;
+                    Some((class.as_str(), f(v)))
+                })
+                .collect()
+        }
+        let counts = classes(report, "counts", |v| v.as_i64().unwrap_or(0));
+        let examples = classes(report, "examples", |v| {
+            v.as_array().cloned().unwrap_or_default()
+        });
         Tally {
             counts,
             examples,
@@ -1204,10 +1195,7 @@ impl App {
         file_name: &str,
         mut next: impl AsyncChunks,
     ) -> AppResult<Import> {
-        let def = OBJECTS
-            .iter()
-            .map(|o| ObjectDef::get(*o))
-            .find(|d| d.plural == object)
+        let def = importable(object)
             .ok_or_else(|| AppError::from(FieldError::new("object", "error-import-object")))?;
         Self::may_import(actor, def)?;
         let limits = Limits::default();
@@ -1394,10 +1382,7 @@ impl App {
 
     /// The saved mappings of imports into `object`.
     pub async fn import_mappings(&self, actor: &Actor, object: &str) -> AppResult<Vec<Mapping>> {
-        let def = OBJECTS
-            .iter()
-            .map(|o| ObjectDef::get(*o))
-            .find(|d| d.plural == object)
+        let def = importable(object)
             .ok_or_else(|| AppError::from(FieldError::new("object", "error-import-object")))?;
         Self::may_import(actor, def)?;
         let mut db = self.db.clone();
@@ -1414,10 +1399,7 @@ impl App {
         headers: &[String],
         columns: &[Option<String>],
     ) -> AppResult<()> {
-        let def = OBJECTS
-            .iter()
-            .map(|o| ObjectDef::get(*o))
-            .find(|d| d.plural == object)
+        let def = importable(object)
             .ok_or_else(|| AppError::from(FieldError::new("object", "error-import-object")))?;
         Self::may_import(actor, def)?;
         let name = name.trim();
@@ -2601,11 +2583,7 @@ impl App {
                 ) else {
                     continue;
                 };
-                let Some(def) = OBJECTS
-                    .iter()
-                    .map(|o| ObjectDef::get(*o))
-                    .find(|d| d.plural == object)
-                else {
+                let Some(def) = importable(object) else {
                     continue;
                 };
                 let customs = self.custom_fields(def.object).await?;
@@ -2642,11 +2620,7 @@ impl App {
                 }
             }
             for (object, ids) in by_object {
-                if let Some(def) = OBJECTS
-                    .iter()
-                    .map(|o| ObjectDef::get(*o))
-                    .find(|d| d.plural == object)
-                {
+                if let Some(def) = importable(object) {
                     trashed += records::trash_many(&mut tx, def, &ids).await? as i64;
                 }
             }

@@ -284,11 +284,7 @@ async fn import_page(
         Ok(i) => i,
         Err(e) => return app_error_page(&c, e),
     };
-    let Some(def) = OBJECTS
-        .iter()
-        .map(|o| ObjectDef::get(*o))
-        .find(|d| d.plural == i.object)
-    else {
+    let Some(def) = hamkor_app::imports::importable(&i.object) else {
         return app_error_page(&c, AppError::NotFound);
     };
     let saved: Settings = serde_json::from_value(i.settings.clone()).unwrap_or_default();
