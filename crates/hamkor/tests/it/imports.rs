@@ -365,6 +365,23 @@ async fn imports_refuse_outsiders_and_bad_files(t: TestApp) {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (_, list) = t.get("admin", "/api/v1/imports").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    // Saved mappings are for those who may import: a viewer reads none and saves none.
+    let (s, _) = t
+        .get("viewer", "/api/v1/import_mappings?object=contacts")
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = t
+        .post(
+            "viewer",
+            "/api/v1/import_mappings",
+            json!({"object": "contacts", "name": "Mine", "headers": ["A"], "columns": ["last_name"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, v) = t
+        .get("admin", "/api/v1/import_mappings?object=contacts")
+        .await;
+    assert_eq!(v["items"], json!([]), "nothing was saved");
     // A file that is not what its name says, an executable, an unknown object.
     let (s, v) = upload(
         &t,
