@@ -888,15 +888,9 @@ impl App {
         by: Id,
         rows: &[BatchRecord],
     ) -> AppResult<()> {
-        let per_insert = match hamkor_store::Exec::backend(&self.db) {
-            hamkor_store::Backend::Sqlite => SQLITE_ROWS_PER_INSERT,
-            hamkor_store::Backend::Postgres => POSTGRES_ROWS_PER_INSERT,
-        };
         for group in rows.chunks(ROWS_PER_TX) {
             let mut tx = self.db.begin().await?;
-            for chunk in group.chunks(per_insert) {
-                insert_batch(&mut tx, def, by, chunk).await?;
-            }
+            insert_batch(&mut tx, def, by, group).await?;
             tx.commit().await?;
         }
         Ok(())

@@ -27,7 +27,7 @@ use hamkor_domain::{
 use hamkor_import::{FileError, Format, Inspection, Limits};
 use hamkor_store::imports::{self, Import, Mapping, Progress};
 use hamkor_store::records::{self, BatchRecord};
-use hamkor_store::{Actor, Exec, Sql, audit, settings, users};
+use hamkor_store::{Actor, Arg, Exec, Sql, audit, settings, users};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
@@ -1888,14 +1888,12 @@ impl App {
             // which of their records the actor may see.
             for chunk in keys.chunks(400) {
                 let mut q = Sql::new("SELECT d.key, d.record_id FROM dup_keys d WHERE d.object = ");
-                q.bind(def.object.as_str()).push(" AND d.key IN (");
-                for (i, (_, k)) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        q.push(", ");
-                    }
-                    q.bind(k.clone());
-                }
-                q.push(")");
+                q.bind(def.object.as_str()).push(" AND d.key");
+                hamkor_store::dialect::push_in(
+                    &mut q,
+                    ex.backend(),
+                    chunk.iter().map(|(_, k)| Arg::from(k.clone())).collect(),
+                );
                 let pairs: Vec<(String, Id)> = ex
                     .fetch_all(&q)
                     .await?
@@ -1912,14 +1910,12 @@ impl App {
                 for part in ids.chunks(400) {
                     let mut q = Sql::new("SELECT t.id FROM ");
                     q.push_ident(def.plural)
-                        .push(" t WHERE t.deleted_at IS NULL AND t.id IN (");
-                    for (i, id) in part.iter().enumerate() {
-                        if i > 0 {
-                            q.push(", ");
-                        }
-                        q.bind(*id);
-                    }
-                    q.push(")");
+                        .push(" t WHERE t.deleted_at IS NULL AND t.id");
+                    hamkor_store::dialect::push_in(
+                        &mut q,
+                        ex.backend(),
+                        part.iter().map(|id| Arg::from(*id)).collect(),
+                    );
                     records::push_read_scope(&mut q, actor, def);
                     for r in ex.fetch_all(&q).await? {
                         visible.insert(r.req_id("id")?);
@@ -2369,23 +2365,14 @@ impl App {
                     custom,
                 });
             }
-            for chunk in accounts.chunks(10) {
-                records::insert_batch(
-                    &mut *tx,
-                    &hamkor_domain::objects::ACCOUNT,
-                    actor.user_id,
-                    chunk,
-                )
-                .await?;
-            }
-            let per = if self.db.backend() == hamkor_store::Backend::Sqlite {
-                10
-            } else {
-                200
-            };
-            for chunk in rows.chunks(per) {
-                records::insert_batch(&mut *tx, def, actor.user_id, chunk).await?;
-            }
+            records::insert_batch(
+                &mut *tx,
+                &hamkor_domain::objects::ACCOUNT,
+                actor.user_id,
+                &accounts,
+            )
+            .await?;
+            records::insert_batch(&mut *tx, def, actor.user_id, &rows).await?;
             tally.created += made.len() as i64;
             return Ok(made);
         }

@@ -127,6 +127,12 @@ impl Sql {
         self.text.push_str(&self.args.len().to_string());
         self
     }
+    /// Appends a number the program computed (an array index, a count), never a value
+    /// from a request.
+    pub fn push_number(&mut self, n: usize) -> &mut Self {
+        self.text.push_str(&n.to_string());
+        self
+    }
     /// Binds a value to the next placeholder already written in the text.
     pub fn arg(mut self, value: impl Into<Arg>) -> Self {
         self.args.push(value.into());

@@ -30,15 +30,6 @@ pub fn record_keys(def: &ObjectDef, fields: &Map<String, Value>) -> Vec<Key> {
     Profile::of(def.object, fields, "998").keys()
 }
 
-/// Rows of `dup_keys` per statement: SQLite looks parameters up by a linear search, so
-/// its statements stay small (see `records::insert_batch`).
-fn rows_per_insert(b: Backend) -> usize {
-    match b {
-        Backend::Sqlite => 100,
-        Backend::Postgres => 1000,
-    }
-}
-
 /// Inserts the keys of many records, several rows per statement.
 pub(crate) async fn insert_keys(
     tx: &mut impl Exec,
@@ -51,23 +42,25 @@ pub(crate) async fn insert_keys(
         .collect();
     // In index order: neighbouring rows of a statement land on the same pages.
     flat.sort_by(|a, b| a.1.key.cmp(&b.1.key).then(a.0.cmp(&b.0)));
-    let per = rows_per_insert(tx.backend());
-    for chunk in flat.chunks(per) {
-        let mut sql = Sql::new("INSERT INTO dup_keys (object, kind, key, record_id) VALUES ");
-        for (i, (id, k)) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" })
-                .bind(def.object.as_str())
-                .push(", ")
-                .bind(k.kind.as_str())
-                .push(", ")
-                .bind(k.key.clone())
-                .push(", ")
-                .bind(*id)
-                .push(")");
-        }
-        sql.push(" ON CONFLICT DO NOTHING");
-        tx.execute(&sql).await?;
-    }
+    let values: Vec<Vec<Arg>> = flat
+        .into_iter()
+        .map(|(id, k)| {
+            vec![
+                Arg::from(def.object.as_str()),
+                Arg::from(k.kind.as_str()),
+                Arg::from(k.key.clone()),
+                Arg::from(id),
+            ]
+        })
+        .collect();
+    crate::bulk::insert_rows(
+        tx,
+        "dup_keys",
+        &["object", "kind", "key", "record_id"],
+        &values,
+        " ON CONFLICT DO NOTHING",
+    )
+    .await?;
     Ok(())
 }
 

@@ -319,6 +319,34 @@ pub fn push_json_id(sql: &mut Sql, b: Backend, column: &'static str) {
     }
 }
 
+/// `IN (…)` over many values (keys, ids): on SQLite one JSON parameter unpacked by
+/// `json_each` (the driver finds each bound parameter by a linear search, so hundreds of
+/// them cost their square); on PostgreSQL one parameter each. Values of one kind: texts,
+/// numbers or ids.
+pub fn push_in(sql: &mut Sql, b: Backend, values: Vec<crate::Arg>) {
+    match b {
+        Backend::Sqlite => {
+            let list: Vec<serde_json::Value> = values
+                .iter()
+                .map(|v| crate::bulk::json_value(v).unwrap_or(serde_json::Value::Null))
+                .collect();
+            sql.push(" IN (SELECT value FROM json_each(")
+                .bind(serde_json::Value::from(list).to_string())
+                .push("))");
+        }
+        Backend::Postgres => {
+            sql.push(" IN (");
+            for (i, v) in values.into_iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(v);
+            }
+            sql.push(")");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::fts_query;

@@ -313,20 +313,21 @@ async fn insert_numbers(
                 .map(move |k| (*id, k))
         })
         .collect();
-    for chunk in keys.chunks(100) {
-        let mut sql = Sql::new("INSERT INTO search_numbers (object, key, record_id) VALUES ");
-        for (i, (id, k)) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" })
-                .bind(def.object.as_str())
-                .push(", ")
-                .bind(k.clone())
-                .push(", ")
-                .bind(*id)
-                .push(")");
-        }
-        sql.push(" ON CONFLICT DO NOTHING");
-        tx.execute(&sql).await?;
-    }
+    let mut keys = keys;
+    // In index order: neighbouring rows land on the same pages.
+    keys.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    let values: Vec<Vec<Arg>> = keys
+        .into_iter()
+        .map(|(id, k)| vec![Arg::from(def.object.as_str()), Arg::from(k), Arg::from(id)])
+        .collect();
+    crate::bulk::insert_rows(
+        tx,
+        "search_numbers",
+        &["object", "key", "record_id"],
+        &values,
+        " ON CONFLICT DO NOTHING",
+    )
+    .await?;
     Ok(())
 }
 
@@ -1630,31 +1631,39 @@ pub async fn insert_batch(
     if rows.is_empty() {
         return Ok(());
     }
-    let mut sql = Sql::new("INSERT INTO ");
-    sql.push_ident(def.plural).push(" (id");
-    for f in def.fields {
-        sql.push(", ").push_ident(f.name);
-    }
-    sql.push(", custom, search, owner_id, created_by, created_at, updated_at, version) VALUES ");
-    for (i, r) in rows.iter().enumerate() {
-        sql.push(if i == 0 { "(" } else { ", (" }).bind(r.id);
-        for f in def.fields {
-            sql.push(", ").bind(field_arg(
-                f.kind,
-                r.fields.get(f.name).unwrap_or(&Value::Null),
-            ));
-        }
-        sql.push(", ")
-            .bind(Arg::Json(Some(Value::Object(r.custom.clone()))));
-        sql.push(", ").bind(search_text(def, &r.fields));
-        sql.push(", ").bind(r.owner_id).push(", ").bind(created_by);
-        sql.push(", ")
-            .bind(r.created_at)
-            .push(", ")
-            .bind(r.created_at)
-            .push(", 1)");
-    }
-    tx.execute(&sql).await?;
+    let mut columns: Vec<&'static str> = vec!["id"];
+    columns.extend(def.fields.iter().map(|f| f.name));
+    columns.extend([
+        "custom",
+        "search",
+        "owner_id",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "version",
+    ]);
+    let values: Vec<Vec<Arg>> = rows
+        .iter()
+        .map(|r| {
+            let mut v = Vec::with_capacity(columns.len());
+            v.push(Arg::from(r.id));
+            for f in def.fields {
+                v.push(field_arg(
+                    f.kind,
+                    r.fields.get(f.name).unwrap_or(&Value::Null),
+                ));
+            }
+            v.push(Arg::Json(Some(Value::Object(r.custom.clone()))));
+            v.push(Arg::from(search_text(def, &r.fields)));
+            v.push(Arg::from(r.owner_id));
+            v.push(Arg::from(created_by));
+            v.push(Arg::from(r.created_at));
+            v.push(Arg::from(r.created_at));
+            v.push(Arg::Int(Some(1)));
+            v
+        })
+        .collect();
+    crate::bulk::insert_rows(tx, def.plural, &columns, &values, "").await?;
     if has_numbers(def) {
         let numbers: Vec<(Id, Vec<String>)> = rows
             .iter()
@@ -1678,36 +1687,40 @@ pub async fn insert_batch(
                     .map(move |c| (c, r.id))
             })
             .collect();
-        for chunk in pairs.chunks(1000) {
-            let mut sql =
-                Sql::new("INSERT INTO interaction_contacts (contact_id, interaction_id) VALUES ");
-            for (i, (c, r)) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "(" } else { ", (" })
-                    .bind(*c)
-                    .push(", ")
-                    .bind(*r)
-                    .push(")");
-            }
-            tx.execute(&sql).await?;
-        }
+        let values: Vec<Vec<Arg>> = pairs
+            .iter()
+            .map(|(c, r)| vec![Arg::from(*c), Arg::from(*r)])
+            .collect();
+        crate::bulk::insert_rows(
+            tx,
+            "interaction_contacts",
+            &["contact_id", "interaction_id"],
+            &values,
+            "",
+        )
+        .await?;
     }
     let links: Vec<(Id, &AccountLink)> = rows
         .iter()
         .flat_map(|r| r.account_links.iter().map(move |l| (r.id, l)))
         .collect();
-    for chunk in links.chunks(1000) {
-        let mut sql =
-            Sql::new("INSERT INTO contact_accounts (contact_id, account_id, position) VALUES ");
-        for (i, (contact, l)) in chunk.iter().enumerate() {
-            sql.push(if i == 0 { "(" } else { ", (" })
-                .bind(*contact)
-                .push(", ")
-                .bind(l.account_id)
-                .push(", ")
-                .bind(l.position.clone())
-                .push(")");
-        }
-        tx.execute(&sql).await?;
-    }
+    let values: Vec<Vec<Arg>> = links
+        .iter()
+        .map(|(contact, l)| {
+            vec![
+                Arg::from(*contact),
+                Arg::from(l.account_id),
+                Arg::Text(l.position.clone()),
+            ]
+        })
+        .collect();
+    crate::bulk::insert_rows(
+        tx,
+        "contact_accounts",
+        &["contact_id", "account_id", "position"],
+        &values,
+        "",
+    )
+    .await?;
     Ok(())
 }
