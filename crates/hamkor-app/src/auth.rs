@@ -122,10 +122,13 @@ impl App {
         if let Some(user) = self.cached_token_user(&hash) {
             return Ok(Some(user));
         }
+        // The copy's age counts from before the read: a read that started before a
+        // user was disabled must not be trusted for a full second after it ended.
+        let read_at = std::time::Instant::now();
         let mut db = self.db.clone();
         let user = users::user_by_token(&mut db, token).await?;
         if let Some(u) = &user {
-            self.cache_token_user(hash, u.clone());
+            self.cache_token_user(hash, u.clone(), read_at);
         }
         Ok(user)
     }

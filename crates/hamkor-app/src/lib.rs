@@ -153,12 +153,20 @@ impl App {
         (at.elapsed() < TOKEN_TTL).then(|| user.clone())
     }
 
-    pub(crate) fn cache_token_user(&self, hash: String, user: hamkor_store::users::User) {
+    /// Remembers the user a token hash was found to belong to by a read that started at
+    /// `read_at`. A hit never renews the entry: it is trusted until `read_at + TOKEN_TTL`
+    /// however often it is used, so no cache keeps a token alive past that.
+    pub(crate) fn cache_token_user(
+        &self,
+        hash: String,
+        user: hamkor_store::users::User,
+        read_at: Instant,
+    ) {
         if let Ok(mut guard) = self.tokens.write() {
             if guard.len() > 10_000 {
                 guard.retain(|_, (at, _)| at.elapsed() < TOKEN_TTL);
             }
-            guard.insert(hash, (Instant::now(), user));
+            guard.insert(hash, (read_at, user));
         }
     }
 
