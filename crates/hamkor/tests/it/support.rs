@@ -90,6 +90,7 @@ pub fn web_config(base: &str) -> hamkor_web::WebConfig {
         base_url: base.to_string(),
         // Small, so the tests can send a file over the limit.
         max_upload_bytes: 100_000,
+        trusted_proxies: Vec::new(),
     }
 }
 
