@@ -211,16 +211,16 @@ impl App {
         Ok(logins::recovery_codes_left(&mut db, user).await?)
     }
 
-    /// An administrator turns off another user's 2FA (a lost phone and lost codes); the
-    /// user's sessions end. If their role requires 2FA they set it up again at their next
-    /// login.
+    /// An administrator (or the shell: `actor` `None`) turns off a user's 2FA (a lost
+    /// phone and lost codes); the user's sessions end. If their role requires 2FA they set
+    /// it up again at their next login.
     pub async fn reset_two_factor(
         &self,
-        actor: &hamkor_store::Actor,
+        actor: Option<&hamkor_store::Actor>,
         user: Id,
         origin: &Origin,
     ) -> AppResult<()> {
-        if !actor.is_admin() {
+        if actor.is_some_and(|a| !a.is_admin()) {
             return Err(AppError::Forbidden);
         }
         let mut tx = self.db.begin().await?;
@@ -232,7 +232,7 @@ impl App {
         audit::security(
             &mut tx,
             "two_factor_reset",
-            Some(actor.user_id),
+            actor.map(|a| a.user_id),
             Some(user),
             origin,
             Default::default(),

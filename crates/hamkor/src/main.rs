@@ -390,6 +390,9 @@ enum UserCommand {
     SetPassword { email: String },
     /// Disable a user; their sessions and tokens stop working at once.
     Disable { email: String },
+    /// Turn a user's two-factor authentication off (a lost phone); their sessions end.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor { email: String },
 }
 
 #[derive(Subcommand)]
@@ -947,6 +950,20 @@ async fn user_command(app: &App, config: &Config, cmd: UserCommand) -> Result<()
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             println!("Disabled {}.", u.email);
+        }
+        UserCommand::ResetTwoFactor { email } => {
+            let u = app
+                .user_by_email(&email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                .with_context(|| format!("no user {email}"))?;
+            app.reset_two_factor(None, u.id, &Default::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            println!(
+                "Two-factor authentication is off for {}; their sessions ended.",
+                u.email
+            );
         }
     }
     Ok(())

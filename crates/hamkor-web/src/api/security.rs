@@ -196,7 +196,7 @@ async fn reset_two_factor(
         .parse()
         .map_err(|_| ApiError::from_app(AppError::NotFound, &c.loc))?;
     s.app
-        .reset_two_factor(&c.actor, id, &c.origin)
+        .reset_two_factor(Some(&c.actor), id, &c.origin)
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?;
     Ok(StatusCode::NO_CONTENT.into_response())

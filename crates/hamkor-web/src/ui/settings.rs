@@ -702,7 +702,11 @@ async fn set_user_state(
         return not_found(&c);
     };
     let done = match action.as_str() {
-        "reset-2fa" => Some(s.app.reset_two_factor(&c.actor, user_id, &c.origin).await),
+        "reset-2fa" => Some(
+            s.app
+                .reset_two_factor(Some(&c.actor), user_id, &c.origin)
+                .await,
+        ),
         "network" => Some(
             s.app
                 .set_user_login_network(
