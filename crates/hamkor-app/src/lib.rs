@@ -20,9 +20,11 @@ pub mod records;
 pub mod reminders;
 pub mod roles;
 pub mod sales;
+pub mod security;
 pub mod tasks;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod two_factor;
 pub mod users;
 
 use hamkor_domain::{Id, ObjectType, ValidationErrors};
@@ -87,6 +89,9 @@ const POLICY_TTL: Duration = Duration::from_secs(2);
 /// The policy and when it was read.
 type CachedPolicy = (Instant, Arc<PolicyOverrides>);
 
+/// The login rules and when they were read.
+type CachedRules = (Instant, Arc<security::LoginRules>);
+
 /// How long a server trusts an API token it has checked. A revoked token, a disabled
 /// user or a changed password therefore stops working within this time on every server
 /// (at once on the server where the change was made).
@@ -108,6 +113,10 @@ pub struct App {
     pub mailer: Option<mail::Mailer>,
     /// The address users reach Hamkor at, for links in e-mails and feeds.
     pub base_url: String,
+    /// Limits on failed logins.
+    pub login_limits: auth::LoginLimits,
+    /// The login rules (2FA per role, networks), cached like the policy.
+    security: Arc<RwLock<Option<CachedRules>>>,
 }
 
 impl App {
@@ -119,6 +128,37 @@ impl App {
             last_visit: Arc::new(RwLock::new(std::collections::HashMap::new())),
             mailer: None,
             base_url: "http://127.0.0.1:8080".into(),
+            login_limits: auth::LoginLimits::default(),
+            security: Arc::new(RwLock::new(None)),
+        }
+    }
+
+    /// The same application with other limits on failed logins.
+    pub fn with_login_limits(mut self, limits: auth::LoginLimits) -> Self {
+        self.login_limits = limits;
+        self
+    }
+
+    /// The login rules (cached for as long as the policy).
+    pub async fn login_rules(&self) -> AppResult<Arc<security::LoginRules>> {
+        if let Ok(guard) = self.security.read()
+            && let Some((at, r)) = guard.as_ref()
+            && at.elapsed() < POLICY_TTL
+        {
+            return Ok(r.clone());
+        }
+        let mut db = self.db.clone();
+        let fresh = Arc::new(security::LoginRules::load(&mut db).await?);
+        if let Ok(mut guard) = self.security.write() {
+            *guard = Some((Instant::now(), fresh.clone()));
+        }
+        Ok(fresh)
+    }
+
+    /// Forgets the cached login rules (after an administrator changed them).
+    pub(crate) fn invalidate_login_rules(&self) {
+        if let Ok(mut guard) = self.security.write() {
+            *guard = None;
         }
     }
 
@@ -153,12 +193,20 @@ impl App {
         (at.elapsed() < TOKEN_TTL).then(|| user.clone())
     }
 
-    pub(crate) fn cache_token_user(&self, hash: String, user: hamkor_store::users::User) {
+    /// Remembers the user a token hash was found to belong to by a read that started at
+    /// `read_at`. A hit never renews the entry: it is trusted until `read_at + TOKEN_TTL`
+    /// however often it is used, so no cache keeps a token alive past that.
+    pub(crate) fn cache_token_user(
+        &self,
+        hash: String,
+        user: hamkor_store::users::User,
+        read_at: Instant,
+    ) {
         if let Ok(mut guard) = self.tokens.write() {
             if guard.len() > 10_000 {
                 guard.retain(|_, (at, _)| at.elapsed() < TOKEN_TTL);
             }
-            guard.insert(hash, (Instant::now(), user));
+            guard.insert(hash, (read_at, user));
         }
     }
 

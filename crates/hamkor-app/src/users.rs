@@ -171,6 +171,19 @@ impl App {
         }
         let mut tx = self.db.begin().await?;
         users::set_disabled(&mut tx, id, disabled).await?;
+        hamkor_store::audit::security(
+            &mut tx,
+            if disabled {
+                "user_disable"
+            } else {
+                "user_enable"
+            },
+            actor.map(|a| a.user_id),
+            Some(id),
+            &Default::default(),
+            Default::default(),
+        )
+        .await?;
         tx.commit().await?;
         self.forget_user_tokens(id);
         Ok(())

@@ -16,6 +16,7 @@ pub mod documents;
 pub mod imports;
 pub mod leads;
 pub mod list;
+pub mod logins;
 pub mod merge;
 pub mod picklists;
 pub mod planning;

@@ -21,6 +21,11 @@ pub struct User {
     pub language: Option<String>,
     pub time_zone: String,
     pub disabled: bool,
+    /// Whether the user logs in with a second factor (TOTP).
+    pub two_factor: bool,
+    /// Where the user may log in from: `role` (as their role says), `any`, `office` or
+    /// `internet`.
+    pub login_network: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: i64,
@@ -37,7 +42,12 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-const USER_COLUMNS: &str = "id, email, name, role, team_id, language, time_zone, disabled, created_at, updated_at, version";
+const USER_COLUMNS: &str = "id, email, name, role, team_id, language, time_zone, disabled, \
+     (totp_secret IS NOT NULL) AS two_factor, login_network, created_at, updated_at, version";
+
+/// [`USER_COLUMNS`] of a table called `u`.
+const U_COLUMNS: &str = "u.id, u.email, u.name, u.role, u.team_id, u.language, u.time_zone, u.disabled, \
+     (u.totp_secret IS NOT NULL) AS two_factor, u.login_network, u.created_at, u.updated_at, u.version";
 
 fn user_from_row(r: &crate::Row) -> Result<User, StoreError> {
     let role = r.req_text("role")?;
@@ -52,6 +62,8 @@ fn user_from_row(r: &crate::Row) -> Result<User, StoreError> {
         language: r.text("language")?,
         time_zone: r.req_text("time_zone")?,
         disabled: r.bool("disabled")?,
+        two_factor: r.bool("two_factor")?,
+        login_network: r.req_text("login_network")?,
         created_at: r.req_ts("created_at")?,
         updated_at: r.req_ts("updated_at")?,
         version: r.req_int("version")?,
@@ -166,13 +178,7 @@ pub async fn set_password_hash(
     if n == 0 {
         return Err(StoreError::NotFound);
     }
-    ex.execute(
-        &Sql::new("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
-            .arg(id)
-            .arg(keep.map(hash_secret).unwrap_or_default()),
-    )
-    .await?;
-    Ok(())
+    delete_sessions(ex, id, keep).await
 }
 
 /// Disables a user: their sessions end and their API tokens stop working at once.
@@ -352,35 +358,68 @@ pub struct Session {
     pub csrf_token: String,
 }
 
+/// What a session allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// A logged-in user.
+    Full,
+    /// The password was right; the second factor is awaited. Grants nothing else.
+    SecondFactor,
+    /// The password was right; the role requires 2FA and the user must enrol first.
+    /// Grants nothing else.
+    Enrol,
+}
+
+impl Stage {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Stage::Full => "full",
+            Stage::SecondFactor => "second_factor",
+            Stage::Enrol => "enrol",
+        }
+    }
+}
+
 pub async fn insert_session(
     ex: &mut impl Exec,
     token: &str,
     user: Id,
     csrf: &str,
     expires: Timestamp,
+    stage: Stage,
 ) -> Result<(), StoreError> {
     ex.execute(
-        &Sql::new("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        &Sql::new("INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at, stage) VALUES ($1, $2, $3, $4, $5, $6)")
             .arg(hash_secret(token))
             .arg(user)
             .arg(csrf)
             .arg(Timestamp::now())
-            .arg(expires),
+            .arg(expires)
+            .arg(stage.as_str()),
     )
     .await?;
     Ok(())
 }
 
-/// The live session of an active user for a cookie value.
-pub async fn session(ex: &mut impl Exec, token: &str) -> Result<Option<Session>, StoreError> {
-    let sql = Sql::new(
-        "SELECT u.id, u.email, u.name, u.role, u.team_id, u.language, u.time_zone, u.disabled, u.created_at, \
-         u.updated_at, u.version, s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = $3",
-    )
-    .arg(hash_secret(token))
-    .arg(Timestamp::now())
-    .arg(false);
+/// The live session of an active user for a cookie value, if it is at `stage` (a
+/// half-finished login is never taken for a full one).
+pub async fn session_at(
+    ex: &mut impl Exec,
+    token: &str,
+    stage: Stage,
+) -> Result<Option<Session>, StoreError> {
+    let mut sql = Sql::new("SELECT ");
+    sql.push(U_COLUMNS)
+        .push(
+            ", s.csrf_token FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ",
+        )
+        .bind(hash_secret(token))
+        .push(" AND s.expires_at > ")
+        .bind(Timestamp::now())
+        .push(" AND u.disabled = ")
+        .bind(false)
+        .push(" AND s.stage = ")
+        .bind(stage.as_str());
     match ex.fetch_optional(&sql).await? {
         Some(r) => Ok(Some(Session {
             user: user_from_row(&r)?,
@@ -388,6 +427,26 @@ pub async fn session(ex: &mut impl Exec, token: &str) -> Result<Option<Session>,
         })),
         None => Ok(None),
     }
+}
+
+/// The live, full session of an active user for a cookie value.
+pub async fn session(ex: &mut impl Exec, token: &str) -> Result<Option<Session>, StoreError> {
+    session_at(ex, token, Stage::Full).await
+}
+
+/// Ends every session of a user but `keep`.
+pub async fn delete_sessions(
+    ex: &mut impl Exec,
+    user: Id,
+    keep: Option<&str>,
+) -> Result<(), StoreError> {
+    ex.execute(
+        &Sql::new("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+            .arg(user)
+            .arg(keep.map(hash_secret).unwrap_or_default()),
+    )
+    .await?;
+    Ok(())
 }
 
 pub async fn delete_session(ex: &mut impl Exec, token: &str) -> Result<(), StoreError> {
@@ -432,13 +491,12 @@ pub async fn insert_token(
 
 /// The active user an unrevoked API token belongs to.
 pub async fn user_by_token(ex: &mut impl Exec, token: &str) -> Result<Option<User>, StoreError> {
-    let sql = Sql::new(
-        "SELECT u.id, u.email, u.name, u.role, u.team_id, u.language, u.time_zone, u.disabled, u.created_at, \
-         u.updated_at, u.version FROM api_tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.disabled = $2",
-    )
-    .arg(hash_secret(token))
-    .arg(false);
+    let mut sql = Sql::new("SELECT ");
+    sql.push(U_COLUMNS)
+        .push(" FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ")
+        .bind(hash_secret(token))
+        .push(" AND t.revoked_at IS NULL AND u.disabled = ")
+        .bind(false);
     ex.fetch_optional(&sql)
         .await?
         .map(|r| user_from_row(&r))

@@ -10,7 +10,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use hamkor_store::Actor;
+use hamkor_store::audit::Origin;
 use hamkor_store::users::User;
+use ipnet::IpNet;
+use std::net::{IpAddr, SocketAddr};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "hamkor_session";
@@ -43,6 +46,69 @@ pub fn request_lang(headers: &HeaderMap, user: Option<&User>) -> Lang {
         })
 }
 
+/// The client's address: the TCP peer's, unless the peer is a trusted proxy, in which
+/// case `X-Forwarded-For` is read from the right, past the trusted proxies, and the first
+/// address not trusted is the client's. A forged `X-Forwarded-For` from anyone else is
+/// ignored.
+pub fn client_ip(headers: &HeaderMap, peer: Option<IpAddr>, trusted: &[IpNet]) -> Option<IpAddr> {
+    let norm = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    };
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    let mut client = norm(peer?);
+    if !is_trusted(&client) {
+        return Some(client);
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>().map(norm) else {
+            // A malformed entry: what lies left of it cannot be trusted.
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// Where a request comes from, for the audit log and the login rules.
+pub fn origin_of(parts: &Parts, state: &AppState) -> Origin {
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    Origin {
+        ip: client_ip(&parts.headers, peer, &state.config.trusted_proxies).map(|i| i.to_string()),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(300).collect()),
+    }
+}
+
+/// The request's [`Origin`], as an extractor.
+pub struct ClientOrigin(pub Origin);
+
+impl FromRequestParts<AppState> for ClientOrigin {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(ClientOrigin(origin_of(parts, state)))
+    }
+}
+
 /// An authenticated caller.
 #[derive(Clone)]
 pub struct Caller {
@@ -53,6 +119,11 @@ pub struct Caller {
     /// The session cookie value, for logout.
     pub session_token: Option<String>,
     pub loc: Loc,
+    /// Where the request came from.
+    pub origin: Origin,
+    /// A session user whose role requires 2FA and who has none: they may only set it up
+    /// (or log out) until they do. (API tokens are separate credentials: never set.)
+    pub must_enrol: bool,
 }
 
 impl Caller {
@@ -117,6 +188,8 @@ async fn authenticate(
             csrf: None,
             session_token: None,
             loc,
+            origin: origin_of(parts, state),
+            must_enrol: false,
         });
     }
     let Some(token) =
@@ -153,12 +226,19 @@ async fn authenticate(
         .map_err(|e| AuthFailure::Internal(e.to_string()))?;
     let loc = Loc::new(request_lang(&parts.headers, Some(&session.user)))
         .in_zone(&session.user.time_zone);
+    let must_enrol = !session.user.two_factor
+        && app
+            .two_factor_required(session.user.role)
+            .await
+            .map_err(|e| AuthFailure::Internal(e.to_string()))?;
     Ok(Caller {
         user: session.user,
         actor,
         csrf: Some(session.csrf_token),
         session_token: Some(token.to_string()),
         loc,
+        origin: origin_of(parts, state),
+        must_enrol,
     })
 }
 
@@ -169,6 +249,11 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match authenticate(parts, state, false).await {
+            Ok(c) if c.must_enrol => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Two-factor authentication required",
+                "Your role requires two-factor authentication: set it up in the web UI first.",
+            )),
             Ok(c) => Ok(ApiUser(c)),
             Err(AuthFailure::Missing | AuthFailure::Invalid) => Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
@@ -244,12 +329,20 @@ impl axum::extract::FromRequest<AppState> for UiForm {
     }
 }
 
+/// The pages a user who must set up 2FA may still reach.
+fn enrolment_path(path: &str) -> bool {
+    path.starts_with("/settings/two-factor") || path == "/logout" || path == "/settings/language"
+}
+
 async fn ui_caller(
     parts: &mut Parts,
     state: &AppState,
     form_csrf: bool,
 ) -> Result<Caller, Response> {
     match authenticate(parts, state, form_csrf).await {
+        Ok(c) if c.must_enrol && !enrolment_path(parts.uri.path()) => {
+            Err(Redirect::to("/settings/two-factor").into_response())
+        }
         Ok(c) if c.csrf.is_some() => Ok(c),
         Ok(_) | Err(AuthFailure::Missing | AuthFailure::Invalid) => {
             let next = parts
@@ -322,5 +415,59 @@ impl axum::extract::FromRequest<AppState> for UiUpload {
             file,
             fields,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_from_trusted_proxies() {
+        let proxies: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        // An untrusted peer's header is ignored.
+        assert_eq!(
+            client_ip(&xff("10.9.9.9"), ip("203.0.113.5"), &proxies),
+            ip("203.0.113.5")
+        );
+        // A trusted proxy's: the right-most address that is not a trusted proxy.
+        assert_eq!(
+            client_ip(
+                &xff("1.2.3.4, 198.51.100.7, 10.0.0.2"),
+                ip("10.0.0.1"),
+                &proxies
+            ),
+            ip("198.51.100.7")
+        );
+        // Only proxies: the left-most.
+        assert_eq!(
+            client_ip(&xff("10.0.0.3"), ip("10.0.0.1"), &proxies),
+            ip("10.0.0.3")
+        );
+        // No header: the proxy itself.
+        assert_eq!(
+            client_ip(&HeaderMap::new(), ip("10.0.0.1"), &proxies),
+            ip("10.0.0.1")
+        );
+        // Garbage stops the walk at the last good hop.
+        assert_eq!(
+            client_ip(
+                &xff("1.2.3.4, nonsense, 10.0.0.2"),
+                ip("10.0.0.1"),
+                &proxies
+            ),
+            ip("10.0.0.2")
+        );
+        assert_eq!(
+            client_ip(&xff("1.2.3.4"), ip("::ffff:203.0.113.5"), &proxies),
+            ip("203.0.113.5")
+        );
     }
 }

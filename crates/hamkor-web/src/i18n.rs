@@ -299,6 +299,18 @@ mod tests {
             include_str!("../../hamkor-app/src/dedup.rs"),
             include_str!("../../hamkor-web/src/api/dedup.rs"),
             include_str!("../../hamkor-web/src/ui/dedup.rs"),
+            include_str!("../../hamkor-app/src/two_factor.rs"),
+            include_str!("../../hamkor-app/src/security.rs"),
+            include_str!("../../hamkor-web/src/api/security.rs"),
+            include_str!("../../hamkor-web/src/ui/security.rs"),
+            include_str!("../../hamkor-web/src/ui/login.rs"),
+            include_str!("../templates/login_code.html"),
+            include_str!("../templates/two_factor_setup.html"),
+            include_str!("../templates/recovery_codes.html"),
+            include_str!("../templates/forgot.html"),
+            include_str!("../templates/reset.html"),
+            include_str!("../templates/security.html"),
+            include_str!("../templates/audit.html"),
         ];
         for src in sources {
             for part in src.split('"').skip(1).step_by(2) {

@@ -24,6 +24,8 @@ pub struct WebConfig {
     pub base_url: String,
     /// The largest file that may be attached to a record.
     pub max_upload_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` is believed (see [`auth::client_ip`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Shared by all handlers.

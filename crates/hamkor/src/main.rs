@@ -52,6 +52,20 @@ struct Settings {
     /// How often the scheduler looks for due reminders, in seconds (default 5).
     #[arg(long, env = "HAMKOR_SCHEDULER_SECONDS", global = true)]
     scheduler_seconds: Option<u64>,
+    /// Failed logins per account within the window before further attempts are refused
+    /// (default 5).
+    #[arg(long, env = "HAMKOR_LOGIN_MAX_FAILURES", global = true)]
+    login_max_failures: Option<i64>,
+    /// Failed logins per client address within the window (default 20).
+    #[arg(long, env = "HAMKOR_LOGIN_MAX_FAILURES_PER_IP", global = true)]
+    login_max_failures_per_ip: Option<i64>,
+    /// The window failed logins are counted in, in minutes (default 15).
+    #[arg(long, env = "HAMKOR_LOGIN_WINDOW_MINUTES", global = true)]
+    login_window_minutes: Option<i64>,
+    /// Reverse proxies whose X-Forwarded-For is believed: addresses or CIDR ranges,
+    /// separated by commas (default: none, the TCP peer is the client).
+    #[arg(long, env = "HAMKOR_TRUSTED_PROXIES", global = true)]
+    trusted_proxies: Option<String>,
     /// Settings file (optional).
     #[arg(
         long,
@@ -76,6 +90,10 @@ struct FileSettings {
     smtp_password: Option<String>,
     mail_from: Option<String>,
     scheduler_seconds: Option<u64>,
+    login_max_failures: Option<i64>,
+    login_max_failures_per_ip: Option<i64>,
+    login_window_minutes: Option<i64>,
+    trusted_proxies: Option<String>,
 }
 
 /// How long connecting to the SMTP server, or one send, may take.
@@ -91,6 +109,8 @@ struct Config {
     smtp: Option<SmtpSettings>,
     /// How often the scheduler looks for due reminders.
     scheduler_every: std::time::Duration,
+    login_limits: hamkor_app::auth::LoginLimits,
+    trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Settings {
@@ -129,7 +149,44 @@ impl Settings {
         if !(1..=3600).contains(&scheduler_seconds) {
             anyhow::bail!("scheduler_seconds must be between 1 and 3600, not {scheduler_seconds}");
         }
+        let defaults = hamkor_app::auth::LoginLimits::default();
+        let login_limits = hamkor_app::auth::LoginLimits {
+            per_account: self
+                .login_max_failures
+                .or(file.login_max_failures)
+                .unwrap_or(defaults.per_account),
+            per_ip: self
+                .login_max_failures_per_ip
+                .or(file.login_max_failures_per_ip)
+                .unwrap_or(defaults.per_ip),
+            window_minutes: self
+                .login_window_minutes
+                .or(file.login_window_minutes)
+                .unwrap_or(defaults.window_minutes),
+        };
+        if !(1..=1000).contains(&login_limits.per_account)
+            || !(1..=100_000).contains(&login_limits.per_ip)
+        {
+            anyhow::bail!(
+                "login_max_failures must be between 1 and 1000 and login_max_failures_per_ip between 1 and 100000"
+            );
+        }
+        if !(1..=1440).contains(&login_limits.window_minutes) {
+            anyhow::bail!("login_window_minutes must be between 1 and 1440");
+        }
+        let trusted_proxies = hamkor_app::security::parse_networks(
+            &self
+                .trusted_proxies
+                .clone()
+                .or(file.trusted_proxies)
+                .unwrap_or_default(),
+        )
+        .map_err(|bad| {
+            anyhow::anyhow!("trusted_proxies: {bad:?} is not an address or a CIDR range")
+        })?;
         Ok(Config {
+            login_limits,
+            trusted_proxies,
             listen,
             database,
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -333,6 +390,9 @@ enum UserCommand {
     SetPassword { email: String },
     /// Disable a user; their sessions and tokens stop working at once.
     Disable { email: String },
+    /// Turn a user's two-factor authentication off (a lost phone); their sessions end.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor { email: String },
 }
 
 #[derive(Subcommand)]
@@ -553,7 +613,9 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
         Some(smtp) => Some(Mailer::new(smtp).map_err(|e| anyhow::anyhow!("{e}"))?),
         None => None,
     };
-    let app = app.with_mail(mailer, &config.base_url);
+    let app = app
+        .with_mail(mailer, &config.base_url)
+        .with_login_limits(config.login_limits);
     // Each server delivers reminders; the database makes sure each goes out once.
     let server_id = format!(
         "{}-{}-{}",
@@ -571,6 +633,7 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
         hamkor_web::WebConfig {
             base_url: config.base_url.clone(),
             max_upload_bytes: config.max_upload_mb as usize * 1024 * 1024,
+            trusted_proxies: config.trusted_proxies.clone(),
         },
     );
     // Listen for the stop signals before announcing readiness, so a stop sent right
@@ -887,6 +950,20 @@ async fn user_command(app: &App, config: &Config, cmd: UserCommand) -> Result<()
                 .await
                 .map_err(|e| anyhow::anyhow!("{e:?}"))?;
             println!("Disabled {}.", u.email);
+        }
+        UserCommand::ResetTwoFactor { email } => {
+            let u = app
+                .user_by_email(&email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?
+                .with_context(|| format!("no user {email}"))?;
+            app.reset_two_factor(None, u.id, &Default::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            println!(
+                "Two-factor authentication is off for {}; their sessions ended.",
+                u.email
+            );
         }
     }
     Ok(())

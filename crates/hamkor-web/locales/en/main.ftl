@@ -1028,3 +1028,65 @@ dedup-choose-survivor = Choose the record that stays.
 dedup-possible = Possible duplicates
 dedup-merged = The records were merged.
 dedup-undo = Undo the merge
+
+## Authentication hardening: login limits, second factor, password reset, audit
+login-forgot = Forgot password?
+login-locked = Too many failed attempts. Try again in { $minutes } min.
+login-network-refused = You may not log in from this network. Ask an administrator.
+login-code-title = Enter your code
+login-code-help = Open your authenticator app and enter the 6-digit code for Hamkor, or one of your recovery codes.
+login-code-label = Code
+login-start-again = Start again
+error-code-wrong = This code is not right, or it was already used.
+error-code-required = Give the code from your authenticator app.
+error-two-factor-required = Your role requires two-factor authentication; it cannot be turned off.
+error-network = “{ $value }” is not an address or an address range such as 10.0.0.0/8.
+twofa-title = Two-factor authentication
+twofa-required-notice = Your role requires two-factor authentication. Set it up to continue.
+twofa-scan = Scan this QR code with an authenticator app (such as Google Authenticator, Microsoft Authenticator or FreeOTP), or type the key below into it. Then enter the code the app shows.
+twofa-secret = Key:
+twofa-confirm = Turn on
+twofa-codes-title = Your recovery codes
+twofa-codes-help = Keep these codes somewhere safe. Each one logs you in once if you lose your phone. They are shown only now.
+twofa-continue = Continue
+twofa-on = On.
+twofa-off = Off.
+twofa-setup = Set up two-factor authentication
+twofa-disable = Turn off
+twofa-renew = New recovery codes
+twofa-codes-left = Recovery codes left: { $count }.
+forgot-title = Reset your password
+forgot-help = Enter the e-mail you log in with. We will send you a link to set a new password.
+forgot-button = Send the link
+forgot-sent = If an account with this e-mail exists, a link to set a new password is on its way. It works once, for one hour.
+reset-title = Set a new password
+reset-invalid = This link is invalid, used or expired. Ask for a new one on the login page.
+reset-done = Your password is set. Log in with it.
+reset-mail-subject = Reset your Hamkor password
+reset-mail-body = Someone (hopefully you) asked to reset the password of your Hamkor account. To set a new password, open this link within { $minutes } minutes:
+
+    { $link }
+
+    The link works once. If you did not ask for it, ignore this e-mail: your password stays as it is.
+user-reset-2fa = Reset 2FA
+user-login-network = May log in from
+network-role = As the role says
+network-any = Anywhere
+network-office = Office only
+network-internet = Outside the office only
+settings-security = Login security
+settings-audit = Audit log
+security-require-2fa = Requires 2FA
+security-role-network = May log in from
+security-office = Office address ranges
+security-office-help = One address or CIDR range per line, for example 192.168.10.0/24 or 203.0.113.7.
+audit-who = Who
+audit-when = When
+audit-action = Action
+audit-object = Object
+audit-from = From
+audit-to = To
+audit-ip = From where
+audit-details = Details
+audit-filter = Filter
+audit-older = Older entries

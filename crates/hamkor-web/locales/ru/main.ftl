@@ -1028,3 +1028,65 @@ dedup-choose-survivor = Выберите запись, которая остан
 dedup-possible = Возможные дубли
 dedup-merged = Записи объединены.
 dedup-undo = Отменить объединение
+
+## Authentication hardening: login limits, second factor, password reset, audit
+login-forgot = Забыли пароль?
+login-locked = Слишком много неудачных попыток. Попробуйте снова через { $minutes } мин.
+login-network-refused = Из этой сети вам входить нельзя. Обратитесь к администратору.
+login-code-title = Введите код
+login-code-help = Откройте приложение-аутентификатор и введите 6-значный код для Hamkor или один из резервных кодов.
+login-code-label = Код
+login-start-again = Начать заново
+error-code-wrong = Код неверен или уже использован.
+error-code-required = Введите код из приложения-аутентификатора.
+error-two-factor-required = Для вашей роли двухфакторная аутентификация обязательна, её нельзя отключить.
+error-network = «{ $value }» — не адрес и не диапазон адресов вида 10.0.0.0/8.
+twofa-title = Двухфакторная аутентификация
+twofa-required-notice = Для вашей роли нужна двухфакторная аутентификация. Настройте её, чтобы продолжить.
+twofa-scan = Отсканируйте QR-код приложением-аутентификатором (Google Authenticator, Microsoft Authenticator, FreeOTP и т. п.) или введите в него ключ ниже. Затем введите код, который покажет приложение.
+twofa-secret = Ключ:
+twofa-confirm = Включить
+twofa-codes-title = Ваши резервные коды
+twofa-codes-help = Сохраните эти коды в надёжном месте. Каждый из них один раз позволит войти, если вы потеряете телефон. Они показываются только сейчас.
+twofa-continue = Продолжить
+twofa-on = Включена.
+twofa-off = Выключена.
+twofa-setup = Настроить двухфакторную аутентификацию
+twofa-disable = Выключить
+twofa-renew = Новые резервные коды
+twofa-codes-left = Осталось резервных кодов: { $count }.
+forgot-title = Сброс пароля
+forgot-help = Введите e-mail, с которым вы входите. Мы пришлём ссылку для нового пароля.
+forgot-button = Прислать ссылку
+forgot-sent = Если учётная запись с таким e-mail есть, ссылка для нового пароля уже отправлена. Она действует один раз в течение часа.
+reset-title = Новый пароль
+reset-invalid = Ссылка неверна, уже использована или устарела. Запросите новую на странице входа.
+reset-done = Пароль установлен. Войдите с ним.
+reset-mail-subject = Сброс пароля Hamkor
+reset-mail-body = Кто-то (надеемся, вы) попросил сбросить пароль вашей учётной записи Hamkor. Чтобы задать новый пароль, откройте эту ссылку в течение { $minutes } минут:
+
+    { $link }
+
+    Ссылка действует один раз. Если вы не просили сброс, просто проигнорируйте письмо: пароль останется прежним.
+user-reset-2fa = Сбросить 2FA
+user-login-network = Вход разрешён
+network-role = Как у роли
+network-any = Откуда угодно
+network-office = Только из офиса
+network-internet = Только вне офиса
+settings-security = Безопасность входа
+settings-audit = Журнал аудита
+security-require-2fa = Требовать 2FA
+security-role-network = Вход разрешён
+security-office = Адреса офиса
+security-office-help = По одному адресу или диапазону CIDR в строке, например 192.168.10.0/24 или 203.0.113.7.
+audit-who = Кто
+audit-when = Когда
+audit-action = Действие
+audit-object = Объект
+audit-from = С
+audit-to = По
+audit-ip = Откуда
+audit-details = Подробности
+audit-filter = Показать
+audit-older = Более ранние записи

@@ -1028,3 +1028,65 @@ dedup-choose-survivor = Qoladigan yozuvni tanlang.
 dedup-possible = Ehtimoliy dublikatlar
 dedup-merged = Yozuvlar birlashtirildi.
 dedup-undo = Birlashtirishni bekor qilish
+
+## Authentication hardening: login limits, second factor, password reset, audit
+login-forgot = Parolni unutdingizmi?
+login-locked = Muvaffaqiyatsiz urinishlar juda koʻp. { $minutes } daqiqadan keyin qayta urinib koʻring.
+login-network-refused = Bu tarmoqdan kirishingiz mumkin emas. Administratorga murojaat qiling.
+login-code-title = Kodni kiriting
+login-code-help = Autentifikator ilovasini oching va Hamkor uchun 6 xonali kodni yoki zaxira kodlaringizdan birini kiriting.
+login-code-label = Kod
+login-start-again = Qaytadan boshlash
+error-code-wrong = Kod notoʻgʻri yoki allaqachon ishlatilgan.
+error-code-required = Autentifikator ilovasidagi kodni kiriting.
+error-two-factor-required = Rolingiz uchun ikki bosqichli autentifikatsiya majburiy, uni oʻchirib boʻlmaydi.
+error-network = “{ $value }” manzil ham, 10.0.0.0/8 kabi manzillar oraligʻi ham emas.
+twofa-title = Ikki bosqichli autentifikatsiya
+twofa-required-notice = Rolingiz ikki bosqichli autentifikatsiyani talab qiladi. Davom etish uchun uni sozlang.
+twofa-scan = Ushbu QR kodni autentifikator ilovasi (Google Authenticator, Microsoft Authenticator, FreeOTP va h.k.) bilan skanerlang yoki quyidagi kalitni unga kiriting. Soʻng ilova koʻrsatgan kodni kiriting.
+twofa-secret = Kalit:
+twofa-confirm = Yoqish
+twofa-codes-title = Zaxira kodlaringiz
+twofa-codes-help = Bu kodlarni xavfsiz joyda saqlang. Telefoningizni yoʻqotsangiz, har biri bir marta kirishga imkon beradi. Ular faqat hozir koʻrsatiladi.
+twofa-continue = Davom etish
+twofa-on = Yoqilgan.
+twofa-off = Oʻchirilgan.
+twofa-setup = Ikki bosqichli autentifikatsiyani sozlash
+twofa-disable = Oʻchirish
+twofa-renew = Yangi zaxira kodlar
+twofa-codes-left = Qolgan zaxira kodlar: { $count }.
+forgot-title = Parolni tiklash
+forgot-help = Kirishda foydalanadigan e-mailingizni kiriting. Yangi parol oʻrnatish uchun havola yuboramiz.
+forgot-button = Havolani yuborish
+forgot-sent = Agar shu e-mailli hisob mavjud boʻlsa, yangi parol uchun havola yuborildi. U bir marta, bir soat davomida ishlaydi.
+reset-title = Yangi parol oʻrnatish
+reset-invalid = Havola notoʻgʻri, ishlatilgan yoki muddati oʻtgan. Kirish sahifasida yangisini soʻrang.
+reset-done = Parol oʻrnatildi. U bilan kiring.
+reset-mail-subject = Hamkor parolini tiklash
+reset-mail-body = Kimdir (umid qilamizki, siz) Hamkor hisobingiz parolini tiklashni soʻradi. Yangi parol oʻrnatish uchun ushbu havolani { $minutes } daqiqa ichida oching:
+
+    { $link }
+
+    Havola bir marta ishlaydi. Agar buni soʻramagan boʻlsangiz, xatga eʼtibor bermang: parolingiz oʻzgarmaydi.
+user-reset-2fa = 2FA ni tiklash
+user-login-network = Kirish mumkin
+network-role = Roldagidek
+network-any = Istalgan joydan
+network-office = Faqat ofisdan
+network-internet = Faqat ofisdan tashqaridan
+settings-security = Kirish xavfsizligi
+settings-audit = Audit jurnali
+security-require-2fa = 2FA talab qilinadi
+security-role-network = Kirish mumkin
+security-office = Ofis manzillari
+security-office-help = Har bir qatorda bitta manzil yoki CIDR oraligʻi, masalan 192.168.10.0/24 yoki 203.0.113.7.
+audit-who = Kim
+audit-when = Qachon
+audit-action = Amal
+audit-object = Obyekt
+audit-from = Dan
+audit-to = Gacha
+audit-ip = Qayerdan
+audit-details = Tafsilotlar
+audit-filter = Koʻrsatish
+audit-older = Oldingi yozuvlar

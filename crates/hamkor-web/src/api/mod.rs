@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod planning;
 pub mod records;
 pub mod sales;
+pub mod security;
 pub mod users;
 
 use crate::AppState;
@@ -26,6 +27,7 @@ pub fn routes() -> Router<AppState> {
     }
     r.merge(records::timeline_routes())
         .merge(users::routes())
+        .merge(security::routes())
         .merge(planning::routes())
         .merge(sales::routes())
         .merge(leads::routes())

@@ -162,6 +162,9 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/tokens/{id}", &["delete"]),
     ("/api/v1/roles", &["get"]),
     ("/api/v1/roles/{role}", &["patch"]),
+    ("/api/v1/login", &["post"]),
+    ("/api/v1/audit", &["get"]),
+    ("/api/v1/users/{id}/two_factor", &["delete"]),
     ("/api/v1/openapi.json", &["get"]),
     ("/api/v1/tasks", &["get", "post"]),
     ("/api/v1/tasks/{id}", &["get", "patch", "delete"]),
@@ -332,6 +335,24 @@ pub fn spec() -> Value {
                     {"name": "users", "in": "query", "description": "comma-separated user ids (default: the caller); others' meetings the caller may not read come as busy time", "schema": {"type": "string"}},
                     {"name": "team", "in": "query", "description": "a team id: its members", "schema": {"type": "string"}},
                     {"name": "tasks", "in": "query", "description": "true: also tasks due in the period", "schema": {"type": "boolean"}}]);
+            }
+            if *path == "/api/v1/login" {
+                op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "email": {"type": "string"}, "password": {"type": "string"},
+                    "code": {"type": "string", "description": "a TOTP code or a recovery code, for users with two-factor authentication"}},
+                    "required": ["email", "password"]}}},
+                    "description": "Answers the user and the session's CSRF token, and sets the session cookie. 401 for wrong credentials, 429 with Retry-After after too many failures."});
+            }
+            if *path == "/api/v1/audit" {
+                op["parameters"] = json!([
+                    {"name": "user_id", "in": "query", "description": "who acted", "schema": {"type": "string"}},
+                    {"name": "action", "in": "query", "description": "create, update, delete, restore, export, login, login_failed, logout, password_change, two_factor_enable, …", "schema": {"type": "string"}},
+                    {"name": "object", "in": "query", "description": "an object type, or user for account security events", "schema": {"type": "string"}},
+                    {"name": "record_id", "in": "query", "schema": {"type": "string"}},
+                    {"name": "from", "in": "query", "description": "a date in the caller's time zone or an RFC 3339 time (included)", "schema": {"type": "string"}},
+                    {"name": "to", "in": "query", "description": "a date (included) or an RFC 3339 time (excluded)", "schema": {"type": "string"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}}]);
             }
             if *path == "/api/v1/calendar/import" {
                 op["requestBody"] = json!({"content": {"text/calendar": {"schema": {"type": "string"}}},

@@ -48,7 +48,8 @@ pub fn user_json(u: &User) -> Value {
     json!({
         "id": u.id.to_string(), "email": u.email, "name": u.name, "role": u.role.as_str(),
         "team_id": u.team_id.map(|t| t.to_string()), "language": u.language, "time_zone": u.time_zone,
-        "disabled": u.disabled, "created_at": u.created_at.to_rfc3339(), "updated_at": u.updated_at.to_rfc3339(),
+        "disabled": u.disabled, "two_factor": u.two_factor, "login_network": u.login_network,
+        "created_at": u.created_at.to_rfc3339(), "updated_at": u.updated_at.to_rfc3339(),
         "version": u.version,
     })
 }

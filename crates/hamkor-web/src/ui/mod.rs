@@ -7,14 +7,17 @@ mod documents;
 mod imports;
 mod leads;
 mod lists;
+pub(crate) mod login;
 pub(crate) mod planning;
 mod quick;
 pub(crate) mod records;
 pub(crate) mod sales;
+mod security;
+pub(crate) use security::{audit_cursor as security_cursor, audit_filter as security_filter};
 mod settings;
 
 use crate::AppState;
-use crate::auth::{SESSION_COOKIE, UiForm, request_lang};
+use crate::auth::{ClientOrigin, SESSION_COOKIE, UiForm, request_lang};
 use crate::i18n::{Lang, Loc};
 use askama::Template;
 use axum::Router;
@@ -114,11 +117,13 @@ pub fn routes() -> Router<AppState> {
         .route("/setup/{token}", get(setup_page).post(setup_submit))
         .route("/settings/language", post(set_language))
         .route("/assets/{*path}", get(asset))
+        .merge(login::routes())
         .merge(records::routes())
         .merge(dedup::routes())
         .merge(quick::routes())
         .merge(lists::routes())
         .merge(settings::routes())
+        .merge(security::routes())
         .merge(planning::routes())
         .merge(sales::routes())
         .merge(leads::import_routes())
@@ -190,6 +195,7 @@ struct LoginPage {
     langs: [Lang; 3],
     search_value: String,
     error: Option<String>,
+    notice: Option<String>,
     email: String,
     next: String,
 }
@@ -215,6 +221,10 @@ pub fn safe_next(next: Option<&str>) -> String {
 async fn login_page(headers: HeaderMap, Query(q): Query<Vec<(String, String)>>) -> Response {
     let loc = Loc::new(request_lang(&headers, None));
     let next = safe_next(q.iter().find(|(k, _)| k == "next").map(|(_, v)| v.as_str()));
+    let notice = q
+        .iter()
+        .any(|(k, v)| k == "reset" && v == "1")
+        .then(|| loc.t("reset-done"));
     render(&LoginPage {
         loc,
         user: None,
@@ -222,13 +232,14 @@ async fn login_page(headers: HeaderMap, Query(q): Query<Vec<(String, String)>>) 
         langs: Lang::ALL,
         search_value: String::new(),
         error: None,
+        notice,
         email: String::new(),
         next,
     })
 }
 
 /// `scheme://host[:port]` of a base URL.
-fn origin_of(base: &str) -> &str {
+pub(crate) fn origin_of(base: &str) -> &str {
     match base.find("://") {
         Some(i) => match base[i + 3..].find('/') {
             Some(j) => &base[..i + 3 + j],
@@ -238,7 +249,7 @@ fn origin_of(base: &str) -> &str {
     }
 }
 
-fn session_cookie(state: &AppState, value: &str, max_age_days: i64) -> String {
+pub(crate) fn session_cookie(state: &AppState, value: &str, max_age_days: i64) -> String {
     let secure = if state.secure_cookies() {
         "; Secure"
     } else {
@@ -253,8 +264,11 @@ fn session_cookie(state: &AppState, value: &str, max_age_days: i64) -> String {
 async fn login_submit(
     State(s): State<AppState>,
     headers: HeaderMap,
+    ClientOrigin(origin): ClientOrigin,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
+    use hamkor_app::AppError;
+    use hamkor_app::auth::LoginOutcome;
     let get = |k: &str| {
         form.iter()
             .find(|(n, _)| n == k)
@@ -262,41 +276,49 @@ async fn login_submit(
             .unwrap_or("")
     };
     let loc = Loc::new(request_lang(&headers, None));
-    // Logging in from another site is refused (no login CSRF): by Sec-Fetch-Site where
-    // the browser sends it, and by Origin, which older browsers send on form posts.
-    let cross_site =
-        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
-    let foreign_origin = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|o| o != "null" && o.trim_end_matches('/') != origin_of(&s.config.base_url));
-    if cross_site || foreign_origin {
+    // Logging in from another site is refused (no login CSRF).
+    if login::cross_site_post(&headers, &s) {
         return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
     }
-    match s.app.login(get("email"), get("password")).await {
-        Ok(session) => {
-            let mut resp = Redirect::to(&safe_next(Some(get("next")))).into_response();
-            if let Ok(v) = HeaderValue::from_str(&session_cookie(
-                &s,
-                &session.token,
-                hamkor_app::auth::SESSION_DAYS,
-            )) {
-                resp.headers_mut().insert(header::SET_COOKIE, v);
-            }
+    let next = safe_next(Some(get("next")));
+    let page = |error: String, status: StatusCode| {
+        let page = LoginPage {
+            loc,
+            user: None,
+            csrf: String::new(),
+            langs: Lang::ALL,
+            search_value: String::new(),
+            error: Some(error),
+            notice: None,
+            email: get("email").chars().take(254).collect(),
+            next: next.clone(),
+        };
+        (status, render(&page)).into_response()
+    };
+    match s.app.login(get("email"), get("password"), &origin).await {
+        Ok(LoginOutcome::Done(session)) => login::logged_in(&s, &session, &next),
+        Ok(LoginOutcome::SecondFactor(p)) => {
+            let mut resp =
+                Redirect::to(&format!("/login/code?next={}", urlencoding::encode(&next)))
+                    .into_response();
+            login::with_cookies(&s, &mut resp, None, Some(&p.token));
             resp
         }
-        Err(_) => {
-            let page = LoginPage {
-                loc,
-                user: None,
-                csrf: String::new(),
-                langs: Lang::ALL,
-                search_value: String::new(),
-                error: Some(loc.t("login-failed")),
-                email: get("email").chars().take(254).collect(),
-                next: safe_next(Some(get("next"))),
-            };
-            (StatusCode::UNAUTHORIZED, render(&page)).into_response()
+        Ok(LoginOutcome::Enrol(p)) => {
+            let mut resp =
+                Redirect::to(&format!("/login/enrol?next={}", urlencoding::encode(&next)))
+                    .into_response();
+            login::with_cookies(&s, &mut resp, None, Some(&p.token));
+            resp
+        }
+        Err(AppError::TooMany(secs)) => {
+            login::too_many(loc, secs, |m| page(m, StatusCode::TOO_MANY_REQUESTS))
+        }
+        Err(AppError::Forbidden) => page(loc.t("login-network-refused"), StatusCode::FORBIDDEN),
+        Err(AppError::Unauthorized) => page(loc.t("login-failed"), StatusCode::UNAUTHORIZED),
+        Err(e) => {
+            tracing::error!(error = %e, "login failed");
+            page(loc.t("error-text"), StatusCode::INTERNAL_SERVER_ERROR)
         }
     }
 }
@@ -309,7 +331,7 @@ async fn logout(
     }: UiForm,
 ) -> Response {
     if let Some(t) = &c.session_token {
-        let _ = s.app.logout(t).await;
+        let _ = s.app.logout(t, &c.origin).await;
     }
     let mut resp = Redirect::to("/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&session_cookie(&s, "", 0)) {
@@ -378,6 +400,7 @@ async fn setup_submit(
     State(s): State<AppState>,
     headers: HeaderMap,
     Path(token): Path<String>,
+    ClientOrigin(origin): ClientOrigin,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let loc = Loc::new(request_lang(&headers, None));
@@ -394,7 +417,7 @@ async fn setup_submit(
             loc.t("setup-invalid"),
         );
     };
-    match s.app.complete_setup(&token, password).await {
+    match s.app.complete_setup(&token, password, &origin).await {
         Ok(_) => Redirect::to("/login").into_response(),
         Err(hamkor_app::AppError::Invalid(v)) => {
             let error = v.0.first().map(|e| loc.field_error(e));

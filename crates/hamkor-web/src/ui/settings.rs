@@ -65,7 +65,7 @@ struct FieldsPage {
     form_options: String,
 }
 
-fn not_found(c: &Caller) -> Response {
+pub(crate) fn not_found(c: &Caller) -> Response {
     message(
         Frame::for_caller(c),
         StatusCode::NOT_FOUND,
@@ -74,7 +74,7 @@ fn not_found(c: &Caller) -> Response {
     )
 }
 
-fn forbidden(c: &Caller) -> Response {
+pub(crate) fn forbidden(c: &Caller) -> Response {
     message(
         Frame::for_caller(c),
         StatusCode::FORBIDDEN,
@@ -422,6 +422,11 @@ struct TokensPage {
     error: Option<String>,
     password_message: Option<String>,
     password_error: Option<String>,
+    two_factor: bool,
+    two_factor_required: bool,
+    codes_left: i64,
+    two_factor_message: Option<String>,
+    two_factor_error: Option<String>,
 }
 
 async fn tokens_view(
@@ -433,7 +438,14 @@ async fn tokens_view(
     profile_view(s, c, new_secret, error, None, None).await
 }
 
-/// The user's own page: API tokens and the password.
+/// Messages of the profile page's sections: (password, 2FA), each (notice, error).
+#[derive(Default)]
+pub(crate) struct ProfileNotes {
+    pub two_factor_message: Option<String>,
+    pub two_factor_error: Option<String>,
+}
+
+/// The user's own page: API tokens, the password and two-factor authentication.
 async fn profile_view(
     s: &AppState,
     c: &Caller,
@@ -442,10 +454,42 @@ async fn profile_view(
     password_message: Option<String>,
     password_error: Option<String>,
 ) -> Response {
+    profile_page(
+        s,
+        c,
+        new_secret,
+        error,
+        password_message,
+        password_error,
+        ProfileNotes::default(),
+    )
+    .await
+}
+
+pub(crate) async fn profile_page(
+    s: &AppState,
+    c: &Caller,
+    new_secret: Option<String>,
+    error: Option<String>,
+    password_message: Option<String>,
+    password_error: Option<String>,
+    notes: ProfileNotes,
+) -> Response {
     let loc = c.loc;
+    let two_factor_required = s
+        .app
+        .two_factor_required(c.user.role)
+        .await
+        .unwrap_or(false);
+    let codes_left = if c.user.two_factor {
+        s.app.recovery_codes_left(c.user.id).await.unwrap_or(0)
+    } else {
+        0
+    };
     let tokens = s.app.list_tokens(c.user.id).await.unwrap_or_default();
     let frame = Frame::for_caller(c);
-    let status = if error.is_some() || password_error.is_some() {
+    let status = if error.is_some() || password_error.is_some() || notes.two_factor_error.is_some()
+    {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
@@ -471,6 +515,11 @@ async fn profile_view(
         error,
         password_message,
         password_error,
+        two_factor: c.user.two_factor,
+        two_factor_required,
+        codes_left,
+        two_factor_message: notes.two_factor_message,
+        two_factor_error: notes.two_factor_error,
     };
     (status, render(&page)).into_response()
 }
@@ -522,6 +571,8 @@ pub struct UserRow {
     team: String,
     disabled: bool,
     is_me: bool,
+    two_factor: bool,
+    login_network: String,
 }
 
 #[derive(Template)]
@@ -537,6 +588,7 @@ struct UsersPage {
     teams: Vec<String>,
     errors: Vec<String>,
     setup_link: Option<String>,
+    networks: Vec<(String, String)>,
 }
 
 async fn users_view(
@@ -577,6 +629,8 @@ async fn users_view(
                     .unwrap_or_default(),
                 disabled: u.disabled,
                 is_me: u.id == c.user.id,
+                two_factor: u.two_factor,
+                login_network: u.login_network.clone(),
             })
             .collect(),
         roles: hamkor_domain::Role::ALL
@@ -591,6 +645,10 @@ async fn users_view(
         teams: teams.iter().map(|t| t.name.clone()).collect(),
         errors,
         setup_link,
+        networks: ["role", "any", "office", "internet"]
+            .iter()
+            .map(|n| (n.to_string(), loc.t(&format!("network-{n}"))))
+            .collect(),
     };
     (status, render(&page)).into_response()
 }
@@ -638,11 +696,45 @@ async fn add_user(State(s): State<AppState>, form: UiForm) -> Response {
 async fn set_user_state(
     State(s): State<AppState>,
     Path((id, action)): Path<(String, String)>,
-    UiForm {
-        caller: c,
-        fields: _,
-    }: UiForm,
+    UiForm { caller: c, fields }: UiForm,
 ) -> Response {
+    let Ok(user_id) = id.parse() else {
+        return not_found(&c);
+    };
+    let done = match action.as_str() {
+        "reset-2fa" => Some(
+            s.app
+                .reset_two_factor(Some(&c.actor), user_id, &c.origin)
+                .await,
+        ),
+        "network" => Some(
+            s.app
+                .set_user_login_network(
+                    &c.actor,
+                    user_id,
+                    form_field(&fields, "login_network"),
+                    &c.origin,
+                )
+                .await,
+        ),
+        _ => None,
+    };
+    if let Some(done) = done {
+        return match done {
+            Ok(()) => Redirect::to("/settings/users").into_response(),
+            Err(AppError::Forbidden) => forbidden(&c),
+            Err(AppError::Invalid(v)) => {
+                users_view(
+                    &s,
+                    &c,
+                    v.0.iter().map(|e| c.loc.field_error(e)).collect(),
+                    None,
+                )
+                .await
+            }
+            Err(_) => not_found(&c),
+        };
+    }
     let disabled = match action.as_str() {
         "disable" => true,
         "enable" => false,
@@ -689,14 +781,30 @@ async fn change_password(State(s): State<AppState>, form: UiForm) -> Response {
             &get("current_password"),
             &get("new_password"),
             c.session_token.as_deref(),
+            &c.origin,
         )
         .await
     {
         Ok(()) => profile_view(&s, c, None, None, Some(c.loc.t("password-changed")), None).await,
+        Err(AppError::TooMany(secs)) => {
+            let msg = c.loc.t_args(
+                "login-locked",
+                &[("minutes", secs.div_ceil(60).to_string())],
+            );
+            profile_view(&s, c, None, None, None, Some(msg)).await
+        }
         Err(AppError::Invalid(v)) => {
             let msg = c.loc.errors(&v);
             profile_view(&s, c, None, None, None, Some(msg)).await
         }
         Err(_) => profile_view(&s, c, None, None, None, Some(c.loc.t("error-text"))).await,
     }
+}
+
+fn form_field<'a>(fields: &'a [(String, String)], k: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
 }

@@ -41,7 +41,7 @@ pub async fn login(t: &TestApp, email: &str, password: &str) -> Option<String> {
     )
 }
 
-async fn csrf_token(t: &TestApp, cookie: &str) -> String {
+pub async fn csrf_token(t: &TestApp, cookie: &str) -> String {
     let html = t
         .client
         .get(format!("{}/accounts", t.base))
@@ -379,3 +379,155 @@ async fn administrators_change_role_rights(t: TestApp) {
     assert_eq!(sales["permissions"]["contact"]["write"], "own");
 }
 both!(administrators_change_role_rights);
+
+/// `GET /api/v1/users/me` on `base` with a bearer token or a session cookie.
+async fn me_status(
+    t: &TestApp,
+    base: &str,
+    token: Option<&str>,
+    cookie: Option<&str>,
+) -> StatusCode {
+    let mut req = t.client.get(format!("{base}/api/v1/users/me"));
+    if let Some(tok) = token {
+        req = req.bearer_auth(tok);
+    }
+    if let Some(c) = cookie {
+        req = req.header("cookie", format!("hamkor_session={c}"));
+    }
+    req.send().await.unwrap().status()
+}
+
+/// A disabled user's token and sessions stop within a second on every server, even on a
+/// server that keeps using (and so caching) the token all the while.
+async fn disabling_stops_credentials_on_every_server_within_a_second(t: TestApp) {
+    let other = t.another_server().await;
+    let token = t.tokens["sales_a2"].clone();
+    let session = login(&t, "sales_a2@test.hamkor.uz", PASSWORD)
+        .await
+        .unwrap();
+    for base in [t.base.as_str(), other.as_str()] {
+        assert_eq!(
+            me_status(&t, base, Some(&token), None).await,
+            StatusCode::OK
+        );
+        assert_eq!(
+            me_status(&t, base, None, Some(&session)).await,
+            StatusCode::OK
+        );
+    }
+    // The other server uses the token without a pause, so its cached copy is always warm.
+    let busy = {
+        let (c, url, tok) = (
+            t.client.clone(),
+            format!("{other}/api/v1/users/me"),
+            token.clone(),
+        );
+        tokio::spawn(async move {
+            let mut last = StatusCode::OK;
+            let until = std::time::Instant::now() + std::time::Duration::from_millis(2500);
+            let mut stopped_at = None;
+            while std::time::Instant::now() < until {
+                last = c.get(&url).bearer_auth(&tok).send().await.unwrap().status();
+                if last == StatusCode::UNAUTHORIZED && stopped_at.is_none() {
+                    stopped_at = Some(std::time::Instant::now());
+                }
+                if stopped_at.is_some() {
+                    assert_eq!(
+                        last,
+                        StatusCode::UNAUTHORIZED,
+                        "once stopped, it stays stopped"
+                    );
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            (last, stopped_at)
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let user = t
+        .app
+        .user_by_email("sales_a2@test.hamkor.uz")
+        .await
+        .unwrap()
+        .unwrap();
+    let disabled_at = std::time::Instant::now();
+    t.app.set_user_disabled(None, user.id, true).await.unwrap();
+    // At once on the server that made the change, for the token and the session; the
+    // session at once on the other server too (sessions are read from the database).
+    assert_eq!(
+        me_status(&t, &t.base, Some(&token), None).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me_status(&t, &t.base, None, Some(&session)).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        me_status(&t, &other, None, Some(&session)).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let (last, stopped_at) = busy.await.unwrap();
+    assert_eq!(last, StatusCode::UNAUTHORIZED);
+    let stopped_at = stopped_at.expect("the token stopped working on the other server");
+    let after = stopped_at.saturating_duration_since(disabled_at);
+    assert!(
+        after <= std::time::Duration::from_millis(1100),
+        "the other server trusted its copy for {after:?}"
+    );
+    // Enabled again, the same token works again (it was never revoked).
+    t.app.set_user_disabled(None, user.id, false).await.unwrap();
+    assert_eq!(
+        me_status(&t, &other, Some(&token), None).await,
+        StatusCode::OK
+    );
+}
+both!(disabling_stops_credentials_on_every_server_within_a_second);
+
+/// Changing one's password through the profile page ends one's other sessions at once on
+/// every server; the session used for the change stays, and so do API tokens (separate
+/// credentials, revoked on their own page).
+async fn a_password_change_ends_the_other_sessions(t: TestApp) {
+    let other = t.another_server().await;
+    let mine = login(&t, "sales_a1@test.hamkor.uz", PASSWORD)
+        .await
+        .unwrap();
+    let elsewhere = login(&t, "sales_a1@test.hamkor.uz", PASSWORD)
+        .await
+        .unwrap();
+    let csrf = csrf_token(&t, &mine).await;
+    let resp = t
+        .client
+        .post(format!("{}/settings/password", t.base))
+        .header("cookie", format!("hamkor_session={mine}"))
+        .form(&[
+            ("_csrf", csrf.as_str()),
+            ("current_password", PASSWORD),
+            ("new_password", "another long password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    for base in [t.base.as_str(), other.as_str()] {
+        assert_eq!(
+            me_status(&t, base, None, Some(&elsewhere)).await,
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(me_status(&t, base, None, Some(&mine)).await, StatusCode::OK);
+        assert_eq!(
+            me_status(&t, base, Some(&t.tokens["sales_a1"]), None).await,
+            StatusCode::OK
+        );
+    }
+    assert!(
+        login(&t, "sales_a1@test.hamkor.uz", PASSWORD)
+            .await
+            .is_none()
+    );
+    assert!(
+        login(&t, "sales_a1@test.hamkor.uz", "another long password")
+            .await
+            .is_some()
+    );
+}
+both!(a_password_change_ends_the_other_sessions);

@@ -196,6 +196,40 @@ async fn first_start(backend: Backend) {
         .unwrap();
     assert_eq!(me["email"], "aziz@firma.uz");
     assert_eq!(me["role"], "sales");
+    assert_eq!(me["two_factor"], false);
+    stop(child).await;
+    // `user reset-2fa` turns off a user's second factor (here set up behind its back).
+    {
+        use hamkor_store::Exec;
+        let mut store = hamkor_store::Db::connect(&db).await.unwrap();
+        store
+            .execute(
+                &hamkor_store::Sql::new(
+                    "UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' WHERE email = $1",
+                )
+                .arg("aziz@firma.uz"),
+            )
+            .await
+            .unwrap();
+        store.close().await;
+    }
+    let reset = hamkor(&db)
+        .args(["user", "reset-2fa", "aziz@firma.uz"])
+        .output()
+        .await
+        .unwrap();
+    assert!(reset.status.success(), "{reset:?}");
+    let (child, _, base) = start(&db, &[]).await;
+    let me: serde_json::Value = client
+        .get(format!("{base}/api/v1/users/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["two_factor"], false);
     stop(child).await;
     let disable = hamkor(&db)
         .args(["user", "disable", "aziz@firma.uz"])

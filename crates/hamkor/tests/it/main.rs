@@ -22,6 +22,7 @@ mod input;
 mod interactions;
 mod leads;
 mod lists;
+mod login_security;
 mod needs;
 mod ops;
 mod records;

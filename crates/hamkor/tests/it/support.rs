@@ -84,6 +84,16 @@ pub async fn fresh_database(backend: Backend) -> Option<(String, Option<tempfile
     }
 }
 
+/// The web settings of the test servers.
+pub fn web_config(base: &str) -> hamkor_web::WebConfig {
+    hamkor_web::WebConfig {
+        base_url: base.to_string(),
+        // Small, so the tests can send a file over the limit.
+        max_upload_bytes: 100_000,
+        trusted_proxies: Vec::new(),
+    }
+}
+
 impl TestApp {
     /// Starts the app with the personas, or `None` when the backend is not available.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
@@ -129,14 +139,7 @@ impl TestApp {
             );
             ids.insert(*name, user.id.to_string());
         }
-        let router = hamkor_web::router(
-            app.clone(),
-            hamkor_web::WebConfig {
-                base_url: base.clone(),
-                // Small, so the tests can send a file over the limit.
-                max_upload_bytes: 100_000,
-            },
-        );
+        let router = hamkor_web::router(app.clone(), web_config(&base));
         tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -166,6 +169,34 @@ impl TestApp {
         let mailer = Mailer::new(&sink.settings()).expect("a mailer for the sink");
         let app = Self::spawn_with(backend, Some(mailer)).await?;
         Some((app, sink))
+    }
+
+    /// Starts a second server on the same database, as another process behind a load
+    /// balancer would be (its own caches), and returns its base URL.
+    pub async fn another_server(&self) -> String {
+        self.another_server_with(web_config(&self.base)).await
+    }
+
+    /// [`TestApp::another_server`] with other web settings (trusted proxies, say).
+    pub async fn another_server_with(&self, config: hamkor_web::WebConfig) -> String {
+        let db = Db::connect(&self.db_url)
+            .await
+            .expect("open database again");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let app = App::new(db).with_mail(None, &self.base);
+        let router = hamkor_web::router(app, config);
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .expect("serve");
+        });
+        base
     }
 
     pub fn id(&self, persona: &str) -> String {
