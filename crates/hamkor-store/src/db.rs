@@ -596,6 +596,23 @@ mod tests {
                 out.insert(current.clone().unwrap_or_default(), Vec::new());
             } else if line.starts_with(")") {
                 current = None;
+            } else if let Some(rest) = line.strip_prefix("DROP TABLE ") {
+                out.remove(rest.trim_end_matches(';').trim());
+            } else if let Some(rest) = line.strip_prefix("ALTER TABLE ") {
+                let words: Vec<&str> = rest.trim_end_matches(';').split_whitespace().collect();
+                match words.as_slice() {
+                    [from, "RENAME", "TO", to] => {
+                        if let Some(cols) = out.remove(*from) {
+                            out.insert(to.to_string(), cols);
+                        }
+                    }
+                    [table, "ADD", "COLUMN", column, ..] => {
+                        if let Some(cols) = out.get_mut(*table) {
+                            cols.push(column.to_string());
+                        }
+                    }
+                    _ => {}
+                }
             } else if let Some(t) = &current {
                 let first = line.split_whitespace().next().unwrap_or("");
                 let is_column = !first.is_empty()
