@@ -310,7 +310,7 @@ impl Row {
     }
 }
 
-enum Pools {
+pub(crate) enum Pools {
     Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
 }
@@ -318,8 +318,11 @@ enum Pools {
 /// The database. Cheap to clone; all clones share the pools.
 #[derive(Clone)]
 pub struct Db {
-    pools: Arc<Pools>,
+    pub(crate) pools: Arc<Pools>,
 }
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Runs statements, outside or inside a transaction.
 pub trait Exec: Send {
@@ -396,7 +399,7 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &*self.pools {
             Pools::Sqlite { write, .. } => {
-                sqlx::migrate!("./migrations/sqlite").run(write).await?;
+                SQLITE_MIGRATIONS.run(write).await?;
                 // Keep the planner's statistics current: without them SQLite guesses, and
                 // guesses wrong on big tables (a list of one owner's contacts sorted by
                 // name read 100,000 rows instead of 50). The limit keeps this to moments
@@ -408,9 +411,31 @@ impl Db {
                     .execute(write)
                     .await?;
             }
-            Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Pools::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// Brings the schema up to `version` and no further (a restore creates the schema
+    /// its backup was taken at, then runs the newer migrations over the restored rows).
+    pub async fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
+        match &*self.pools {
+            Pools::Sqlite { write, .. } => SQLITE_MIGRATIONS.run_to(version, write).await?,
+            Pools::Postgres(pool) => POSTGRES_MIGRATIONS.run_to(version, pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The schema versions (migration numbers) this program knows, oldest first.
+    pub fn known_schema_versions(&self) -> Vec<i64> {
+        let m = match &*self.pools {
+            Pools::Sqlite { .. } => &SQLITE_MIGRATIONS,
+            Pools::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        m.iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| m.version)
+            .collect()
     }
 
     /// Starts a write transaction.

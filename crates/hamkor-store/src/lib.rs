@@ -6,6 +6,7 @@
 pub mod access;
 pub mod attachments;
 pub mod audit;
+pub mod backup;
 pub mod currencies;
 pub mod custom_fields;
 pub mod db;

@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod attachments;
 mod auth;
+mod backup;
 mod binary;
 mod browser;
 mod bulk;
