@@ -29,7 +29,7 @@ pub mod users;
 pub mod views;
 
 pub use access::Actor;
-pub use db::{Arg, Backend, Db, Exec, Row, Sql, Tx};
+pub use db::{Arg, Backend, Db, Exec, Row, Sql, Synchronous, Tx};
 
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]

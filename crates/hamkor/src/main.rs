@@ -52,6 +52,10 @@ struct Settings {
     /// How often the scheduler looks for due reminders, in seconds (default 5).
     #[arg(long, env = "HAMKOR_SCHEDULER_SECONDS", global = true)]
     scheduler_seconds: Option<u64>,
+    /// SQLite only: normal (default; a commit survives an application crash) or full (it
+    /// also survives a power loss, at a disk flush per commit).
+    #[arg(long, env = "HAMKOR_SQLITE_SYNCHRONOUS", global = true)]
+    sqlite_synchronous: Option<String>,
     /// Settings file (optional).
     #[arg(
         long,
@@ -76,6 +80,7 @@ struct FileSettings {
     smtp_password: Option<String>,
     mail_from: Option<String>,
     scheduler_seconds: Option<u64>,
+    sqlite_synchronous: Option<String>,
 }
 
 /// How long connecting to the SMTP server, or one send, may take.
@@ -91,6 +96,8 @@ struct Config {
     smtp: Option<SmtpSettings>,
     /// How often the scheduler looks for due reminders.
     scheduler_every: std::time::Duration,
+    /// SQLite's `synchronous` pragma.
+    sqlite_synchronous: hamkor_store::Synchronous,
 }
 
 impl Settings {
@@ -129,7 +136,16 @@ impl Settings {
         if !(1..=3600).contains(&scheduler_seconds) {
             anyhow::bail!("scheduler_seconds must be between 1 and 3600, not {scheduler_seconds}");
         }
+        let sqlite_synchronous = match self
+            .sqlite_synchronous
+            .clone()
+            .or(file.sqlite_synchronous.clone())
+        {
+            Some(v) => v.parse()?,
+            None => hamkor_store::Synchronous::Normal,
+        };
         Ok(Config {
+            sqlite_synchronous,
             listen,
             database,
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -388,7 +404,7 @@ async fn main() -> Result<()> {
         );
         return Ok(());
     }
-    let db = Db::connect(&config.database)
+    let db = Db::connect_with(&config.database, config.sqlite_synchronous)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&config.database)))?;
     if let Command::Restore { file, .. } = &cli.command {

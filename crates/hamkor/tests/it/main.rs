@@ -17,6 +17,7 @@ mod custom_fields;
 mod deals;
 mod dedup;
 mod documents;
+mod durability;
 mod export;
 mod imports;
 mod input;
