@@ -292,6 +292,18 @@ impl FileWriter {
     }
 }
 
+impl Drop for FileWriter {
+    /// A backup that stopped early: the thread sees the channel close without the end,
+    /// removes the part file, and is waited for, so no `.part` outlives the process.
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let (closed, _) = tokio::sync::mpsc::channel(1);
+            drop(std::mem::replace(&mut self.tx, closed));
+            let _ = t.join();
+        }
+    }
+}
+
 struct CountingWriter<W> {
     inner: W,
     bytes: u64,
