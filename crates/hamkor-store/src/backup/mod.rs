@@ -65,6 +65,9 @@ pub enum BackupError {
     Damaged(String),
     #[error("the backup does not fit this database's schema: {0}")]
     Schema(String),
+    /// The database refused a row (a full disk, a broken constraint).
+    #[error("{0}")]
+    Insert(String),
     #[error("table {table}, column {column}: {problem}")]
     Value {
         table: String,
@@ -780,6 +783,12 @@ pub async fn restore(
     if backend == Backend::Postgres {
         // Text moments without an offset are UTC, as SQLite wrote them.
         conn.execute("SET LOCAL TIME ZONE 'UTC'".into()).await?;
+    } else {
+        // The whole restore is one transaction, and SQLite writes the pages its cache
+        // cannot hold to the WAL again and again until the commit: with the usual 8 MB
+        // a 200 MB database filled more than 1 GB of WAL. A cache as large as the
+        // database (up to 2 GiB, taken only as pages are touched) writes each page once.
+        conn.execute("PRAGMA cache_size = -2097152".into()).await?;
     }
     let tables = conn.describe().await?;
     if let Some(table) = conn.first_nonempty(&tables).await? {
@@ -918,6 +927,13 @@ pub async fn restore(
         return Err(BackupError::Mismatch(checks));
     }
     tx.commit().await?;
+    if backend == Backend::Sqlite {
+        let mut tx = db.begin().await?;
+        tx_conn(&mut tx)
+            .execute("PRAGMA cache_size = -8000".into())
+            .await?;
+        tx.commit().await?;
+    }
     db.migrate().await?;
     if backend == Backend::Postgres {
         // Fresh statistics for the planner, rather than waiting for autovacuum.
@@ -1005,7 +1021,7 @@ async fn insert(
 }
 
 fn insert_error(table: &str, e: sqlx::Error) -> BackupError {
-    BackupError::Schema(format!("inserting into {table} failed: {e}"))
+    BackupError::Insert(format!("inserting into {table} failed: {e}"))
 }
 
 /// `$n`, cast on PostgreSQL to the column's type.
