@@ -382,7 +382,12 @@ enum TokenCommand {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_logging();
+    // A backup or restore reads and writes whole tables: sqlx's "slow statement" warning
+    // would fire on every large one, so it is left out there unless HAMKOR_LOG asks.
+    init_logging(matches!(
+        cli.command,
+        Command::Backup { .. } | Command::Restore { .. }
+    ));
     let config = cli.settings.resolve()?;
     if let Command::CheckMail { to } = &cli.command {
         // Needs no database. One line on failure, whatever RUST_BACKTRACE says.
@@ -530,10 +535,14 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-fn init_logging() {
+fn init_logging(whole_tables: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HAMKOR_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let default = if whole_tables {
+        "info,sqlx=error,tower_http=info"
+    } else {
+        "info,sqlx=warn,tower_http=info"
+    };
+    let filter = EnvFilter::try_from_env("HAMKOR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let json = std::env::var("HAMKOR_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
