@@ -316,16 +316,46 @@ impl Row {
     }
 }
 
-enum Pools {
+pub(crate) enum Pools {
     Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
+}
+
+/// How SQLite makes a commit durable (`PRAGMA synchronous`); PostgreSQL has its own
+/// settings (`synchronous_commit`, `fsync`) on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// A committed transaction survives the application crashing; a power loss or an
+    /// operating-system crash may roll back the last ones (never corrupting the file).
+    /// Syncs the WAL at checkpoints only, so commits are cheap.
+    #[default]
+    Normal,
+    /// A committed transaction also survives a power loss: the WAL is synced at every
+    /// commit, which costs a disk flush per write transaction.
+    Full,
+}
+
+impl std::str::FromStr for Synchronous {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "normal" => Ok(Synchronous::Normal),
+            "full" => Ok(Synchronous::Full),
+            other => Err(StoreError::Config(format!(
+                "sqlite_synchronous must be normal or full, not {other:?}"
+            ))),
+        }
+    }
 }
 
 /// The database. Cheap to clone; all clones share the pools.
 #[derive(Clone)]
 pub struct Db {
-    pools: Arc<Pools>,
+    pub(crate) pools: Arc<Pools>,
 }
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Runs statements, outside or inside a transaction.
 pub trait Exec: Send {
@@ -340,8 +370,14 @@ pub trait Exec: Send {
 }
 
 impl Db {
-    /// Opens `sqlite://path` (created if missing) or `postgres://…`.
+    /// Opens `sqlite://path` (created if missing) or `postgres://…`, SQLite with
+    /// [`Synchronous::Normal`].
     pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        Self::connect_with(url, Synchronous::Normal).await
+    }
+
+    /// Opens the database; `synchronous` applies to SQLite only.
+    pub async fn connect_with(url: &str, synchronous: Synchronous) -> Result<Db, StoreError> {
         let pools = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
@@ -364,8 +400,12 @@ impl Db {
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 // NORMAL in WAL mode: a committed transaction survives an application crash;
-                // only a power loss may roll back the last few. See docs/operations.md.
-                .synchronous(SqliteSynchronous::Normal)
+                // only a power loss may roll back the last few. FULL survives that too, at
+                // a disk flush per commit. See docs/operations.md.
+                .synchronous(match synchronous {
+                    Synchronous::Normal => SqliteSynchronous::Normal,
+                    Synchronous::Full => SqliteSynchronous::Full,
+                })
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("temp_store", "memory")
@@ -402,7 +442,7 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &*self.pools {
             Pools::Sqlite { write, .. } => {
-                sqlx::migrate!("./migrations/sqlite").run(write).await?;
+                SQLITE_MIGRATIONS.run(write).await?;
                 // Keep the planner's statistics current: without them SQLite guesses, and
                 // guesses wrong on big tables (a list of one owner's contacts sorted by
                 // name read 100,000 rows instead of 50). The limit keeps this to moments
@@ -414,9 +454,31 @@ impl Db {
                     .execute(write)
                     .await?;
             }
-            Pools::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Pools::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// Brings the schema up to `version` and no further (a restore creates the schema
+    /// its backup was taken at, then runs the newer migrations over the restored rows).
+    pub async fn migrate_to(&self, version: i64) -> Result<(), StoreError> {
+        match &*self.pools {
+            Pools::Sqlite { write, .. } => SQLITE_MIGRATIONS.run_to(version, write).await?,
+            Pools::Postgres(pool) => POSTGRES_MIGRATIONS.run_to(version, pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The schema versions (migration numbers) this program knows, oldest first.
+    pub fn known_schema_versions(&self) -> Vec<i64> {
+        let m = match &*self.pools {
+            Pools::Sqlite { .. } => &SQLITE_MIGRATIONS,
+            Pools::Postgres(_) => &POSTGRES_MIGRATIONS,
+        };
+        m.iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| m.version)
+            .collect()
     }
 
     /// Starts a write transaction.
@@ -585,6 +647,34 @@ impl Sql {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    #[tokio::test]
+    async fn the_synchronous_setting_reaches_every_sqlite_connection() {
+        use super::{Db, Pools, Synchronous};
+        for (setting, pragma) in [(Synchronous::Normal, 1i64), (Synchronous::Full, 2)] {
+            let path = std::env::temp_dir()
+                .join(format!("hamkor-sync-{}.db", uuid::Uuid::now_v7().simple()));
+            let db = Db::connect_with(&format!("sqlite://{}", path.display()), setting)
+                .await
+                .unwrap();
+            let Pools::Sqlite { read, write } = &*db.pools else {
+                unreachable!()
+            };
+            for pool in [read, write] {
+                let v: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+                assert_eq!(v, pragma, "{setting:?}");
+            }
+            db.close().await;
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        assert_eq!("FULL".parse::<Synchronous>().unwrap(), Synchronous::Full);
+        assert!("off".parse::<Synchronous>().is_err());
+    }
 
     /// Tables and their columns as a migration file declares them.
     fn schema(sql: &str) -> BTreeMap<String, Vec<String>> {

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod attachments;
 pub mod audit;
+pub mod backup;
 pub mod bulk;
 pub mod currencies;
 pub mod custom_fields;
@@ -30,7 +31,7 @@ pub mod users;
 pub mod views;
 
 pub use access::Actor;
-pub use db::{Arg, Backend, Db, Exec, Row, Sql, Tx};
+pub use db::{Arg, Backend, Db, Exec, Row, Sql, Synchronous, Tx};
 
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]

@@ -66,6 +66,10 @@ struct Settings {
     /// separated by commas (default: none, the TCP peer is the client).
     #[arg(long, env = "HAMKOR_TRUSTED_PROXIES", global = true)]
     trusted_proxies: Option<String>,
+    /// SQLite only: normal (default; a commit survives an application crash) or full (it
+    /// also survives a power loss, at a disk flush per commit).
+    #[arg(long, env = "HAMKOR_SQLITE_SYNCHRONOUS", global = true)]
+    sqlite_synchronous: Option<String>,
     /// Settings file (optional).
     #[arg(
         long,
@@ -94,6 +98,7 @@ struct FileSettings {
     login_max_failures_per_ip: Option<i64>,
     login_window_minutes: Option<i64>,
     trusted_proxies: Option<String>,
+    sqlite_synchronous: Option<String>,
 }
 
 /// How long connecting to the SMTP server, or one send, may take.
@@ -111,6 +116,8 @@ struct Config {
     scheduler_every: std::time::Duration,
     login_limits: hamkor_app::auth::LoginLimits,
     trusted_proxies: Vec<ipnet::IpNet>,
+    /// SQLite's `synchronous` pragma.
+    sqlite_synchronous: hamkor_store::Synchronous,
 }
 
 impl Settings {
@@ -184,9 +191,18 @@ impl Settings {
         .map_err(|bad| {
             anyhow::anyhow!("trusted_proxies: {bad:?} is not an address or a CIDR range")
         })?;
+        let sqlite_synchronous = match self
+            .sqlite_synchronous
+            .clone()
+            .or(file.sqlite_synchronous.clone())
+        {
+            Some(v) => v.parse()?,
+            None => hamkor_store::Synchronous::Normal,
+        };
         Ok(Config {
             login_limits,
             trusted_proxies,
+            sqlite_synchronous,
             listen,
             database,
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -292,6 +308,23 @@ enum Command {
     /// Export a list to a file: the same exporter as the web UI and the API, with the
     /// rights of --user (default: the first active administrator). Logged in the audit.
     Export(ExportArgs),
+    /// Write a consistent copy of the whole database to FILE while the server runs and
+    /// users work: one gzip file of JSON lines that either engine can restore. `-` writes
+    /// to standard output.
+    Backup {
+        /// Where to write the backup (written as FILE.part, renamed when complete).
+        file: std::path::PathBuf,
+    },
+    /// Restore a backup into a new, empty database of either engine (so SQLite can move
+    /// to PostgreSQL), check every table against the backup's checksums, and exit with 1
+    /// if any differs; then nothing is kept. Run it before the first `serve`.
+    Restore {
+        /// The backup file; `-` reads standard input.
+        file: std::path::PathBuf,
+        /// Only read the file and check it against its checksums; touch no database.
+        #[arg(long)]
+        check: bool,
+    },
     /// Send a test e-mail with the SMTP settings; exits with 1 if it cannot be sent.
     CheckMail {
         /// Who gets the test message.
@@ -409,7 +442,12 @@ enum TokenCommand {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_logging();
+    // A backup or restore reads and writes whole tables: sqlx's "slow statement" warning
+    // would fire on every large one, so it is left out there unless HAMKOR_LOG asks.
+    init_logging(matches!(
+        cli.command,
+        Command::Backup { .. } | Command::Restore { .. }
+    ));
     let config = cli.settings.resolve()?;
     if let Command::CheckMail { to } = &cli.command {
         // Needs no database. One line on failure, whatever RUST_BACKTRACE says.
@@ -419,10 +457,32 @@ async fn main() -> Result<()> {
         }
         return Ok(());
     }
-    let db = Db::connect(&config.database)
+    if let Command::Restore { file, check: true } = &cli.command {
+        let m = hamkor_store::backup::check_file(file)
+            .await
+            .with_context(|| format!("{} cannot be restored", file.display()))?;
+        print_manifest(&m);
+        println!(
+            "{}: every table matches its checksum ({} rows).",
+            file.display(),
+            m.rows
+        );
+        return Ok(());
+    }
+    let db = Db::connect_with(&config.database, config.sqlite_synchronous)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&config.database)))?;
+    if let Command::Restore { file, .. } = &cli.command {
+        restore_command(&db, file).await?;
+        db.close().await;
+        return Ok(());
+    }
     db.migrate().await.context("database migration failed")?;
+    if let Command::Backup { file } = &cli.command {
+        backup_command(&db, file).await?;
+        db.close().await;
+        return Ok(());
+    }
     let app = App::new(db.clone());
     app.refresh_search_keys()
         .await
@@ -509,6 +569,9 @@ async fn main() -> Result<()> {
         Command::Serve { demo } => serve(app, &config, demo).await?,
         Command::Import(args) => import(app, args).await?,
         Command::CheckMail { .. } => unreachable!("handled before the database is opened"),
+        Command::Backup { .. } | Command::Restore { .. } => {
+            unreachable!("handled before the search keys are refreshed")
+        }
         Command::User(cmd) => user_command(&app, &config, cmd).await?,
         Command::Export(args) => export_command(&app, args).await?,
         Command::Token(TokenCommand::Create { user, name }) => {
@@ -532,10 +595,14 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
-fn init_logging() {
+fn init_logging(whole_tables: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("HAMKOR_LOG")
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let default = if whole_tables {
+        "info,sqlx=error,tower_http=info"
+    } else {
+        "info,sqlx=warn,tower_http=info"
+    };
+    let filter = EnvFilter::try_from_env("HAMKOR_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let json = std::env::var("HAMKOR_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -1110,5 +1177,131 @@ fn describe(e: hamkor_app::AppError) -> String {
                 .join("; ")
         }
         other => other.to_string(),
+    }
+}
+
+/// `hamkor backup FILE`: one snapshot of every table, streamed to the file.
+async fn backup_command(db: &Db, file: &std::path::Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    let mut progress = |table: &str, rows: u64| eprintln!("  {table}: {rows} rows…");
+    let report = hamkor_store::backup::backup(db, file, &mut progress)
+        .await
+        .with_context(|| format!("the backup to {} failed", file.display()))?;
+    let secs = started.elapsed().as_secs_f64();
+    let m = &report.manifest;
+    // On standard error: standard output may be the backup itself.
+    eprintln!(
+        "Backed up {} rows of {} tables (schema version {}, {}) to {} in {secs:.1} s: {} ({} before compression).",
+        m.rows,
+        m.tables.len(),
+        m.schema_version,
+        m.engine,
+        file.display(),
+        human_bytes(report.bytes),
+        human_bytes(report.raw_bytes),
+    );
+    Ok(())
+}
+
+/// `hamkor restore FILE`: into an empty database; prints each table's check.
+async fn restore_command(db: &Db, file: &std::path::Path) -> Result<()> {
+    use hamkor_store::backup::{BackupError, restore};
+    let started = std::time::Instant::now();
+    let mut progress = |table: &str, rows: u64| eprintln!("  {table}: {rows} rows…");
+    let report = match restore(db, file, &mut progress).await {
+        Ok(r) => r,
+        Err(BackupError::Mismatch(checks)) => {
+            print_checks(&checks);
+            bail!(
+                "after restoring, {} of {} tables differ from the backup {}; nothing was kept",
+                checks.iter().filter(|c| !c.ok()).count(),
+                checks.len(),
+                file.display()
+            );
+        }
+        Err(e) => {
+            return Err(anyhow::anyhow!(e)).with_context(|| {
+                format!(
+                    "{} was not restored; the database holds none of it",
+                    file.display()
+                )
+            });
+        }
+    };
+    print_checks(&report.tables);
+    let app = App::new(db.clone());
+    app.refresh_search_keys()
+        .await
+        .map_err(|e| anyhow::anyhow!("refreshing the search index failed: {e:?}"))?;
+    app.refresh_dup_keys()
+        .await
+        .map_err(|e| anyhow::anyhow!("refreshing the duplicate keys failed: {e:?}"))?;
+    let rows: u64 = report.tables.iter().map(|t| t.rows).sum();
+    println!(
+        "Restored {rows} rows of {} tables from {} ({}, schema version {}, taken {}) in {:.1} s; every table matches the backup's checksum. The database is at schema version {}.",
+        report.tables.len(),
+        file.display(),
+        report.header.engine,
+        report.header.schema_version,
+        report.header.created_at,
+        started.elapsed().as_secs_f64(),
+        report.schema_version,
+    );
+    Ok(())
+}
+
+fn print_checks(checks: &[hamkor_store::backup::TableCheck]) {
+    let width = checks
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!("{:<width$}  {:>10}  checksum", "table", "rows");
+    for c in checks {
+        let rows = if c.rows == c.restored {
+            c.rows.to_string()
+        } else {
+            format!("{} of {}", c.restored, c.rows)
+        };
+        let sum = if c.checksum_ok { "ok" } else { "DIFFERS" };
+        println!("{:<width$}  {rows:>10}  {sum}", c.name);
+    }
+}
+
+fn print_manifest(m: &hamkor_store::backup::format::Manifest) {
+    println!(
+        "Hamkor {} backup of a {} database at schema version {}, taken {}:",
+        m.hamkor_version, m.engine, m.schema_version, m.created_at
+    );
+    let width = m
+        .tables
+        .iter()
+        .map(|t| t.name.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!("{:<width$}  {:>10}  checksum", "table", "rows");
+    for t in &m.tables {
+        println!(
+            "{:<width$}  {:>10}  {}",
+            t.name,
+            t.rows,
+            t.checksum.get(..16).unwrap_or(&t.checksum)
+        );
+    }
+}
+
+/// 1234567 → "1.2 MB".
+fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n >= 1e9 {
+        format!("{:.2} GB", n / 1e9)
+    } else if n >= 1e6 {
+        format!("{:.1} MB", n / 1e6)
+    } else if n >= 1e3 {
+        format!("{:.1} kB", n / 1e3)
+    } else {
+        format!("{n} bytes")
     }
 }

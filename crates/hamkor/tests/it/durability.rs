@@ -1,0 +1,153 @@
+//! Durability: no lost update when 50 clients read-modify-write one record with
+//! `If-Match` for a few seconds (each accepted write was based on the state the previous
+//! accepted write left, the record ends as the last accepted write made it, and every other
+//! write got 412); SQLite's `synchronous` setting is taken from the flag, the variable or
+//! the settings file, and a wrong value is refused.
+
+use crate::both;
+use crate::support::TestApp;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CLIENTS: usize = 50;
+const SECONDS: u64 = 3;
+
+/// An accepted write: the version it was based on and what it read and wrote.
+#[derive(Debug, Clone)]
+struct Accepted {
+    based_on: i64,
+    read: String,
+    wrote: String,
+}
+
+async fn concurrent_writers_lose_no_update(t: TestApp) {
+    let id = t.account("admin", "admin", "Contended").await;
+    let path = format!("/api/v1/accounts/{id}");
+    let (s, v) = t
+        .patch("admin", &path, json!({"legal_name": "start"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let start_version = v["version"].as_i64().unwrap();
+    let t = Arc::new(t);
+    let deadline = Instant::now() + Duration::from_secs(SECONDS);
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let t = t.clone();
+        let path = path.clone();
+        clients.push(tokio::spawn(async move {
+            let (mut accepted, mut refused) = (Vec::new(), 0u64);
+            let mut n = 0;
+            while Instant::now() < deadline {
+                let (s, v) = t.get("admin", &path).await;
+                assert_eq!(s, StatusCode::OK, "{v}");
+                let version = v["version"].as_i64().unwrap();
+                let read = v["legal_name"].as_str().unwrap().to_string();
+                // The new value depends on what was read: a write based on a stale read
+                // would drop the writes in between.
+                let wrote = format!("{}>{c}.{n}", read.rsplit('>').next().unwrap_or(""));
+                n += 1;
+                let (s, _, v) = t
+                    .request(
+                        "admin",
+                        Method::PATCH,
+                        &path,
+                        Some(&json!({"legal_name": wrote})),
+                        &[("if-match", &format!("\"{version}\""))],
+                    )
+                    .await;
+                match s {
+                    StatusCode::OK => {
+                        assert_eq!(v["version"].as_i64(), Some(version + 1), "{v}");
+                        accepted.push(Accepted {
+                            based_on: version,
+                            read,
+                            wrote,
+                        });
+                    }
+                    StatusCode::PRECONDITION_FAILED => refused += 1,
+                    other => panic!("a write got {other}, not 200 or 412: {v}"),
+                }
+            }
+            (accepted, refused)
+        }));
+    }
+    let mut accepted: Vec<Accepted> = Vec::new();
+    let mut refused = 0;
+    for c in clients {
+        let (a, r) = c.await.unwrap();
+        accepted.extend(a);
+        refused += r;
+    }
+    assert!(accepted.len() >= 10, "{} writes accepted", accepted.len());
+    assert!(
+        refused > 0,
+        "with {CLIENTS} clients on one record some writes must collide"
+    );
+    // One accepted write per version, each based on the one before.
+    accepted.sort_by_key(|a| a.based_on);
+    let mut expected_read = "start".to_string();
+    for (i, a) in accepted.iter().enumerate() {
+        assert_eq!(a.based_on, start_version + i as i64, "versions in sequence");
+        assert_eq!(
+            a.read, expected_read,
+            "write {i} read what the write before it wrote"
+        );
+        expected_read = a.wrote.clone();
+    }
+    let (s, v) = t.get("admin", &path).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        v["legal_name"],
+        expected_read.as_str(),
+        "the last accepted write stands"
+    );
+    assert_eq!(
+        v["version"].as_i64(),
+        Some(start_version + accepted.len() as i64)
+    );
+}
+both!(concurrent_writers_lose_no_update);
+
+#[test]
+fn the_sqlite_synchronous_setting_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/s.db", dir.path().display());
+    let run = |value: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_hamkor"))
+            .env("HAMKOR_DATABASE_URL", &db)
+            .env("HAMKOR_CONFIG", "/nonexistent/hamkor.toml")
+            .env("HAMKOR_LOG", "warn")
+            .env("HAMKOR_SQLITE_SYNCHRONOUS", value)
+            .arg("migrate")
+            .output()
+            .unwrap()
+    };
+    let out = run("full");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run("off");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sqlite_synchronous must be normal or full, not \"off\""),
+        "{err}"
+    );
+    // From the settings file too.
+    let config = dir.path().join("hamkor.toml");
+    std::fs::write(&config, "sqlite_synchronous = \"sometimes\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hamkor"))
+        .env("HAMKOR_DATABASE_URL", &db)
+        .env("HAMKOR_CONFIG", &config)
+        .env("HAMKOR_LOG", "warn")
+        .env_remove("HAMKOR_SQLITE_SYNCHRONOUS")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("\"sometimes\""));
+}
