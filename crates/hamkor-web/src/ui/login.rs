@@ -8,7 +8,8 @@ use crate::auth::{ClientOrigin, cookie, request_lang};
 use crate::i18n::{Lang, Loc};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -58,7 +59,21 @@ pub fn cross_site_post(headers: &HeaderMap, state: &AppState) -> bool {
     cross_site || foreign_origin
 }
 
-fn field<'a>(form: &'a [(String, String)], k: &str) -> &'a str {
+/// A form posted from this site: a post from another site is refused with 403 before
+/// the handler runs (see [`cross_site_post`]). Every login-side form takes it.
+pub struct SameSitePost;
+
+impl FromRequestParts<AppState> for SameSitePost {
+    type Rejection = Response;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        if cross_site_post(&parts.headers, state) {
+            return Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response());
+        }
+        Ok(SameSitePost)
+    }
+}
+
+pub(super) fn field<'a>(form: &'a [(String, String)], k: &str) -> &'a str {
     form.iter()
         .find(|(n, _)| n == k)
         .map(|(_, v)| v.as_str())
@@ -156,13 +171,11 @@ async fn code_page(
 
 async fn code_submit(
     State(s): State<AppState>,
+    _: SameSitePost,
     headers: HeaderMap,
     ClientOrigin(origin): ClientOrigin,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if cross_site_post(&headers, &s) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     let loc = Loc::new(request_lang(&headers, None));
     let next = safe_next(Some(field(&form, "next")));
     let Some(pending) = cookie(&headers, PENDING_COOKIE) else {
@@ -286,13 +299,11 @@ async fn enrol_page(
 
 async fn enrol_submit(
     State(s): State<AppState>,
+    _: SameSitePost,
     headers: HeaderMap,
     ClientOrigin(origin): ClientOrigin,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if cross_site_post(&headers, &s) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     let loc = Loc::new(request_lang(&headers, None));
     let next = safe_next(Some(field(&form, "next")));
     let Some(pending) = cookie(&headers, PENDING_COOKIE) else {
@@ -387,13 +398,11 @@ fn reset_mail(user: &User, link: &str, fallback: Lang) -> hamkor_app::mail::Mail
 /// out in the background, so the answer takes as long either way.
 async fn forgot_submit(
     State(s): State<AppState>,
+    _: SameSitePost,
     headers: HeaderMap,
     ClientOrigin(origin): ClientOrigin,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if cross_site_post(&headers, &s) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     let lang = request_lang(&headers, None);
     let loc = Loc::new(lang);
     match s
@@ -470,14 +479,12 @@ async fn reset_page(
 
 async fn reset_submit(
     State(s): State<AppState>,
+    _: SameSitePost,
     headers: HeaderMap,
     Path(token): Path<String>,
     ClientOrigin(origin): ClientOrigin,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if cross_site_post(&headers, &s) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     let loc = Loc::new(request_lang(&headers, None));
     match s
         .app

@@ -263,23 +263,16 @@ pub(crate) fn session_cookie(state: &AppState, value: &str, max_age_days: i64) -
 
 async fn login_submit(
     State(s): State<AppState>,
+    // Logging in from another site is refused (no login CSRF).
+    _: login::SameSitePost,
     headers: HeaderMap,
     ClientOrigin(origin): ClientOrigin,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     use hamkor_app::AppError;
     use hamkor_app::auth::LoginOutcome;
-    let get = |k: &str| {
-        form.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    };
+    let get = |k: &str| login::field(&form, k);
     let loc = Loc::new(request_lang(&headers, None));
-    // Logging in from another site is refused (no login CSRF).
-    if login::cross_site_post(&headers, &s) {
-        return (StatusCode::FORBIDDEN, "CSRF check failed").into_response();
-    }
     let next = safe_next(Some(get("next")));
     let page = |error: String, status: StatusCode| {
         let page = LoginPage {

@@ -1100,3 +1100,68 @@ async fn recovery_codes_are_renewed_and_two_factor_turned_off_with_the_password(
     }
 }
 both!(recovery_codes_are_renewed_and_two_factor_turned_off_with_the_password);
+
+/// Every form of the login side refuses a post from another site (login CSRF) before it
+/// does anything: no reset is issued, no failure counted, no audit entry written.
+async fn login_side_forms_refuse_other_sites(t: TestApp) {
+    let tables = ["password_resets", "login_failures", "audit_log", "sessions"];
+    let mut before = Vec::new();
+    for table in tables {
+        before.push(
+            count(&t, {
+                let mut q = Sql::new("SELECT COUNT(*) AS n FROM ");
+                q.push_ident(table);
+                q
+            })
+            .await,
+        );
+    }
+    let forms: [(&str, &[(&str, &str)]); 5] = [
+        (
+            "/login",
+            &[("email", "sales_b@test.hamkor.uz"), ("password", "wrong")],
+        ),
+        ("/forgot", &[("email", "sales_b@test.hamkor.uz")]),
+        ("/reset/some-token", &[("password", "Another-long-pass-42")]),
+        ("/login/code", &[("code", "123456")]),
+        ("/login/enrol", &[("code", "123456")]),
+    ];
+    for (path, form) in forms {
+        for (name, value) in [
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ] {
+            let r = t
+                .client
+                .post(format!("{}{path}", t.base))
+                .header(name, value)
+                .form(form)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::FORBIDDEN, "{path} with {name}");
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (table, n) in tables.into_iter().zip(before) {
+        let now = count(&t, {
+            let mut q = Sql::new("SELECT COUNT(*) AS n FROM ");
+            q.push_ident(table);
+            q
+        })
+        .await;
+        assert_eq!(now, n, "{table} unchanged");
+    }
+    // The same post from this site is taken: the check above could fail.
+    let r = t
+        .client
+        .post(format!("{}/login", t.base))
+        .form(&[("email", "sales_b@test.hamkor.uz"), ("password", "wrong")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let failures = count(&t, Sql::new("SELECT COUNT(*) AS n FROM login_failures")).await;
+    assert!(failures > 0, "a same-site failure is counted");
+}
+both!(login_side_forms_refuse_other_sites);
