@@ -14,7 +14,7 @@ use hamkor_domain::phone::normalize_phone;
 use hamkor_domain::{Id, ObjectType, Timestamp};
 use hamkor_store::records::{BatchRecord, insert_batch};
 use hamkor_store::reminders::kind as reminder_kind;
-use hamkor_store::{Backend, Exec, Sql};
+use hamkor_store::{Arg, bulk};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Map, json};
@@ -205,8 +205,6 @@ pub struct Generated {
 /// looks up every parameter's name by a linear search over the statement's parameters,
 /// so a statement with n parameters costs n² — small statements are much faster there.
 const ROWS_PER_TX: usize = 10_000;
-const SQLITE_ROWS_PER_INSERT: usize = 10;
-const POSTGRES_ROWS_PER_INSERT: usize = 400;
 
 const SUBJECTS: &[&str] = &[
     "Narx bo'yicha savol",
@@ -899,10 +897,6 @@ impl App {
     /// Writes tasks or meetings (`def`) with their authors, calendar rows and reminders
     /// in one transaction, many rows per statement.
     async fn write_planned(&self, def: &ObjectDef, mut batch: PlannedBatch) -> AppResult<()> {
-        let per_insert = match hamkor_store::Exec::backend(&self.db) {
-            Backend::Sqlite => SQLITE_ROWS_PER_INSERT,
-            Backend::Postgres => POSTGRES_ROWS_PER_INSERT,
-        };
         // One statement writes one author's records: group them.
         batch.records.sort_by_key(|(author, _)| *author);
         let (authors, records): (Vec<Id>, Vec<BatchRecord>) = batch.records.into_iter().unzip();
@@ -911,104 +905,121 @@ impl App {
         while from < records.len() {
             let author = authors[from];
             let mut to = from;
-            while to < records.len() && authors[to] == author && to - from < per_insert {
+            while to < records.len() && authors[to] == author {
                 to += 1;
             }
             insert_batch(&mut tx, def, author, &records[from..to]).await?;
             from = to;
         }
-        for chunk in batch.event_users.chunks(per_insert * 2) {
-            let mut sql =
-                Sql::new("INSERT INTO event_users (event_id, user_id, starts_at, ends_at) VALUES ");
-            for (i, (event, user, start, end)) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "(" } else { ", (" })
-                    .bind(*event)
-                    .push(", ")
-                    .bind(*user)
-                    .push(", ")
-                    .bind(*start)
-                    .push(", ")
-                    .bind(*end)
-                    .push(")");
-            }
-            tx.execute(&sql).await?;
-        }
-        for chunk in batch.deal_stages.chunks(per_insert) {
-            let mut sql = Sql::new(
-                "INSERT INTO deal_stages (id, deal_id, stage_id, entered_at, entered_by, left_at, left_by, \
-                 entered_us, left_us, further_us, live, owner_id, status, amount, currency) VALUES ",
-            );
-            let us =
-                |t: Option<Timestamp>| hamkor_store::Arg::Int(t.map(hamkor_store::sales::micros));
-            for (i, r) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "(" } else { ", (" })
-                    .bind(Id::new())
-                    .push(", ")
-                    .bind(r.deal)
-                    .push(", ")
-                    .bind(r.stage)
-                    .push(", ")
-                    .bind(r.entered_at)
-                    .push(", ")
-                    .bind(r.entered_by)
-                    .push(", ")
-                    .bind(r.left.map(|l| l.0))
-                    .push(", ")
-                    .bind(hamkor_store::Arg::Id(r.left.map(|l| l.1)))
-                    .push(", ")
-                    .bind(us(Some(r.entered_at)))
-                    .push(", ")
-                    .bind(us(r.left.map(|l| l.0)))
-                    .push(", ")
-                    .bind(us(r.further_at))
-                    .push(", ")
-                    .bind(true)
-                    .push(", ")
-                    .bind(r.owner)
-                    .push(", ")
-                    .bind(r.status)
-                    .push(", ")
-                    .bind(hamkor_store::Arg::Int(r.amount))
-                    .push(", ")
-                    .bind(r.currency.map(str::to_string))
-                    .push(")");
-            }
-            tx.execute(&sql).await?;
-        }
-        for chunk in batch.reminders.chunks(per_insert) {
-            let mut sql = Sql::new(
-                "INSERT INTO reminders (id, key, user_id, object, record_id, kind, due_at, title, at, \
-                 claimed_by, attempts, sent_at) VALUES ",
-            );
-            for (i, r) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "(" } else { ", (" })
-                    .bind(Id::new())
-                    .push(", ")
-                    .bind(r.key.clone())
-                    .push(", ")
-                    .bind(r.user)
-                    .push(", ")
-                    .bind(r.object.as_str())
-                    .push(", ")
-                    .bind(r.record)
-                    .push(", ")
-                    .bind(r.kind)
-                    .push(", ")
-                    .bind(r.due)
-                    .push(", ")
-                    .bind(r.title.clone())
-                    .push(", ")
-                    .bind(r.at)
-                    .push(", ")
-                    .bind(r.sent.then(|| "generator".to_string()))
-                    .push(", ")
-                    .bind(i64::from(r.sent))
-                    .push(", ")
-                    .bind(r.sent.then_some(r.due))
-                    .push(")");
-            }
-            tx.execute(&sql).await?;
-        }
+        let rows: Vec<Vec<Arg>> = batch
+            .event_users
+            .iter()
+            .map(|(event, user, start, end)| {
+                vec![
+                    Arg::from(*event),
+                    Arg::from(*user),
+                    Arg::from(*start),
+                    Arg::from(*end),
+                ]
+            })
+            .collect();
+        bulk::insert_rows(
+            &mut tx,
+            "event_users",
+            &["event_id", "user_id", "starts_at", "ends_at"],
+            &rows,
+            "",
+        )
+        .await?;
+        let us = |t: Option<Timestamp>| Arg::Int(t.map(hamkor_store::sales::micros));
+        let rows: Vec<Vec<Arg>> = batch
+            .deal_stages
+            .iter()
+            .map(|r| {
+                vec![
+                    Arg::from(Id::new()),
+                    Arg::from(r.deal),
+                    Arg::from(r.stage),
+                    Arg::from(r.entered_at),
+                    Arg::from(r.entered_by),
+                    Arg::Ts(r.left.map(|l| l.0)),
+                    Arg::Id(r.left.map(|l| l.1)),
+                    us(Some(r.entered_at)),
+                    us(r.left.map(|l| l.0)),
+                    us(r.further_at),
+                    Arg::Bool(Some(true)),
+                    Arg::from(r.owner),
+                    Arg::from(r.status),
+                    Arg::Int(r.amount),
+                    Arg::Text(r.currency.map(str::to_string)),
+                ]
+            })
+            .collect();
+        bulk::insert_rows(
+            &mut tx,
+            "deal_stages",
+            &[
+                "id",
+                "deal_id",
+                "stage_id",
+                "entered_at",
+                "entered_by",
+                "left_at",
+                "left_by",
+                "entered_us",
+                "left_us",
+                "further_us",
+                "live",
+                "owner_id",
+                "status",
+                "amount",
+                "currency",
+            ],
+            &rows,
+            "",
+        )
+        .await?;
+        let rows: Vec<Vec<Arg>> = batch
+            .reminders
+            .iter()
+            .map(|r| {
+                vec![
+                    Arg::from(Id::new()),
+                    Arg::from(r.key.clone()),
+                    Arg::from(r.user),
+                    Arg::from(r.object.as_str()),
+                    Arg::from(r.record),
+                    Arg::from(r.kind),
+                    Arg::from(r.due),
+                    Arg::from(r.title.clone()),
+                    Arg::from(r.at),
+                    Arg::Text(r.sent.then(|| "generator".to_string())),
+                    Arg::Int(Some(i64::from(r.sent))),
+                    Arg::Ts(r.sent.then_some(r.due)),
+                ]
+            })
+            .collect();
+        bulk::insert_rows(
+            &mut tx,
+            "reminders",
+            &[
+                "id",
+                "key",
+                "user_id",
+                "object",
+                "record_id",
+                "kind",
+                "due_at",
+                "title",
+                "at",
+                "claimed_by",
+                "attempts",
+                "sent_at",
+            ],
+            &rows,
+            "",
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1539,6 +1550,7 @@ impl App {
 mod tests {
     use super::*;
     use crate::testing::{fresh, remove};
+    use hamkor_store::{Exec, Sql};
 
     #[test]
     fn month_start_crosses_years() {
