@@ -1945,25 +1945,28 @@ impl App {
             q.push_ident(def.plural)
                 .push(" t ON t.id = n.record_id WHERE t.deleted_at IS NULL AND n.object = ")
                 .bind(def.object.as_str())
-                .push(" AND n.key IN (");
-            for (i, (_, k)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    q.push(", ");
-                }
-                q.bind(format!("f{k}"));
-            }
-            q.push(")");
+                .push(" AND n.key");
+            hamkor_store::dialect::push_in(
+                &mut q,
+                ex.backend(),
+                chunk
+                    .iter()
+                    .map(|(_, k)| Arg::from(format!("f{k}")))
+                    .collect(),
+            );
             records::push_read_scope(&mut q, actor, def);
+            // The number index holds every suffix of a number as `f<digits>`: the whole
+            // number is the one as long as the key.
+            let mut kinds: HashMap<&str, Vec<&'static str>> = HashMap::new();
+            for (kind, k) in chunk.iter() {
+                kinds.entry(k.as_str()).or_default().push(*kind);
+            }
             for row in ex.fetch_all(&q).await? {
-                // The number index holds every suffix of a number as `f<digits>`: the
-                // whole number is the one as long as the key.
                 let key = row.req_text("key")?;
-                let key = key.strip_prefix('f').unwrap_or(&key).to_string();
+                let key = key.strip_prefix('f').unwrap_or(&key);
                 let id = row.req_id("record_id")?;
-                for (kind, k) in chunk.iter() {
-                    if *k == key {
-                        out.entry((*kind, k.clone())).or_insert(id);
-                    }
+                for kind in kinds.get(key).into_iter().flatten() {
+                    out.entry((*kind, key.to_string())).or_insert(id);
                 }
             }
         }

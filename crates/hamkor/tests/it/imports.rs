@@ -551,3 +551,33 @@ async fn a_stopped_run_goes_on_and_never_writes_a_row_twice(t: TestApp) {
     assert_eq!(t.count("contacts").await, contacts + 3);
 }
 both!(a_stopped_run_goes_on_and_never_writes_a_row_twice);
+
+/// Leads have no duplicate index: a row is like an existing lead by a phone found in the
+/// number index, whatever the number's spelling.
+async fn lead_rows_like_existing_leads_by_phone(t: TestApp) {
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/leads",
+            json!({"first_name": "Olim", "last_name": "Sobirov", "phones": [{"number": "+998 90 777 66 55"}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let lead = v["id"].as_str().unwrap().to_string();
+    let csv = "First Name,Last Name,Mobile Phone\nOlim,Sobirov,90 777-66-55\nNodira,Qodirova,+998 91 222 33 44\n";
+    let (s, v) = upload(&t, "sales_a1", "leads", "leads.csv", csv.into()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let settings =
+        json!({"columns": ["first_name", "last_name", "phones"], "on_duplicate": "skip"});
+    let (s, v) = t
+        .post("sales_a1", &format!("/api/v1/imports/{id}/check"), settings)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let v = settle(&t, "sales_a1", &id).await;
+    assert_eq!(v["counts"], json!({"new": 1, "duplicate": 1}), "{v}");
+    let dup = &v["examples"]["duplicate"][0];
+    assert_eq!(dup["id"], lead.as_str(), "{v}");
+    assert_eq!(dup["reason"], "same_phone", "{v}");
+}
+both!(lead_rows_like_existing_leads_by_phone);
