@@ -2309,23 +2309,30 @@ impl App {
         }
         let now = Timestamp::now();
         if matches!(def.object, ObjectType::Account | ObjectType::Contact) {
+            // The companies this batch names that the run has not met yet, looked up in one
+            // statement (one by one, a file naming 5,000 companies spent a second here).
+            let unknown: Vec<String> = {
+                let mut n: Vec<String> = resolved
+                    .iter()
+                    .filter_map(|(_, cand, _)| account_name(cand))
+                    .filter(|name| !names.contains_key(&names::fold(name)))
+                    .collect();
+                n.sort();
+                n.dedup();
+                n
+            };
+            let found = self.accounts_by_name(&mut *tx, actor, unknown).await?;
             let mut accounts: Vec<BatchRecord> = Vec::new();
             let mut rows: Vec<BatchRecord> = Vec::new();
             for (_, cand, owner) in resolved {
                 let mut links = Vec::new();
-                if let Some(name) = cand
-                    .account
-                    .as_deref()
-                    .map(str::trim)
-                    .filter(|n| !n.is_empty())
-                {
-                    let name: String = name.chars().take(200).collect();
+                if let Some(name) = account_name(&cand) {
                     let key = names::fold(&name);
                     let account = match names.get(&key) {
                         Some(id) => *id,
                         None => {
-                            let id = match self.account_by_name(&mut *tx, actor, &name).await? {
-                                Some(id) => id,
+                            let id = match found.get(&name) {
+                                Some(id) => *id,
                                 None => {
                                     let id = Id::new();
                                     let mut fields = Map::new();
@@ -2487,6 +2494,39 @@ impl App {
             Some(r) => Some(r.req_id("id")?),
             None => None,
         })
+    }
+
+    /// Accounts the actor may see with exactly these names (of several with one name, the
+    /// oldest), in one statement.
+    async fn accounts_by_name(
+        &self,
+        ex: &mut impl Exec,
+        actor: &Actor,
+        wanted: Vec<String>,
+    ) -> AppResult<HashMap<String, Id>> {
+        let mut found = HashMap::new();
+        if wanted.is_empty() {
+            return Ok(found);
+        }
+        let def = &hamkor_domain::objects::ACCOUNT;
+        let mut q = Sql::new(
+            "SELECT t.name AS name, t.id AS id FROM accounts t WHERE t.deleted_at IS NULL AND t.name",
+        );
+        hamkor_store::dialect::push_in(
+            &mut q,
+            ex.backend(),
+            wanted.into_iter().map(|n| Arg::Text(Some(n))).collect(),
+        );
+        records::push_read_scope(&mut q, actor, def);
+        // No ORDER BY: SQLite would walk the id index instead of seeking by name.
+        for r in ex.fetch_all(&q).await? {
+            let id = r.req_id("id")?;
+            found
+                .entry(r.req_text("name")?)
+                .and_modify(|old: &mut Id| *old = (*old).min(id))
+                .or_insert(id);
+        }
+        Ok(found)
     }
 
     /// An interaction's client from the row: ids, an account's name, a contact's e-mail.
@@ -2697,6 +2737,15 @@ impl App {
 }
 
 /// When a claim taken now runs out.
+/// The company a contact row names, as an account's name is stored.
+fn account_name(cand: &Candidate) -> Option<String> {
+    cand.account
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| n.chars().take(200).collect())
+}
+
 fn lease() -> Timestamp {
     Timestamp(Timestamp::now().0 + chrono::Duration::seconds(lease_secs()))
 }

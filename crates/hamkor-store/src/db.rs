@@ -412,10 +412,12 @@ impl Db {
                 // 8 MiB of page cache per connection keeps the server small; the OS caches the rest.
                 .pragma("cache_size", "-8000")
                 .statement_cache_capacity(256);
+            // The one writer maintains every index of every insert (a bulk import's above
+            // all): 32 MiB keeps the index pages it is filling in memory.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(30))
-                .connect_with(base.clone())
+                .connect_with(base.clone().pragma("cache_size", "-32000"))
                 .await?;
             let readers = std::thread::available_parallelism()
                 .map(|n| n.get() * 2)
