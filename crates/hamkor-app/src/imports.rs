@@ -1163,7 +1163,7 @@ impl Tally {
 
 impl App {
     fn may_import(actor: &Actor, def: &ObjectDef) -> AppResult<()> {
-        if actor.scope(def.object, Action::Write) == Scope::None {
+        if actor.scope(def.object, Action::Create) == Scope::None {
             return Err(AppError::Forbidden);
         }
         Ok(())
@@ -2280,7 +2280,14 @@ impl App {
                     if !owners.contains_key(email) {
                         let r = match users::by_email(&mut *tx, email).await? {
                             Some(u) if !u.disabled => {
-                                match records::check_owner(&mut *tx, actor, def.object, u.id).await
+                                match records::check_owner_for(
+                                    &mut *tx,
+                                    actor,
+                                    def.object,
+                                    Action::Create,
+                                    u.id,
+                                )
+                                .await
                                 {
                                     Ok(()) => Ok(u.id),
                                     Err(_) => Err("error-owner-forbidden"),
@@ -2436,7 +2443,7 @@ impl App {
             } else if def.object == ObjectType::Lead
                 && let Some((o, team)) =
                     hamkor_store::leads::assign(&mut *tx, &rules, &cand.input.fields).await?
-                && records::check_owner(&mut *tx, actor, def.object, o)
+                && records::check_owner_for(&mut *tx, actor, def.object, Action::Create, o)
                     .await
                     .is_ok()
             {

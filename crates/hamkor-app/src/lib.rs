@@ -21,6 +21,7 @@ pub mod reminders;
 pub mod roles;
 pub mod sales;
 pub mod security;
+pub mod sharing;
 pub mod tasks;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -26,6 +26,7 @@ pub mod records;
 pub mod reminders;
 pub mod sales;
 pub mod settings;
+pub mod shares;
 pub mod timeline;
 pub mod users;
 pub mod views;
