@@ -6,6 +6,7 @@ mod support;
 
 mod access;
 mod attachments;
+mod attacks;
 mod auth;
 mod backup;
 mod binary;
