@@ -14,8 +14,9 @@ pub struct PolicyOverrides {
     pub scopes: HashMap<(String, ObjectType, Action), Scope>,
     /// For each team, the team itself and every team below it.
     pub subtrees: HashMap<Id, Arc<[Id]>>,
-    /// Object types with at least one record shared (the others skip the share check).
-    pub shared: HashSet<ObjectType>,
+    /// (object type, user or team) pairs with at least one record of that type shared with
+    /// that user or team: only their lists and reads carry the share condition.
+    pub shared: HashSet<(ObjectType, Id)>,
     /// Fields hidden or read-only per role and object type.
     pub fields: HashMap<(String, ObjectType), HashMap<String, FieldMode>>,
 }
@@ -174,6 +175,15 @@ impl Actor {
         }
     }
 
+    /// Is any record of `object` shared with this actor or their team?
+    pub fn has_shares(&self, object: ObjectType) -> bool {
+        shareable(object)
+            && (self.overrides.shared.contains(&(object, self.user_id))
+                || self
+                    .team_id
+                    .is_some_and(|t| self.overrides.shared.contains(&(object, t))))
+    }
+
     /// How a field of `object` is restricted for this actor (never for administrators).
     pub fn field_mode(&self, object: ObjectType, field: &str) -> Option<FieldMode> {
         if self.is_admin() {
@@ -192,10 +202,9 @@ impl Actor {
     }
 
     /// May this actor list records of `object` at all: their role reads some, or some are
-    /// shared one by one (with them or not: the list then holds what is theirs to see).
+    /// shared with them or their team.
     pub fn may_list(&self, object: ObjectType) -> bool {
-        self.scope(object, Action::Read) != Scope::None
-            || (shareable(object) && self.overrides.shared.contains(&object))
+        self.scope(object, Action::Read) != Scope::None || self.has_shares(object)
     }
 
     /// This actor with their read scope of `object` narrowed to their scope for `action`
@@ -235,7 +244,7 @@ pub fn push_owner_seek(
     action: Action,
     owner_col: &'static str,
 ) {
-    if action != Action::Delete && shareable(object) && actor.overrides.shared.contains(&object) {
+    if action != Action::Delete && actor.has_shares(object) {
         // Records shared one by one may have any owner: no seek narrows them.
         return;
     }
@@ -285,15 +294,14 @@ pub fn push_scope(
         }
         Scope::Team => match actor.team_id {
             Some(_) => {
-                sql.push(" AND (")
-                    .push_ident(owner_col)
-                    .push(" = ")
-                    .bind(actor.user_id);
-                sql.push(" OR ")
+                // One IN over the owners, not "owner = me OR owner IN (…)": with the OR,
+                // SQLite reads and sorts every row of the team before the first page (2.8 s
+                // on 1,000,000 contacts); with one IN it walks the owner index (0.6 ms).
+                sql.push(" AND ")
                     .push_ident(owner_col)
                     .push(" IN (SELECT id FROM users WHERE ");
                 push_team_in(sql, "team_id", actor.teams());
-                sql.push("))");
+                sql.push(" OR id = ").bind(actor.user_id).push(")");
             }
             None => {
                 sql.push(" AND ")
@@ -336,8 +344,7 @@ pub fn push_record_scope(
 ) {
     let shares = action != Action::Delete
         && actor.scope(object, action) != Scope::All
-        && shareable(object)
-        && actor.overrides.shared.contains(&object);
+        && actor.has_shares(object);
     if !shares {
         push_scope(sql, actor, object, action, owner_col);
         return;

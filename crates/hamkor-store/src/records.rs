@@ -169,7 +169,7 @@ pub(crate) fn push_columns(sql: &mut Sql, def: &ObjectDef, actor: &Actor, b: cra
         ", t.custom, t.owner_id, t.created_by, t.created_at, t.updated_at, t.version, t.deleted_at",
     );
     sql.push(", (SELECT u.team_id FROM users u WHERE u.id = t.owner_id) AS owner_team");
-    if crate::access::shareable(def.object) && actor.overrides.shared.contains(&def.object) {
+    if actor.has_shares(def.object) {
         // 'edit' sorts before 'read': the strongest share of the actor's.
         sql.push(", (SELECT MIN(s.access) FROM record_shares s WHERE s.object = ")
             .bind(def.object.as_str())

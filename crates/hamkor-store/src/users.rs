@@ -369,11 +369,13 @@ pub async fn policy_overrides(ex: &mut impl Exec) -> Result<PolicyOverrides, Sto
         .collect::<Result<_, StoreError>>()?;
     let mut shared = std::collections::HashSet::new();
     for r in ex
-        .fetch_all(&Sql::new("SELECT DISTINCT object FROM record_shares"))
+        .fetch_all(&Sql::new(
+            "SELECT DISTINCT object, COALESCE(user_id, team_id) AS who FROM record_shares",
+        ))
         .await?
     {
-        if let Some(o) = ObjectType::parse(&r.req_text("object")?) {
-            shared.insert(o);
+        if let (Some(o), Some(who)) = (ObjectType::parse(&r.req_text("object")?), r.id("who")?) {
+            shared.insert((o, who));
         }
     }
     let mut fields: std::collections::HashMap<

@@ -339,21 +339,32 @@ async fn authorisation_oracle(t: TestApp) {
                 None,
             )
             .await;
-            // (Some contact is shared in every world, so every role may list contacts.)
-            assert_eq!(s, StatusCode::OK, "{v}");
-            let listed: HashSet<&str> = v["items"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|r| r["id"].as_str())
-                .collect();
-            for (c, id) in contacts.iter().enumerate() {
-                assert_eq!(
-                    listed.contains(id.as_str()),
-                    world.reads(u, c),
-                    "list: {}",
-                    ctx(u, c)
-                );
+            // A role that reads no contacts lists only what is shared with the user or
+            // their team; with nothing shared, the list is refused outright.
+            let role_reads = world.users[u].0 == "administrator"
+                || world.scopes[world.users[u].0][0] != Sc::None;
+            let has_shares = world.shares.iter().any(|(_, target, _)| match target {
+                Target::User(x) => *x == u,
+                Target::Team(x) => Some(*x) == world.users[u].1,
+            });
+            if !role_reads && !has_shares {
+                assert_eq!(s, StatusCode::FORBIDDEN, "list: {}", ctx(u, 0));
+            } else {
+                assert_eq!(s, StatusCode::OK, "{v}");
+                let listed: HashSet<&str> = v["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|r| r["id"].as_str())
+                    .collect();
+                for (c, id) in contacts.iter().enumerate() {
+                    assert_eq!(
+                        listed.contains(id.as_str()),
+                        world.reads(u, c),
+                        "list: {}",
+                        ctx(u, c)
+                    );
+                }
             }
             for (c, id) in contacts.iter().enumerate() {
                 let path = format!("/api/v1/contacts/{id}");
