@@ -12,6 +12,7 @@ mod binary;
 mod browser;
 mod bulk;
 mod calendar;
+mod conformance;
 mod currencies;
 mod custom_fields;
 mod deals;

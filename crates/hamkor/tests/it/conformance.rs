@@ -1,0 +1,57 @@
+//! What schemathesis (scripts/schemathesis.sh) found when it ran the API against its
+//! OpenAPI description, each kept from coming back: answers outside the description and
+//! server errors.
+
+use crate::both;
+use crate::support::TestApp;
+use reqwest::StatusCode;
+
+/// The content type of an answer, without its parameters.
+fn media_type(h: &reqwest::header::HeaderMap) -> String {
+    h.get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+/// An upload that is not `multipart/form-data`, or whose form is broken, was refused by the
+/// framework in plain text; the API answers every refusal as a problem.
+async fn a_refused_upload_is_a_problem(t: TestApp) {
+    let id = t.account("admin", "admin", "Upload Savdo").await;
+    let path = format!("/api/v1/accounts/{id}/attachments");
+    // No body at all, and a JSON body: the wrong media type.
+    for body in [None, Some(&serde_json::json!({"file": "x"}))] {
+        let (s, h, v) = t
+            .request("admin", reqwest::Method::POST, &path, body, &[])
+            .await;
+        assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
+        assert_eq!(media_type(&h), "application/problem+json", "{v}");
+        assert_eq!(v["status"], 415);
+    }
+    // multipart/form-data without a boundary, and with a body that is not the form it says.
+    for ct in ["multipart/form-data", "multipart/form-data; boundary=XYZ"] {
+        let resp = t
+            .client
+            .post(format!("{}{path}", t.base))
+            .bearer_auth(&t.tokens["admin"])
+            .header("content-type", ct)
+            .body("not a form")
+            .send()
+            .await
+            .unwrap();
+        let s = resp.status();
+        let h = resp.headers().clone();
+        let v: serde_json::Value = resp.json().await.unwrap_or_default();
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{ct}: {v}");
+        assert_eq!(media_type(&h), "application/problem+json", "{ct}");
+        assert_eq!(v["status"], 400, "{ct}");
+    }
+    // Nothing was attached.
+    let (s, v) = t.get("admin", &path).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["items"], serde_json::json!([]));
+}
+both!(a_refused_upload_is_a_problem);
