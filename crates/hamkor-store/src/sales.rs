@@ -198,6 +198,10 @@ pub async fn prepare_deal(
         .and_then(Value::as_str)
         .unwrap_or("open");
     let status = text(input, current, "status").unwrap_or("open").to_string();
+    // A deal always has a status: `null` does not empty it (the column is NOT NULL).
+    if current.is_some() && input.fields.get("status").is_some_and(Value::is_null) {
+        errors.push(FieldError::new("status", "error-required"));
+    }
     if current.is_none() {
         if status != "open" {
             errors.push(FieldError::new("status", "error-deal-starts-open"));

@@ -55,3 +55,38 @@ async fn a_refused_upload_is_a_problem(t: TestApp) {
     assert_eq!(v["items"], serde_json::json!([]));
 }
 both!(a_refused_upload_is_a_problem);
+
+/// A deal's status cannot be emptied: `"status": null` in a change reached the database's
+/// NOT NULL and came back as a 500. It is invalid input, and nothing changes.
+async fn a_deals_status_cannot_be_emptied(t: TestApp) {
+    let (s, deal) = t
+        .post(
+            "sales_a1",
+            "/api/v1/deals",
+            serde_json::json!({"title": "Null status"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{deal}");
+    let id = deal["id"].as_str().unwrap();
+    let path = format!("/api/v1/deals/{id}");
+    let (s, v) = t
+        .patch("sales_a1", &path, serde_json::json!({"status": null}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["field"], "status", "{v}");
+    // The same through a bulk change: refused for that record, not a server error.
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/deals/bulk",
+            serde_json::json!({"action": "set_field", "field": "status", "value": null, "ids": [id]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["done"], 0, "{v}");
+    assert_eq!(v["refused_count"], 1, "{v}");
+    let (_, after) = t.get("sales_a1", &path).await;
+    assert_eq!(after["status"], "open");
+    assert_eq!(after["version"], deal["version"]);
+}
+both!(a_deals_status_cannot_be_emptied);
