@@ -5,6 +5,7 @@
 use crate::AppState;
 use axum::Router;
 use axum::routing::get;
+use hamkor_domain::ObjectType;
 use hamkor_domain::objects::{FieldKind, OBJECTS, ObjectDef};
 use serde_json::{Map, Value, json};
 
@@ -397,6 +398,155 @@ const NO_BODY: &[&str] = &[
     "/api/v1/merges/{id}/undo",
 ];
 
+/// A query parameter: name, whether it is required, schema, description.
+fn query(name: &str, required: bool, schema: Value, description: &str) -> Value {
+    let mut p = json!({"name": name, "in": "query", "schema": schema});
+    if required {
+        p["required"] = json!(true);
+    }
+    if !description.is_empty() {
+        p["description"] = json!(description);
+    }
+    p
+}
+
+/// The query parameters of operations that are not record lists.
+fn query_params(path: &str, method: &str) -> Vec<Value> {
+    let text = || json!({"type": "string"});
+    let types = |objects: &[ObjectType]| json!({"type": "string", "enum": objects.iter().map(|o| o.as_str()).collect::<Vec<_>>()});
+    let date = "a date (YYYY-MM-DD)";
+    match (path, method) {
+        ("/api/v1/custom_fields", "get") => vec![query(
+            "object",
+            true,
+            types(&[
+                ObjectType::Account,
+                ObjectType::Contact,
+                ObjectType::Interaction,
+                ObjectType::Need,
+            ]),
+            "",
+        )],
+        ("/api/v1/views", "get") => vec![query("object", true, types(&ObjectType::ALL), "")],
+        ("/api/v1/import_mappings", "get") => vec![query(
+            "object",
+            true,
+            json!({"type": "string", "enum": ["accounts", "contacts", "leads", "products", "interactions"]}),
+            "",
+        )],
+        ("/api/v1/duplicates", "get") => vec![
+            query(
+                "object",
+                true,
+                json!({"type": "string", "enum": ["accounts", "contacts"]}),
+                "",
+            ),
+            query(
+                "limit",
+                false,
+                json!({"type": "integer", "minimum": 1, "maximum": 500}),
+                "",
+            ),
+            query(
+                "offset",
+                false,
+                json!({"type": "integer", "minimum": 0}),
+                "",
+            ),
+        ],
+        ("/api/v1/duplicates/scan", "post") => vec![query(
+            "object",
+            true,
+            json!({"type": "string", "enum": ["accounts", "contacts"]}),
+            "",
+        )],
+        ("/api/v1/accounts/duplicates" | "/api/v1/contacts/duplicates", "get") => [
+            "name",
+            "first_name",
+            "last_name",
+            "legal_name",
+            "tax_id",
+            "phone",
+            "email",
+            "id",
+        ]
+        .iter()
+        .map(|n| query(n, false, text(), ""))
+        .collect(),
+        ("/api/v1/currency_rates", "get") => vec![
+            query("currency", false, text(), ""),
+            query("from", false, text(), date),
+            query("to", false, text(), date),
+        ],
+        ("/api/v1/currency_rates/convert", "get") => vec![
+            query(
+                "amount",
+                true,
+                json!({"type": "string", "pattern": "^[0-9]+([.,][0-9]{1,2})?$"}),
+                "",
+            ),
+            query(
+                "currency",
+                true,
+                json!({"type": "string", "enum": hamkor_domain::objects::CURRENCIES}),
+                "",
+            ),
+            query(
+                "date",
+                false,
+                json!({"type": "string", "format": "date"}),
+                "default: today",
+            ),
+        ],
+        ("/api/v1/search", "get") => vec![query("q", true, text(), "")],
+        ("/api/v1/notifications", "get") => {
+            vec![query("unread", false, json!({"type": "boolean"}), "")]
+        }
+        ("/api/v1/workload", "get") => vec![query("team", false, text(), "a team id")],
+        ("/api/v1/deals/board", "get") => vec![
+            query(
+                "pipeline",
+                false,
+                text(),
+                "a pipeline id; default the first",
+            ),
+            query(
+                "limit",
+                false,
+                json!({"type": "integer", "minimum": 1}),
+                "deals per stage",
+            ),
+        ],
+        ("/api/v1/deals/funnel" | "/api/v1/deals/funnel.xlsx", "get") => vec![
+            query(
+                "pipeline",
+                false,
+                text(),
+                "a pipeline id; default the first",
+            ),
+            query("from", false, text(), date),
+            query("to", false, text(), date),
+            query("owner", false, text(), "a user id"),
+            query("team", false, text(), "a team id"),
+            query("product", false, text(), "a product id"),
+        ],
+        ("/api/v1/task_views/{view}", "get") => vec![query(
+            "limit",
+            false,
+            json!({"type": "integer", "minimum": 1}),
+            "",
+        )],
+        ("/api/v1/imports/{id}/preview", "get") => vec![query("sheet", false, text(), "")],
+        _ => Vec::new(),
+    }
+}
+
+/// `{"items": [...]}`, perhaps with a `next_cursor`.
+fn items(item: Value) -> Value {
+    json!({"type": "object", "properties": {"items": {"type": "array", "items": item},
+        "next_cursor": {"type": ["string", "null"]}}, "required": ["items"]})
+}
+
 /// What `method path` answers when it succeeds: the status and the response.
 fn success(path: &str, method: &str) -> (&'static str, Value) {
     if let Some(def) = record_object(path) {
@@ -471,14 +621,51 @@ fn success(path: &str, method: &str) -> (&'static str, Value) {
         }
         _ => {}
     }
-    let created = method == "post" && !POST_OK.contains(&path);
+    let created = method == "post" && !POST_OK.contains(&path) && !path.ends_with("/bulk");
     let status = if created { "201" } else { "200" };
     let schema = if path.ends_with("/{id}/attachments") && method == "get" {
         json!({"type": "object", "properties": {"items": {"type": "array", "items": schema_ref("attachment")}}, "required": ["items"]})
     } else if path.ends_with("/{id}/attachments") {
         schema_ref("attachment")
+    } else if path.ends_with("/bulk") {
+        json!({"type": "object", "properties": {
+            "done": {"type": "integer", "minimum": 0},
+            "refused": {"type": "array", "items": {"type": "object"}, "description": "the first 1,000 refused, with why"},
+            "refused_count": {"type": "integer", "minimum": 0}},
+            "required": ["done", "refused", "refused_count"]})
     } else if path.ends_with("/timeline") {
         schema_ref("interaction_page")
+    } else if matches!(path, "/api/v1/users/me" | "/api/v1/users/{id}")
+        || (path, method) == ("/api/v1/users", "post")
+    {
+        schema_ref("user")
+    } else if (path, method) == ("/api/v1/users", "get") {
+        items(schema_ref("user"))
+    } else if method == "get"
+        && [
+            "/api/v1/accounts/duplicates",
+            "/api/v1/contacts/duplicates",
+            "/api/v1/audit",
+            "/api/v1/imports",
+            "/api/v1/lead_rules",
+            "/api/v1/notifications",
+            "/api/v1/pipelines",
+            "/api/v1/price_lists",
+            "/api/v1/recent",
+            "/api/v1/roles",
+            "/api/v1/search",
+            "/api/v1/teams",
+            "/api/v1/tokens",
+            "/api/v1/web_forms",
+            "/api/v1/workload",
+            "/api/v1/custom_fields",
+            "/api/v1/views",
+            "/api/v1/import_mappings",
+            "/api/v1/picklists/{list}",
+        ]
+        .contains(&path)
+    {
+        items(json!({"type": "object"}))
     } else {
         json!({"type": "object"})
     };
@@ -536,10 +723,22 @@ pub fn spec() -> Value {
             let path_params: Vec<Value> = ["id", "role", "list", "value", "view", "step"]
                 .iter()
                 .filter(|p| path.contains(&format!("{{{p}}}")))
-                .map(|p| json!({"name": p, "in": "path", "required": true, "schema": {"type": "string"}}))
+                .map(|p| {
+                    let schema = match *p {
+                        "role" => json!({"type": "string", "enum": hamkor_domain::Role::ALL.map(|r| r.as_str())}),
+                        "view" => json!({"type": "string", "enum": hamkor_store::planning::TaskView::ALL.map(|v| v.as_str())}),
+                        "list" => json!({"type": "string", "enum": ["interests"]}),
+                        _ => json!({"type": "string"}),
+                    };
+                    json!({"name": p, "in": "path", "required": true, "schema": schema})
+                })
                 .collect();
-            if !path_params.is_empty() {
-                op["parameters"] = Value::Array(path_params);
+            let params: Vec<Value> = path_params
+                .into_iter()
+                .chain(query_params(path, m))
+                .collect();
+            if !params.is_empty() {
+                op["parameters"] = Value::Array(params);
             }
             if takes_body {
                 op["requestBody"] =
@@ -712,6 +911,18 @@ pub fn spec() -> Value {
                 "required": ["id", "action", "at"]}},
             "next_cursor": {"type": "null"}},
             "required": ["items"]}),
+    );
+    schemas.insert(
+        "user".into(),
+        json!({"type": "object", "properties": {
+            "id": {"type": "string"}, "email": {"type": "string"}, "name": {"type": "string"},
+            "role": {"type": "string", "enum": hamkor_domain::Role::ALL.map(|r| r.as_str())},
+            "team_id": {"type": ["string", "null"]}, "language": {"type": "string", "enum": ["uz", "ru", "en"]},
+            "time_zone": {"type": "string"}, "disabled": {"type": "boolean"}, "two_factor": {"type": "boolean"},
+            "login_network": {"type": "string"},
+            "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+            "version": {"type": "integer"}},
+            "required": ["id", "email", "name", "role", "team_id", "language", "time_zone", "disabled", "two_factor", "created_at", "updated_at", "version"]}),
     );
     schemas.insert(
         "attachment".into(),
