@@ -198,10 +198,6 @@ pub async fn prepare_deal(
         .and_then(Value::as_str)
         .unwrap_or("open");
     let status = text(input, current, "status").unwrap_or("open").to_string();
-    // A deal always has a status: `null` does not empty it (the column is NOT NULL).
-    if current.is_some() && input.fields.get("status").is_some_and(Value::is_null) {
-        errors.push(FieldError::new("status", "error-required"));
-    }
     if current.is_none() {
         if status != "open" {
             errors.push(FieldError::new("status", "error-deal-starts-open"));
@@ -364,6 +360,15 @@ pub async fn prepare_deal(
             _ => {
                 input.fields.insert("closed_at".into(), Value::Null);
                 input.fields.insert("lost_reason".into(), Value::Null);
+            }
+        }
+    }
+    // A deal always has a status, a pipeline and a stage: a `null` the rules above did not
+    // replace (a new pipeline's first stage) does not empty them (the columns are NOT NULL).
+    if current.is_some() {
+        for k in ["status", "pipeline_id", "stage_id"] {
+            if input.fields.get(k).is_some_and(Value::is_null) {
+                errors.push(FieldError::new(k, "error-required"));
             }
         }
     }

@@ -90,3 +90,51 @@ async fn a_deals_status_cannot_be_emptied(t: TestApp) {
     assert_eq!(after["version"], deal["version"]);
 }
 both!(a_deals_status_cannot_be_emptied);
+
+/// Nor its pipeline or stage: `null` for either in a change was a 500 from the columns'
+/// NOT NULL.
+async fn a_deals_stage_cannot_be_emptied(t: TestApp) {
+    let (s, deal) = t
+        .post(
+            "sales_a1",
+            "/api/v1/deals",
+            serde_json::json!({"title": "Null stage"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{deal}");
+    let path = format!("/api/v1/deals/{}", deal["id"].as_str().unwrap());
+    for field in ["pipeline_id", "stage_id"] {
+        let (s, v) = t
+            .patch("sales_a1", &path, serde_json::json!({ field: null }))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{field}: {v}");
+        assert_eq!(v["errors"][0]["field"], field, "{v}");
+    }
+    let (_, after) = t.get("sales_a1", &path).await;
+    assert_eq!(after["stage_id"], deal["stage_id"]);
+    assert_eq!(after["version"], deal["version"]);
+}
+both!(a_deals_stage_cannot_be_emptied);
+
+/// A draft document's date of issue cannot be emptied (`"issued_on": null` was a 500 from
+/// the column's NOT NULL).
+async fn a_documents_date_cannot_be_emptied(t: TestApp) {
+    let (s, doc) = t
+        .post(
+            "admin",
+            "/api/v1/documents",
+            serde_json::json!({"kind": "quote"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{doc}");
+    let path = format!("/api/v1/documents/{}", doc["id"].as_str().unwrap());
+    let (s, v) = t
+        .patch("admin", &path, serde_json::json!({"issued_on": null}))
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["field"], "issued_on", "{v}");
+    let (_, after) = t.get("admin", &path).await;
+    assert_eq!(after["issued_on"], doc["issued_on"]);
+    assert_eq!(after["version"], doc["version"]);
+}
+both!(a_documents_date_cannot_be_emptied);
