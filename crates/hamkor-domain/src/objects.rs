@@ -479,7 +479,9 @@ pub static DEAL: ObjectDef = ObjectDef {
         f("contact_id", FieldKind::Ref(ObjectType::Contact)),
         f("pipeline_id", FieldKind::Lookup(Lookup::Pipeline)),
         f("stage_id", FieldKind::Lookup(Lookup::Stage)).column(),
-        f("status", FieldKind::Choice(DEAL_STATUSES)).column(),
+        f("status", FieldKind::Choice(DEAL_STATUSES))
+            .not_null()
+            .column(),
         f("amount", FieldKind::Amount).column(),
         f("currency", FieldKind::Choice(CURRENCIES)),
         f("probability", FieldKind::Count),

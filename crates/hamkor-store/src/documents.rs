@@ -125,6 +125,10 @@ pub async fn prepare_document(
             }
         }
     }
+    // A document always has its date of issue: `null` does not empty it (NOT NULL).
+    if current.is_some() && input.fields.get("issued_on").is_some_and(Value::is_null) {
+        errors.push(FieldError::new("issued_on", "error-required"));
+    }
     if current.is_none() {
         let today = chrono::Utc::now().date_naive();
         if input.fields.get("issued_on").is_none_or(Value::is_null) {

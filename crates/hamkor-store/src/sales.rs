@@ -363,6 +363,15 @@ pub async fn prepare_deal(
             }
         }
     }
+    // A deal always has a status, a pipeline and a stage: a `null` the rules above did not
+    // replace (a new pipeline's first stage) does not empty them (the columns are NOT NULL).
+    if current.is_some() {
+        for k in ["status", "pipeline_id", "stage_id"] {
+            if input.fields.get(k).is_some_and(Value::is_null) {
+                errors.push(FieldError::new(k, "error-required"));
+            }
+        }
+    }
     errors.into_result().map_err(StoreError::Invalid)
 }
 

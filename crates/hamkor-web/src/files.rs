@@ -9,6 +9,7 @@ use crate::auth::{ApiUser, UiForm, UiUpload, UiUser};
 use crate::error::ApiError;
 use crate::ui::records::app_error_page;
 use axum::Router;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -35,8 +36,12 @@ pub fn routes(max_upload: usize) -> Router<AppState> {
                 &format!("/api/v1/{}/{{id}}/attachments", d.plural),
                 get(move |s: State<AppState>, u: ApiUser, p: Path<String>| api_list(d, s, u, p))
                     .post(
-                        move |s: State<AppState>, u: ApiUser, p: Path<String>, m: Multipart| {
-                            api_upload(d, s, u, p, m)
+                        move |s: State<AppState>,
+                              u: ApiUser,
+                              p: Path<String>,
+                              h: axum::http::HeaderMap,
+                              m: Result<Multipart, MultipartRejection>| {
+                            api_upload(d, s, u, p, h, m)
                         },
                     )
                     .layer(limit),
@@ -130,9 +135,27 @@ async fn api_upload(
     State(s): State<AppState>,
     ApiUser(c): ApiUser,
     Path(id): Path<String>,
-    mut multipart: Multipart,
+    headers: axum::http::HeaderMap,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let id: Id = id.parse().map_err(|_| not_found())?;
+    // The framework refuses a body that is no form in plain text; the API answers every
+    // refusal as a problem.
+    let mut multipart = multipart.map_err(|e| {
+        let form = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        if form {
+            ApiError::new(e.status(), "Bad upload", e.body_text())
+        } else {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Unsupported media type",
+                "Send the file as the field file of a multipart/form-data body.",
+            )
+        }
+    })?;
     let mut file = None;
     loop {
         let field = match multipart.next_field().await {

@@ -13,6 +13,7 @@ mod binary;
 mod browser;
 mod bulk;
 mod calendar;
+mod conformance;
 mod currencies;
 mod custom_fields;
 mod deals;
