@@ -1595,6 +1595,11 @@ impl App {
                     Err(AppError::Conflict(c)) if c == LOST => {
                         tracing::info!(import = %id, "another run holds the import now");
                     }
+                    Err(AppError::Unavailable(_)) => {
+                        // Not the import's fault: its claim runs out and a scheduler
+                        // takes it up again from its last written batch.
+                        tracing::warn!(import = %id, "the database is busy; the import goes on later");
+                    }
                     Err(e) => {
                         tracing::warn!(import = %id, error = ?e, "import failed");
                         let message = match &e {
@@ -2454,6 +2459,8 @@ impl App {
                 Err(hamkor_store::StoreError::Db(e)) => {
                     return Err(AppError::Internal(e.to_string()));
                 }
+                // Not the row's fault: the batch stops and is tried again.
+                Err(e @ hamkor_store::StoreError::Busy(_)) => return Err(e.into()),
                 Err(e) => {
                     let errors = store_row_errors(e);
                     tally.rejected += 1;

@@ -27,6 +27,7 @@ mod lists;
 mod login_security;
 mod needs;
 mod ops;
+mod overload;
 mod records;
 mod regressions;
 mod schema;
