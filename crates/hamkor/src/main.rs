@@ -662,25 +662,11 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
                 "The database already has data that is not the demo company; --demo adds nothing."
             );
         }
-    } else if app.is_empty().await.map_err(|e| anyhow::anyhow!("{e:?}"))? {
-        let admin = app
-            .create_user(
-                None,
-                UserRequest {
-                    email: "admin@localhost.localdomain".into(),
-                    name: "Administrator".into(),
-                    role: "administrator".into(),
-                    team: None,
-                    language: None,
-                    password: None,
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let token = app
-            .issue_setup_token(admin.id)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    } else if let Some((admin, token)) = app
+        .first_start()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+    {
         println!(
             "First start: an administrator account was created ({}).",
             admin.email

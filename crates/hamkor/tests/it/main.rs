@@ -31,6 +31,7 @@ mod overload;
 mod records;
 mod regressions;
 mod schema;
+mod servers;
 mod smtp;
 mod tasks;
 mod ui;
