@@ -35,3 +35,4 @@ mod servers;
 mod smtp;
 mod tasks;
 mod ui;
+mod upgrade;
