@@ -36,7 +36,7 @@ impl ApiError {
             ..ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Service unavailable",
-                format!("The server is busy; nothing was changed. Try again in {secs} seconds."),
+                format!("The server is busy; nothing was changed. Try again in {secs} s."),
             )
         }
     }

@@ -80,21 +80,28 @@ async fn beyond_the_limit_503_then_recovery(t: TestApp) {
     let token = t.tokens["admin"].clone();
     let client = t.client.clone();
 
-    // Fill the server: LIMIT writes wait for the account another program holds.
+    // Fill the server: LIMIT writes wait for the account another program holds. Each
+    // sends again while it is refused (the probes below take a place for a moment).
     let (_held_db, held) = hold(&t.db_url, &account).await;
     let mut writers = Vec::new();
     for i in 0..LIMIT {
         let (client, token) = (client.clone(), token.clone());
         let url = format!("{base}/api/v1/accounts/{account}");
         writers.push(tokio::spawn(async move {
-            send(
-                &client,
-                &token,
-                Method::PATCH,
-                url,
-                Some(json!({"legal_name": format!("writer {i}")})),
-            )
-            .await
+            loop {
+                let r = send(
+                    &client,
+                    &token,
+                    Method::PATCH,
+                    url.clone(),
+                    Some(json!({"legal_name": format!("writer {i}")})),
+                )
+                .await;
+                if r.0 != StatusCode::SERVICE_UNAVAILABLE || r.1["retry-after"] != "1" {
+                    return r;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         }));
     }
     // Once they are all in, the next request is refused at once.
@@ -109,7 +116,15 @@ async fn beyond_the_limit_503_then_recovery(t: TestApp) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let (_, headers, body) = refused.expect("a request beyond the limit is refused");
+    let Some((_, headers, body)) = refused else {
+        let mut done = Vec::new();
+        for w in writers {
+            if w.is_finished() {
+                done.push(w.await.unwrap());
+            }
+        }
+        panic!("no request beyond the limit was refused; writes that ended: {done:?}");
+    };
     assert_eq!(headers["retry-after"], "1");
     assert_eq!(headers["content-type"], "application/problem+json");
     let problem: Value = serde_json::from_str(&body).unwrap();
