@@ -391,3 +391,80 @@ async fn first_start_by_several_servers_at_once_sqlite() {
 async fn first_start_by_several_servers_at_once_postgres() {
     first_start_by_several_servers_at_once(Backend::Postgres).await;
 }
+
+/// A run of an import that lost its claim (its server stalled past the lease and another
+/// server took the job up) cannot end the job: not as failed, not as done with a second
+/// audit entry. Only the run holding the job ends it.
+async fn only_the_run_holding_an_import_ends_it(t: crate::support::TestApp) {
+    use hamkor_store::imports;
+    let r = t
+        .client
+        .post(format!(
+            "{}/api/v1/imports?object=contacts&file_name=a.csv",
+            t.base
+        ))
+        .bearer_auth(&t.tokens["admin"])
+        .body("First Name,Last Name\nAli,Valiyev\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let id: hamkor_domain::Id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut db = t.app.db.clone();
+    imports::start(&mut db, id, &json!({}), "running")
+        .await
+        .unwrap();
+    let later = |secs: i64| {
+        hamkor_domain::Timestamp::from_datetime(
+            chrono::Utc::now() + chrono::Duration::seconds(secs),
+        )
+    };
+    assert!(
+        imports::claim(&mut db, id, later(60), "run-a")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !imports::claim(&mut db, id, later(60), "run-b")
+            .await
+            .unwrap(),
+        "held"
+    );
+    // Run A stalls past its lease; run B takes the job up.
+    db.execute(
+        &Sql::new("UPDATE imports SET lease_until = $1 WHERE id = $2")
+            .arg(later(-1))
+            .arg(id),
+    )
+    .await
+    .unwrap();
+    assert!(
+        imports::claim(&mut db, id, later(60), "run-b")
+            .await
+            .unwrap()
+    );
+    for status in ["failed", "done", "cancelled"] {
+        assert!(
+            !imports::finish(&mut db, id, status, Some(1), None, "run-a")
+                .await
+                .unwrap(),
+            "the run that lost the job cannot make it {status}"
+        );
+    }
+    let job = imports::get(&mut db, id).await.unwrap().unwrap();
+    assert_eq!(job.status, "running");
+    assert!(
+        imports::finish(&mut db, id, "done", Some(1), None, "run-b")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        imports::get(&mut db, id).await.unwrap().unwrap().status,
+        "done"
+    );
+}
+crate::both!(only_the_run_holding_an_import_ends_it);
