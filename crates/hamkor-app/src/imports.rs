@@ -1595,6 +1595,11 @@ impl App {
                     Err(AppError::Conflict(c)) if c == LOST => {
                         tracing::info!(import = %id, "another run holds the import now");
                     }
+                    Err(AppError::Unavailable(_)) => {
+                        // Not the import's fault: its claim runs out and a scheduler
+                        // takes it up again from its last written batch.
+                        tracing::warn!(import = %id, "the database is busy; the import goes on later");
+                    }
                     Err(e) => {
                         tracing::warn!(import = %id, error = ?e, "import failed");
                         let message = match &e {
@@ -1603,7 +1608,13 @@ impl App {
                             }
                             other => other.to_string(),
                         };
-                        let _ = imports::finish(&mut db, id, "failed", None, Some(&message)).await;
+                        if !matches!(
+                            imports::finish(&mut db, id, "failed", None, Some(&message), &owner)
+                                .await,
+                            Ok(true)
+                        ) {
+                            tracing::info!(import = %id, "another run holds the import now");
+                        }
                     }
                     Ok(()) => {}
                 }
@@ -1714,7 +1725,9 @@ impl App {
             while let Some(batch) = rx.recv().await {
                 let mut db = self.db.clone();
                 if imports::cancel_requested(&mut db, id).await? {
-                    imports::finish(&mut db, id, "cancelled", None, None).await?;
+                    if !imports::finish(&mut db, id, "cancelled", None, None, owner).await? {
+                        return Err(AppError::Conflict(LOST.into()));
+                    }
                     return Ok::<bool, AppError>(false);
                 }
                 next_row = batch.last().map(|p| p.index + 1).unwrap_or(next_row);
@@ -1732,10 +1745,15 @@ impl App {
         if finished {
             let mut db = self.db.clone();
             if dry_run {
-                imports::finish(&mut db, id, "checked", Some(rows), None).await?;
+                if !imports::finish(&mut db, id, "checked", Some(rows), None, owner).await? {
+                    return Err(AppError::Conflict(LOST.into()));
+                }
             } else {
                 let mut tx = self.db.begin().await?;
-                imports::finish(&mut tx, id, "done", Some(rows), None).await?;
+                // Only the run holding the job ends it, and writes its audit entry once.
+                if !imports::finish(&mut tx, id, "done", Some(rows), None, owner).await? {
+                    return Err(AppError::Conflict(LOST.into()));
+                }
                 let done = imports::get(&mut tx, id).await?.ok_or(AppError::NotFound)?;
                 let mut changes = Map::new();
                 changes.insert("file".into(), json!([Value::Null, import.file_name]));
@@ -2468,6 +2486,8 @@ impl App {
                 Err(hamkor_store::StoreError::Db(e)) => {
                     return Err(AppError::Internal(e.to_string()));
                 }
+                // Not the row's fault: the batch stops and is tried again.
+                Err(e @ hamkor_store::StoreError::Busy(_)) => return Err(e.into()),
                 Err(e) => {
                     let errors = store_row_errors(e);
                     tally.rejected += 1;
@@ -2669,7 +2689,9 @@ impl App {
         }
         let def = object_of(import)?;
         let mut tx = self.db.begin().await?;
-        imports::finish(&mut tx, import.id, "undone", None, None).await?;
+        if !imports::finish(&mut tx, import.id, "undone", None, None, owner).await? {
+            return Err(AppError::Conflict(LOST.into()));
+        }
         let mut changes = Map::new();
         changes.insert("file".into(), json!([Value::Null, import.file_name]));
         changes.insert("trashed".into(), json!([Value::Null, trashed]));

@@ -368,6 +368,7 @@ pub(crate) fn app_error_page(c: &Caller, e: AppError) -> Response {
             loc.t("form-has-errors"),
             loc.errors_by_field(&v),
         ),
+        AppError::Unavailable(secs) => crate::overload::busy_page(Frame::for_caller(c), secs),
         other => {
             tracing::error!(error = %other, "page failed");
             message(
