@@ -6,7 +6,7 @@
 # type, header or body outside the description.
 #
 # Usage: scripts/schemathesis.sh [--long]
-#   (default)  short mode, what CI runs: a few examples per operation, a few minutes.
+#   (default)  short mode, what CI runs: 5 examples per operation, under a minute here.
 #   --long     many more examples per operation (SCHEMATHESIS_MODE=long does the same).
 # Settings (environment):
 #   EXAMPLES=N          examples per operation in the fuzzing phase (short 5, long 200)
