@@ -11,6 +11,9 @@ use hamkor_store::users::{self, Session, Stage, User};
 use hamkor_store::{Actor, Exec};
 use rand::RngCore;
 
+/// The administrator the first start makes.
+pub const FIRST_ADMIN: &str = "admin@localhost.localdomain";
+
 /// How long a login session lasts without a new login.
 pub const SESSION_DAYS: i64 = 14;
 /// How long a one-time setup link stays valid.
@@ -621,6 +624,43 @@ impl App {
         tx.commit().await?;
         self.forget_user_tokens(user.id);
         Ok(user)
+    }
+
+    /// The first start on a database without users: creates the administrator
+    /// ([`FIRST_ADMIN`]) and returns it with the token of its one-time setup link. `None`
+    /// when the database has users — among them when another server, started at the same
+    /// moment on the same new database, made the administrator first: several servers may
+    /// start at once, and each must come up.
+    pub async fn first_start(&self) -> AppResult<Option<(User, String)>> {
+        if !self.is_empty().await? {
+            return Ok(None);
+        }
+        let admin = match self
+            .create_user(
+                None,
+                crate::users::UserRequest {
+                    email: FIRST_ADMIN.into(),
+                    name: "Administrator".into(),
+                    role: "administrator".into(),
+                    team: None,
+                    language: None,
+                    password: None,
+                },
+            )
+            .await
+        {
+            Ok(u) => u,
+            Err(AppError::Invalid(v))
+                if v.0
+                    .iter()
+                    .any(|f| f.field == "email" && f.key == "error-email-taken") =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let token = self.issue_setup_token(admin.id).await?;
+        Ok(Some((admin, token)))
     }
 
     /// `true` when the database has no users yet (first start).

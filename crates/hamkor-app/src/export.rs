@@ -863,7 +863,9 @@ impl App {
         def: &'static ObjectDef,
         req: &ExportRequest,
     ) -> AppResult<ExportPlan> {
-        if actor.scope(def.object, Action::Read) == Scope::None {
+        if actor.scope(def.object, Action::Read) == Scope::None
+            || actor.scope(def.object, Action::Export) == Scope::None
+        {
             return Err(AppError::Forbidden);
         }
         let mut errors = ValidationErrors::default();
@@ -871,7 +873,14 @@ impl App {
             errors.push(FieldError::new("format", "error-export-vcard"));
         }
         let customs = self.custom_fields(def.object).await?;
-        let query = match ListQuery::parse(def, &customs, &req.list) {
+        let query = match ListQuery::parse(def, &customs, &req.list).and_then(|q| {
+            crate::records::hidden_in_query(actor, def, &q)
+                .map(|()| q)
+                .map_err(|e| match e {
+                    AppError::Invalid(v) => v,
+                    _ => ValidationErrors::default(),
+                })
+        }) {
             Ok(mut q) => {
                 q.limit = PAGE;
                 Some(q)
@@ -881,15 +890,20 @@ impl App {
                 None
             }
         };
+        let hidden =
+            |source: &Source| matches!(source, Source::Core(f) if actor.hides(def.object, f.name));
         let columns = if req.columns.is_empty() {
             all_columns(def, &customs)
+                .into_iter()
+                .filter(|c| !hidden(&c.source))
+                .collect()
         } else {
             if req.columns.len() > MAX_COLUMNS {
                 errors.push(FieldError::new("columns", "error-too-many").with("max", MAX_COLUMNS));
             }
             let mut out = Vec::new();
             for name in &req.columns {
-                match resolve_column(def, &customs, name) {
+                match resolve_column(def, &customs, name).filter(|s| !hidden(s)) {
                     Some(source) => out.push(ExportColumn {
                         name: name.clone(),
                         source,
@@ -993,6 +1007,8 @@ impl App {
         rows: &mut u64,
     ) -> AppResult<Out> {
         let def = plan.def;
+        // The rows: what the actor may both read and export.
+        let exporter = actor.reading_as(def.object, Action::Export);
         let mut names = Names::default();
         let wants_users = plan.columns.iter().any(|c| match &c.source {
             Source::Owner => true,
@@ -1037,7 +1053,7 @@ impl App {
         let mut q = plan.query.clone();
         loop {
             let mut db = self.db.clone();
-            let page = records::list(&mut db, actor, def, &q).await?;
+            let page = records::list(&mut db, &exporter, def, &q).await?;
             if plan.format != ExportFormat::Vcard {
                 names.records = self
                     .linked_titles(actor, &plan.columns, &page.items)

@@ -21,6 +21,7 @@ pub mod reminders;
 pub mod roles;
 pub mod sales;
 pub mod security;
+pub mod sharing;
 pub mod tasks;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -51,6 +52,10 @@ pub enum AppError {
     /// Too many requests of this kind from this client; try again after so many seconds.
     #[error("too many requests; retry after {0} s")]
     TooMany(u64),
+    /// The database is busy (see `hamkor_store::overload`); try again after so many
+    /// seconds. Nothing was written.
+    #[error("the database is busy; retry after {0} s")]
+    Unavailable(u64),
     #[error("{0}")]
     Internal(String),
 }
@@ -63,6 +68,10 @@ impl From<StoreError> for AppError {
             StoreError::Stale { current } => AppError::Stale(current),
             StoreError::Conflict(c) => AppError::Conflict(c),
             StoreError::Invalid(v) => AppError::Invalid(v),
+            StoreError::Busy(e) => {
+                tracing::warn!(error = %e, "the database is busy");
+                AppError::Unavailable(BUSY_RETRY_SECS)
+            }
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -81,6 +90,9 @@ impl From<hamkor_domain::FieldError> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// The `Retry-After` of an answer to a request that found the database busy.
+pub const BUSY_RETRY_SECS: u64 = 5;
 
 /// How long a server trusts its copy of the access policy before reading it again, so
 /// that a change made on one server reaches the others quickly.

@@ -209,6 +209,9 @@ impl App {
         target: &BulkTarget,
         action: &BulkAction,
     ) -> AppResult<BulkReport> {
+        if actor.scope(def.object, Action::BulkEdit) == Scope::None {
+            return Err(AppError::Forbidden);
+        }
         match target {
             BulkTarget::Ids(ids) => self.bulk(actor, def, ids, action).await,
             BulkTarget::Matching(params) => self.bulk_matching(actor, def, params, action).await,
@@ -228,6 +231,7 @@ impl App {
         }
         let customs = self.custom_fields(def.object).await?;
         let mut q = ListQuery::parse(def, &customs, &matching_params(params))?;
+        crate::records::hidden_in_query(actor, def, &q)?;
         q.count = true;
         q.limit = 1;
         let mut db = self.db.clone();
@@ -252,6 +256,7 @@ impl App {
         }
         let customs = self.custom_fields(def.object).await?;
         let mut q = ListQuery::parse(def, &customs, &matching_params(params))?;
+        crate::records::hidden_in_query(actor, def, &q)?;
         q.order_by_id();
         q.limit = BULK_PAGE;
         let ctx = self.write_context(def).await?;
@@ -319,6 +324,14 @@ impl App {
         action: &BulkAction,
         ctx: &crate::records::WriteContext,
     ) -> AppResult<()> {
+        // Bulk editing is a right of its own, over the records it reaches by their owner
+        // (or shared with the actor to edit).
+        let record = self.get_record(actor, def, id).await?;
+        if !record.allows_by_owner(actor, Action::BulkEdit)
+            && record.share != Some(hamkor_store::access::ShareAccess::Edit)
+        {
+            return Err(AppError::Forbidden);
+        }
         let body = match action {
             BulkAction::Delete => return self.delete_record(actor, def, id, None).await,
             BulkAction::SetOwner(owner) => json!({"owner_id": owner.to_string()}),

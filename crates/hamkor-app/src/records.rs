@@ -5,7 +5,7 @@ use crate::{App, AppError, AppResult};
 use hamkor_domain::custom::CustomFieldDef;
 use hamkor_domain::input::{Mode, RecordInput, parse_record_input};
 use hamkor_domain::objects::{CONTACT, INTERACTION_KINDS, ObjectDef};
-use hamkor_domain::{Action, FieldError, Id, ObjectType, Scope, Timestamp, ValidationErrors};
+use hamkor_domain::{FieldError, Id, ObjectType, Timestamp, ValidationErrors};
 use hamkor_store::audit::AuditEntry;
 use hamkor_store::list::ListQuery;
 use hamkor_store::records::{self, LinkedContact, Page, Record};
@@ -221,7 +221,7 @@ impl App {
         def: &ObjectDef,
         params: &[(String, String)],
     ) -> AppResult<Page> {
-        if actor.scope(def.object, Action::Read) == Scope::None {
+        if !actor.may_list(def.object) {
             return Err(AppError::Forbidden);
         }
         self.list_records_counting_to(actor, def, params, None)
@@ -237,11 +237,12 @@ impl App {
         params: &[(String, String)],
         cap: Option<i64>,
     ) -> AppResult<Page> {
-        if actor.scope(def.object, Action::Read) == Scope::None {
+        if !actor.may_list(def.object) {
             return Err(AppError::Forbidden);
         }
         let customs = self.custom_fields(def.object).await?;
         let mut q = ListQuery::parse(def, &customs, params)?;
+        hidden_in_query(actor, def, &q)?;
         q.count_cap = cap;
         let mut db = self.db.clone();
         Ok(records::list(&mut db, actor, def, &q).await?)
@@ -344,7 +345,14 @@ impl App {
         id: Id,
     ) -> AppResult<Vec<AuditEntry>> {
         let mut db = self.db.clone();
-        Ok(records::history(&mut db, actor, def, id).await?)
+        let mut entries = records::history(&mut db, actor, def, id).await?;
+        // Changes of fields hidden from the role are left out of what it is shown.
+        for e in &mut entries {
+            if let Some(m) = e.changes.as_object_mut() {
+                m.retain(|k, _| !actor.hides(def.object, k));
+            }
+        }
+        Ok(entries)
     }
 
     /// Notes that the actor opened a record (for their recent items). A failure here
@@ -434,7 +442,7 @@ impl App {
         // Each kind of record is searched at the same time, on its own reader.
         let mut tasks = tokio::task::JoinSet::new();
         for (i, def) in hamkor_domain::objects::OBJECTS.into_iter().enumerate() {
-            if actor.scope(def.object, Action::Read) == Scope::None {
+            if !actor.may_list(def.object) {
                 continue;
             }
             let params = vec![
@@ -476,6 +484,27 @@ impl App {
 pub fn parse_if_match(value: &str) -> Option<i64> {
     let v = value.trim().trim_start_matches("W/").trim_matches('"');
     v.parse().ok()
+}
+
+/// Refuses a list that filters or sorts by a field hidden from the actor's role (as if
+/// it did not exist: its values must not be found out by narrowing a list).
+pub(crate) fn hidden_in_query(actor: &Actor, def: &ObjectDef, q: &ListQuery) -> AppResult<()> {
+    use hamkor_store::list::FieldRef;
+    let mut errors = ValidationErrors::default();
+    let named = q
+        .filters
+        .iter()
+        .map(|f| &f.field)
+        .chain(q.sort.iter().map(|k| &k.field));
+    for field in named {
+        if let FieldRef::Core(f) = field
+            && actor.hides(def.object, f.name)
+            && !errors.0.iter().any(|e| e.field == f.name)
+        {
+            errors.push(FieldError::new(f.name, "error-unknown-field"));
+        }
+    }
+    errors.into_result().map_err(AppError::from)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use crate::{App, AppError, AppResult};
 use hamkor_domain::{Action, FieldError, ObjectType, Role, Scope, ValidationErrors};
 use hamkor_store::Actor;
+use hamkor_store::access::FieldMode;
 
 /// One role's scopes: for each object type, read / write / delete.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -11,6 +12,9 @@ pub struct RolePermissions {
     pub role: Role,
     pub permissions:
         std::collections::BTreeMap<&'static str, std::collections::BTreeMap<&'static str, Scope>>,
+    /// Fields hidden or read-only for the role: object, field, `hidden` or `read_only`.
+    pub fields:
+        std::collections::BTreeMap<&'static str, std::collections::BTreeMap<String, &'static str>>,
 }
 
 impl App {
@@ -41,7 +45,25 @@ impl App {
                         )
                     })
                     .collect();
-                RolePermissions { role, permissions }
+                let mut fields: std::collections::BTreeMap<
+                    &'static str,
+                    std::collections::BTreeMap<String, &'static str>,
+                > = Default::default();
+                for ((r, o), m) in &overrides.fields {
+                    if r == role.as_str() && !m.is_empty() {
+                        fields.insert(
+                            o.as_str(),
+                            m.iter()
+                                .map(|(f, mode)| (f.clone(), mode.as_str()))
+                                .collect(),
+                        );
+                    }
+                }
+                RolePermissions {
+                    role,
+                    permissions,
+                    fields,
+                }
             })
             .collect())
     }
@@ -104,9 +126,111 @@ impl App {
             }
         }
         errors.into_result()?;
+        let before = self.policy().await?;
         let mut tx = self.db.begin().await?;
+        let mut changes = serde_json::Map::new();
         for (role, o, a, s) in parsed {
+            let probe = Actor {
+                user_id: actor.user_id,
+                team_id: None,
+                role,
+                overrides: before.clone(),
+            };
+            let was = probe.scope(o, a);
+            if was != s {
+                changes.insert(
+                    format!("{}.{}.{}", role.as_str(), o.as_str(), a.as_str()),
+                    serde_json::json!([was.as_str(), s.as_str()]),
+                );
+            }
             hamkor_store::users::set_policy(&mut tx, role, o, a, s).await?;
+        }
+        if !changes.is_empty() {
+            hamkor_store::audit::event(
+                &mut tx,
+                "role",
+                "permissions_changed",
+                Some(actor.user_id),
+                None,
+                &hamkor_store::audit::Origin::default(),
+                changes,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.invalidate_policy();
+        Ok(())
+    }
+}
+
+impl App {
+    /// Hides fields or makes them read-only for a role: `(object, field, mode)` with mode
+    /// `hidden`, `read_only` or `visible` (no rule), all or nothing. Fields are the object
+    /// type's own; the administrator role sees and sets everything.
+    pub async fn set_field_rules(
+        &self,
+        actor: &Actor,
+        role: &str,
+        changes: &[(String, String, String)],
+    ) -> AppResult<()> {
+        if !actor.is_admin() {
+            return Err(AppError::Forbidden);
+        }
+        let Ok(role) = role.parse::<Role>() else {
+            return Err(AppError::NotFound);
+        };
+        let mut errors = ValidationErrors::default();
+        if role == Role::Administrator {
+            errors.push(FieldError::new("role", "error-admin-fixed"));
+        }
+        let mut parsed = Vec::new();
+        for (object, field, mode) in changes {
+            let key = format!("fields.{object}.{field}");
+            let Some(o) = ObjectType::parse(object) else {
+                errors.push(FieldError::new(key, "error-unknown-field"));
+                continue;
+            };
+            let def = hamkor_domain::objects::ObjectDef::get(o);
+            if def.field(field).is_none() {
+                errors.push(FieldError::new(key, "error-unknown-field"));
+                continue;
+            }
+            let m = match mode.as_str() {
+                "visible" => None,
+                other => match FieldMode::parse(other) {
+                    Some(m) => Some(m),
+                    None => {
+                        errors.push(
+                            FieldError::new(key, "error-choice")
+                                .with("options", "hidden, read_only, visible"),
+                        );
+                        continue;
+                    }
+                },
+            };
+            parsed.push((o, def.field(field).map(|f| f.name).unwrap_or_default(), m));
+        }
+        errors.into_result()?;
+        let mut tx = self.db.begin().await?;
+        let mut details = serde_json::Map::new();
+        for (o, f, m) in &parsed {
+            hamkor_store::users::set_field_rule(&mut tx, role, *o, f, *m).await?;
+            details.insert(
+                format!("{}.{}.{}", role.as_str(), o.as_str(), f),
+                serde_json::json!(m.map(|m| m.as_str()).unwrap_or("visible")),
+            );
+        }
+        if !details.is_empty() {
+            hamkor_store::audit::event(
+                &mut tx,
+                "role",
+                "field_rules_changed",
+                Some(actor.user_id),
+                None,
+                &hamkor_store::audit::Origin::default(),
+                details,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.invalidate_policy();

@@ -104,7 +104,13 @@ impl App {
         }
         .ok_or(AppError::NotFound)?;
         let mut db = self.db.clone();
-        let columns = sales::board(&mut db, actor, &chosen, limit).await?;
+        let mut columns = sales::board(&mut db, actor, &chosen, limit).await?;
+        if actor.hides(ObjectType::Deal, "amount") {
+            // The deals' amounts are hidden from the role (the cards come without them).
+            for c in &mut columns {
+                c.sums.clear();
+            }
+        }
         Ok((chosen, columns))
     }
 
@@ -783,7 +789,7 @@ impl App {
                 .entry((close.format("%Y-%m").to_string(), currency))
                 .or_default() += weighted;
         }
-        Ok(Funnel {
+        let mut funnel = Funnel {
             pipeline_id: p.id,
             stages,
             won,
@@ -792,7 +798,15 @@ impl App {
                 .then(|| (won as f64 * 1000.0 / (won + lost) as f64).round() / 10.0),
             lost_reasons,
             forecast: forecast.into_iter().map(|((m, c), v)| (m, c, v)).collect(),
-        })
+        };
+        if actor.hides(ObjectType::Deal, "amount") {
+            // Amounts hidden from the role are hidden from its reports too.
+            for s in &mut funnel.stages {
+                s.amounts.clear();
+            }
+            funnel.forecast.clear();
+        }
+        Ok(funnel)
     }
 }
 

@@ -41,22 +41,47 @@ impl FromStr for Scope {
     }
 }
 
-/// What a user does to a record. Creating is writing.
+/// What a user does to a record. `Create`'s scope says whom a new record may be given
+/// to; `Export` and `BulkEdit` are rights of their own over what the user may read and
+/// change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Read,
+    Create,
     Write,
     Delete,
+    Export,
+    BulkEdit,
 }
 
 impl Action {
-    pub const ALL: [Action; 3] = [Action::Read, Action::Write, Action::Delete];
+    pub const ALL: [Action; 6] = [
+        Action::Read,
+        Action::Create,
+        Action::Write,
+        Action::Delete,
+        Action::Export,
+        Action::BulkEdit,
+    ];
     pub fn as_str(&self) -> &'static str {
         match self {
             Action::Read => "read",
+            Action::Create => "create",
             Action::Write => "write",
             Action::Delete => "delete",
+            Action::Export => "export",
+            Action::BulkEdit => "bulk_edit",
+        }
+    }
+
+    /// The action whose scope this one has unless an administrator sets it apart:
+    /// creating and bulk editing follow writing, exporting follows reading.
+    pub fn follows(&self) -> Option<Action> {
+        match self {
+            Action::Create | Action::BulkEdit => Some(Action::Write),
+            Action::Export => Some(Action::Read),
+            _ => None,
         }
     }
 }
@@ -148,6 +173,9 @@ impl Role {
     pub fn default_scope(&self, object: ObjectType, action: Action) -> Scope {
         use Action::*;
         use ObjectType::*;
+        if let Some(base) = action.follows() {
+            return self.default_scope(object, base);
+        }
         match (self, object, action) {
             (Role::Administrator, _, _) => Scope::All,
             // The catalog is the company's: everyone reads it, heads keep it.
@@ -176,7 +204,7 @@ impl Role {
             (Role::Marketer, Deal, _) => Scope::None,
             (Role::Marketer, Document, _) => Scope::None,
             (Role::Marketer, Account | Contact, Read) => Scope::All,
-            (Role::Marketer, Account | Contact, Write | Delete) => Scope::Own,
+            (Role::Marketer, Account | Contact, _) => Scope::Own,
             (Role::Support, Account | Contact, Read) => Scope::All,
             (Role::Support, _, _) => Scope::None,
             (Role::ReadOnly, _, Read) => Scope::All,

@@ -93,12 +93,27 @@ pub async fn security(
     origin: &Origin,
     details: Map<String, Value>,
 ) -> Result<(), StoreError> {
+    event(ex, "user", action, actor, subject, origin, details).await
+}
+
+/// Records an administrator's or a system event about something other than a record:
+/// `object` `user` (account security), `role` (rights and field rules), `team` (the team
+/// tree). Never pass secrets in `details`.
+pub async fn event(
+    ex: &mut impl Exec,
+    object: &'static str,
+    action: &str,
+    actor: Option<Id>,
+    subject: Option<Id>,
+    origin: &Origin,
+    details: Map<String, Value>,
+) -> Result<(), StoreError> {
     let q = Sql::new(
         "INSERT INTO audit_log (id, object, record_id, action, user_id, at, changes, ip, user_agent) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .arg(Id::new())
-    .arg("user")
+    .arg(object)
     .arg(subject)
     .arg(action)
     .arg(actor)

@@ -348,6 +348,33 @@ impl std::str::FromStr for Synchronous {
     }
 }
 
+/// How the pools are opened. The defaults are the server's; tests shorten the waits.
+#[derive(Debug, Clone, Copy)]
+pub struct DbOptions {
+    /// SQLite's `synchronous` pragma.
+    pub synchronous: Synchronous,
+    /// How long a SQLite statement waits for a lock another connection holds before it
+    /// fails (SQLITE_BUSY, answered 503).
+    pub busy_timeout: Duration,
+    /// How long a statement waits for a free connection of its pool before it fails
+    /// (answered 503). Shorter than the 30-second request limit, so a request that waits
+    /// for the database in a queue gets 503, not a timeout.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL: connections in the pool.
+    pub pg_max_connections: u32,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            synchronous: Synchronous::Normal,
+            busy_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(10),
+            pg_max_connections: 16,
+        }
+    }
+}
+
 /// The database. Cheap to clone; all clones share the pools.
 #[derive(Clone)]
 pub struct Db {
@@ -378,10 +405,28 @@ impl Db {
 
     /// Opens the database; `synchronous` applies to SQLite only.
     pub async fn connect_with(url: &str, synchronous: Synchronous) -> Result<Db, StoreError> {
+        Self::open(
+            url,
+            DbOptions {
+                synchronous,
+                ..DbOptions::default()
+            },
+        )
+        .await
+    }
+
+    /// Opens the database with `options`.
+    pub async fn open(url: &str, options: DbOptions) -> Result<Db, StoreError> {
+        let DbOptions {
+            synchronous,
+            busy_timeout,
+            acquire_timeout,
+            pg_max_connections,
+        } = options;
         let pools = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let pool = PgPoolOptions::new()
-                .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .max_connections(pg_max_connections.max(1))
+                .acquire_timeout(acquire_timeout)
                 .connect(url)
                 .await?;
             Pools::Postgres(pool)
@@ -407,15 +452,17 @@ impl Db {
                     Synchronous::Full => SqliteSynchronous::Full,
                 })
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(busy_timeout)
                 .pragma("temp_store", "memory")
                 // 8 MiB of page cache per connection keeps the server small; the OS caches the rest.
                 .pragma("cache_size", "-8000")
                 .statement_cache_capacity(256);
+            // The one writer maintains every index of every insert (a bulk import's above
+            // all): 32 MiB keeps the index pages it is filling in memory.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_with(base.clone())
+                .acquire_timeout(acquire_timeout)
+                .connect_with(base.clone().pragma("cache_size", "-32000"))
                 .await?;
             let readers = std::thread::available_parallelism()
                 .map(|n| n.get() * 2)
@@ -424,7 +471,7 @@ impl Db {
             let read = SqlitePoolOptions::new()
                 .max_connections(readers)
                 .min_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(acquire_timeout)
                 .connect_with(base.read_only(true))
                 .await?;
             Pools::Sqlite { read, write }

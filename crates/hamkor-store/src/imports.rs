@@ -265,23 +265,26 @@ pub async fn progress(
     Ok(ex.execute(&q).await? == 1)
 }
 
-/// Ends a job: its status, the rows in the file, and an error if it failed.
+/// Ends a job that `owner` holds: its status, the rows in the file, and an error if it
+/// failed. `false` (nothing written) when another run holds the job now: a run that lost
+/// its claim must not end, or fail, the job another server is running.
 pub async fn finish(
     ex: &mut impl Exec,
     id: Id,
     status: &str,
     total_rows: Option<i64>,
     error: Option<&str>,
-) -> Result<(), StoreError> {
+    owner: &str,
+) -> Result<bool, StoreError> {
     let now = Timestamp::now();
-    let q = Sql::new("UPDATE imports SET status = $1, total_rows = COALESCE($2, total_rows), error = $3, lease_until = NULL, lease_owner = NULL, finished_at = $4, updated_at = $4 WHERE id = $5")
+    let q = Sql::new("UPDATE imports SET status = $1, total_rows = COALESCE($2, total_rows), error = $3, lease_until = NULL, lease_owner = NULL, finished_at = $4, updated_at = $4 WHERE id = $5 AND lease_owner = $6")
         .arg(status)
         .arg(Arg::Int(total_rows))
         .arg(Arg::Text(error.map(str::to_string)))
         .arg(now)
-        .arg(id);
-    ex.execute(&q).await?;
-    Ok(())
+        .arg(id)
+        .arg(owner);
+    Ok(ex.execute(&q).await? == 1)
 }
 
 pub async fn set_status(ex: &mut impl Exec, id: Id, status: &str) -> Result<(), StoreError> {

@@ -19,6 +19,7 @@ pub mod leads;
 pub mod list;
 pub mod logins;
 pub mod merge;
+pub mod overload;
 pub mod picklists;
 pub mod planning;
 pub mod recent;
@@ -26,12 +27,13 @@ pub mod records;
 pub mod reminders;
 pub mod sales;
 pub mod settings;
+pub mod shares;
 pub mod timeline;
 pub mod users;
 pub mod views;
 
 pub use access::Actor;
-pub use db::{Arg, Backend, Db, Exec, Row, Sql, Synchronous, Tx};
+pub use db::{Arg, Backend, Db, DbOptions, Exec, Row, Sql, Synchronous, Tx};
 
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,13 @@ pub enum StoreError {
     Decode(String),
     #[error("database: {0}")]
     Db(sqlx::Error),
+    /// The database cannot take the statement now, though it may in a moment: no pool
+    /// connection came free in time, SQLite's lock stayed taken beyond the busy timeout,
+    /// PostgreSQL refused for lack of resources or chose this transaction to break a
+    /// deadlock, or the connection to the server broke. Nothing of the transaction was
+    /// kept. Answered 503 with `Retry-After`, never with the database's own words.
+    #[error("the database is busy: {0}")]
+    Busy(sqlx::Error),
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -66,6 +75,10 @@ impl From<sqlx::Error> for StoreError {
             && db.is_unique_violation()
         {
             return StoreError::Conflict(db.constraint().unwrap_or("unique").to_string());
+        }
+        if overload::is_busy(&e) {
+            overload::note_busy();
+            return StoreError::Busy(e);
         }
         StoreError::Db(e)
     }

@@ -3,7 +3,7 @@
 //! and applies their scope inside the statement: a record they may not read is
 //! `NotFound`, one they may read but not change is `Forbidden`.
 
-use crate::access::{Actor, push_scope};
+use crate::access::{Actor, ShareAccess, push_record_scope, push_scope, push_team_in};
 use crate::audit::{self, AuditEntry};
 use crate::db::{Arg, Exec, Row, Sql};
 use crate::list::ListQuery;
@@ -48,6 +48,8 @@ pub struct Record {
     /// Contacts only: the accounts the actor may see that this contact belongs to.
     pub accounts: Vec<LinkedAccount>,
     owner_team: Option<Id>,
+    /// How the record is shared with the actor or their team, if it is.
+    pub share: Option<ShareAccess>,
 }
 
 impl Record {
@@ -59,16 +61,24 @@ impl Record {
         }
         let me = actor.user_id;
         match (ObjectDef::get(self.object).sharing, action) {
+            (Sharing::Scope, Action::Read) => self.share.is_some(),
+            (Sharing::Scope, Action::Write) => self.share == Some(ShareAccess::Edit),
             (Sharing::Scope, _) => false,
             // The author may change and delete their task; a task given to a team may be
             // changed (taken) by its members.
             (Sharing::AuthorAndTeam, Action::Delete) => self.created_by == me,
             (Sharing::AuthorAndTeam, _) => {
-                self.created_by == me || (actor.team_id.is_some() && self.team() == actor.team_id)
+                self.created_by == me || self.team().is_some_and(|t| actor.teams().contains(&t))
             }
             (Sharing::Participants, Action::Read) => self.participants().contains(&me),
             (Sharing::Participants, _) => false,
         }
+    }
+
+    /// May the actor do `action` to this record by its ownership alone (their scope, the
+    /// owner and the owner's team), leaving shares aside?
+    pub fn allows_by_owner(&self, actor: &Actor, action: Action) -> bool {
+        actor.allows(self.object, action, self.owner_id, self.owner_team)
     }
 
     /// A text field's value ("" when empty or not text).
@@ -148,17 +158,42 @@ pub struct Page {
 pub(crate) fn push_columns(sql: &mut Sql, def: &ObjectDef, actor: &Actor, b: crate::Backend) {
     sql.push("t.id");
     for f in def.fields {
-        sql.push(", t.").push_ident(f.name);
+        if actor.hides(def.object, f.name) {
+            // A field hidden from the actor's role never leaves the database.
+            sql.push(", NULL AS ").push_ident(f.name);
+        } else {
+            sql.push(", t.").push_ident(f.name);
+        }
     }
     sql.push(
         ", t.custom, t.owner_id, t.created_by, t.created_at, t.updated_at, t.version, t.deleted_at",
     );
     sql.push(", (SELECT u.team_id FROM users u WHERE u.id = t.owner_id) AS owner_team");
+    if actor.has_shares(def.object) {
+        // 'edit' sorts before 'read': the strongest share of the actor's.
+        sql.push(", (SELECT MIN(s.access) FROM record_shares s WHERE s.object = ")
+            .bind(def.object.as_str())
+            .push(" AND s.record_id = t.id AND (s.user_id = ")
+            .bind(actor.user_id);
+        if let Some(team) = actor.team_id {
+            sql.push(" OR s.team_id = ").bind(team);
+        }
+        sql.push(")) AS share_access");
+    } else {
+        sql.push(", CAST(NULL AS TEXT) AS share_access");
+    }
     if def.object == ObjectType::Contact {
         // The accounts the actor may see, in the same statement (one round trip per page).
         sql.push(", ");
         dialect::push_linked_accounts(sql, b, |sql| {
-            push_scope(sql, actor, ObjectType::Account, Action::Read, "a.owner_id")
+            push_record_scope(
+                sql,
+                actor,
+                ObjectType::Account,
+                Action::Read,
+                "a.id",
+                "a.owner_id",
+            )
         });
         sql.push(" AS linked");
     }
@@ -207,6 +242,10 @@ pub(crate) fn from_row(def: &ObjectDef, r: &Row) -> Result<Record, StoreError> {
             Vec::new()
         },
         owner_team: r.id("owner_team")?,
+        share: r
+            .text("share_access")?
+            .as_deref()
+            .and_then(ShareAccess::parse),
     })
 }
 
@@ -387,14 +426,23 @@ fn search_text(def: &ObjectDef, fields: &Map<String, Value>) -> String {
 /// read through their parents (interactions), by every linked parent being a live record
 /// the actor may read.
 pub fn push_read_scope(sql: &mut Sql, actor: &Actor, def: &ObjectDef) {
+    push_read_scope_as(sql, actor, def, "t.id")
+}
+
+/// [`push_read_scope`] for a `t` whose record id is `id_col` (a funnel reads the stage
+/// visits of deals, `t.deal_id`, with the deal's owner beside it).
+pub fn push_read_scope_as(sql: &mut Sql, actor: &Actor, def: &ObjectDef, id_col: &'static str) {
     match def.sharing {
-        Sharing::Scope => push_scope(sql, actor, def.object, Action::Read, "t.owner_id"),
+        Sharing::Scope => {
+            push_record_scope(sql, actor, def.object, Action::Read, id_col, "t.owner_id")
+        }
         Sharing::AuthorAndTeam => {
             sql.push(" AND ((1 = 1");
             push_scope(sql, actor, def.object, Action::Read, "t.owner_id");
             sql.push(") OR t.created_by = ").bind(actor.user_id);
-            if let Some(team) = actor.team_id {
-                sql.push(" OR t.team_id = ").bind(team);
+            if actor.team_id.is_some() {
+                sql.push(" OR ");
+                push_team_in(sql, "t.team_id", actor.teams());
             }
             sql.push(")");
         }
@@ -419,7 +467,7 @@ pub fn push_read_scope(sql: &mut Sql, actor: &Actor, def: &ObjectDef) {
             .push(" p WHERE p.id = t.")
             .push_ident(name)
             .push(" AND p.deleted_at IS NULL");
-        push_scope(sql, actor, target, Action::Read, "p.owner_id");
+        push_record_scope(sql, actor, target, Action::Read, "p.id", "p.owner_id");
         sql.push("))");
     }
 }
@@ -671,11 +719,12 @@ pub async fn account_contacts(
          JOIN contacts c ON c.id = ca.contact_id WHERE c.deleted_at IS NULL AND ca.account_id = $1",
     )
     .arg(account);
-    push_scope(
+    push_record_scope(
         &mut sql,
         actor,
         ObjectType::Contact,
         Action::Read,
+        "c.id",
         "c.owner_id",
     );
     sql.push(" ORDER BY c.last_name, c.first_name LIMIT 200");
@@ -711,11 +760,12 @@ pub async fn account_branches(
         "SELECT t.id, t.name FROM accounts t WHERE t.deleted_at IS NULL AND t.parent_id = $1",
     )
     .arg(account);
-    push_scope(
+    push_record_scope(
         &mut sql,
         actor,
         ObjectType::Account,
         Action::Read,
+        "t.id",
         "t.owner_id",
     );
     sql.push(" ORDER BY t.name LIMIT 200");
@@ -778,6 +828,18 @@ pub async fn check_owner(
     object: ObjectType,
     owner: Id,
 ) -> Result<(), StoreError> {
+    check_owner_for(ex, actor, object, Action::Write, owner).await
+}
+
+/// [`check_owner`] for an action: `Create` checks a new record's owner against the create
+/// scope, `Write` a new owner of an existing record against the write scope.
+pub async fn check_owner_for(
+    ex: &mut impl Exec,
+    actor: &Actor,
+    object: ObjectType,
+    action: Action,
+    owner: Id,
+) -> Result<(), StoreError> {
     let row = ex
         .fetch_optional(&Sql::new("SELECT team_id, disabled FROM users WHERE id = $1").arg(owner))
         .await?;
@@ -789,8 +851,7 @@ pub async fn check_owner(
         return Err(FieldError::new(field, "error-user-disabled").into());
     }
     // A task may be given to any active colleague: that is what tasks are for.
-    if object != ObjectType::Task && !actor.allows(object, Action::Write, owner, row.id("team_id")?)
-    {
+    if object != ObjectType::Task && !actor.allows(object, action, owner, row.id("team_id")?) {
         return Err(FieldError::new("owner_id", "error-owner-forbidden").into());
     }
     Ok(())
@@ -798,6 +859,26 @@ pub async fn check_owner(
 
 /// Checks links to other records: parent accounts (no cycles), linked accounts, and
 /// user and link custom fields. A record the actor cannot see is reported as unknown.
+/// Refuses a write that sets a field the actor's role may not set (hidden or read-only),
+/// naming the field.
+fn check_field_rules(
+    actor: &Actor,
+    def: &ObjectDef,
+    input: &RecordInput,
+) -> Result<(), StoreError> {
+    let mut errors = ValidationErrors::default();
+    for name in input.fields.keys() {
+        if actor.field_mode(def.object, name).is_some() {
+            errors.push(FieldError::new(name.clone(), "error-field-read-only"));
+        }
+    }
+    if errors.0.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.into())
+    }
+}
+
 async fn check_references(
     ex: &mut impl Exec,
     actor: &Actor,
@@ -1096,15 +1177,16 @@ pub async fn create(
     input: RecordInput,
     customs: &[CustomFieldDef],
 ) -> Result<Record, StoreError> {
-    if actor.scope(def.object, Action::Write) == hamkor_domain::Scope::None {
+    if actor.scope(def.object, Action::Create) == hamkor_domain::Scope::None {
         return Err(StoreError::Forbidden);
     }
+    check_field_rules(actor, def, &input)?;
     let mut input = input;
     hamkor_domain::input::date_consents(def, None, &mut input.fields);
     planning::prepare(tx, actor, def.object, None, &mut input, None).await?;
     let id = Id::new();
     let owner = input.owner_id.unwrap_or(actor.user_id);
-    check_owner(tx, actor, def.object, owner).await?;
+    check_owner_for(tx, actor, def.object, Action::Create, owner).await?;
     check_references(tx, actor, def, id, &input, customs, None).await?;
     insert_row(tx, def, id, &input, owner, actor.user_id, actor.user_id).await?;
     let record = written(tx, actor, def, id).await?;
@@ -1226,11 +1308,17 @@ pub async fn update_with(
             current: current.version,
         });
     }
+    check_field_rules(actor, def, &input)?;
     let mut input = input;
     planning::prepare(tx, actor, def.object, Some(&current), &mut input, comment).await?;
     if let Some(owner) = input.owner_id
         && owner != current.owner_id
     {
+        // A record shared to edit is edited, not taken: giving it to someone else takes
+        // the right to edit it by its ownership.
+        if def.object != ObjectType::Task && !current.allows_by_owner(actor, Action::Write) {
+            return Err(FieldError::new("owner_id", "error-owner-forbidden").into());
+        }
         check_owner(tx, actor, def.object, owner).await?;
     }
     check_references(tx, actor, def, id, &input, customs, Some(&current)).await?;
@@ -1498,11 +1586,12 @@ pub async fn history(
             sql.bind(*a);
         }
         sql.push(")");
-        push_scope(
+        push_record_scope(
             &mut sql,
             actor,
             ObjectType::Account,
             Action::Read,
+            "t.id",
             "t.owner_id",
         );
         for r in ex.fetch_all(&sql).await? {

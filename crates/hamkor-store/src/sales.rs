@@ -1270,7 +1270,7 @@ pub async fn funnel_entered(
             .bind(micros(from))
             .push(")");
         push_funnel_filter(&mut sql, filter, "t.deal_id");
-        crate::records::push_read_scope(&mut sql, actor, &DEAL);
+        crate::records::push_read_scope_as(&mut sql, actor, &DEAL, "t.deal_id");
         push_owner_seek(&mut sql, actor);
         let r = ex.fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
         let n = r.req_int("n")?;
@@ -1314,7 +1314,7 @@ pub async fn funnel_left(
         .push(" AND t.entered_us < ")
         .bind(micros(to));
     push_funnel_filter(&mut sql, filter, "t.deal_id");
-    crate::records::push_read_scope(&mut sql, actor, &DEAL);
+    crate::records::push_read_scope_as(&mut sql, actor, &DEAL, "t.deal_id");
     push_owner_seek(&mut sql, actor);
     let r = ex.fetch_optional(&sql).await?.ok_or(StoreError::NotFound)?;
     Ok((r.req_int("n")?, r.req_int("secs")?))

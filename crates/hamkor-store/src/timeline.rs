@@ -3,7 +3,7 @@
 //! The actor must be able to read the client; each interaction is then limited by the
 //! same read scope as everywhere else (see `records::push_read_scope`).
 
-use crate::access::{Actor, push_scope};
+use crate::access::Actor;
 use crate::db::{Exec, Sql};
 use crate::records::{self, Page, Record};
 use crate::{Db, StoreError};
@@ -61,11 +61,12 @@ pub async fn group_accounts(
          SELECT t.id FROM grp JOIN accounts t ON t.id = grp.id WHERE t.deleted_at IS NULL",
     )
     .arg(account);
-    push_scope(
+    crate::access::push_record_scope(
         &mut sql,
         actor,
         ObjectType::Account,
         Action::Read,
+        "t.id",
         "t.owner_id",
     );
     sql.push(" ORDER BY grp.depth, t.id LIMIT 500");

@@ -3,8 +3,8 @@
 //! Argon2id hashes made by the app layer.
 
 use crate::StoreError;
-use crate::access::{Actor, PolicyOverrides};
-use crate::db::{Exec, Sql};
+use crate::access::{Actor, FieldMode, PolicyOverrides};
+use crate::db::{Exec, Row, Sql};
 use hamkor_domain::{Action, Id, ObjectType, Role, Scope, Timestamp};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -35,6 +35,8 @@ pub struct User {
 pub struct Team {
     pub id: Id,
     pub name: String,
+    /// The team above this one: its head's "team" scope reaches this team too.
+    pub parent_id: Option<Id>,
 }
 
 /// SHA-256 of a secret, hex: how sessions, tokens and setup links are stored.
@@ -269,31 +271,74 @@ pub async fn insert_team(ex: &mut impl Exec, name: &str) -> Result<Team, StoreEr
     Ok(Team {
         id,
         name: name.to_string(),
+        parent_id: None,
+    })
+}
+
+fn team_from_row(r: &Row) -> Result<Team, StoreError> {
+    Ok(Team {
+        id: r.req_id("id")?,
+        name: r.req_text("name")?,
+        parent_id: r.id("parent_id")?,
     })
 }
 
 pub async fn teams(ex: &mut impl Exec) -> Result<Vec<Team>, StoreError> {
-    ex.fetch_all(&Sql::new("SELECT id, name FROM teams ORDER BY name"))
+    ex.fetch_all(&Sql::new(
+        "SELECT id, name, parent_id FROM teams ORDER BY name",
+    ))
+    .await?
+    .iter()
+    .map(team_from_row)
+    .collect()
+}
+
+pub async fn team(ex: &mut impl Exec, id: Id) -> Result<Option<Team>, StoreError> {
+    ex.fetch_optional(&Sql::new("SELECT id, name, parent_id FROM teams WHERE id = $1").arg(id))
         .await?
-        .iter()
-        .map(|r| {
-            Ok(Team {
-                id: r.req_id("id")?,
-                name: r.req_text("name")?,
-            })
-        })
-        .collect()
+        .map(|r| team_from_row(&r))
+        .transpose()
+}
+
+/// Renames a team and sets the team above it. Refuses a parent below the team itself (a
+/// loop) with `Conflict`, a name another team has with `Conflict` too.
+pub async fn update_team(
+    ex: &mut impl Exec,
+    id: Id,
+    name: &str,
+    parent_id: Option<Id>,
+) -> Result<(), StoreError> {
+    if let Some(parent) = parent_id {
+        // Climb from the new parent: meeting this team means a loop.
+        let mut at = Some(parent);
+        let mut steps = 0;
+        while let Some(t) = at {
+            if t == id || steps > 1000 {
+                return Err(StoreError::Conflict("team-loop".into()));
+            }
+            at = team(ex, t).await?.ok_or(StoreError::NotFound)?.parent_id;
+            steps += 1;
+        }
+    }
+    let done = ex
+        .execute(
+            &Sql::new("UPDATE teams SET name = $1, parent_id = $2, updated_at = $3 WHERE id = $4")
+                .arg(name)
+                .arg(parent_id)
+                .arg(Timestamp::now())
+                .arg(id),
+        )
+        .await?;
+    if done == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 pub async fn team_by_name(ex: &mut impl Exec, name: &str) -> Result<Option<Team>, StoreError> {
-    ex.fetch_optional(&Sql::new("SELECT id, name FROM teams WHERE name = $1").arg(name))
+    ex.fetch_optional(&Sql::new("SELECT id, name, parent_id FROM teams WHERE name = $1").arg(name))
         .await?
-        .map(|r| {
-            Ok(Team {
-                id: r.req_id("id")?,
-                name: r.req_text("name")?,
-            })
-        })
+        .map(|r| team_from_row(&r))
         .transpose()
 }
 
@@ -316,7 +361,79 @@ pub async fn policy_overrides(ex: &mut impl Exec) -> Result<PolicyOverrides, Sto
         };
         map.insert((r.req_text("role")?, object, action), scope);
     }
-    Ok(PolicyOverrides(map))
+    let parents: Vec<(Id, Option<Id>)> = ex
+        .fetch_all(&Sql::new("SELECT id, parent_id FROM teams"))
+        .await?
+        .iter()
+        .map(|r| Ok((r.req_id("id")?, r.id("parent_id")?)))
+        .collect::<Result<_, StoreError>>()?;
+    let mut shared = std::collections::HashSet::new();
+    for r in ex
+        .fetch_all(&Sql::new(
+            "SELECT DISTINCT object, COALESCE(user_id, team_id) AS who FROM record_shares",
+        ))
+        .await?
+    {
+        if let (Some(o), Some(who)) = (ObjectType::parse(&r.req_text("object")?), r.id("who")?) {
+            shared.insert((o, who));
+        }
+    }
+    let mut fields: std::collections::HashMap<
+        (String, ObjectType),
+        std::collections::HashMap<String, FieldMode>,
+    > = std::collections::HashMap::new();
+    for r in ex
+        .fetch_all(&Sql::new(
+            "SELECT role, object, field, mode FROM field_rules",
+        ))
+        .await?
+    {
+        if let (Some(o), Some(m)) = (
+            ObjectType::parse(&r.req_text("object")?),
+            FieldMode::parse(&r.req_text("mode")?),
+        ) {
+            fields
+                .entry((r.req_text("role")?, o))
+                .or_default()
+                .insert(r.req_text("field")?, m);
+        }
+    }
+    Ok(PolicyOverrides {
+        scopes: map,
+        subtrees: PolicyOverrides::subtrees_of(&parents),
+        shared,
+        fields,
+    })
+}
+
+/// Hides a field or makes it read-only for a role (`None`: shown and settable again).
+pub async fn set_field_rule(
+    ex: &mut impl Exec,
+    role: Role,
+    object: ObjectType,
+    field: &str,
+    mode: Option<FieldMode>,
+) -> Result<(), StoreError> {
+    ex.execute(
+        &Sql::new("DELETE FROM field_rules WHERE role = $1 AND object = $2 AND field = $3")
+            .arg(role.as_str())
+            .arg(object.as_str())
+            .arg(field),
+    )
+    .await?;
+    if let Some(m) = mode {
+        ex.execute(
+            &Sql::new(
+                "INSERT INTO field_rules (role, object, field, mode) VALUES ($1, $2, $3, $4)",
+            )
+            .arg(role.as_str())
+            .arg(object.as_str())
+            .arg(field)
+            .arg(m.as_str()),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Sets one role's scope for an action on an object type.

@@ -147,7 +147,18 @@ enum AuthFailure {
     Invalid,
     /// A cookie request changing state without a valid CSRF token, or from another site.
     Csrf,
+    /// The database is busy: 503 with `Retry-After`.
+    Busy(u64),
     Internal(String),
+}
+
+impl From<hamkor_app::AppError> for AuthFailure {
+    fn from(e: hamkor_app::AppError) -> Self {
+        match e {
+            hamkor_app::AppError::Unavailable(secs) => AuthFailure::Busy(secs),
+            other => AuthFailure::Internal(other.to_string()),
+        }
+    }
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -175,12 +186,9 @@ async fn authenticate(
         let user = app
             .token_user(token)
             .await
-            .map_err(|e| AuthFailure::Internal(e.to_string()))?
+            .map_err(AuthFailure::from)?
             .ok_or(AuthFailure::Invalid)?;
-        let actor = app
-            .actor(&user)
-            .await
-            .map_err(|e| AuthFailure::Internal(e.to_string()))?;
+        let actor = app.actor(&user).await.map_err(AuthFailure::from)?;
         let loc = Loc::new(request_lang(&parts.headers, Some(&user))).in_zone(&user.time_zone);
         return Ok(Caller {
             user,
@@ -200,7 +208,7 @@ async fn authenticate(
     let session = app
         .session(token)
         .await
-        .map_err(|e| AuthFailure::Internal(e.to_string()))?
+        .map_err(AuthFailure::from)?
         .ok_or(AuthFailure::Invalid)?;
     if !is_safe(&parts.method) {
         let cross_site = parts
@@ -220,17 +228,14 @@ async fn authenticate(
             return Err(AuthFailure::Csrf);
         }
     }
-    let actor = app
-        .actor(&session.user)
-        .await
-        .map_err(|e| AuthFailure::Internal(e.to_string()))?;
+    let actor = app.actor(&session.user).await.map_err(AuthFailure::from)?;
     let loc = Loc::new(request_lang(&parts.headers, Some(&session.user)))
         .in_zone(&session.user.time_zone);
     let must_enrol = !session.user.two_factor
         && app
             .two_factor_required(session.user.role)
             .await
-            .map_err(|e| AuthFailure::Internal(e.to_string()))?;
+            .map_err(AuthFailure::from)?;
     Ok(Caller {
         user: session.user,
         actor,
@@ -265,6 +270,7 @@ impl FromRequestParts<AppState> for ApiUser {
                 "CSRF check failed",
                 "Requests made with the session cookie must send the X-CSRF-Token header and come from this site.",
             )),
+            Err(AuthFailure::Busy(secs)) => Err(ApiError::busy(secs)),
             Err(AuthFailure::Internal(e)) => {
                 tracing::error!(error = %e, "authentication failed");
                 Err(ApiError::new(
@@ -359,6 +365,10 @@ async fn ui_caller(
             Err(Redirect::to(&target).into_response())
         }
         Err(AuthFailure::Csrf) => Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response()),
+        Err(AuthFailure::Busy(secs)) => Err(crate::overload::busy_page(
+            crate::ui::Frame::anonymous(crate::i18n::Loc::new(request_lang(&parts.headers, None))),
+            secs,
+        )),
         Err(AuthFailure::Internal(e)) => {
             tracing::error!(error = %e, "authentication failed");
             Err((StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response())

@@ -29,6 +29,17 @@ impl ApiError {
             retry_after: None,
         }
     }
+    /// 503 with `Retry-After`: the server or its database is busy; nothing was done.
+    pub fn busy(secs: u64) -> Self {
+        ApiError {
+            retry_after: Some(secs),
+            ..ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service unavailable",
+                format!("The server is busy; nothing was changed. Try again in {secs} s."),
+            )
+        }
+    }
     pub fn invalid(errors: &ValidationErrors, loc: &Loc) -> Self {
         let list: Vec<_> = errors
             .0
@@ -82,6 +93,7 @@ impl ApiError {
                     format!("Too many requests from this address; try again in {secs} seconds."),
                 )
             },
+            AppError::Unavailable(secs) => ApiError::busy(secs),
             AppError::Internal(msg) => {
                 tracing::error!(error = %msg, "internal error");
                 ApiError::new(

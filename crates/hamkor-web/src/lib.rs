@@ -8,6 +8,7 @@ pub mod export;
 pub mod files;
 pub mod i18n;
 pub mod ops;
+pub mod overload;
 pub mod ui;
 
 use axum::Router;
@@ -26,6 +27,9 @@ pub struct WebConfig {
     pub max_upload_bytes: usize,
     /// Proxies whose `X-Forwarded-For` is believed (see [`auth::client_ip`]).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Requests served at once; one more is answered 503 with `Retry-After` at once
+    /// (see [`overload`]).
+    pub max_concurrent_requests: usize,
 }
 
 /// Shared by all handlers.
@@ -48,12 +52,16 @@ pub fn router(app: App, config: WebConfig) -> Router {
         app,
         config: Arc::new(config),
     };
+    let limit = overload::Limit::new(state.config.max_concurrent_requests);
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     Router::new()
         .merge(files::routes(max_upload))
         .merge(api::routes())
         .merge(ui::routes())
+        .layer(axum::middleware::from_fn_with_state(limit, overload::limit))
+        // Outside the limit: a load balancer's checks and the monitoring still answer.
         .merge(ops::routes())
+        .layer(axum::middleware::from_fn(overload::busy_to_503))
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(axum::middleware::from_fn(ui::security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))

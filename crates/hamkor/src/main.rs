@@ -70,6 +70,9 @@ struct Settings {
     /// also survives a power loss, at a disk flush per commit).
     #[arg(long, env = "HAMKOR_SQLITE_SYNCHRONOUS", global = true)]
     sqlite_synchronous: Option<String>,
+    /// Requests served at once (default 128); one more is answered 503 with Retry-After.
+    #[arg(long, env = "HAMKOR_MAX_CONCURRENT_REQUESTS", global = true)]
+    max_concurrent_requests: Option<usize>,
     /// Settings file (optional).
     #[arg(
         long,
@@ -99,6 +102,7 @@ struct FileSettings {
     login_window_minutes: Option<i64>,
     trusted_proxies: Option<String>,
     sqlite_synchronous: Option<String>,
+    max_concurrent_requests: Option<usize>,
 }
 
 /// How long connecting to the SMTP server, or one send, may take.
@@ -118,6 +122,8 @@ struct Config {
     trusted_proxies: Vec<ipnet::IpNet>,
     /// SQLite's `synchronous` pragma.
     sqlite_synchronous: hamkor_store::Synchronous,
+    /// Requests served at once before 503.
+    max_concurrent_requests: usize,
 }
 
 impl Settings {
@@ -199,7 +205,17 @@ impl Settings {
             Some(v) => v.parse()?,
             None => hamkor_store::Synchronous::Normal,
         };
+        let max_concurrent_requests = self
+            .max_concurrent_requests
+            .or(file.max_concurrent_requests)
+            .unwrap_or(hamkor_web::overload::DEFAULT_MAX_CONCURRENT_REQUESTS);
+        if !(1..=100_000).contains(&max_concurrent_requests) {
+            anyhow::bail!(
+                "max_concurrent_requests must be between 1 and 100000, not {max_concurrent_requests}"
+            );
+        }
         Ok(Config {
+            max_concurrent_requests,
             login_limits,
             trusted_proxies,
             sqlite_synchronous,
@@ -646,25 +662,11 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
                 "The database already has data that is not the demo company; --demo adds nothing."
             );
         }
-    } else if app.is_empty().await.map_err(|e| anyhow::anyhow!("{e:?}"))? {
-        let admin = app
-            .create_user(
-                None,
-                UserRequest {
-                    email: "admin@localhost.localdomain".into(),
-                    name: "Administrator".into(),
-                    role: "administrator".into(),
-                    team: None,
-                    language: None,
-                    password: None,
-                },
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let token = app
-            .issue_setup_token(admin.id)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    } else if let Some((admin, token)) = app
+        .first_start()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+    {
         println!(
             "First start: an administrator account was created ({}).",
             admin.email
@@ -701,6 +703,7 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
             base_url: config.base_url.clone(),
             max_upload_bytes: config.max_upload_mb as usize * 1024 * 1024,
             trusted_proxies: config.trusted_proxies.clone(),
+            max_concurrent_requests: config.max_concurrent_requests,
         },
     );
     // Listen for the stop signals before announcing readiness, so a stop sent right

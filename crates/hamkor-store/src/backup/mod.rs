@@ -383,6 +383,7 @@ impl Conn<'_> {
         columns: &[(String, Kind)],
         order_by: &[String],
         mut out: Option<&mut format::FileWriter>,
+        mut keep: Option<&mut Vec<Vec<Val>>>,
         progress: &mut (dyn FnMut(&str, u64) + Send),
     ) -> Result<(u64, Checksum), BackupError> {
         let backend = self.backend();
@@ -430,6 +431,9 @@ impl Conn<'_> {
                     sum.add_row(&row, &kinds);
                     if let Some(w) = out.as_deref_mut() {
                         w.row(&row, &kinds).await?;
+                    }
+                    if let Some(k) = keep.as_deref_mut() {
+                        k.push(row);
                     }
                     rows += 1;
                     if last.elapsed().as_secs() >= 5 {
@@ -601,6 +605,64 @@ impl Db {
     }
 }
 
+/// One table's rows as a backup reads them, for comparing a database with itself at
+/// another time (an upgrade keeps every record): the row count, the backup's checksum,
+/// and the rows themselves in key order, each value in its canonical text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableContents {
+    pub name: String,
+    pub rows: u64,
+    pub checksum: String,
+    /// Every row, the columns in the order asked for; `None` is NULL.
+    pub values: Vec<Vec<Option<String>>>,
+}
+
+/// Reads the `tables` given (their names, the columns listed, ordered by their keys)
+/// in one transaction: what a backup of them would hold. A table or column that no longer
+/// exists is an error naming it.
+pub async fn table_contents(db: &Db, tables: &[Table]) -> Result<Vec<TableContents>, BackupError> {
+    let mut tx = db.begin().await?;
+    let mut conn = tx_conn(&mut tx);
+    let mut out = Vec::with_capacity(tables.len());
+    for t in tables {
+        let columns: Vec<(String, Kind)> =
+            t.columns.iter().map(|c| (c.name.clone(), c.kind)).collect();
+        let order: Vec<String> = if t.primary_key.is_empty() {
+            t.columns.iter().map(|c| c.name.clone()).collect()
+        } else {
+            t.primary_key.clone()
+        };
+        let mut rows = Vec::new();
+        let (n, sum) = conn
+            .scan(
+                &t.name,
+                &columns,
+                &order,
+                None,
+                Some(&mut rows),
+                &mut |_, _| {},
+            )
+            .await?;
+        let values = rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .zip(&columns)
+                    .map(|(v, (_, k))| v.canonical(*k))
+                    .collect()
+            })
+            .collect();
+        out.push(TableContents {
+            name: t.name.clone(),
+            rows: n,
+            checksum: sum.hex(),
+            values,
+        });
+    }
+    drop(tx);
+    Ok(out)
+}
+
 /// The first table, outside those the migrations fill, that has a row; `None` for an
 /// empty database (a restore's target, or one a refused restore left).
 pub async fn table_with_rows(db: &Db) -> Result<Option<String>, BackupError> {
@@ -668,7 +730,14 @@ pub async fn backup(
         out.start_table(&t.name, &columns).await?;
         // In key order, so the same data gives the same file.
         let (rows, sum) = conn
-            .scan(&t.name, &columns, &t.primary_key, Some(&mut out), progress)
+            .scan(
+                &t.name,
+                &columns,
+                &t.primary_key,
+                Some(&mut out),
+                None,
+                progress,
+            )
             .await?;
         let s = TableSummary {
             name: t.name.clone(),
@@ -918,7 +987,7 @@ pub async fn restore(
     let mut checks = Vec::new();
     for (summary, columns) in &restored {
         let (rows, sum) = conn
-            .scan(&summary.name, columns, &[], None, progress)
+            .scan(&summary.name, columns, &[], None, None, progress)
             .await?;
         checks.push(TableCheck {
             name: summary.name.clone(),

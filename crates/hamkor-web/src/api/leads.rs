@@ -30,7 +30,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/leads/{id}/convert", post(convert))
         .route("/api/v1/leads/{id}/assign", post(assign))
         .route("/api/v1/lead_rules", get(rules).put(set_rules))
-        .route("/api/v1/teams", get(teams))
         .route("/api/v1/web_forms", get(forms).post(create_form))
         .route(
             "/api/v1/web_forms/{id}",
@@ -149,16 +148,6 @@ async fn assign(
     let id = parse_id(&id)?;
     let r = s.app.assign_lead(&c.actor, id).await.map_err(app_err(&c))?;
     Ok(axum::Json(record_json(&r)).into_response())
-}
-
-/// `GET /api/v1/teams`: every team (ids for assignment rules, task and user settings).
-async fn teams(State(s): State<AppState>, ApiUser(c): ApiUser) -> Result<Response, ApiError> {
-    let list = s.app.teams().await.map_err(app_err(&c))?;
-    let items: Vec<Value> = list
-        .iter()
-        .map(|t| json!({"id": t.id.to_string(), "name": t.name}))
-        .collect();
-    Ok(axum::Json(json!({ "items": items })).into_response())
 }
 
 /// `GET /api/v1/lead_rules`.

@@ -1,5 +1,6 @@
 //! The REST API under `/api/v1` (conventions in the repository's docs/api.md).
 
+pub mod access;
 pub mod currencies;
 pub mod dedup;
 pub mod documents;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(currencies::routes())
         .merge(imports::routes())
         .merge(dedup::routes())
+        .merge(access::routes())
         .merge(openapi::routes())
         .fallback_service(axum::routing::any(not_found))
 }

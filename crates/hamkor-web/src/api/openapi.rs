@@ -275,7 +275,18 @@ pub const API_ROUTES: &[(&str, &[&str])] = &[
     ("/api/v1/lead_rules", &["get", "put"]),
     ("/api/v1/web_forms", &["get", "post"]),
     ("/api/v1/web_forms/{id}", &["get", "patch", "delete"]),
-    ("/api/v1/teams", &["get"]),
+    ("/api/v1/teams", &["get", "post"]),
+    ("/api/v1/teams/{id}", &["patch"]),
+    ("/api/v1/accounts/{id}/shares", &["get", "post"]),
+    ("/api/v1/accounts/{id}/shares/{share}", &["delete"]),
+    ("/api/v1/contacts/{id}/shares", &["get", "post"]),
+    ("/api/v1/contacts/{id}/shares/{share}", &["delete"]),
+    ("/api/v1/deals/{id}/shares", &["get", "post"]),
+    ("/api/v1/deals/{id}/shares/{share}", &["delete"]),
+    ("/api/v1/leads/{id}/shares", &["get", "post"]),
+    ("/api/v1/leads/{id}/shares/{share}", &["delete"]),
+    ("/api/v1/documents/{id}/shares", &["get", "post"]),
+    ("/api/v1/documents/{id}/shares/{share}", &["delete"]),
     ("/api/v1/imports", &["get", "post"]),
     ("/api/v1/imports/{id}", &["get"]),
     ("/api/v1/imports/{id}/preview", &["get"]),
@@ -361,6 +372,11 @@ const NO_CONTENT: &[(&str, &str)] = &[
     ("/api/v1/notifications/{id}/read", "post"),
     ("/api/v1/notifications/read", "post"),
     ("/api/v1/import_mappings", "post"),
+    ("/api/v1/accounts/{id}/shares/{share}", "delete"),
+    ("/api/v1/contacts/{id}/shares/{share}", "delete"),
+    ("/api/v1/deals/{id}/shares/{share}", "delete"),
+    ("/api/v1/leads/{id}/shares/{share}", "delete"),
+    ("/api/v1/documents/{id}/shares/{share}", "delete"),
 ];
 
 /// Operations that start work in the background: 202 Accepted.
@@ -720,7 +736,7 @@ pub fn spec() -> Value {
             if public {
                 op["security"] = json!([]);
             }
-            let path_params: Vec<Value> = ["id", "role", "list", "value", "view", "step"]
+            let path_params: Vec<Value> = ["id", "role", "list", "value", "view", "step", "share"]
                 .iter()
                 .filter(|p| path.contains(&format!("{{{p}}}")))
                 .map(|p| {
@@ -750,6 +766,18 @@ pub fn spec() -> Value {
                     "comment": {"type": "string", "maxLength": 5000, "description": "required to return a task"}},
                     "required": ["status"]}}},
                     "description": "The assignee starts and finishes; only the author accepts, returns (with a comment) or cancels."});
+            }
+            if path.ends_with("/shares") && *m == "post" {
+                op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "user_id": {"type": "string", "format": "uuid"}, "team_id": {"type": "string", "format": "uuid"},
+                    "access": {"type": "string", "enum": ["read", "edit"]}}, "additionalProperties": false}}},
+                    "description": "Shares the record with one user or one team (give one of user_id, team_id), to read or to edit; sharing again changes the access. Those who may edit the record by its ownership may share it."});
+            }
+            if path.starts_with("/api/v1/teams") && *m != "get" {
+                op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object", "properties": {
+                    "name": {"type": "string", "maxLength": 100}, "parent_id": {"type": ["string", "null"], "format": "uuid"}},
+                    "additionalProperties": false}}},
+                    "description": "Administrators. parent_id: the team above; a head's team scope reaches every team below theirs."});
             }
             if path.ends_with("/comments") && *m == "post" {
                 op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object", "properties": {

@@ -664,13 +664,32 @@ async fn patch_role(
         return Err(ApiError::from_app(hamkor_app::AppError::Forbidden, &c.loc));
     }
     let body = json_body(&headers, &body, &c.loc)?;
-    only_fields(&body, &["permissions"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    only_fields(&body, &["permissions", "fields"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
     let mut changes = Vec::new();
     let bad = |f: &str| ApiError::invalid(&FieldError::new(f, "error-not-object").into(), &c.loc);
-    let perms = body
-        .get("permissions")
-        .and_then(Value::as_object)
-        .ok_or_else(|| bad("permissions"))?;
+    let empty = serde_json::Map::new();
+    let perms = match body.get("permissions") {
+        None if body.get("fields").is_some() => &empty,
+        other => other
+            .and_then(Value::as_object)
+            .ok_or_else(|| bad("permissions"))?,
+    };
+    let mut field_changes = Vec::new();
+    if let Some(fields) = body.get("fields") {
+        let fields = fields.as_object().ok_or_else(|| bad("fields"))?;
+        for (object, list) in fields {
+            let list = list
+                .as_object()
+                .ok_or_else(|| bad(&format!("fields.{object}")))?;
+            for (field, mode) in list {
+                field_changes.push((
+                    object.clone(),
+                    field.clone(),
+                    mode.as_str().unwrap_or("").to_string(),
+                ));
+            }
+        }
+    }
     for (object, actions) in perms {
         let actions = actions
             .as_object()
@@ -683,10 +702,21 @@ async fn patch_role(
             ));
         }
     }
-    s.app
-        .set_role_permissions(&c.actor, &role, &changes)
-        .await
-        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    if role.parse::<hamkor_domain::Role>().is_err() {
+        return Err(ApiError::from_app(hamkor_app::AppError::NotFound, &c.loc));
+    }
+    if !changes.is_empty() || field_changes.is_empty() {
+        s.app
+            .set_role_permissions(&c.actor, &role, &changes)
+            .await
+            .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    }
+    if !field_changes.is_empty() {
+        s.app
+            .set_field_rules(&c.actor, &role, &field_changes)
+            .await
+            .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    }
     let roles = s
         .app
         .role_permissions(&c.actor)

@@ -2,6 +2,7 @@
 //! every object, the global search, and the language switch. Pages work without
 //! JavaScript; `assets/app.js` only adds conveniences.
 
+pub(crate) mod access;
 mod dedup;
 mod documents;
 mod imports;
@@ -123,6 +124,7 @@ pub fn routes() -> Router<AppState> {
         .merge(quick::routes())
         .merge(lists::routes())
         .merge(settings::routes())
+        .merge(access::routes())
         .merge(security::routes())
         .merge(planning::routes())
         .merge(sales::routes())

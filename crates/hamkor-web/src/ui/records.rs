@@ -368,6 +368,7 @@ pub(crate) fn app_error_page(c: &Caller, e: AppError) -> Response {
             loc.t("form-has-errors"),
             loc.errors_by_field(&v),
         ),
+        AppError::Unavailable(secs) => crate::overload::busy_page(Frame::for_caller(c), secs),
         other => {
             tracing::error!(error = %other, "page failed");
             message(
@@ -485,7 +486,10 @@ async fn list_page(
         return Redirect::to(&href(def.plural, &rest)).into_response();
     }
     let customs = s.app.custom_fields(def.object).await.unwrap_or_default();
-    let fields = list_fields(&loc, def, &customs);
+    let fields: Vec<ListField> = list_fields(&loc, def, &customs)
+        .into_iter()
+        .filter(|f| !c.actor.hides(def.object, &f.name))
+        .collect();
     let chosen: Vec<String> = params
         .iter()
         .filter(|(k, _)| k == "col")
@@ -834,6 +838,8 @@ struct RecordPage {
     dups: Vec<super::dedup::DupLink>,
     /// The merge just made into this record (`?merged=`), offered for undo.
     merged: Option<String>,
+    /// Whom the record is shared with (shareable objects).
+    shares: Option<super::access::SharesPanel>,
 }
 
 /// An attachment as a record page lists it.
@@ -1107,6 +1113,9 @@ async fn render_record_page(
     let customs = s.app.custom_fields(def.object).await.unwrap_or_default();
     let mut fields = Vec::new();
     for f in def.fields {
+        if c.actor.hides(def.object, f.name) {
+            continue;
+        }
         let v = r.fields.get(f.name).unwrap_or(&Value::Null);
         let href = match (f.kind, v) {
             (FieldKind::Ref(o), Value::String(id)) => {
@@ -1398,6 +1407,30 @@ async fn render_record_page(
                 .map(|m| {
                     m.iter()
                         .map(|(k, v)| {
+                            if k == "shared_with" {
+                                let side = |x: Option<&Value>| {
+                                    x.filter(|x| !x.is_null())
+                                        .map(|x| {
+                                            format!(
+                                                "{} ({})",
+                                                x.get("name").and_then(Value::as_str).unwrap_or(""),
+                                                loc.t(&format!(
+                                                    "share-access-{}",
+                                                    x.get("access")
+                                                        .and_then(Value::as_str)
+                                                        .unwrap_or("read")
+                                                ))
+                                            )
+                                        })
+                                        .unwrap_or_else(|| "—".into())
+                                };
+                                return format!(
+                                    "{}: {} → {}",
+                                    loc.t("share-title"),
+                                    side(v.get(0)),
+                                    side(v.get(1))
+                                );
+                            }
                             let label = match k.strip_prefix("custom.") {
                                 Some(ck) => customs
                                     .iter()
@@ -1430,6 +1463,7 @@ async fn render_record_page(
     let doc = super::documents::doc_panel(&s, &c, &r, doc_error).await;
     let balance = super::documents::balance_panel(&s, &c, &r).await;
     let dups = super::dedup::dup_links(&s, &c, &r).await;
+    let shares = super::access::shares_panel(&s, &c, &r).await;
     let merged = params
         .iter()
         .find(|(k, _)| k == "merged")
@@ -1460,6 +1494,7 @@ async fn render_record_page(
         balance,
         dups,
         merged,
+        shares,
         can_convert: def.object == ObjectType::Lead
             && r.allows(&c.actor, Action::Write)
             && r.fields.get("status").and_then(serde_json::Value::as_str) != Some("converted"),
@@ -1677,7 +1712,9 @@ fn custom_form_value(v: &Value) -> String {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_inputs(
+    actor: &hamkor_store::Actor,
     loc: &Loc,
     def: &ObjectDef,
     customs: &[CustomFieldDef],
@@ -1698,7 +1735,7 @@ fn build_inputs(
             .map(|e| loc.field_error(e))
     };
     let mut out = Vec::new();
-    for f in def.fields.iter().filter(|f| form_field(def, f)) {
+    for f in def.fields.iter().filter(|f| form_field(actor, def, f)) {
         let (input_type, multiline, options, hint) = match f.kind {
             FieldKind::LongText => ("text", true, vec![], String::new()),
             FieldKind::Date => ("date", false, vec![], String::new()),
@@ -1956,6 +1993,7 @@ async fn form_page(
     };
     let interests = active_interests(&s).await;
     let fields = build_inputs(
+        &c.actor,
         &loc,
         def,
         &customs,
@@ -2047,12 +2085,20 @@ fn dup_check_url(def: &ObjectDef) -> String {
 
 /// Is the field edited in the record form? Not what the system sets, nor a task's
 /// status (moved with its own buttons, by the rules of who may move it).
-fn form_field(def: &ObjectDef, f: &hamkor_domain::objects::FieldDef) -> bool {
-    !(f.read_only || (def.object == ObjectType::Task && f.name == "status"))
+/// Is this field an input of the form (for this actor: not one their role may not set)?
+fn form_field(
+    actor: &hamkor_store::Actor,
+    def: &ObjectDef,
+    f: &hamkor_domain::objects::FieldDef,
+) -> bool {
+    !(f.read_only
+        || (def.object == ObjectType::Task && f.name == "status")
+        || actor.field_mode(def.object, f.name).is_some())
 }
 
 /// Turns a submitted form into the JSON body the API would take.
 fn form_to_body(
+    actor: &hamkor_store::Actor,
     loc: &Loc,
     def: &ObjectDef,
     customs: &[CustomFieldDef],
@@ -2072,7 +2118,7 @@ fn form_to_body(
             .collect()
     };
     let mut body = Map::new();
-    for f in def.fields.iter().filter(|f| form_field(def, f)) {
+    for f in def.fields.iter().filter(|f| form_field(actor, def, f)) {
         if matches!(
             f.kind,
             FieldKind::Users | FieldKind::Refs(_) | FieldKind::Picklist(_)
@@ -2201,7 +2247,7 @@ async fn save(
         .as_ref()
         .map(|r| r.accounts.as_slice())
         .or(id.as_ref().map(|_| &[][..]));
-    let body = form_to_body(&loc, def, &customs, &form.fields, links);
+    let body = form_to_body(&c.actor, &loc, def, &customs, &form.fields, links);
     let result = match &id {
         Some(raw) => {
             let Ok(rid) = raw.parse::<Id>() else {
@@ -2225,7 +2271,9 @@ async fn save(
             let users = s.app.users().await.unwrap_or_default();
             let values = |name: &str| get(name).to_string();
             let interests = active_interests(&s).await;
-            let fields = build_inputs(&loc, def, &customs, &values, &errors, &users, &interests);
+            let fields = build_inputs(
+                &c.actor, &loc, def, &customs, &values, &errors, &users, &interests,
+            );
             let frame = Frame::for_caller(c);
             let page = FormPage {
                 loc,

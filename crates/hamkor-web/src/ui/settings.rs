@@ -14,6 +14,7 @@ use hamkor_app::AppError;
 use hamkor_app::custom_fields::CustomFieldRequest;
 use hamkor_domain::ObjectType;
 use hamkor_domain::custom::CustomKind;
+use hamkor_domain::objects::ObjectDef;
 use hamkor_store::users::User;
 
 pub fn routes() -> Router<AppState> {
@@ -23,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/interests", post(add_interest))
         .route("/settings/interests/state", post(set_interest_state))
         .route("/settings/roles", get(roles_page).post(save_roles))
+        .route("/settings/roles/fields", post(save_field_rule))
         .route("/settings/tokens", get(tokens_page).post(create_token))
         .route("/settings/users", get(users_page).post(add_user))
         .route("/settings/password", post(change_password))
@@ -294,6 +296,13 @@ struct RolesPage {
     headers: Vec<String>,
     rows: Vec<RoleRow>,
     scopes: Vec<(String, String)>,
+    /// Field rules as they are: (role label, field label, mode label, form value
+    /// `role|object|field`).
+    field_rules: Vec<(String, String, String, String)>,
+    /// Choices of the field rule form: roles (not the administrator), fields as
+    /// `object|field`.
+    rule_roles: Vec<(String, String)>,
+    rule_fields: Vec<(String, String)>,
     error: Option<String>,
 }
 
@@ -367,9 +376,78 @@ async fn roles_view(s: &AppState, c: &Caller, error: Option<String>) -> Response
             .iter()
             .map(|s| (s.to_string(), loc.t(&format!("scope-{s}"))))
             .collect(),
+        field_rules: roles
+            .iter()
+            .flat_map(|r| {
+                r.fields.iter().flat_map(move |(o, m)| {
+                    m.iter().map(move |(f, mode)| {
+                        let def =
+                            ObjectDef::get(ObjectType::parse(o).unwrap_or(ObjectType::Account));
+                        (
+                            loc.t(&format!("role-{}", r.role.as_str())),
+                            format!(
+                                "{} · {}",
+                                loc.t(&format!("kind-{o}")),
+                                super::records::field_label(&loc, def, f)
+                            ),
+                            loc.t(&format!("field-mode-{mode}")),
+                            format!("{}|{o}|{f}", r.role.as_str()),
+                        )
+                    })
+                })
+            })
+            .collect(),
+        rule_roles: hamkor_domain::Role::ALL
+            .iter()
+            .filter(|r| !r.is_admin())
+            .map(|r| {
+                (
+                    r.as_str().to_string(),
+                    loc.t(&format!("role-{}", r.as_str())),
+                )
+            })
+            .collect(),
+        rule_fields: hamkor_domain::objects::OBJECTS
+            .iter()
+            .flat_map(|d| {
+                d.fields.iter().map(move |f| {
+                    (
+                        format!("{}|{}", d.object.as_str(), f.name),
+                        format!(
+                            "{} · {}",
+                            loc.t(&format!("kind-{}", d.object.as_str())),
+                            super::records::field_label(&loc, d, f.name)
+                        ),
+                    )
+                })
+            })
+            .collect(),
         error,
     };
     (status, render(&page)).into_response()
+}
+
+/// One field rule from the roles page: `role`, `field` as `object|field` (or `rule` as
+/// `role|object|field` to show it again), `mode`.
+async fn save_field_rule(State(s): State<AppState>, form: UiForm) -> Response {
+    let c = &form.caller;
+    let (role, object, field) = match form.get("rule").split('|').collect::<Vec<_>>()[..] {
+        [r, o, f] => (r.to_string(), o.to_string(), f.to_string()),
+        _ => match form.get("field").split_once('|') {
+            Some((o, f)) => (form.get("role").to_string(), o.to_string(), f.to_string()),
+            None => (form.get("role").to_string(), String::new(), String::new()),
+        },
+    };
+    let mode = form.get("mode").to_string();
+    match s
+        .app
+        .set_field_rules(&c.actor, &role, &[(object, field, mode)])
+        .await
+    {
+        Ok(()) => Redirect::to("/settings/roles#field-rules").into_response(),
+        Err(AppError::Forbidden) => forbidden(c),
+        Err(e) => super::records::app_error_page(c, e),
+    }
 }
 
 async fn roles_page(State(s): State<AppState>, UiUser(c): UiUser) -> Response {

@@ -34,6 +34,7 @@ async fn serve(app: App) -> String {
             base_url: base.clone(),
             max_upload_bytes: 1 << 20,
             trusted_proxies: Vec::new(),
+            max_concurrent_requests: hamkor_web::overload::DEFAULT_MAX_CONCURRENT_REQUESTS,
         },
     );
     tokio::spawn(async move {

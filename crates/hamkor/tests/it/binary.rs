@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-fn hamkor(db: &str) -> Command {
+pub(crate) fn hamkor(db: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_hamkor"));
     c.env("HAMKOR_DATABASE_URL", db)
         .env("HAMKOR_CONFIG", "/nonexistent/hamkor.toml")
@@ -20,7 +20,7 @@ fn hamkor(db: &str) -> Command {
     c
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -29,7 +29,7 @@ fn free_port() -> u16 {
 }
 
 /// Starts `serve` and collects its output up to the "listening" line.
-async fn start(db: &str, extra: &[&str]) -> (Child, Vec<String>, String) {
+pub(crate) async fn start(db: &str, extra: &[&str]) -> (Child, Vec<String>, String) {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut child = hamkor(db)
@@ -57,7 +57,7 @@ async fn start(db: &str, extra: &[&str]) -> (Child, Vec<String>, String) {
     (child, out, format!("http://{listen}"))
 }
 
-async fn stop(mut child: Child) {
+pub(crate) async fn stop(mut child: Child) {
     let pid = child.id().expect("pid") as i32;
     // SIGTERM: a graceful stop that exits 0.
     let _ = std::process::Command::new("kill")

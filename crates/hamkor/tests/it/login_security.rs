@@ -390,7 +390,14 @@ async fn administrators_read_the_audit_log_and_nobody_changes_it(t: TestApp) {
     .await;
     assert_eq!(created.len(), 1);
     assert_eq!(created[0]["user_id"], t.id("sales_a2").as_str());
-    let today = chrono::Utc::now().date_naive();
+    // Dates are days in the administrator's time zone (Tashkent's is 5 hours ahead of
+    // UTC: from 19:00 UTC it is already tomorrow there).
+    let zone: chrono_tz::Tz = t.get("admin", "/api/v1/users/me").await.1["time_zone"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
     let tomorrow = today.succ_opt().unwrap();
     assert_eq!(
         audit(&t, &format!("action=login&from={today}&to={today}"))

@@ -91,6 +91,7 @@ pub fn web_config(base: &str) -> hamkor_web::WebConfig {
         // Small, so the tests can send a file over the limit.
         max_upload_bytes: 100_000,
         trusted_proxies: Vec::new(),
+        max_concurrent_requests: hamkor_web::overload::DEFAULT_MAX_CONCURRENT_REQUESTS,
     }
 }
 
@@ -179,7 +180,18 @@ impl TestApp {
 
     /// [`TestApp::another_server`] with other web settings (trusted proxies, say).
     pub async fn another_server_with(&self, config: hamkor_web::WebConfig) -> String {
-        let db = Db::connect(&self.db_url)
+        self.another_server_opts(config, hamkor_store::DbOptions::default())
+            .await
+    }
+
+    /// [`TestApp::another_server_with`] with its own database pools' settings (shorter
+    /// waits, a smaller pool).
+    pub async fn another_server_opts(
+        &self,
+        config: hamkor_web::WebConfig,
+        options: hamkor_store::DbOptions,
+    ) -> String {
+        let db = Db::open(&self.db_url, options)
             .await
             .expect("open database again");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

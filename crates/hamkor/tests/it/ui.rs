@@ -6,14 +6,20 @@ use crate::support::{PASSWORD, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 
-struct Session<'a> {
+pub(crate) struct Session<'a> {
     t: &'a TestApp,
     cookie: String,
     csrf: String,
 }
 
 impl<'a> Session<'a> {
-    async fn new(t: &'a TestApp, persona: &str) -> Session<'a> {
+    pub(crate) fn cookie(&self) -> &str {
+        &self.cookie
+    }
+    pub(crate) fn csrf(&self) -> &str {
+        &self.csrf
+    }
+    pub(crate) async fn new(t: &'a TestApp, persona: &str) -> Session<'a> {
         let cookie = login(t, &format!("{persona}@test.hamkor.uz"), PASSWORD)
             .await
             .expect("login");
@@ -31,7 +37,7 @@ impl<'a> Session<'a> {
         let csrf = html[at..].split('"').next().unwrap().to_string();
         Session { t, cookie, csrf }
     }
-    async fn get(&self, path: &str) -> (StatusCode, String) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, String) {
         let r = self
             .t
             .client
@@ -42,7 +48,7 @@ impl<'a> Session<'a> {
             .unwrap();
         (r.status(), r.text().await.unwrap())
     }
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+    pub(crate) async fn post(&self, path: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
         let mut f: Vec<(&str, &str)> = vec![("_csrf", self.csrf.as_str())];
         f.extend_from_slice(form);
         let r = self
