@@ -6,7 +6,7 @@
 # type, header or body outside the description.
 #
 # Usage: scripts/schemathesis.sh [--long]
-#   (default)  short mode, what CI runs: a few examples per operation, a few minutes.
+#   (default)  short mode, what CI runs: 5 examples per operation, under a minute here.
 #   --long     many more examples per operation (SCHEMATHESIS_MODE=long does the same).
 # Settings (environment):
 #   EXAMPLES=N          examples per operation in the fuzzing phase (short 5, long 200)
@@ -14,7 +14,9 @@
 #   DATABASE=URL        a PostgreSQL server URL (postgres://user@host:port/db) whose user may
 #                       CREATE DATABASE: the run uses a new database there (psql needed)
 #                       instead of a fresh SQLite file. Not dropped afterwards.
-#   PROFILE=dev|release the build (short: dev, which CI has built already; long: release)
+#   PROFILE=dev|release the build (short: dev; long: release)
+#   HAMKOR_BIN=PATH     a hamkor binary to use instead of building one (CI: the one cargo
+#                       test built, whose dependencies' features differ from a plain build)
 #   SCHEMATHESIS_VENV   where the venv lives (default ~/.cache/hamkor/schemathesis-<version>)
 #   KEEP=1              keep the work directory (server log, reports) when it passes too
 # Needs python3 with venv and pip (Debian: python3-venv), curl, and the Rust toolchain.
@@ -45,16 +47,21 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$reqs"
 fi
 
-log "building hamkor ($profile)"
-if [ "$profile" = release ]; then
-  cargo build --locked --release -p hamkor --quiet
-  dir=release
+if [ -n "${HAMKOR_BIN:-}" ]; then
+  bin=$(cd "$(dirname "$HAMKOR_BIN")" && pwd)/$(basename "$HAMKOR_BIN")
+  log "using $bin"
 else
-  cargo build --locked -p hamkor --quiet
-  dir=debug
+  log "building hamkor ($profile)"
+  if [ "$profile" = release ]; then
+    cargo build --locked --release -p hamkor --quiet
+    dir=release
+  else
+    cargo build --locked -p hamkor --quiet
+    dir=debug
+  fi
+  target=${CARGO_TARGET_DIR:-target}
+  bin="$(cd "$target" && pwd)/$dir/hamkor"
 fi
-target=${CARGO_TARGET_DIR:-target}
-bin="$(cd "$target" && pwd)/$dir/hamkor"
 
 work=$(mktemp -d /tmp/hamkor-schemathesis.XXXXXX)
 pid=""

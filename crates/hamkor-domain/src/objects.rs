@@ -477,8 +477,10 @@ pub static DEAL: ObjectDef = ObjectDef {
         f("title", FieldKind::Text { max: 200 }).required().column(),
         f("account_id", FieldKind::Ref(ObjectType::Account)).column(),
         f("contact_id", FieldKind::Ref(ObjectType::Contact)),
-        f("pipeline_id", FieldKind::Lookup(Lookup::Pipeline)),
-        f("stage_id", FieldKind::Lookup(Lookup::Stage)).column(),
+        f("pipeline_id", FieldKind::Lookup(Lookup::Pipeline)).not_null(),
+        f("stage_id", FieldKind::Lookup(Lookup::Stage))
+            .not_null()
+            .column(),
         f("status", FieldKind::Choice(DEAL_STATUSES))
             .not_null()
             .column(),
