@@ -2503,24 +2503,17 @@ impl App {
         Ok(made)
     }
 
-    /// An account the actor may see with exactly this name.
+    /// An account the actor may see with exactly this name (the oldest of several).
     async fn account_by_name(
         &self,
         ex: &mut impl Exec,
         actor: &Actor,
         name: &str,
     ) -> AppResult<Option<Id>> {
-        let def = &hamkor_domain::objects::ACCOUNT;
-        let mut q =
-            Sql::new("SELECT t.id FROM accounts t WHERE t.deleted_at IS NULL AND t.name = ");
-        q.bind(name.to_string());
-        records::push_read_scope(&mut q, actor, def);
-        // No ORDER BY: SQLite would walk the id index instead of seeking by name.
-        q.push(" LIMIT 1");
-        Ok(match ex.fetch_optional(&q).await? {
-            Some(r) => Some(r.req_id("id")?),
-            None => None,
-        })
+        Ok(self
+            .accounts_by_name(ex, actor, vec![name.to_string()])
+            .await?
+            .remove(name))
     }
 
     /// Accounts the actor may see with exactly these names (of several with one name, the

@@ -20,19 +20,21 @@ fn details(pairs: &[(&str, Value)]) -> Map<String, Value> {
 }
 
 impl App {
-    /// The shares of a record the actor may read (`NotFound` otherwise).
+    /// The shares of a record the actor may read (`NotFound` otherwise), and whether the
+    /// actor may change them, from one read of the record.
     pub async fn record_shares(
         &self,
         actor: &Actor,
         def: &ObjectDef,
         id: Id,
-    ) -> AppResult<Vec<Share>> {
+    ) -> AppResult<(Vec<Share>, bool)> {
         if !shareable(def.object) {
             return Err(AppError::NotFound);
         }
         let record = self.get_record(actor, def, id).await?;
         let mut db = self.db.clone();
-        Ok(shares::list(&mut db, def.object, record.id).await?)
+        let list = shares::list(&mut db, def.object, record.id).await?;
+        Ok((list, record.allows_by_owner(actor, Action::Write)))
     }
 
     /// May the actor share this record (and end its shares)? Those who may edit it by

@@ -191,14 +191,9 @@ async fn list_shares(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let list = s
+    let (list, may) = s
         .app
         .record_shares(&c.actor, def, id)
-        .await
-        .map_err(app_err(&c))?;
-    let may = s
-        .app
-        .may_share(&c.actor, def, id)
         .await
         .map_err(app_err(&c))?;
     let items: Vec<Value> = list.iter().map(share_json).collect();
@@ -265,7 +260,7 @@ async fn add_share(
         .share_record(&c.actor, def, id, target, access)
         .await
         .map_err(app_err(&c))?;
-    let list = s
+    let (list, _) = s
         .app
         .record_shares(&c.actor, def, id)
         .await

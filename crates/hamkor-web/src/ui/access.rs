@@ -171,8 +171,7 @@ pub async fn shares_panel(s: &AppState, c: &Caller, r: &Record) -> Option<Shares
         return None;
     }
     let loc = c.loc;
-    let list = s.app.record_shares(&c.actor, def, r.id).await.ok()?;
-    let may = s.app.may_share(&c.actor, def, r.id).await.unwrap_or(false);
+    let (list, may) = s.app.record_shares(&c.actor, def, r.id).await.ok()?;
     if list.is_empty() && !may {
         return None;
     }
