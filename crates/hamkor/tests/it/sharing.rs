@@ -643,3 +643,63 @@ async fn field_rules(t: TestApp) {
     assert!(log.to_string().contains("field_rules_changed"), "{log}");
 }
 both!(field_rules);
+
+/// The pages of the access model refuse those without the right, and change nothing.
+async fn access_pages_refuse_outsiders(t: TestApp) {
+    use crate::ui::Session;
+    let c = t
+        .contact("admin", "sales_a1", json!({"last_name": "Paged"}))
+        .await;
+    let sales_b = Session::new(&t, "sales_b").await;
+    let teams = t.get("admin", "/api/v1/teams").await.1;
+    let roles = t.get("admin", "/api/v1/roles").await.1;
+    let (s, _) = sales_b.get("/settings/teams").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = sales_b
+        .post("/settings/teams", &[("name", "Mine"), ("parent_id", "")])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = sales_b
+        .post(
+            "/settings/roles/fields",
+            &[
+                ("role", "sales"),
+                ("field", "account|tax_id"),
+                ("mode", "hidden"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let with = format!("user:{}", t.id("sales_b"));
+    let (s, _) = sales_b
+        .post(
+            &format!("/contacts/{c}/shares"),
+            &[("with", with.as_str()), ("access", "edit")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("admin", "/api/v1/teams").await.1, teams);
+    assert_eq!(t.get("admin", "/api/v1/roles").await.1, roles);
+    assert_eq!(
+        t.get("admin", &format!("/api/v1/contacts/{c}/shares"))
+            .await
+            .1["items"],
+        json!([])
+    );
+    // The owner shares it from the record page.
+    let owner = Session::new(&t, "sales_a1").await;
+    let (s, _) = owner
+        .post(
+            &format!("/contacts/{c}/shares"),
+            &[("with", with.as_str()), ("access", "read")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+    let (s, html) = owner.get(&format!("/contacts/{c}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("id=\"shares\"") && html.contains("sales_b"),
+        "{html}"
+    );
+}
+both!(access_pages_refuse_outsiders);
