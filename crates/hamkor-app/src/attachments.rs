@@ -60,15 +60,7 @@ impl App {
             "attachments".into(),
             json!([Value::Null, format!("{} ({} bytes)", meta.name, meta.size)]),
         );
-        audit::record(
-            &mut tx,
-            def.object,
-            record,
-            "attach",
-            Some(actor.user_id),
-            changes,
-        )
-        .await?;
+        audit::record(&mut tx, def.object, record, "attach", actor, changes).await?;
         tx.commit().await?;
         Ok(meta)
     }
@@ -113,7 +105,7 @@ impl App {
             meta.object,
             meta.record_id,
             "detach",
-            Some(actor.user_id),
+            actor,
             changes,
         )
         .await?;

@@ -501,28 +501,12 @@ impl App {
         let mut changes = Map::new();
         changes.insert("merged_ids".into(), json!([null, ids]));
         changes.insert("merge_id".into(), json!([null, merge_id.to_string()]));
-        audit::record(
-            &mut tx,
-            def.object,
-            survivor_id,
-            "merge",
-            Some(actor.user_id),
-            changes,
-        )
-        .await?;
+        audit::record(&mut tx, def.object, survivor_id, "merge", actor, changes).await?;
         for m in merged_ids {
             let mut changes = Map::new();
             changes.insert("merged_into".into(), json!([null, survivor_id.to_string()]));
             changes.insert("merge_id".into(), json!([null, merge_id.to_string()]));
-            audit::record(
-                &mut tx,
-                def.object,
-                *m,
-                "merge",
-                Some(actor.user_id),
-                changes,
-            )
-            .await?;
+            audit::record(&mut tx, def.object, *m, "merge", actor, changes).await?;
         }
         let survivor = records::get(&mut tx, actor, def, survivor_id).await?;
         tx.commit().await?;
@@ -592,7 +576,7 @@ impl App {
             def.object,
             log.survivor_id,
             "merge_undo",
-            Some(actor.user_id),
+            actor,
             changes,
         )
         .await?;

@@ -890,8 +890,11 @@ impl App {
                 None
             }
         };
-        let hidden =
-            |source: &Source| matches!(source, Source::Core(f) if actor.hides(def.object, f.name));
+        let hidden = |source: &Source| match source {
+            Source::Core(f) => actor.hides(def.object, f.name),
+            Source::Custom(d) => actor.hides(def.object, &format!("custom.{}", d.key)),
+            _ => false,
+        };
         let columns = if req.columns.is_empty() {
             all_columns(def, &customs)
                 .into_iter()
@@ -959,15 +962,7 @@ impl App {
         changes.insert("complete".into(), json!(complete));
         changes.insert("via".into(), json!(plan.via));
         let mut tx = self.db.begin().await?;
-        audit::record(
-            &mut tx,
-            plan.def.object,
-            plan.id,
-            "export",
-            Some(actor.user_id),
-            changes,
-        )
-        .await?;
+        audit::record(&mut tx, plan.def.object, plan.id, "export", actor, changes).await?;
         tx.commit().await?;
         let tail = result?;
         match tail {

@@ -676,6 +676,7 @@ impl App {
             team_id: None,
             role: Role::Administrator,
             overrides: Arc::default(),
+            origin: Arc::default(),
         };
         let customs = self.custom_fields(ObjectType::Lead).await?;
         let lead = records::create(&mut tx, &acting, &LEAD, input, &customs).await?;

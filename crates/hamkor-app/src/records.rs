@@ -497,11 +497,13 @@ pub(crate) fn hidden_in_query(actor: &Actor, def: &ObjectDef, q: &ListQuery) -> 
         .map(|f| &f.field)
         .chain(q.sort.iter().map(|k| &k.field));
     for field in named {
-        if let FieldRef::Core(f) = field
-            && actor.hides(def.object, f.name)
-            && !errors.0.iter().any(|e| e.field == f.name)
-        {
-            errors.push(FieldError::new(f.name, "error-unknown-field"));
+        let name = match field {
+            FieldRef::Core(f) => f.name.to_string(),
+            FieldRef::Custom(d) => format!("custom.{}", d.key),
+            FieldRef::System(_) => continue,
+        };
+        if actor.hides(def.object, &name) && !errors.0.iter().any(|e| e.field == name) {
+            errors.push(FieldError::new(name, "error-unknown-field"));
         }
     }
     errors.into_result().map_err(AppError::from)

@@ -32,6 +32,7 @@ impl App {
                     team_id: None,
                     role,
                     overrides: overrides.clone(),
+                    origin: Default::default(),
                 };
                 let permissions = ObjectType::ALL
                     .into_iter()
@@ -135,6 +136,7 @@ impl App {
                 team_id: None,
                 role,
                 overrides: before.clone(),
+                origin: Default::default(),
             };
             let was = probe.scope(o, a);
             if was != s {
@@ -152,7 +154,7 @@ impl App {
                 "permissions_changed",
                 Some(actor.user_id),
                 None,
-                &hamkor_store::audit::Origin::default(),
+                &actor.origin,
                 changes,
             )
             .await?;
@@ -166,7 +168,8 @@ impl App {
 impl App {
     /// Hides fields or makes them read-only for a role: `(object, field, mode)` with mode
     /// `hidden`, `read_only` or `visible` (no rule), all or nothing. Fields are the object
-    /// type's own; the administrator role sees and sets everything.
+    /// type's own or its custom fields (`custom.key`); the administrator role sees and sets
+    /// everything.
     pub async fn set_field_rules(
         &self,
         actor: &Actor,
@@ -191,10 +194,22 @@ impl App {
                 continue;
             };
             let def = hamkor_domain::objects::ObjectDef::get(o);
-            if def.field(field).is_none() {
-                errors.push(FieldError::new(key, "error-unknown-field"));
-                continue;
-            }
+            let name = match field.strip_prefix("custom.") {
+                Some(k) => {
+                    if !self.custom_fields(o).await?.iter().any(|d| d.key == k) {
+                        errors.push(FieldError::new(key, "error-unknown-field"));
+                        continue;
+                    }
+                    field.clone()
+                }
+                None => match def.field(field) {
+                    Some(f) => f.name.to_string(),
+                    None => {
+                        errors.push(FieldError::new(key, "error-unknown-field"));
+                        continue;
+                    }
+                },
+            };
             let m = match mode.as_str() {
                 "visible" => None,
                 other => match FieldMode::parse(other) {
@@ -208,7 +223,7 @@ impl App {
                     }
                 },
             };
-            parsed.push((o, def.field(field).map(|f| f.name).unwrap_or_default(), m));
+            parsed.push((o, name, m));
         }
         errors.into_result()?;
         let mut tx = self.db.begin().await?;
@@ -227,7 +242,7 @@ impl App {
                 "field_rules_changed",
                 Some(actor.user_id),
                 None,
-                &hamkor_store::audit::Origin::default(),
+                &actor.origin,
                 details,
             )
             .await?;

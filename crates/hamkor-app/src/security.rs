@@ -232,6 +232,42 @@ impl App {
         let mut db = self.db.clone();
         Ok(audit::search(&mut db, filter, limit.clamp(1, 500)).await?)
     }
+
+    /// Records a refused request (403) in the audit log: who (none before login), from
+    /// where, the method and path (never the query string or body, which may hold
+    /// secrets), and how many refusals of the same caller were left out before it (see the
+    /// web layer's throttle).
+    pub async fn audit_refusal(
+        &self,
+        user: Option<Id>,
+        origin: &Origin,
+        method: &str,
+        path: &str,
+        suppressed: u32,
+    ) -> AppResult<()> {
+        let mut details = serde_json::Map::new();
+        details.insert("method".into(), method.into());
+        details.insert(
+            "path".into(),
+            path.chars().take(300).collect::<String>().into(),
+        );
+        if suppressed > 0 {
+            details.insert("suppressed".into(), suppressed.into());
+        }
+        let mut tx = self.db.begin().await?;
+        audit::event(
+            &mut tx,
+            "request",
+            "access_denied",
+            user,
+            None,
+            origin,
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

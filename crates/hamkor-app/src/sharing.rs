@@ -6,7 +6,7 @@ use crate::{App, AppError, AppResult};
 use hamkor_domain::objects::ObjectDef;
 use hamkor_domain::{Action, FieldError, Id};
 use hamkor_store::access::{ShareAccess, shareable};
-use hamkor_store::audit::{self, Origin};
+use hamkor_store::audit;
 use hamkor_store::shares::{self, Share, ShareTarget};
 use hamkor_store::users::{self, Team};
 use hamkor_store::{Actor, StoreError};
@@ -84,15 +84,7 @@ impl App {
             "shared_with".into(),
             json!([Value::Null, {key: who.to_string(), "name": name, "access": access.as_str()}]),
         );
-        audit::record(
-            &mut tx,
-            def.object,
-            id,
-            "share",
-            Some(actor.user_id),
-            changes,
-        )
-        .await?;
+        audit::record(&mut tx, def.object, id, "share", actor, changes).await?;
         tx.commit().await?;
         self.invalidate_policy();
         Ok(share)
@@ -121,15 +113,7 @@ impl App {
             "shared_with".into(),
             json!([{"user_id": before.user_id, "team_id": before.team_id, "name": before.name, "access": before.access}, Value::Null]),
         );
-        audit::record(
-            &mut tx,
-            def.object,
-            id,
-            "unshare",
-            Some(actor.user_id),
-            changes,
-        )
-        .await?;
+        audit::record(&mut tx, def.object, id, "unshare", actor, changes).await?;
         tx.commit().await?;
         self.invalidate_policy();
         Ok(())
@@ -165,7 +149,7 @@ impl App {
             "team_created",
             Some(actor.user_id),
             Some(team.id),
-            &Origin::default(),
+            &actor.origin,
             details(&[("name", json!(name)), ("parent_id", json!(parent))]),
         )
         .await?;
@@ -214,7 +198,7 @@ impl App {
             "team_changed",
             Some(actor.user_id),
             Some(id),
-            &Origin::default(),
+            &actor.origin,
             details(&[
                 ("name", json!([before.name, name])),
                 ("parent_id", json!([before.parent_id, parent])),

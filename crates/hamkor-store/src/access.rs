@@ -122,6 +122,9 @@ pub struct Actor {
     pub team_id: Option<Id>,
     pub role: Role,
     pub overrides: Arc<PolicyOverrides>,
+    /// Where the request acting for this user came from (none from the shell or a job):
+    /// written with the audit entries the actor causes.
+    pub origin: Arc<crate::audit::Origin>,
 }
 
 impl Actor {
@@ -196,9 +199,28 @@ impl Actor {
             .copied()
     }
 
-    /// Is this field of `object` hidden from the actor?
+    /// Is this field of `object` hidden from the actor? Custom fields are named
+    /// `custom.key`.
     pub fn hides(&self, object: ObjectType, field: &str) -> bool {
         self.field_mode(object, field) == Some(FieldMode::Hidden)
+    }
+
+    /// The keys of `object`'s custom fields hidden from the actor.
+    pub fn hidden_custom(&self, object: ObjectType) -> Vec<&str> {
+        if self.is_admin() {
+            return Vec::new();
+        }
+        let mut keys: Vec<&str> = self
+            .overrides
+            .fields
+            .get(&(self.role.as_str().to_string(), object))
+            .into_iter()
+            .flatten()
+            .filter(|(_, m)| **m == FieldMode::Hidden)
+            .filter_map(|(f, _)| f.strip_prefix("custom."))
+            .collect();
+        keys.sort_unstable();
+        keys
     }
 
     /// May this actor list records of `object` at all: their role reads some, or some are
@@ -342,10 +364,7 @@ pub fn push_record_scope(
     id_col: &'static str,
     owner_col: &'static str,
 ) {
-    let shares = action != Action::Delete
-        && actor.scope(object, action) != Scope::All
-        && actor.has_shares(object);
-    if !shares {
+    if !shares_widen(actor, object, action) {
         push_scope(sql, actor, object, action, owner_col);
         return;
     }
@@ -356,9 +375,17 @@ pub fn push_record_scope(
     sql.push("))");
 }
 
+/// Do shares reach further than the actor's scope for `action` on `object`: some records
+/// are shared with them, the scope is not `all`, and the action is one a share gives?
+pub fn shares_widen(actor: &Actor, object: ObjectType, action: Action) -> bool {
+    action != Action::Delete
+        && actor.scope(object, action) != Scope::All
+        && actor.has_shares(object)
+}
+
 /// `SELECT record_id FROM record_shares …`: the records of `object` shared with the actor
 /// or a team of theirs (to edit, if `edit`).
-fn push_shared_ids(sql: &mut Sql, actor: &Actor, object: ObjectType, edit: bool) {
+pub(crate) fn push_shared_ids(sql: &mut Sql, actor: &Actor, object: ObjectType, edit: bool) {
     sql.push("SELECT s.record_id FROM record_shares s WHERE s.object = ")
         .bind(object.as_str())
         .push(" AND (s.user_id = ")

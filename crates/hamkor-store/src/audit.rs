@@ -20,25 +20,55 @@ pub struct AuditEntry {
     pub changes: Value,
 }
 
-/// Records one change. `changes` maps each field to `[before, after]`.
-pub async fn record(
+/// Who caused an audit entry: the user (none for the system) and, for a request, where it
+/// came from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Who<'a> {
+    pub user_id: Option<Id>,
+    pub origin: Option<&'a Origin>,
+}
+
+impl<'a> From<&'a crate::access::Actor> for Who<'a> {
+    fn from(a: &'a crate::access::Actor) -> Self {
+        Who {
+            user_id: Some(a.user_id),
+            origin: Some(&a.origin),
+        }
+    }
+}
+
+impl From<Option<Id>> for Who<'_> {
+    fn from(user_id: Option<Id>) -> Self {
+        Who {
+            user_id,
+            origin: None,
+        }
+    }
+}
+
+/// Records one change. `changes` maps each field to `[before, after]`. `who` is an
+/// [`Actor`](crate::access::Actor) (its user and the request's address and user agent) or
+/// just a user id.
+pub async fn record<'a>(
     ex: &mut impl Exec,
     object: ObjectType,
     record_id: Id,
     action: &str,
-    user_id: Option<Id>,
+    who: impl Into<Who<'a>>,
     changes: Map<String, Value>,
 ) -> Result<(), StoreError> {
-    let q = Sql::new("INSERT INTO audit_log (id, object, record_id, action, user_id, at, changes) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .arg(Id::new())
-        .arg(object.as_str())
-        .arg(record_id)
-        .arg(action)
-        .arg(user_id)
-        .arg(Timestamp::now())
-        .arg(crate::Arg::Json(Some(Value::Object(changes))));
-    ex.execute(&q).await?;
-    Ok(())
+    let who = who.into();
+    let origin = who.origin.cloned().unwrap_or_default();
+    insert(
+        ex,
+        object.as_str(),
+        Some(record_id),
+        action,
+        who.user_id,
+        &origin,
+        changes,
+    )
+    .await
 }
 
 /// A record's history, newest first. The caller must already have checked that the
@@ -98,7 +128,7 @@ pub async fn security(
 
 /// Records an administrator's or a system event about something other than a record:
 /// `object` `user` (account security), `role` (rights and field rules), `team` (the team
-/// tree). Never pass secrets in `details`.
+/// tree), `request` (a refused request). Never pass secrets in `details`.
 pub async fn event(
     ex: &mut impl Exec,
     object: &'static str,
@@ -108,12 +138,24 @@ pub async fn event(
     origin: &Origin,
     details: Map<String, Value>,
 ) -> Result<(), StoreError> {
+    insert(ex, object, subject, action, actor, origin, details).await
+}
+
+async fn insert(
+    ex: &mut impl Exec,
+    object: &str,
+    subject: Option<Id>,
+    action: &str,
+    actor: Option<Id>,
+    origin: &Origin,
+    details: Map<String, Value>,
+) -> Result<(), StoreError> {
     let q = Sql::new(
         "INSERT INTO audit_log (id, object, record_id, action, user_id, at, changes, ip, user_agent) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .arg(Id::new())
-    .arg(object)
+    .arg(object.to_string())
     .arg(subject)
     .arg(action)
     .arg(actor)

@@ -347,6 +347,32 @@ pub fn push_in(sql: &mut Sql, b: Backend, values: Vec<crate::Arg>) {
     }
 }
 
+/// `column` (a JSON object) without `keys`: SQLite's `json_remove`, PostgreSQL's `-`. The
+/// keys are bound, never written into the statement.
+pub fn push_json_without_keys(sql: &mut Sql, b: Backend, column: &'static str, keys: &[&str]) {
+    if keys.is_empty() {
+        sql.push(column);
+        return;
+    }
+    match b {
+        Backend::Sqlite => {
+            sql.push("json_remove(").push(column);
+            for k in keys {
+                // A quoted path: a key is taken as it is, whatever its characters.
+                sql.push(", ").bind(format!("$.\"{}\"", k.replace('"', "")));
+            }
+            sql.push(")");
+        }
+        Backend::Postgres => {
+            sql.push("(").push(column);
+            for k in keys {
+                sql.push(" - CAST(").bind(k.to_string()).push(" AS TEXT)");
+            }
+            sql.push(")");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::fts_query;

@@ -673,8 +673,43 @@ impl ListQuery {
         }
     }
 
+    /// `ORDER BY s0, s1, …`: the order of [`push_order`](Self::push_order) by the selected
+    /// sort columns (for a query over the union of two ordered queries).
+    pub(crate) fn push_order_by_aliases(&self, sql: &mut Sql) {
+        sql.push(" ORDER BY ");
+        for (i, (_, desc)) in self.keys().iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.push(SORT_COLUMNS[i]);
+            sql.push(if *desc { " DESC" } else { " ASC" });
+        }
+    }
+
     /// The cursor continuing after `row`.
     pub(crate) fn cursor_after(&self, row: &crate::db::Row) -> Result<String, crate::StoreError> {
+        let values = self.cursor_values(row)?;
+        let bytes =
+            serde_json::to_vec(&values).map_err(|e| crate::StoreError::Decode(e.to_string()))?;
+        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Continues this query after `row` (a list reading on past rows it did not keep).
+    pub(crate) fn set_cursor_after(
+        &mut self,
+        row: &crate::db::Row,
+    ) -> Result<(), crate::StoreError> {
+        self.cursor = Some(self.cursor_values(row)?);
+        Ok(())
+    }
+
+    /// Starts this query from its first row.
+    pub(crate) fn clear_cursor(&mut self) {
+        self.cursor = None;
+    }
+
+    /// The sort keys' values of `row`, as a cursor holds them.
+    fn cursor_values(&self, row: &crate::db::Row) -> Result<Vec<Value>, crate::StoreError> {
         let mut values = Vec::new();
         for (i, (f, _)) in self.keys().iter().enumerate() {
             let col = SORT_COLUMNS[i];
@@ -694,9 +729,7 @@ impl ListQuery {
                 _ => row.text(col)?.map(Value::String).unwrap_or(Value::Null),
             });
         }
-        let bytes =
-            serde_json::to_vec(&values).map_err(|e| crate::StoreError::Decode(e.to_string()))?;
-        Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+        Ok(values)
     }
 }
 

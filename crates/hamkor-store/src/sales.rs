@@ -828,16 +828,8 @@ pub(crate) async fn create_stage_tasks(
             json!({"type": "deal", "id": deal.id.to_string()}),
         );
         let id = Id::new();
-        crate::records::insert_row(
-            tx,
-            &TASK,
-            id,
-            &input,
-            deal.owner_id,
-            actor.user_id,
-            actor.user_id,
-        )
-        .await?;
+        crate::records::insert_row(tx, &TASK, id, &input, deal.owner_id, actor.user_id, actor)
+            .await?;
         let task = crate::records::get_unscoped(tx, actor, &TASK, id).await?;
         crate::reminders::sync_task(tx, &task).await?;
     }

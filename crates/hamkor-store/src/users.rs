@@ -465,6 +465,7 @@ pub fn actor_for(user: &User, overrides: Arc<PolicyOverrides>) -> Actor {
         team_id: user.team_id,
         role: user.role,
         overrides,
+        origin: Arc::default(),
     }
 }
 

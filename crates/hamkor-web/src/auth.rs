@@ -5,6 +5,7 @@
 use crate::AppState;
 use crate::error::ApiError;
 use crate::i18n::{Lang, Loc};
+use crate::refusals::note_caller;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -188,7 +189,10 @@ async fn authenticate(
             .await
             .map_err(AuthFailure::from)?
             .ok_or(AuthFailure::Invalid)?;
-        let actor = app.actor(&user).await.map_err(AuthFailure::from)?;
+        let origin = origin_of(parts, state);
+        let mut actor = app.actor(&user).await.map_err(AuthFailure::from)?;
+        actor.origin = std::sync::Arc::new(origin.clone());
+        note_caller(parts, user.id);
         let loc = Loc::new(request_lang(&parts.headers, Some(&user))).in_zone(&user.time_zone);
         return Ok(Caller {
             user,
@@ -196,7 +200,7 @@ async fn authenticate(
             csrf: None,
             session_token: None,
             loc,
-            origin: origin_of(parts, state),
+            origin,
             must_enrol: false,
         });
     }
@@ -210,6 +214,7 @@ async fn authenticate(
         .await
         .map_err(AuthFailure::from)?
         .ok_or(AuthFailure::Invalid)?;
+    note_caller(parts, session.user.id);
     if !is_safe(&parts.method) {
         let cross_site = parts
             .headers
@@ -228,7 +233,9 @@ async fn authenticate(
             return Err(AuthFailure::Csrf);
         }
     }
-    let actor = app.actor(&session.user).await.map_err(AuthFailure::from)?;
+    let origin = origin_of(parts, state);
+    let mut actor = app.actor(&session.user).await.map_err(AuthFailure::from)?;
+    actor.origin = std::sync::Arc::new(origin.clone());
     let loc = Loc::new(request_lang(&parts.headers, Some(&session.user)))
         .in_zone(&session.user.time_zone);
     let must_enrol = !session.user.two_factor
@@ -242,7 +249,7 @@ async fn authenticate(
         csrf: Some(session.csrf_token),
         session_token: Some(token.to_string()),
         loc,
-        origin: origin_of(parts, state),
+        origin,
         must_enrol,
     })
 }

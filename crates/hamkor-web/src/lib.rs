@@ -9,6 +9,7 @@ pub mod files;
 pub mod i18n;
 pub mod ops;
 pub mod overload;
+pub mod refusals;
 pub mod ui;
 
 use axum::Router;
@@ -30,6 +31,8 @@ pub struct WebConfig {
     /// Requests served at once; one more is answered 503 with `Retry-After` at once
     /// (see [`overload`]).
     pub max_concurrent_requests: usize,
+    /// Refused requests written to the audit log per caller and minute (see [`refusals`]).
+    pub refusals_audited_per_minute: u32,
 }
 
 /// Shared by all handlers.
@@ -37,6 +40,8 @@ pub struct WebConfig {
 pub struct AppState {
     pub app: App,
     pub config: Arc<WebConfig>,
+    /// How many refused requests each caller has had audited this minute.
+    pub refusals: Arc<refusals::Throttle>,
 }
 
 impl AppState {
@@ -50,6 +55,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
     let max_upload = config.max_upload_bytes;
     let state = AppState {
         app,
+        refusals: Arc::new(refusals::Throttle::new(config.refusals_audited_per_minute)),
         config: Arc::new(config),
     };
     let limit = overload::Limit::new(state.config.max_concurrent_requests);
@@ -58,6 +64,10 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .merge(files::routes(max_upload))
         .merge(api::routes())
         .merge(ui::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            refusals::audit_refusals,
+        ))
         .layer(axum::middleware::from_fn_with_state(limit, overload::limit))
         // Outside the limit: a load balancer's checks and the monitoring still answer.
         .merge(ops::routes())

@@ -704,6 +704,7 @@ async fn serve(app: App, config: &Config, demo: bool) -> Result<()> {
             max_upload_bytes: config.max_upload_mb as usize * 1024 * 1024,
             trusted_proxies: config.trusted_proxies.clone(),
             max_concurrent_requests: config.max_concurrent_requests,
+            refusals_audited_per_minute: hamkor_web::refusals::PER_MINUTE,
         },
     );
     // Listen for the stop signals before announcing readiness, so a stop sent right

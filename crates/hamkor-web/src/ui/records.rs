@@ -1140,6 +1140,9 @@ async fn render_record_page(
         });
     }
     for cdef in &customs {
+        if c.actor.hides(def.object, &format!("custom.{}", cdef.key)) {
+            continue;
+        }
         let v = r.custom.get(&cdef.key).unwrap_or(&Value::Null);
         fields.push(FieldView {
             label: cdef.label.clone(),
@@ -1849,6 +1852,10 @@ fn build_inputs(
     }
     for d in customs {
         let name = format!("custom.{}", d.key);
+        if actor.field_mode(def.object, &name).is_some() {
+            // Not the role's to set: not in its form.
+            continue;
+        }
         let (input_type, options) = match d.kind {
             CustomKind::Date => ("date", vec![]),
             CustomKind::Number => ("text", vec![]),
@@ -2169,6 +2176,12 @@ fn form_to_body(
     }
     let mut custom = Map::new();
     for d in customs {
+        if actor
+            .field_mode(def.object, &format!("custom.{}", d.key))
+            .is_some()
+        {
+            continue;
+        }
         let Some(v) = get(&format!("custom.{}", d.key)) else {
             continue;
         };

@@ -341,6 +341,19 @@ pub const KNOWN_ACTIONS: &[&str] = &[
     "login_network_change",
     "user_disable",
     "user_enable",
+    "access_denied",
+    "permissions_changed",
+    "field_rules_changed",
+    "team_created",
+    "team_changed",
+    "share",
+    "unshare",
+    "attach",
+    "detach",
+    "convert",
+    "import",
+    "merge",
+    "merge_undo",
 ];
 
 /// Reads the audit filter from query parameters (`user_id`, `action`, `object`,
@@ -467,7 +480,9 @@ async fn audit_page(
             .iter()
             .map(|u| (u.id.to_string(), format!("{} <{}>", u.name, u.email)))
             .collect(),
-        objects: std::iter::once("user".to_string())
+        objects: ["user", "role", "team", "request"]
+            .into_iter()
+            .map(String::from)
             .chain(
                 hamkor_domain::ObjectType::ALL
                     .iter()

@@ -312,6 +312,26 @@ async fn roles_view(s: &AppState, c: &Caller, error: Option<String>) -> Response
         Ok(r) => r,
         Err(_) => return forbidden(c),
     };
+    // Custom fields by object type, with their labels: rules cover them too.
+    let mut customs: Vec<(ObjectType, String, String)> = Vec::new();
+    for o in ObjectType::ALL {
+        match s.app.custom_fields(o).await {
+            Ok(defs) => customs.extend(defs.into_iter().map(|d| (o, d.key, d.label))),
+            Err(e) => return super::records::app_error_page(c, e),
+        }
+    }
+    let label = |o: &str, f: &str| match f.strip_prefix("custom.") {
+        Some(k) => customs
+            .iter()
+            .find(|(co, ck, _)| co.as_str() == o && ck == k)
+            .map(|(_, _, l)| l.clone())
+            .unwrap_or_else(|| k.to_string()),
+        None => super::records::field_label(
+            &loc,
+            ObjectDef::get(ObjectType::parse(o).unwrap_or(ObjectType::Account)),
+            f,
+        ),
+    };
     let combos: Vec<(&str, &str)> = ObjectType::ALL
         .iter()
         .flat_map(|o| {
@@ -381,15 +401,9 @@ async fn roles_view(s: &AppState, c: &Caller, error: Option<String>) -> Response
             .flat_map(|r| {
                 r.fields.iter().flat_map(move |(o, m)| {
                     m.iter().map(move |(f, mode)| {
-                        let def =
-                            ObjectDef::get(ObjectType::parse(o).unwrap_or(ObjectType::Account));
                         (
                             loc.t(&format!("role-{}", r.role.as_str())),
-                            format!(
-                                "{} · {}",
-                                loc.t(&format!("kind-{o}")),
-                                super::records::field_label(&loc, def, f)
-                            ),
+                            format!("{} · {}", loc.t(&format!("kind-{o}")), label(o, f)),
                             loc.t(&format!("field-mode-{mode}")),
                             format!("{}|{o}|{f}", r.role.as_str()),
                         )
@@ -421,6 +435,12 @@ async fn roles_view(s: &AppState, c: &Caller, error: Option<String>) -> Response
                     )
                 })
             })
+            .chain(customs.iter().map(|(o, k, l)| {
+                (
+                    format!("{}|custom.{k}", o.as_str()),
+                    format!("{} · {l}", loc.t(&format!("kind-{}", o.as_str()))),
+                )
+            }))
             .collect(),
         error,
     };

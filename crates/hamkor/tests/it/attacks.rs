@@ -1,6 +1,8 @@
 //! The attacks CRMs fall to, on both backends. Each case is refused (or made harmless) and
 //! leaves the database exactly as it was: every table's row count and checksum (the
-//! backup's per-table checksums) is compared before and after. Other suites go deeper on
+//! backup's per-table checksums) is compared before and after, and each refusal with 403
+//! left exactly one `access_denied` entry in the audit log naming the caller, the method,
+//! the path and the address. Other suites go deeper on
 //! some kinds (exports: `export::hostile_cells_are_neutralised`; uploads:
 //! `attachments::attachments_follow_the_record`; XLSX bombs and entities:
 //! `imports::imports_refuse_outsiders_and_bad_files`; sessions and CSRF: `auth`; forged
@@ -13,10 +15,18 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// Tables a request may touch without changing data: a token's or session's last use,
-/// the recent items, failed logins.
-const VOLATILE: &[&str] = &["api_tokens", "sessions", "recent_visits", "login_failures"];
+/// the recent items, failed logins; and the audit log, where a refused request leaves its
+/// `access_denied` entry (the other entries are counted apart: the log is append-only).
+const VOLATILE: &[&str] = &[
+    "api_tokens",
+    "sessions",
+    "recent_visits",
+    "login_failures",
+    "audit_log",
+];
 
-/// Every table's name, row count and checksum.
+/// Every table's name, row count and checksum, and the number of audit entries other than
+/// refusals.
 async fn fingerprint(t: &TestApp) -> Vec<(String, u64, String)> {
     let dir = tempfile::tempdir().unwrap();
     let report = hamkor_store::backup::backup(&t.app.db, &dir.path().join("fp.gz"), &mut |_, _| {})
@@ -28,7 +38,52 @@ async fn fingerprint(t: &TestApp) -> Vec<(String, u64, String)> {
         .into_iter()
         .filter(|x| !VOLATILE.contains(&x.name.as_str()))
         .map(|x| (x.name, x.rows, x.checksum))
+        .chain([(
+            "audit_log without refusals".to_string(),
+            t.audit_rows().await as u64,
+            String::new(),
+        )])
         .collect()
+}
+
+/// Checks the audit log's refusals after a request answered `status`: a 403 left exactly
+/// one `access_denied` entry naming the caller (`user`, when known), the method and the
+/// path, and anything else left none.
+async fn check_refusal_audited(
+    t: &TestApp,
+    before: usize,
+    status: StatusCode,
+    user: Option<String>,
+    method: &Method,
+    path: &str,
+) {
+    let refusals = t.refusals().await;
+    if status != StatusCode::FORBIDDEN {
+        assert_eq!(
+            refusals.len(),
+            before,
+            "{method} {path} ({status}) audited a refusal"
+        );
+        return;
+    }
+    assert_eq!(
+        refusals.len(),
+        before + 1,
+        "{method} {path}: the refusal is audited once"
+    );
+    let (who, m, p, ip) = refusals.last().unwrap();
+    assert_eq!(who, &user, "{method} {path}: the refusal names the caller");
+    assert_eq!(m, method.as_str());
+    assert_eq!(
+        p,
+        path.split('?').next().unwrap(),
+        "the path, without the query"
+    );
+    assert_eq!(
+        ip.as_deref(),
+        Some("127.0.0.1"),
+        "the refusal says where from"
+    );
 }
 
 struct Suite<'a> {
@@ -49,7 +104,11 @@ impl Suite<'_> {
         expect: &[StatusCode],
     ) -> Value {
         let before = fingerprint(self.t).await;
-        let (s, _, v) = self.t.request(who, method, path, body.as_ref(), &[]).await;
+        let refusals = self.t.refusals().await.len();
+        let (s, _, v) = self
+            .t
+            .request(who, method.clone(), path, body.as_ref(), &[])
+            .await;
         assert!(expect.contains(&s), "{what}: {path} answered {s}: {v}");
         assert!(
             s.as_u16() < 500,
@@ -57,6 +116,8 @@ impl Suite<'_> {
         );
         let after = fingerprint(self.t).await;
         assert_eq!(before, after, "{what}: {path} changed the database");
+        let user = self.t.tokens.get(who).map(|_| self.t.id(who));
+        check_refusal_audited(self.t, refusals, s, user, &method, path).await;
         self.cases += 1;
         v
     }
@@ -466,6 +527,7 @@ async fn attack_suite(t: TestApp) {
         ),
     ] {
         let before = fingerprint(&t).await;
+        let refusals = t.refusals().await.len();
         let mut req = t
             .client
             .request(Method::PATCH, format!("{}/api/v1/accounts/{mine}", t.base))
@@ -477,8 +539,12 @@ async fn attack_suite(t: TestApp) {
         let r = req.send().await.unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{what}");
         assert_eq!(fingerprint(&t).await, before, "{what} changed the database");
+        let me = Some(t.id("sales_a1"));
+        let path = format!("/api/v1/accounts/{mine}");
+        check_refusal_audited(&t, refusals, r.status(), me.clone(), &Method::PATCH, &path).await;
         suite.cases += 1;
         let before = fingerprint(&t).await;
+        let refusals = t.refusals().await.len();
         let r = t
             .client
             .post(format!("{}/accounts/{mine}/delete", t.base))
@@ -490,6 +556,8 @@ async fn attack_suite(t: TestApp) {
             .unwrap();
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "a form posted {what}");
         assert_eq!(fingerprint(&t).await, before, "a form posted {what}");
+        let path = format!("/accounts/{mine}/delete");
+        check_refusal_audited(&t, refusals, r.status(), me, &Method::POST, &path).await;
         suite.cases += 1;
     }
 

@@ -35,6 +35,8 @@ async fn serve(app: App) -> String {
             max_upload_bytes: 1 << 20,
             trusted_proxies: Vec::new(),
             max_concurrent_requests: hamkor_web::overload::DEFAULT_MAX_CONCURRENT_REQUESTS,
+            // Every refusal is audited, so the tests can find each one.
+            refusals_audited_per_minute: u32::MAX,
         },
     );
     tokio::spawn(async move {

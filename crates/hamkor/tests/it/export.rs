@@ -157,6 +157,14 @@ async fn csv_export_follows_the_list(t: TestApp) {
     // Every export is in the audit log with who, what, how and how many.
     let logged = exports_logged(&t).await;
     assert_eq!(logged.len(), 4, "{logged:?}");
+    let (_, v) = t.get("admin", "/api/v1/audit?action=export").await;
+    let from: Vec<&Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["ip"])
+        .collect();
+    assert_eq!(from, [&json!("127.0.0.1"); 4], "exports say from where");
     let (user, object, details) = &logged[0];
     assert_eq!(user, &t.id("admin"));
     assert_eq!(object, "account");

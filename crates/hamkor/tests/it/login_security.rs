@@ -390,6 +390,10 @@ async fn administrators_read_the_audit_log_and_nobody_changes_it(t: TestApp) {
     .await;
     assert_eq!(created.len(), 1);
     assert_eq!(created[0]["user_id"], t.id("sales_a2").as_str());
+    assert_eq!(
+        created[0]["ip"], "127.0.0.1",
+        "a record's change says from where"
+    );
     // Dates are days in the administrator's time zone (Tashkent's is 5 hours ahead of
     // UTC: from 19:00 UTC it is already tomorrow there).
     let zone: chrono_tz::Tz = t.get("admin", "/api/v1/users/me").await.1["time_zone"]
@@ -455,6 +459,26 @@ async fn administrators_read_the_audit_log_and_nobody_changes_it(t: TestApp) {
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(t.audit_rows().await, rows);
+    // Each refusal is in the log itself: who, what, from where.
+    let refused = audit(&t, "action=access_denied&object=request").await;
+    let by = |who: &str| {
+        refused
+            .iter()
+            .filter(|e| e["user_id"] == t.id(who).as_str())
+            .map(|e| {
+                assert_eq!(e["ip"], "127.0.0.1");
+                assert_eq!(e["changes"]["method"], "GET");
+                e["changes"]["path"].as_str().unwrap().to_string()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(by("sales_a1"), ["/api/v1/audit"]);
+    assert_eq!(by("viewer"), ["/api/v1/audit"]);
+    assert_eq!(
+        by("head_a"),
+        ["/settings/audit", "/api/v1/audit"],
+        "newest first"
+    );
     // The administrator's page shows the entries, escaped.
     let admin = login(&t, "admin@test.hamkor.uz", PASSWORD).await.unwrap();
     let _ = post_login(
@@ -1109,9 +1133,12 @@ async fn recovery_codes_are_renewed_and_two_factor_turned_off_with_the_password(
 both!(recovery_codes_are_renewed_and_two_factor_turned_off_with_the_password);
 
 /// Every form of the login side refuses a post from another site (login CSRF) before it
-/// does anything: no reset is issued, no failure counted, no audit entry written.
+/// does anything: no reset is issued, no failure counted, no audit entry written but the
+/// refusal's own (with the address, and without the reset link's secret).
 async fn login_side_forms_refuse_other_sites(t: TestApp) {
-    let tables = ["password_resets", "login_failures", "audit_log", "sessions"];
+    let tables = ["password_resets", "login_failures", "sessions"];
+    let audit = t.audit_rows().await;
+    let refusals = t.refusals().await.len();
     let mut before = Vec::new();
     for table in tables {
         before.push(
@@ -1158,6 +1185,23 @@ async fn login_side_forms_refuse_other_sites(t: TestApp) {
         })
         .await;
         assert_eq!(now, n, "{table} unchanged");
+    }
+    assert_eq!(
+        t.audit_rows().await,
+        audit,
+        "no audit entry but the refusals"
+    );
+    let refused = t.refusals().await;
+    assert_eq!(refused.len(), refusals + 10, "each refusal audited");
+    for (path, _) in forms {
+        let logged = path.replace("some-token", "…");
+        let n = refused[refusals..]
+            .iter()
+            .filter(|(who, m, p, ip)| {
+                who.is_none() && m == "POST" && *p == logged && ip.as_deref() == Some("127.0.0.1")
+            })
+            .count();
+        assert_eq!(n, 2, "{path} refused twice, logged as {logged}");
     }
     // The same post from this site is taken: the check above could fail.
     let r = t

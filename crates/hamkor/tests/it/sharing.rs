@@ -180,6 +180,12 @@ async fn team_tree(t: TestApp) {
         text.contains("team_changed") && text.contains("team_created"),
         "{log}"
     );
+    for e in log["items"].as_array().unwrap() {
+        assert_eq!(
+            e["ip"], "127.0.0.1",
+            "an administrator's change says from where"
+        );
+    }
 }
 both!(team_tree);
 
@@ -603,6 +609,100 @@ async fn field_rules(t: TestApp) {
     let (_, h) = t.get("admin", &format!("{path}/history")).await;
     assert!(h.to_string().contains("307777777"), "{h}");
 
+    // Search: a hidden value finds nothing for the role (in lists, by number and by part,
+    // and in the search box), the name still does, and the administrator finds it by both.
+    let found = |who: &'static str, q: &'static str| {
+        let t = &t;
+        async move {
+            let (s, v) = t
+                .get(who, &format!("/api/v1/accounts?q={q}&limit=100"))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    for q in ["307777777", "7777777", "777"] {
+        assert!(!found("sales_a1", q).await.contains(&id), "{q}");
+        assert!(found("admin", q).await.contains(&id), "{q}");
+        let (_, all) = t.get("sales_a1", &format!("/api/v1/search?q={q}")).await;
+        assert!(!all.to_string().contains(&id), "{q}: {all}");
+        let (_, all) = t.get("admin", &format!("/api/v1/search?q={q}")).await;
+        assert!(all.to_string().contains(&id), "{q}: {all}");
+    }
+    assert!(found("sales_a1", "secretive").await.contains(&id));
+    // Pages and counts hold only what matches the visible fields.
+    let mut visible = Vec::new();
+    for (name, tax) in [
+        ("Alfa 5151", None),
+        ("Beta", Some("305151000")),
+        ("Delta 5151", None),
+        ("Omega", Some("305151999")),
+        ("Gamma 5151", None),
+    ] {
+        let (s, v) = t
+            .post(
+                "admin",
+                "/api/v1/accounts",
+                json!({"name": name, "kind": "client", "owner_id": t.id("sales_a1"), "tax_id": tax}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        if tax.is_none() {
+            visible.push(v["id"].as_str().unwrap().to_string());
+        }
+    }
+    let mut paged = Vec::new();
+    let mut next = String::new();
+    loop {
+        let (s, v) = t
+            .get(
+                "sales_a1",
+                &format!("/api/v1/accounts?q=5151&limit=1&sort=name&count=true{next}"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["total"], 3, "{v}");
+        paged.extend(
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].as_str().unwrap().to_string()),
+        );
+        match v["next_cursor"].as_str() {
+            Some(c) => next = format!("&cursor={}", urlencoding::encode(c)),
+            None => break,
+        }
+    }
+    assert_eq!(
+        paged, visible,
+        "Alfa, Delta, Gamma by name, no hidden match"
+    );
+    let (_, v) = t.get("admin", "/api/v1/accounts?q=5151&count=true").await;
+    assert_eq!(v["total"], 5, "{v}");
+    // A change by the role keeps the hidden value (and its search) for those who see it,
+    // and its answer, changing something or not, hides it.
+    for _ in 0..2 {
+        let (s, v) = t
+            .patch(
+                "sales_a1",
+                &path,
+                json!({"website": "https://secretive.uz"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(v["tax_id"], Value::Null, "{v}");
+        assert_eq!(t.get("admin", &path).await.1["tax_id"], "307777777");
+        for q in ["307777777", "77777"] {
+            assert!(found("admin", q).await.contains(&id), "{q}");
+        }
+    }
+
     // Exports: no hidden column, and asking for it is an error.
     let export = |who: &'static str, q: &'static str| {
         let t = &t;
@@ -703,3 +803,130 @@ async fn access_pages_refuse_outsiders(t: TestApp) {
     );
 }
 both!(access_pages_refuse_outsiders);
+
+/// Custom fields are hidden or made read-only like the object's own: not read, not
+/// listed, filtered, sorted or exported, not set, left out of history; and a change by the
+/// role keeps the hidden value.
+async fn custom_field_rules(t: TestApp) {
+    for (key, kind) in [("margin", "number"), ("grade", "text")] {
+        let (s, v) = t
+            .post(
+                "admin",
+                "/api/v1/custom_fields",
+                json!({"object": "contact", "key": key, "label": key, "kind": kind}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let c = t
+        .contact(
+            "admin",
+            "sales_a1",
+            json!({"last_name": "Customised", "custom": {"margin": 42, "grade": "A"}}),
+        )
+        .await;
+    let path = format!("/api/v1/contacts/{c}");
+    // Unknown custom fields are named.
+    let (s, v) = t
+        .patch(
+            "admin",
+            "/api/v1/roles/sales",
+            json!({"fields": {"contact": {"custom.nothing": "hidden"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v.to_string().contains("custom.nothing"), "{v}");
+    let (s, v) = t
+        .patch(
+            "admin",
+            "/api/v1/roles/sales",
+            json!({"fields": {"contact": {"custom.margin": "hidden", "custom.grade": "read_only"}}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+
+    let (_, r) = t.get("sales_a1", &path).await;
+    assert!(r["custom"].get("margin").is_none(), "{r}");
+    assert_eq!(r["custom"]["grade"], "A");
+    assert_eq!(t.get("admin", &path).await.1["custom"]["margin"], 42.0);
+    let (_, list) = t.get("sales_a1", "/api/v1/contacts?limit=500").await;
+    assert!(!list.to_string().contains("\"margin\""), "{list}");
+    for q in [
+        "custom.margin=42",
+        "sort=custom.margin",
+        "custom.margin[gte]=1",
+    ] {
+        let (s, v) = t.get("sales_a1", &format!("/api/v1/contacts?{q}")).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{q}: {v}");
+    }
+    let (s, _) = t.get("sales_a1", "/api/v1/contacts?custom.grade=A").await;
+    assert_eq!(s, StatusCode::OK);
+    // Setting either is refused, naming it, and changes nothing.
+    let before = t.snapshot(&path).await;
+    for body in [
+        json!({"custom": {"margin": 1}}),
+        json!({"custom": {"grade": "B"}}),
+    ] {
+        let (s, v) = t.patch("sales_a1", &path, body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert!(v.to_string().contains("custom."), "{v}");
+    }
+    assert_eq!(t.snapshot(&path).await, before);
+    // Another change keeps the hidden value.
+    let (s, v) = t
+        .patch("sales_a1", &path, json!({"middle_name": "Buyer"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(v["custom"].get("margin").is_none(), "{v}");
+    let (_, r) = t.get("admin", &path).await;
+    assert_eq!(
+        (r["custom"]["margin"].clone(), r["custom"]["grade"].clone()),
+        (json!(42.0), json!("A"))
+    );
+    // History and exports leave it out.
+    let (s, _) = t
+        .patch("admin", &path, json!({"custom": {"margin": 43}}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, h) = t.get("sales_a1", &format!("{path}/history")).await;
+    assert!(!h.to_string().contains("custom.margin"), "{h}");
+    let (_, h) = t.get("admin", &format!("{path}/history")).await;
+    assert!(h.to_string().contains("custom.margin"), "{h}");
+    let export = |who: &'static str, q: &'static str| {
+        let t = &t;
+        async move {
+            let r = t
+                .client
+                .get(format!("{}/api/v1/contacts/export?format=csv{q}", t.base))
+                .bearer_auth(&t.tokens[who])
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (s, body) = export("sales_a1", "").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        body.contains("Customised") && !body.contains("margin") && body.contains("grade"),
+        "{body}"
+    );
+    let (s, _) = export("sales_a1", "&columns=last_name,custom.margin").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, body) = export("admin", "").await;
+    assert!(body.contains("margin") && body.contains("43"), "{body}");
+    // The form has no input for either; the administrator's has both.
+    let edit = format!("/contacts/{c}/edit");
+    let (s, html) = crate::ui::Session::new(&t, "sales_a1")
+        .await
+        .get(&edit)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !html.contains("name=\"custom.margin\"") && !html.contains("name=\"custom.grade\""),
+        "{html}"
+    );
+    let (_, html) = crate::ui::Session::new(&t, "admin").await.get(&edit).await;
+    assert!(html.contains("name=\"custom.margin\"") && html.contains("name=\"custom.grade\""));
+}
+both!(custom_field_rules);

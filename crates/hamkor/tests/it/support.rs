@@ -92,6 +92,8 @@ pub fn web_config(base: &str) -> hamkor_web::WebConfig {
         max_upload_bytes: 100_000,
         trusted_proxies: Vec::new(),
         max_concurrent_requests: hamkor_web::overload::DEFAULT_MAX_CONCURRENT_REQUESTS,
+        // Every refusal is audited, so the tests can find each one.
+        refusals_audited_per_minute: u32::MAX,
     }
 }
 
@@ -303,18 +305,42 @@ impl TestApp {
         v["total"].as_i64().expect("total")
     }
 
-    /// Audit entries of every record (to check that a refused request wrote nothing).
+    /// Audit entries other than refused requests (to check that a refused request changed
+    /// nothing: its own `access_denied` entry is all it may leave).
     pub async fn audit_rows(&self) -> i64 {
         use hamkor_store::Exec;
         let mut db = self.app.db.clone();
         let row = db
             .fetch_optional(&hamkor_store::Sql::new(
-                "SELECT COUNT(*) AS n FROM audit_log",
+                "SELECT COUNT(*) AS n FROM audit_log WHERE action <> 'access_denied'",
             ))
             .await
             .expect("count")
             .expect("row");
         row.req_int("n").expect("n")
+    }
+
+    /// The refused requests in the audit log, oldest first: (user id, method, path, ip).
+    pub async fn refusals(&self) -> Vec<(Option<String>, String, String, Option<String>)> {
+        use hamkor_store::Exec;
+        let mut db = self.app.db.clone();
+        db.fetch_all(&hamkor_store::Sql::new(
+            "SELECT user_id, changes, ip FROM audit_log WHERE action = 'access_denied' \
+             AND object = 'request' ORDER BY at, id",
+        ))
+        .await
+        .expect("refusals")
+        .iter()
+        .map(|r| {
+            let c = r.json("changes").unwrap().unwrap_or_default();
+            (
+                r.id("user_id").unwrap().map(|i| i.to_string()),
+                c["method"].as_str().unwrap_or_default().to_string(),
+                c["path"].as_str().unwrap_or_default().to_string(),
+                r.text("ip").unwrap(),
+            )
+        })
+        .collect()
     }
 }
 
