@@ -117,7 +117,7 @@ impl App {
 
     /// Whether `user` may log in from where the request came. Without a known address,
     /// only users who may log in from anywhere may.
-    pub(crate) async fn network_allows(&self, user: &User, origin: &Origin) -> AppResult<bool> {
+    pub async fn network_allows(&self, user: &User, origin: &Origin) -> AppResult<bool> {
         let rules = self.login_rules().await?;
         let ip = origin.ip.as_deref().and_then(|i| i.parse::<IpAddr>().ok());
         Ok(match (rules.network_of(user), ip) {

@@ -150,6 +150,9 @@ enum AuthFailure {
     Csrf,
     /// The database is busy: 503 with `Retry-After`.
     Busy(u64),
+    /// Valid credentials used from a network the user's login rule does not allow (an
+    /// office-only user outside the office ranges, or the reverse): 403.
+    Network,
     Internal(String),
 }
 
@@ -190,9 +193,16 @@ async fn authenticate(
             .map_err(AuthFailure::from)?
             .ok_or(AuthFailure::Invalid)?;
         let origin = origin_of(parts, state);
+        note_caller(parts, user.id);
+        if !app
+            .network_allows(&user, &origin)
+            .await
+            .map_err(AuthFailure::from)?
+        {
+            return Err(AuthFailure::Network);
+        }
         let mut actor = app.actor(&user).await.map_err(AuthFailure::from)?;
         actor.origin = std::sync::Arc::new(origin.clone());
-        note_caller(parts, user.id);
         let loc = Loc::new(request_lang(&parts.headers, Some(&user))).in_zone(&user.time_zone);
         return Ok(Caller {
             user,
@@ -234,6 +244,15 @@ async fn authenticate(
         }
     }
     let origin = origin_of(parts, state);
+    // The login rule holds for every request, not only the login: a session begun in the
+    // office is not used from outside it.
+    if !app
+        .network_allows(&session.user, &origin)
+        .await
+        .map_err(AuthFailure::from)?
+    {
+        return Err(AuthFailure::Network);
+    }
     let mut actor = app.actor(&session.user).await.map_err(AuthFailure::from)?;
     actor.origin = std::sync::Arc::new(origin.clone());
     let loc = Loc::new(request_lang(&parts.headers, Some(&session.user)))
@@ -278,6 +297,11 @@ impl FromRequestParts<AppState> for ApiUser {
                 "Requests made with the session cookie must send the X-CSRF-Token header and come from this site.",
             )),
             Err(AuthFailure::Busy(secs)) => Err(ApiError::busy(secs)),
+            Err(AuthFailure::Network) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "Not from this network",
+                "Your account may not be used from this network (the login rule set by an administrator).",
+            )),
             Err(AuthFailure::Internal(e)) => {
                 tracing::error!(error = %e, "authentication failed");
                 Err(ApiError::new(
@@ -372,6 +396,15 @@ async fn ui_caller(
             Err(Redirect::to(&target).into_response())
         }
         Err(AuthFailure::Csrf) => Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response()),
+        Err(AuthFailure::Network) => {
+            let loc = crate::i18n::Loc::new(request_lang(&parts.headers, None));
+            Err(crate::ui::message(
+                crate::ui::Frame::anonymous(loc),
+                StatusCode::FORBIDDEN,
+                loc.t("forbidden-title"),
+                loc.t("session-network-refused"),
+            ))
+        }
         Err(AuthFailure::Busy(secs)) => Err(crate::overload::busy_page(
             crate::ui::Frame::anonymous(crate::i18n::Loc::new(request_lang(&parts.headers, None))),
             secs,

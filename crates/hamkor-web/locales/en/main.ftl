@@ -1042,6 +1042,7 @@ dedup-undo = Undo the merge
 login-forgot = Forgot password?
 login-locked = Too many failed attempts. Try again in { $minutes } min.
 login-network-refused = You may not log in from this network. Ask an administrator.
+session-network-refused = Your account may not be used from this network. Ask an administrator, or come back from a network your login rule allows.
 login-code-title = Enter your code
 login-code-help = Open your authenticator app and enter the 6-digit code for Hamkor, or one of your recovery codes.
 login-code-label = Code

@@ -1042,6 +1042,7 @@ dedup-undo = Birlashtirishni bekor qilish
 login-forgot = Parolni unutdingizmi?
 login-locked = Muvaffaqiyatsiz urinishlar juda koʻp. { $minutes } daqiqadan keyin qayta urinib koʻring.
 login-network-refused = Bu tarmoqdan kirishingiz mumkin emas. Administratorga murojaat qiling.
+session-network-refused = Hisobingizdan bu tarmoqdan foydalanib bo‘lmaydi. Administratorga murojaat qiling yoki kirish qoidangiz ruxsat bergan tarmoqdan kiring.
 login-code-title = Kodni kiriting
 login-code-help = Autentifikator ilovasini oching va Hamkor uchun 6 xonali kodni yoki zaxira kodlaringizdan birini kiriting.
 login-code-label = Kod

@@ -925,8 +925,13 @@ async fn office_only_users_log_in_from_the_office_only(t: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (_, me) = t.get("sales_b", "/api/v1/users/me").await;
-    assert_eq!(me["login_network"], "office");
+    let sales_b = format!("/api/v1/users/{}", t.id("sales_b"));
+    let (_, user) = t.get("admin", &sales_b).await;
+    assert_eq!(user["login_network"], "office");
+    // The rule holds for every request: sales_b's API token is refused from outside.
+    let (s, v) = t.get("sales_b", "/api/v1/users/me").await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["title"], "Not from this network");
     // A bad range is refused by name and changes nothing.
     let r = t
         .client
@@ -974,6 +979,55 @@ async fn office_only_users_log_in_from_the_office_only(t: TestApp) {
         r.status(),
         StatusCode::SEE_OTHER,
         "from the office through the proxy"
+    );
+    // The session begun in the office works there, and not from outside; nor does the
+    // API token.
+    let office_session = set_cookie(&r, "hamkor_session").unwrap();
+    let use_from = |base: String, xff: &'static str, cookie: Option<String>| {
+        let t = &t;
+        async move {
+            let mut req = t
+                .client
+                .get(format!("{base}/api/v1/users/me"))
+                .header("x-forwarded-for", xff);
+            req = match cookie {
+                Some(c) => req.header("cookie", format!("hamkor_session={c}")),
+                None => req.bearer_auth(&t.tokens["sales_b"]),
+            };
+            req.send().await.unwrap().status()
+        }
+    };
+    for cookie in [Some(office_session.clone()), None] {
+        let what = if cookie.is_some() { "session" } else { "token" };
+        assert_eq!(
+            use_from(proxied.clone(), "10.1.2.3", cookie.clone()).await,
+            StatusCode::OK,
+            "{what} in the office"
+        );
+        assert_eq!(
+            use_from(proxied.clone(), "203.0.113.9", cookie.clone()).await,
+            StatusCode::FORBIDDEN,
+            "{what} from outside through the proxy"
+        );
+        assert_eq!(
+            use_from(t.base.clone(), "10.1.2.3", cookie).await,
+            StatusCode::FORBIDDEN,
+            "{what} from outside with a forged office address"
+        );
+    }
+    let r = t
+        .client
+        .get(format!("{}/contacts", t.base))
+        .header("cookie", format!("hamkor_session={office_session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the web UI from outside");
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("may not be used from this network")
     );
     let r = post_login(
         &t,
@@ -1053,10 +1107,7 @@ async fn office_only_users_log_in_from_the_office_only(t: TestApp) {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        t.get("sales_b", "/api/v1/users/me").await.1["login_network"],
-        "office"
-    );
+    assert_eq!(t.get("admin", &sales_b).await.1["login_network"], "office");
 }
 both!(office_only_users_log_in_from_the_office_only);
 
