@@ -154,6 +154,81 @@ impl App {
         Ok(users::by_id(&mut db, id).await?)
     }
 
+    /// Gives a user another role or team (administrators only); audited as
+    /// `user_access_change` with each value before and after. It takes effect with the
+    /// user's next request. An administrator cannot take their own administrator role
+    /// (someone must be left to give it back).
+    pub async fn set_user_access(
+        &self,
+        actor: &Actor,
+        id: Id,
+        role: Option<&str>,
+        team: Option<Option<Id>>,
+    ) -> AppResult<User> {
+        if !actor.is_admin() {
+            return Err(AppError::Forbidden);
+        }
+        let mut tx = self.db.begin().await?;
+        let Some(user) = users::by_id(&mut tx, id).await? else {
+            return Err(AppError::NotFound);
+        };
+        let mut errors = ValidationErrors::default();
+        let role = match role {
+            None => user.role,
+            Some(r) => match r.parse::<Role>() {
+                Ok(r) => r,
+                Err(_) => {
+                    errors.push(FieldError::new("role", "error-choice").with(
+                        "options",
+                        "administrator, head, sales, marketer, support, read_only",
+                    ));
+                    user.role
+                }
+            },
+        };
+        if actor.user_id == id && !role.is_admin() {
+            errors.push(FieldError::new("role", "error-demote-self"));
+        }
+        let team_id = match team {
+            None => user.team_id,
+            Some(None) => None,
+            Some(Some(t)) => {
+                if users::team(&mut tx, t).await?.is_none() {
+                    errors.push(FieldError::new("team_id", "error-unknown-team"));
+                }
+                Some(t)
+            }
+        };
+        errors.into_result()?;
+        if role == user.role && team_id == user.team_id {
+            return Ok(user);
+        }
+        users::set_role_and_team(&mut tx, id, role, team_id).await?;
+        let mut details = serde_json::Map::new();
+        if role != user.role {
+            details.insert(
+                "role".into(),
+                serde_json::json!([user.role.as_str(), role.as_str()]),
+            );
+        }
+        if team_id != user.team_id {
+            details.insert("team_id".into(), serde_json::json!([user.team_id, team_id]));
+        }
+        hamkor_store::audit::security(
+            &mut tx,
+            "user_access_change",
+            Some(actor.user_id),
+            Some(id),
+            &actor.origin,
+            details,
+        )
+        .await?;
+        tx.commit().await?;
+        self.forget_user_tokens(id);
+        let mut db = self.db.clone();
+        users::by_id(&mut db, id).await?.ok_or(AppError::NotFound)
+    }
+
     /// Disables or enables a user; a disabled user's sessions and tokens stop at once.
     pub async fn set_user_disabled(
         &self,
@@ -180,7 +255,7 @@ impl App {
             },
             actor.map(|a| a.user_id),
             Some(id),
-            &Default::default(),
+            &actor.map(|a| (*a.origin).clone()).unwrap_or_default(),
             Default::default(),
         )
         .await?;

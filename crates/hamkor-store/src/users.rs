@@ -203,6 +203,30 @@ pub async fn set_disabled(ex: &mut impl Exec, id: Id, disabled: bool) -> Result<
     Ok(())
 }
 
+/// Sets a user's role and team (an administrator's change; the caller checks and audits).
+pub async fn set_role_and_team(
+    ex: &mut impl Exec,
+    id: Id,
+    role: Role,
+    team_id: Option<Id>,
+) -> Result<(), StoreError> {
+    let n = ex
+        .execute(
+            &Sql::new(
+                "UPDATE users SET role = $1, team_id = $2, updated_at = $3, version = version + 1 WHERE id = $4",
+            )
+            .arg(role.as_str())
+            .arg(team_id)
+            .arg(Timestamp::now())
+            .arg(id),
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 /// Changes the user's own preferences.
 pub async fn set_preferences(
     ex: &mut impl Exec,

@@ -119,6 +119,7 @@ error-team-loop = A team cannot be placed under itself or a team below it.
 error-share-target = Give either user_id or team_id: whom to share with.
 error-field-read-only = Your role may not set this field.
 error-disable-self = You cannot disable yourself.
+error-demote-self = You cannot take away your own administrator role.
 error-time-zone = Not a valid time zone.
 error-field-key = Use lower-case Latin letters, digits and _ (start with a letter, at most 40).
 error-field-key-taken = A field with this key already exists.

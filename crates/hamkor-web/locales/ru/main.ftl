@@ -119,6 +119,7 @@ error-team-loop = Команду нельзя поместить внутрь н
 error-share-target = Укажите user_id или team_id: с кем поделиться.
 error-field-read-only = Вашей роли нельзя менять это поле.
 error-disable-self = Нельзя отключить самого себя.
+error-demote-self = Нельзя снять с себя роль администратора.
 error-time-zone = Некорректный часовой пояс.
 error-field-key = Строчные латинские буквы, цифры и _ (начинается с буквы, не более 40).
 error-field-key-taken = Поле с таким ключом уже есть.

@@ -119,6 +119,7 @@ error-team-loop = Jamoani o'zining yoki o'zidan quyidagi jamoaning ichiga qo'yib
 error-share-target = user_id yoki team_id ni bering: kim bilan ulashish.
 error-field-read-only = Rolingiz bu maydonni o'zgartira olmaydi.
 error-disable-self = O'zingizni o'chira olmaysiz.
+error-demote-self = O‘zingizdan administrator rolini olib bo‘lmaydi.
 error-time-zone = Vaqt mintaqasi noto'g'ri.
 error-field-key = Kichik lotin harflari, raqamlar va _ (harf bilan boshlansin, ko'pi bilan 40).
 error-field-key-taken = Bu kalitli maydon allaqachon bor.

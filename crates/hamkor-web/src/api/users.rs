@@ -740,17 +740,56 @@ async fn patch_user(
     let not_found = || ApiError::from_app(hamkor_app::AppError::NotFound, &c.loc);
     let id = id.parse().map_err(|_| not_found())?;
     let body = json_body(&headers, &body, &c.loc)?;
-    only_fields(&body, &["disabled"]).map_err(|e| ApiError::invalid(&e, &c.loc))?;
-    let disabled = bool_field(&body, "disabled", &c.loc)?;
+    only_fields(&body, &["disabled", "role", "team_id"])
+        .map_err(|e| ApiError::invalid(&e, &c.loc))?;
+    let disabled = match body.get("disabled") {
+        None => None,
+        Some(_) => Some(bool_field(&body, "disabled", &c.loc)?),
+    };
+    let mut errors = ValidationErrors::default();
+    let role = str_field(&body, "role").unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    });
+    let team = match body.get("team_id") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(t)) => match t.parse() {
+            Ok(t) => Some(Some(t)),
+            Err(_) => {
+                errors.push(FieldError::new("team_id", "error-id"));
+                None
+            }
+        },
+        Some(_) => {
+            errors.push(FieldError::new("team_id", "error-id"));
+            None
+        }
+    };
+    if disabled == Some(true) && id == c.user.id {
+        errors.push(FieldError::new("disabled", "error-disable-self"));
+    }
+    errors
+        .into_result()
+        .map_err(|e| ApiError::invalid(&e, &c.loc))?;
     s.app
         .user_by_id(id)
         .await
         .map_err(|e| ApiError::from_app(e, &c.loc))?
         .ok_or_else(not_found)?;
-    s.app
-        .set_user_disabled(Some(&c.actor), id, disabled)
-        .await
-        .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    // The role and team first: a refused change leaves the account as it was.
+    if role.is_some() || team.is_some() {
+        s.app
+            .set_user_access(&c.actor, id, role.as_deref(), team)
+            .await
+            .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    }
+    if let Some(disabled) = disabled {
+        s.app
+            .set_user_disabled(Some(&c.actor), id, disabled)
+            .await
+            .map_err(|e| ApiError::from_app(e, &c.loc))?;
+    }
     let u = s
         .app
         .user_by_id(id)

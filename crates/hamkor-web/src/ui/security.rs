@@ -341,6 +341,7 @@ pub const KNOWN_ACTIONS: &[&str] = &[
     "login_network_change",
     "user_disable",
     "user_enable",
+    "user_access_change",
     "access_denied",
     "permissions_changed",
     "field_rules_changed",

@@ -665,8 +665,9 @@ pub struct UserRow {
     id: String,
     name: String,
     email: String,
-    role: String,
+    role_key: String,
     team: String,
+    team_id: String,
     disabled: bool,
     is_me: bool,
     two_factor: bool,
@@ -684,6 +685,8 @@ struct UsersPage {
     users: Vec<UserRow>,
     roles: Vec<(String, String)>,
     teams: Vec<String>,
+    /// Teams as (id, name), for moving a user.
+    team_choices: Vec<(String, String)>,
     errors: Vec<String>,
     setup_link: Option<String>,
     networks: Vec<(String, String)>,
@@ -719,7 +722,8 @@ async fn users_view(
                 id: u.id.to_string(),
                 name: u.name.clone(),
                 email: u.email.clone(),
-                role: loc.t(&format!("role-{}", u.role.as_str())),
+                role_key: u.role.as_str().to_string(),
+                team_id: u.team_id.map(|t| t.to_string()).unwrap_or_default(),
                 team: u
                     .team_id
                     .and_then(|t| teams.iter().find(|x| x.id == t))
@@ -741,6 +745,10 @@ async fn users_view(
             })
             .collect(),
         teams: teams.iter().map(|t| t.name.clone()).collect(),
+        team_choices: teams
+            .iter()
+            .map(|t| (t.id.to_string(), t.name.clone()))
+            .collect(),
         errors,
         setup_link,
         networks: ["role", "any", "office", "internet"]
@@ -805,6 +813,23 @@ async fn set_user_state(
                 .reset_two_factor(Some(&c.actor), user_id, &c.origin)
                 .await,
         ),
+        "access" => {
+            let team = form_field(&fields, "team_id");
+            let team = if team.is_empty() {
+                Some(None)
+            } else {
+                match team.parse() {
+                    Ok(t) => Some(Some(t)),
+                    Err(_) => return not_found(&c),
+                }
+            };
+            Some(
+                s.app
+                    .set_user_access(&c.actor, user_id, Some(form_field(&fields, "role")), team)
+                    .await
+                    .map(|_| ()),
+            )
+        }
         "network" => Some(
             s.app
                 .set_user_login_network(

@@ -930,3 +930,119 @@ async fn custom_field_rules(t: TestApp) {
     assert!(html.contains("name=\"custom.margin\"") && html.contains("name=\"custom.grade\""));
 }
 both!(custom_field_rules);
+
+/// An administrator gives a user another role or team, in the API and on
+/// `/settings/users`: it holds from the user's next request, is audited with who, what and
+/// from where; anyone else, or a bad value, is refused and changes nothing.
+async fn administrators_change_a_users_role_and_team(t: TestApp) {
+    let user = format!("/api/v1/users/{}", t.id("sales_a1"));
+    let before = t.get("admin", &user).await.1;
+    assert_eq!(before["role"], "sales");
+    let (s, _) = t
+        .patch("head_a", &user, json!({"role": "administrator"}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = t
+        .patch("sales_a1", &user, json!({"role": "administrator"}))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    for (body, field) in [
+        (json!({"role": "galaxy"}), "role"),
+        (json!({"role": 5}), "role"),
+        (
+            json!({"team_id": "01a22454-ae83-71a2-9a28-03f901970f9a"}),
+            "team_id",
+        ),
+        (json!({"team_id": 7}), "team_id"),
+        (json!({"email": "x@y.uz"}), "email"),
+        (json!({"role": "read_only", "team_id": "nope"}), "team_id"),
+    ] {
+        let (s, v) = t.patch("admin", &user, body.clone()).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {v}");
+        assert_eq!(v["errors"][0]["field"], field, "{body}: {v}");
+    }
+    let me = format!("/api/v1/users/{}", t.id("admin"));
+    let (s, v) = t.patch("admin", &me, json!({"role": "sales"})).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["errors"][0]["field"], "role");
+    assert_eq!(t.get("admin", &user).await.1, before, "nothing changed");
+    assert_eq!(t.get("admin", &me).await.1["role"], "administrator");
+
+    // A salesperson made a viewer can no longer create, at once.
+    let (s, _) = t
+        .post(
+            "sales_a1",
+            "/api/v1/contacts",
+            json!({"last_name": "Before"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = t.patch("admin", &user, json!({"role": "read_only"})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["role"], "read_only");
+    let (s, _) = t
+        .post(
+            "sales_a1",
+            "/api/v1/contacts",
+            json!({"last_name": "After"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Into a team and out of it.
+    let (s, team) = t
+        .post("admin", "/api/v1/teams", json!({"name": "Samarqand"}))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{team}");
+    let (s, v) = t
+        .patch("admin", &user, json!({"team_id": team["id"]}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["team_id"], team["id"]);
+    assert_eq!(v["role"], "read_only", "the role stays");
+    let (s, v) = t.patch("admin", &user, json!({"team_id": null})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["team_id"], Value::Null);
+    // Each change is audited with the values before and after, and the address.
+    let (_, log) = t
+        .get(
+            "admin",
+            &format!(
+                "/api/v1/audit?action=user_access_change&record_id={}",
+                t.id("sales_a1")
+            ),
+        )
+        .await;
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{log}");
+    assert_eq!(items[2]["changes"]["role"], json!(["sales", "read_only"]));
+    assert_eq!(items[1]["changes"]["team_id"][1], team["id"]);
+    assert!(
+        items
+            .iter()
+            .all(|e| e["ip"] == "127.0.0.1" && e["user_id"] == t.id("admin").as_str())
+    );
+
+    // The users page does the same; a head's post is refused and changes nothing.
+    let path = format!("/settings/users/{}/access", t.id("sales_a1"));
+    let head = crate::ui::Session::new(&t, "head_a").await;
+    let (s, _) = head
+        .post(&path, &[("role", "administrator"), ("team_id", "")])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(t.get("admin", &user).await.1["role"], "read_only");
+    let admin = crate::ui::Session::new(&t, "admin").await;
+    let (s, html) = admin.get("/settings/users").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains(&path), "a form per user");
+    let (s, _) = admin
+        .post(&path, &[("role", "sales"), ("team_id", "")])
+        .await;
+    assert!(s.is_redirection(), "{s}");
+    assert_eq!(t.get("admin", &user).await.1["role"], "sales");
+    let (s, _) = admin
+        .post(&path, &[("role", "galaxy"), ("team_id", "")])
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(t.get("admin", &user).await.1["role"], "sales");
+}
+both!(administrators_change_a_users_role_and_team);
