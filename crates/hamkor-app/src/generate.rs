@@ -593,6 +593,7 @@ impl PlanningWorld<'_> {
                 created_at: created,
                 account_links: vec![],
                 custom: Map::new(),
+                index: None,
             },
         ));
     }
@@ -672,6 +673,7 @@ impl PlanningWorld<'_> {
                 created_at: created,
                 account_links: vec![],
                 custom: Map::new(),
+                index: None,
             },
         ));
     }
@@ -851,6 +853,7 @@ impl PlanningWorld<'_> {
                 created_at: Timestamp::from_datetime(created),
                 account_links: vec![],
                 custom: Map::new(),
+                index: None,
             },
         ));
     }
@@ -1165,6 +1168,7 @@ impl App {
                     created_at: Timestamp::from_datetime(created),
                     account_links: vec![],
                     custom: Map::new(),
+                    index: None,
                 });
             }
             self.write_batches(&ACCOUNT, admin.id, &rows).await?;
@@ -1221,6 +1225,7 @@ impl App {
                         position: Some(pick(&mut rng, POSITIONS).to_string()),
                     }],
                     custom: Map::new(),
+                    index: None,
                 });
             }
             self.write_batches(&CONTACT, admin.id, &rows).await?;
@@ -1299,6 +1304,7 @@ impl App {
                     created_at: Timestamp::from_datetime(at),
                     account_links: vec![],
                     custom: Map::new(),
+                    index: None,
                 });
             }
             self.write_batches(&INTERACTION, admin.id, &rows).await?;

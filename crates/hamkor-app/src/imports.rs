@@ -31,6 +31,7 @@ use hamkor_store::{Actor, Arg, Exec, Sql, audit, settings, users};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::io::Read;
 
 /// The objects a file can be imported into.
@@ -664,6 +665,9 @@ struct Candidate {
     contact_ref: Option<String>,
     /// Keys another record with the same value is a duplicate by: `("email", "a@b.uz")`.
     keys: Vec<(&'static str, String)>,
+    /// A new account's or contact's search and duplicate index entries, worked out on the
+    /// reading thread (see [`records::IndexEntries`]).
+    index: Option<records::IndexEntries>,
 }
 
 /// One data row after the check.
@@ -684,6 +688,9 @@ struct Checker {
     headers: Vec<String>,
     columns: Vec<Option<String>>,
     day_first: bool,
+    /// The kind of phone and of e-mail each column's header tells, worked out once.
+    phone_kinds: Vec<&'static str>,
+    email_kinds: Vec<&'static str>,
 }
 
 /// A date as `YYYY-MM-DD` from the ways people write one: `2024-02-29`, `29.02.2024`,
@@ -795,6 +802,28 @@ fn kind_from_header(header: &str, phone: bool) -> &'static str {
 }
 
 impl Checker {
+    fn new(
+        def: &'static ObjectDef,
+        customs: Vec<CustomFieldDef>,
+        cc: String,
+        headers: Vec<String>,
+        columns: Vec<Option<String>>,
+        day_first: bool,
+    ) -> Checker {
+        let phone_kinds = headers.iter().map(|h| kind_from_header(h, true)).collect();
+        let email_kinds = headers.iter().map(|h| kind_from_header(h, false)).collect();
+        Checker {
+            def,
+            customs,
+            cc,
+            headers,
+            columns,
+            day_first,
+            phone_kinds,
+            email_kinds,
+        }
+    }
+
     fn column_of(&self, field: &str) -> Option<String> {
         let base = field.split(['[', '.']).next().unwrap_or(field);
         let want = if field.starts_with("custom.") {
@@ -829,6 +858,7 @@ impl Checker {
             account_ref: None,
             contact_ref: None,
             keys: Vec::new(),
+            index: None,
         };
         for (i, target) in self.columns.iter().enumerate() {
             let Some(target) = target.as_deref() else {
@@ -892,7 +922,7 @@ impl Checker {
                     };
                     let value = match f.kind {
                         FieldKind::Phones => {
-                            let kind = kind_from_header(&header, true);
+                            let kind = self.phone_kinds.get(i).copied().unwrap_or("mobile");
                             Value::Array(
                                 split_list(cell)
                                     .map(|p| json!({"number": p, "kind": kind}))
@@ -900,7 +930,7 @@ impl Checker {
                             )
                         }
                         FieldKind::Emails => {
-                            let kind = kind_from_header(&header, false);
+                            let kind = self.email_kinds.get(i).copied().unwrap_or("work");
                             Value::Array(
                                 split_list(cell)
                                     .flat_map(|p| p.split(','))
@@ -1009,6 +1039,10 @@ impl Checker {
             return Err(errors);
         }
         cand.keys = keys_of(self.def, &cand.input, &self.cc);
+        if cand.id.is_none() && matches!(self.def.object, ObjectType::Account | ObjectType::Contact)
+        {
+            cand.index = Some(records::IndexEntries::of(self.def, &cand.input.fields));
+        }
         Ok(cand)
     }
 }
@@ -1669,14 +1703,14 @@ impl App {
         let customs2 = customs.clone();
         let cc2 = cc.clone();
         let reader = self.with_table(&import, settings.sheet.clone(), move |table| {
-            let checker = Checker {
+            let checker = Checker::new(
                 def,
-                customs: customs2,
-                cc: cc2,
-                headers: table.headers.clone(),
-                columns: settings2.columns.clone(),
-                day_first: settings2.day_first,
-            };
+                customs2,
+                cc2,
+                table.headers.clone(),
+                settings2.columns.clone(),
+                settings2.day_first,
+            );
             let mut batch = Vec::with_capacity(BATCH);
             let mut index: i64 = 0;
             for row in table.rows {
@@ -1789,14 +1823,7 @@ impl App {
         let columns = settings.columns.clone();
         let day_first = settings.day_first;
         self.with_table(import, settings.sheet.clone(), move |table| {
-            let checker = Checker {
-                def,
-                customs,
-                cc,
-                headers: table.headers.clone(),
-                columns,
-                day_first,
-            };
+            let checker = Checker::new(def, customs, cc, table.headers.clone(), columns, day_first);
             table
                 .rows
                 .filter(|r| match r {
@@ -1810,8 +1837,8 @@ impl App {
 
     /// The duplicate keys of the rows an interrupted run already wrote, so a resumed run
     /// still knows them: read back from the records it created.
-    async fn seen_keys(&self, import: &Import) -> AppResult<HashMap<(&'static str, String), Seen>> {
-        let mut out = HashMap::new();
+    async fn seen_keys(&self, import: &Import) -> AppResult<SeenKeys> {
+        let mut out = SeenKeys::new();
         if import.next_row == 0 || import.status == "checking" {
             return Ok(out);
         }
@@ -1876,15 +1903,13 @@ impl App {
                             _ => {}
                         }
                     }
-                    for k in keys_of(def, &input, &cc) {
-                        out.insert(
-                            k,
-                            Seen {
-                                row: 0,
-                                id: Some(id),
-                            },
-                        );
-                    }
+                    out.set(
+                        &keys_of(def, &input, &cc),
+                        Seen {
+                            row: 0,
+                            id: Some(id),
+                        },
+                    )?;
                 }
             }
         }
@@ -2020,7 +2045,7 @@ impl App {
         batch: Vec<Prepared>,
         dry_run: bool,
         tally: &mut Tally,
-        seen: &mut HashMap<(&'static str, String), Seen>,
+        seen: &mut SeenKeys,
         next_row: i64,
         owner: &str,
         names: &mut HashMap<String, Id>,
@@ -2056,13 +2081,13 @@ impl App {
             tally.note(Class::Error, || json!({"row": p.number, "errors": errors}));
             rejects.push((p.number, json!(p.cells), errors));
         };
-        for p in &batch {
-            let cand = match &p.outcome {
+        for mut p in batch {
+            let cand = match std::mem::replace(&mut p.outcome, Err(Vec::new())) {
                 Err(errors) => {
-                    reject(&mut rejects, tally, p, errors);
+                    reject(&mut rejects, tally, &p, &errors);
                     continue;
                 }
-                Ok(c) => c.clone(),
+                Ok(c) => c,
             };
             // A row naming its record by id is an update of that record.
             if let Some(id) = cand.id {
@@ -2071,7 +2096,7 @@ impl App {
                     reject(
                         &mut rejects,
                         tally,
-                        p,
+                        &p,
                         &[RowError::plain("error-import-no-record", None)],
                     );
                     continue;
@@ -2094,7 +2119,7 @@ impl App {
                             updated_note.push(note);
                             tally.updated += 1;
                         }
-                        Err(errors) => reject(&mut rejects, tally, p, &errors),
+                        Err(errors) => reject(&mut rejects, tally, &p, &errors),
                     }
                 } else {
                     tally.updated += 1;
@@ -2115,12 +2140,13 @@ impl App {
             }
             if let Some((id, row, why)) = like {
                 // The row's other keys lead to the same record (or row) from now on.
-                for k in &cand.keys {
-                    seen.entry(k.clone()).or_insert(Seen {
+                seen.note(
+                    &cand.keys,
+                    Seen {
                         row: row.unwrap_or(p.number),
                         id,
-                    });
-                }
+                    },
+                )?;
                 tally.note(Class::Duplicate, || json!({"row": p.number, "id": id, "of_row": row, "reason": format!("same_{why}")}));
                 match (settings.on_duplicate, id) {
                     (Choice::Skip, _) => {
@@ -2139,12 +2165,12 @@ impl App {
                                         updated_note.push(note);
                                         tally.updated += 1;
                                     }
-                                    Err(errors) => reject(&mut rejects, tally, p, &errors),
+                                    Err(errors) => reject(&mut rejects, tally, &p, &errors),
                                 },
                                 Err(_) => reject(
                                     &mut rejects,
                                     tally,
-                                    p,
+                                    &p,
                                     &[RowError::plain("error-import-no-record", None)],
                                 ),
                             }
@@ -2163,12 +2189,13 @@ impl App {
             } else {
                 tally.note(Class::New, || json!({"row": p.number}));
             }
-            for k in &cand.keys {
-                seen.entry(k.clone()).or_insert(Seen {
+            seen.note(
+                &cand.keys,
+                Seen {
                     row: p.number,
                     id: None,
-                });
-            }
+                },
+            )?;
             creates.push((p.number, cand));
         }
         if let Some(mut tx) = tx {
@@ -2187,15 +2214,13 @@ impl App {
                 .await?;
             for (object, id, keys) in made {
                 created_note.push(json!({"object": object, "id": id}));
-                for k in keys {
-                    seen.insert(
-                        k,
-                        Seen {
-                            row: 0,
-                            id: Some(id),
-                        },
-                    );
-                }
+                seen.set(
+                    &keys,
+                    Seen {
+                        row: 0,
+                        id: Some(id),
+                    },
+                )?;
             }
             imports::add_batch(
                 &mut tx,
@@ -2369,6 +2394,7 @@ impl App {
                                         created_at: now,
                                         account_links: vec![],
                                         custom: Map::new(),
+                                        index: None,
                                     });
                                     made.push(("accounts", id, Vec::new()));
                                     id
@@ -2398,6 +2424,7 @@ impl App {
                     created_at: now,
                     account_links: links,
                     custom,
+                    index: cand.index,
                 });
             }
             records::insert_batch(
@@ -2818,10 +2845,158 @@ fn app_row_errors(e: AppError) -> Vec<RowError> {
 
 /// Where a duplicate key was first seen in this import: the row and, after a run wrote
 /// it, the record.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Seen {
     row: i64,
     id: Option<Id>,
+}
+
+/// The duplicate keys of the rows a run has met so far, each with where it was first
+/// seen. A file of a million contacts brings two or three million keys: kept as a map of
+/// `(kind, String)` keys they took over 400 MB, so the key bytes live in one buffer and
+/// the table holds only their numbers (about 60 bytes a key in all).
+struct SeenKeys {
+    /// Numbers of entries of `keys`, found by the hash of their bytes.
+    table: hashbrown::HashTable<u32>,
+    /// Each key: where its bytes (kind, a zero byte, the key) start in `bytes`, how many
+    /// there are, and which of `seen` it leads to.
+    keys: Vec<(usize, u32, u32)>,
+    bytes: Vec<u8>,
+    seen: Vec<Seen>,
+    /// How many keys lead to each of `seen`.
+    links: Vec<u32>,
+    hasher: std::hash::RandomState,
+    /// The bytes of the key being looked up.
+    probe: Vec<u8>,
+}
+
+impl SeenKeys {
+    fn new() -> SeenKeys {
+        SeenKeys {
+            table: hashbrown::HashTable::new(),
+            keys: Vec::new(),
+            bytes: Vec::new(),
+            seen: Vec::new(),
+            links: Vec::new(),
+            hasher: std::hash::RandomState::new(),
+            probe: Vec::new(),
+        }
+    }
+
+    fn bytes_of(&self, i: u32) -> &[u8] {
+        let (start, len, _) = self.keys[i as usize];
+        &self.bytes[start..start + len as usize]
+    }
+
+    /// Hashes `k` into `probe`'s bytes, returning the hash.
+    fn probe(&mut self, k: &(&'static str, String)) -> u64 {
+        self.probe.clear();
+        self.probe.extend_from_slice(k.0.as_bytes());
+        self.probe.push(0);
+        self.probe.extend_from_slice(k.1.as_bytes());
+        self.hasher.hash_one(self.probe.as_slice())
+    }
+
+    /// The number of `k`'s entry, if it has one.
+    fn find(&mut self, k: &(&'static str, String)) -> Option<u32> {
+        let hash = self.probe(k);
+        self.table
+            .find(hash, |&i| self.bytes_of(i) == self.probe.as_slice())
+            .copied()
+    }
+
+    fn get(&mut self, k: &(&'static str, String)) -> Option<Seen> {
+        let i = self.find(k)?;
+        Some(self.seen[self.keys[i as usize].2 as usize])
+    }
+
+    /// Where the keys of one row lead: a new entry of `seen`, for [`SeenKeys::link`].
+    fn place(&mut self, seen: Seen) -> AppResult<u32> {
+        let n = u32::try_from(self.seen.len())
+            .map_err(|_| AppError::Internal("too many rows in one import".into()))?;
+        self.seen.push(seen);
+        self.links.push(0);
+        Ok(n)
+    }
+
+    /// Makes `k` lead to `place`: always if `replace`, else only if `k` is new.
+    fn link(&mut self, k: &(&'static str, String), place: u32, replace: bool) -> AppResult<()> {
+        if let Some(i) = self.find(k) {
+            let old = self.keys[i as usize].2;
+            if replace && old != place {
+                self.keys[i as usize].2 = place;
+                self.links[old as usize] -= 1;
+                self.links[place as usize] += 1;
+            }
+            return Ok(());
+        }
+        let hash = self.hasher.hash_one(self.probe.as_slice());
+        let n = u32::try_from(self.keys.len())
+            .map_err(|_| AppError::Internal("too many keys in one import".into()))?;
+        let len = u32::try_from(self.probe.len())
+            .map_err(|_| AppError::Internal("a duplicate key is too long".into()))?;
+        self.keys.push((self.bytes.len(), len, place));
+        self.links[place as usize] += 1;
+        self.bytes.extend_from_slice(&self.probe);
+        let SeenKeys {
+            table,
+            keys,
+            bytes,
+            hasher,
+            ..
+        } = self;
+        table.insert_unique(hash, n, |&i| {
+            let (start, len, _) = keys[i as usize];
+            hasher.hash_one(&bytes[start..start + len as usize])
+        });
+        Ok(())
+    }
+
+    /// Makes each of `keys` that is new lead to `seen`.
+    fn note(&mut self, keys: &[(&'static str, String)], seen: Seen) -> AppResult<()> {
+        let mut place = None;
+        for k in keys {
+            if self.find(k).is_some() {
+                continue;
+            }
+            let p = match place {
+                Some(p) => p,
+                None => {
+                    let p = self.place(seen)?;
+                    place = Some(p);
+                    p
+                }
+            };
+            self.link(k, p, false)?;
+        }
+        Ok(())
+    }
+
+    /// Makes every one of `keys` lead to `seen`.
+    fn set(&mut self, keys: &[(&'static str, String)], seen: Seen) -> AppResult<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        // Usually these are the keys of a row just written, which lead to that row and
+        // nothing else does: its place is changed where it is.
+        let places: Vec<Option<u32>> = keys
+            .iter()
+            .map(|k| self.find(k).map(|i| self.keys[i as usize].2))
+            .collect();
+        let distinct = keys.iter().collect::<std::collections::HashSet<_>>().len();
+        if let Some(Some(p)) = places.first().copied()
+            && places.iter().all(|x| *x == Some(p))
+            && self.links[p as usize] as usize == distinct
+        {
+            self.seen[p as usize] = seen;
+            return Ok(());
+        }
+        let p = self.place(seen)?;
+        for k in keys {
+            self.link(k, p, true)?;
+        }
+        Ok(())
+    }
 }
 
 /// The pieces of an upload, as they arrive.
@@ -2872,6 +3047,51 @@ fn encoding_name(e: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The compact table of keys seen answers as a map of keys would, through every way
+    /// the import changes it (a new row's keys, a duplicate's, a written row's), with
+    /// keys of every kind and keys that share their bytes but not their kind.
+    #[test]
+    fn seen_keys_answer_as_a_map_would() {
+        let mut table = SeenKeys::new();
+        let mut model: HashMap<(&'static str, String), Seen> = HashMap::new();
+        let kinds = ["phone", "email", "tax_id", "code"];
+        // A small deterministic generator: keys repeat often, as duplicates do.
+        let mut state: u64 = 7;
+        let mut next = move |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        for step in 0..20_000i64 {
+            let keys: Vec<(&'static str, String)> = (0..1 + next(3))
+                .map(|_| (kinds[next(4) as usize], format!("{}", next(3000))))
+                .collect();
+            let seen = Seen {
+                row: step,
+                id: (next(2) == 0).then(Id::new),
+            };
+            for k in &keys {
+                assert_eq!(table.get(k), model.get(k).copied(), "{k:?} at {step}");
+            }
+            if next(3) == 0 {
+                table.set(&keys, seen).unwrap();
+                for k in &keys {
+                    model.insert(k.clone(), seen);
+                }
+            } else {
+                table.note(&keys, seen).unwrap();
+                for k in &keys {
+                    model.entry(k.clone()).or_insert(seen);
+                }
+            }
+        }
+        for (k, v) in &model {
+            assert_eq!(table.get(k), Some(*v), "{k:?}");
+        }
+        assert_eq!(table.get(&("phone", "no such key".into())), None);
+    }
 
     #[test]
     fn dates_in_the_ways_people_write_them() {

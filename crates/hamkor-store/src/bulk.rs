@@ -108,16 +108,57 @@ async fn values(
 
 /// The rows as one JSON array of arrays, each value in the form `->>` gives back as the
 /// same SQLite value the driver would have bound; `None` if a value has no such form.
+/// Written straight into the text, without a `Value` tree: an import spends a tenth of its
+/// time here otherwise.
 fn json_rows(rows: &[Vec<Arg>]) -> Option<String> {
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let mut r = Vec::with_capacity(row.len());
-        for v in row {
-            r.push(json_value(v)?);
+    use std::io::Write;
+    let mut out: Vec<u8> =
+        Vec::with_capacity(rows.len() * rows.first().map_or(0, |r| r.len()) * 16);
+    // A batch's rows mostly share their timestamps: each is formatted once.
+    let mut last_ts: Option<(hamkor_domain::Timestamp, String)> = None;
+    // Writing into a `Vec` cannot fail; `ok()?` only satisfies the types.
+    out.push(b'[');
+    for (i, row) in rows.iter().enumerate() {
+        out.extend_from_slice(if i == 0 { b"[" } else { b",[" });
+        for (k, v) in row.iter().enumerate() {
+            if k > 0 {
+                out.push(b',');
+            }
+            match v {
+                Arg::Text(Some(s)) => serde_json::to_writer(&mut out, s).ok()?,
+                Arg::Int(Some(n)) => write!(out, "{n}").ok()?,
+                Arg::Float(Some(f)) => {
+                    serde_json::to_writer(&mut out, &serde_json::Number::from_f64(*f)?).ok()?
+                }
+                // The driver binds a boolean as the integer 0 or 1.
+                Arg::Bool(Some(b)) => out.push(if *b { b'1' } else { b'0' }),
+                Arg::Id(Some(id)) => write!(out, "\"{id}\"").ok()?,
+                Arg::Ts(Some(ts)) => {
+                    if last_ts.as_ref().is_none_or(|(t, _)| t != ts) {
+                        last_ts = Some((*ts, ts.to_storage()));
+                    }
+                    let text = last_ts.as_ref().map_or("", |(_, s)| s.as_str());
+                    serde_json::to_writer(&mut out, text).ok()?
+                }
+                Arg::Date(Some(d)) => write!(out, "\"{}\"", d.format("%Y-%m-%d")).ok()?,
+                // Stored as its text, as the driver binds it.
+                Arg::Json(Some(j)) => serde_json::to_writer(&mut out, &j.to_string()).ok()?,
+                Arg::Bytes(Some(_)) => return None,
+                Arg::Text(None)
+                | Arg::Int(None)
+                | Arg::Float(None)
+                | Arg::Bool(None)
+                | Arg::Id(None)
+                | Arg::Ts(None)
+                | Arg::Date(None)
+                | Arg::Json(None)
+                | Arg::Bytes(None) => out.extend_from_slice(b"null"),
+            }
         }
-        out.push(Value::Array(r));
+        out.push(b']');
     }
-    Some(Value::Array(out).to_string())
+    out.push(b']');
+    String::from_utf8(out).ok()
 }
 
 pub(crate) fn json_value(v: &Arg) -> Option<Value> {

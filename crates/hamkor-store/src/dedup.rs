@@ -34,7 +34,7 @@ pub fn record_keys(def: &ObjectDef, fields: &Map<String, Value>) -> Vec<Key> {
 pub(crate) async fn insert_keys(
     tx: &mut impl Exec,
     def: &ObjectDef,
-    rows: &[(Id, Vec<Key>)],
+    rows: &[(Id, &[Key])],
 ) -> Result<(), StoreError> {
     let mut flat: Vec<(Id, &Key)> = rows
         .iter()
@@ -75,7 +75,7 @@ pub(crate) async fn write_keys(
         return Ok(());
     }
     delete_keys(tx, def, id).await?;
-    insert_keys(tx, def, &[(id, record_keys(def, fields))]).await
+    insert_keys(tx, def, &[(id, &record_keys(def, fields))]).await
 }
 
 /// Drops a record's keys (it went to the trash: no longer a candidate).
@@ -287,6 +287,7 @@ pub async fn backfill_batch(
             keys.push((p.id, p.profile.keys()));
         }
     }
+    let keys: Vec<(Id, &[Key])> = keys.iter().map(|(id, k)| (*id, k.as_slice())).collect();
     insert_keys(tx, def, &keys).await?;
     Ok(if rows.len() as i64 == batch {
         last

@@ -357,13 +357,13 @@ async fn write_numbers(
     }
     tx.execute(&Sql::new("DELETE FROM search_numbers WHERE record_id = $1").arg(id))
         .await?;
-    insert_numbers(tx, def, &[(id, record_numbers(def, fields))]).await
+    insert_numbers(tx, def, &[(id, &record_numbers(def, fields))]).await
 }
 
 async fn insert_numbers(
     tx: &mut impl Exec,
     def: &ObjectDef,
-    rows: &[(Id, Vec<String>)],
+    rows: &[(Id, &[String])],
 ) -> Result<(), StoreError> {
     let keys: Vec<(Id, String)> = rows
         .iter()
@@ -2014,6 +2014,35 @@ pub struct BatchRecord {
     pub account_links: Vec<AccountLink>,
     /// Custom field values, in stored form.
     pub custom: Map<String, Value>,
+    /// What `fields` give the search and duplicate indexes, if the caller has worked it
+    /// out already ([`IndexEntries::of`] on these `fields`); otherwise it is worked out here.
+    pub index: Option<IndexEntries>,
+}
+
+/// What a record's values add to the search and duplicate indexes besides its row: its
+/// search text, its numbers and its duplicate keys. Pure work on the values (folding
+/// names across scripts, number endings, name sounds), so an importer does it on its
+/// reading thread while the one writer writes the batch before.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexEntries {
+    search: String,
+    numbers: Vec<String>,
+    dup_keys: Vec<hamkor_domain::dedup::Key>,
+}
+
+impl IndexEntries {
+    /// The entries of a record of `def` with these field values.
+    pub fn of(def: &ObjectDef, fields: &Map<String, Value>) -> IndexEntries {
+        IndexEntries {
+            search: search_text(def, fields),
+            numbers: if has_numbers(def) {
+                record_numbers(def, fields)
+            } else {
+                Vec::new()
+            },
+            dup_keys: crate::dedup::record_keys(def, fields),
+        }
+    }
 }
 
 /// Inserts many already-validated records in one statement each for the records and
@@ -2039,9 +2068,22 @@ pub async fn insert_batch(
         "updated_at",
         "version",
     ]);
+    let computed: Vec<Option<IndexEntries>> = rows
+        .iter()
+        .map(|r| match r.index {
+            Some(_) => None,
+            None => Some(IndexEntries::of(def, &r.fields)),
+        })
+        .collect();
+    let entries: Vec<&IndexEntries> = rows
+        .iter()
+        .zip(&computed)
+        .filter_map(|(r, c)| r.index.as_ref().or(c.as_ref()))
+        .collect();
     let values: Vec<Vec<Arg>> = rows
         .iter()
-        .map(|r| {
+        .zip(&entries)
+        .map(|(r, entries)| {
             let mut v = Vec::with_capacity(columns.len());
             v.push(Arg::from(r.id));
             for f in def.fields {
@@ -2051,7 +2093,7 @@ pub async fn insert_batch(
                 ));
             }
             v.push(Arg::Json(Some(Value::Object(r.custom.clone()))));
-            v.push(Arg::from(search_text(def, &r.fields)));
+            v.push(Arg::from(entries.search.clone()));
             v.push(Arg::from(r.owner_id));
             v.push(Arg::from(created_by));
             v.push(Arg::from(r.created_at));
@@ -2062,16 +2104,18 @@ pub async fn insert_batch(
         .collect();
     crate::bulk::insert_rows(tx, def.plural, &columns, &values, "").await?;
     if has_numbers(def) {
-        let numbers: Vec<(Id, Vec<String>)> = rows
+        let numbers: Vec<(Id, &[String])> = rows
             .iter()
-            .map(|r| (r.id, record_numbers(def, &r.fields)))
+            .zip(&entries)
+            .map(|(r, e)| (r.id, e.numbers.as_slice()))
             .collect();
         insert_numbers(tx, def, &numbers).await?;
     }
     if hamkor_domain::dedup::applies(def.object) {
-        let keys: Vec<(Id, Vec<hamkor_domain::dedup::Key>)> = rows
+        let keys: Vec<(Id, &[hamkor_domain::dedup::Key])> = rows
             .iter()
-            .map(|r| (r.id, crate::dedup::record_keys(def, &r.fields)))
+            .zip(&entries)
+            .map(|(r, e)| (r.id, e.dup_keys.as_slice()))
             .collect();
         crate::dedup::insert_keys(tx, def, &keys).await?;
     }

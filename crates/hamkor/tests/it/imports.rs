@@ -165,6 +165,32 @@ async fn outlook_csv_checked_run_reported_and_undone(t: TestApp) {
     assert_eq!(malika["accounts"][0]["name"], "Orient Trade");
     assert_eq!(malika["accounts"][0]["position"], "Accountant");
     assert_eq!(malika["birthday"], "1990-07-01");
+    // Her search text, number index entries and duplicate keys, worked out on the reading
+    // thread, were written with her: she is found by a piece of her number, and a contact
+    // with her e-mail is known as her duplicate.
+    let (_, found) = t.get("sales_a1", "/api/v1/contacts?q=5554433").await;
+    assert_eq!(found["items"][0]["id"], malika["id"], "{found}");
+    let mut db = t.app.db.clone();
+    let keys = hamkor_store::Exec::fetch_all(
+        &mut db,
+        &hamkor_store::Sql::new("SELECT key FROM dup_keys WHERE record_id = $1 ORDER BY key").arg(
+            malika["id"]
+                .as_str()
+                .unwrap()
+                .parse::<hamkor_domain::Id>()
+                .unwrap(),
+        ),
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.req_text("key").unwrap())
+    .collect::<Vec<_>>();
+    assert!(
+        keys.contains(&"e:malika@orient.uz".to_string())
+            && keys.contains(&"p:998905554433".to_string()),
+        "{keys:?}"
+    );
     // Aziz was Old Karim (the same work phone): skipped, not made twice.
     let (_, found) = t.get("sales_a1", "/api/v1/contacts?q=Aziz").await;
     assert_eq!(found["items"].as_array().unwrap().len(), 0, "{found}");
