@@ -17,7 +17,7 @@
 use crate::binary::{free_port, hamkor, stop};
 use crate::support::{Backend, PASSWORD, fresh_database};
 use hamkor_domain::Id;
-use hamkor_store::{Db, DbOptions, Exec, Sql};
+use hamkor_store::{Db, Exec, Sql};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::{Method, StatusCode};
@@ -662,9 +662,27 @@ fn failed<E: std::fmt::Debug>(what: &str) -> impl FnOnce(E) -> String + '_ {
     move |e| format!("{what}: {e:?}")
 }
 
-/// Checks the database after a kill: on SQLite its integrity, its foreign keys and its
-/// search indexes; on both, that it holds exactly the import's committed batches, and
-/// never fewer rows than the last time.
+/// A copy of a SQLite database's files as a kill left them (the database, its write-ahead
+/// log and the log's index), and its URL. The checks recover the copy's log; the restarted
+/// server recovers the original's itself, from the same bytes, and need not wait for them.
+fn copy_files(url: &str) -> Result<(tempfile::TempDir, String), String> {
+    let path = url.strip_prefix("sqlite://").ok_or("not a SQLite URL")?;
+    let copy = tempfile::tempdir().map_err(failed("a directory for the copy"))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let from = format!("{path}{suffix}");
+        if std::path::Path::new(&from).exists() {
+            std::fs::copy(&from, copy.path().join(format!("copy.db{suffix}")))
+                .map_err(failed(&from))?;
+        }
+    }
+    let url = format!("sqlite://{}/copy.db", copy.path().display());
+    Ok((copy, url))
+}
+
+/// Checks a database no server writes to (PostgreSQL's after a kill, or a copy of SQLite's
+/// files): on SQLite its integrity, its foreign keys and its search indexes; on both, that
+/// it holds exactly the import's committed batches, and never fewer rows than the last
+/// time.
 async fn check_database(
     url: &str,
     backend: Backend,
@@ -674,17 +692,9 @@ async fn check_database(
     before: i64,
 ) -> Result<Snapshot, String> {
     let err = failed::<hamkor_store::StoreError>;
-    let mut db = Db::open(
-        url,
-        DbOptions {
-            // The checks may wait for a batch the restarted server is writing.
-            busy_timeout: Duration::from_secs(120),
-            acquire_timeout: Duration::from_secs(120),
-            ..DbOptions::default()
-        },
-    )
-    .await
-    .map_err(err("opening the database"))?;
+    let mut db = Db::connect(url)
+        .await
+        .map_err(err("opening the database"))?;
     let result: Result<Snapshot, String> = async {
         if backend == Backend::Sqlite {
             let rows = db
@@ -841,33 +851,43 @@ async fn import_state(http: &reqwest::Client, base: &str, token: &str, id: Id) -
     }
 }
 
-/// How long a restarted server takes from taking the import up to writing its first batch
-/// (reading back what the runs before it wrote, skipping their rows, the batch itself): the
-/// window a kill's moment is drawn from. It starts as the first batch's time and follows
-/// what the restarted servers take.
+/// The window a kill's moment is drawn from, after the target is reached. It starts as the
+/// first batch's time and then keeps the import on the kills' schedule whatever the
+/// machine's load: narrower when a kill came after a batch past its target had been
+/// written (the import running ahead, which would end it before the last kills), wider
+/// when not (so that kills also come late in a batch, not only while a restarted server
+/// reads back what the runs before it wrote).
 struct Pace {
     window: Duration,
 }
 
+impl Pace {
+    fn learn(&mut self, ahead: bool) {
+        let w = if ahead {
+            self.window * 3 / 4
+        } else {
+            self.window * 11 / 10
+        };
+        self.window = w.clamp(Duration::from_millis(50), Duration::from_secs(60));
+    }
+}
+
 /// Waits, reading the database as a monitoring tool would, until the import has done
 /// `target` rows and, when `taken_up`, the server started at `since` holds it: its claim
-/// runs past `since` plus the claim's length, which the killed server's cannot. Learns the
-/// pace on the way. Returns the rows done and whether that server held the import.
+/// runs past `since` plus the claim's length, which the killed server's cannot. Returns
+/// the rows done and whether that server held the import.
 async fn await_moment(
     url: &str,
     id: Id,
     target: i64,
     taken_up: bool,
     since: chrono::DateTime<chrono::Utc>,
-    pace: &mut Pace,
 ) -> Result<(i64, bool), String> {
     let mut db = Db::connect(url)
         .await
         .map_err(failed("opening the database"))?;
     let held_after = since + chrono::Duration::seconds(LEASE_SECS);
     let result = async {
-        let mut claimed: Option<(Instant, i64)> = None;
-        let mut measured = false;
         let mut last = (-1, Instant::now());
         loop {
             let row = db
@@ -885,16 +905,6 @@ async fn await_moment(
                 return Err(format!("the import is {status}"));
             }
             let held = lease.is_some_and(|t| t.0 >= held_after);
-            if held && claimed.is_none() {
-                claimed = Some((Instant::now(), rows));
-            }
-            if let Some((at, from)) = claimed
-                && !measured
-                && rows > from
-            {
-                pace.window = (pace.window * 2 + at.elapsed()) / 3;
-                measured = true;
-            }
             if status == "done" || (rows >= target && (held || !taken_up)) {
                 return Ok((rows, held));
             }
@@ -1131,54 +1141,61 @@ async fn run(backend: Backend, plan: Plan, url: &str) -> Result<(), String> {
     let run_at = Instant::now();
     let import = start_import(&http, &base, &import_token, plan.rows).await?;
     // The first batch gives the pace the kills are timed by.
+    await_moment(url, import, BATCH, true, since).await?;
     let mut pace = Pace {
-        window: Duration::from_secs(1),
+        window: run_at.elapsed(),
     };
-    await_moment(url, import, BATCH, true, since, &mut pace).await?;
-    pace.window = run_at.elapsed();
     println!(
         "first batch of {BATCH} rows in {:.1} s",
         pace.window.as_secs_f64()
     );
 
     let mut tally = Tally::default();
-    let mut rows_on_disk = 0;
+    let mut checking: Option<tokio::task::JoinHandle<Result<i64, String>>> = None;
     for k in 0..plan.kills {
         // Mostly after the restarted server has taken the import up again (reading back
         // what was written, skipping those rows, writing); now and then before, while it
         // starts and waits for the dead server's claim to run out.
         let taken_up = !rng.random_ratio(1, 4);
-        let (done, held) =
-            await_moment(url, import, plan.target(k), taken_up, since, &mut pace).await?;
+        let target = plan.target(k);
+        let (done, held) = await_moment(url, import, target, taken_up, since).await?;
         let wait = Duration::from_millis(rng.random_range(0..=pace.window.as_millis() as u64));
         tokio::time::sleep(wait).await;
-        if import_state(&http, &base, &import_token, import)
-            .await
-            .is_some_and(|v| v["status"] == "running")
-        {
+        let state = import_state(&http, &base, &import_token, import).await;
+        kill(&mut server).await;
+        let at_kill = state
+            .as_ref()
+            .and_then(|v| v["rows_done"].as_i64())
+            .unwrap_or(done);
+        if state.is_some_and(|v| v["status"] == "running") {
             tally.during_import += 1;
             tally.taken_up += usize::from(held);
         }
-        kill(&mut server).await;
+        pace.learn(at_kill >= target + BATCH);
         tally.kills += 1;
         writers.wait_parked().await?;
-        // On SQLite the check opens the killed server's files first every other time
-        // (recovering the write-ahead log, as an administrator's `sqlite3` would); the
-        // other times the restarted server does, and the check runs beside it.
-        let check_first = backend == Backend::Postgres || k % 2 == 0;
-        if check_first {
-            rows_on_disk = check_database(url, backend, import, importer, plan.rows, rows_on_disk)
-                .await?
-                .next_row;
-        }
+        // The database as the kill left it is checked before the server comes back: on
+        // PostgreSQL at once, on SQLite in a copy, beside the next round (the checks of
+        // 100,000 rows take seconds, in which the import would run on unkilled).
+        let before = match checking.take() {
+            Some(c) => c.await.map_err(|e| format!("a check panicked: {e}"))??,
+            None => 0,
+        };
+        tally.database_checks += 1;
+        let rows = plan.rows;
+        checking = Some(if backend == Backend::Sqlite {
+            let (dir, copy) = copy_files(url)?;
+            tokio::spawn(async move {
+                let s = check_database(&copy, backend, import, importer, rows, before).await;
+                drop(dir);
+                s.map(|s| s.next_row)
+            })
+        } else {
+            let s = check_database(url, backend, import, importer, rows, before).await?;
+            tokio::spawn(async move { Ok(s.next_row) })
+        });
         since = chrono::Utc::now();
         (server, base) = serve(url).await;
-        if !check_first {
-            rows_on_disk = check_database(url, backend, import, importer, plan.rows, rows_on_disk)
-                .await?
-                .next_row;
-        }
-        tally.database_checks += 1;
         tally.records_checked += check_writes(
             &http,
             &base,
@@ -1190,28 +1207,33 @@ async fn run(backend: Backend, plan: Plan, url: &str) -> Result<(), String> {
         .await?;
         writers.resume(&base);
         println!(
-            "kill {}/{}: {done} rows done, {} killed {} ms later; {rows_on_disk} rows on disk after it; {} writes acknowledged so far",
+            "kill {}/{}: target {target} rows, {done} done, killed {} ms later ({}) at {} rows; {} writes acknowledged so far",
             k + 1,
             plan.kills,
-            if held {
-                "taken up again,"
-            } else {
-                "not yet taken up again,"
-            },
             wait.as_millis(),
+            if held {
+                "the import taken up again"
+            } else {
+                "the import not yet taken up again"
+            },
+            at_kill,
             writers.acknowledged(),
         );
     }
 
     // The import goes on to its end; then the writers stop and everything is checked once
     // more, through the API and in the database.
-    await_moment(url, import, plan.rows + 1, false, since, &mut pace).await?;
+    await_moment(url, import, plan.rows + 1, false, since).await?;
     let (ledgers, counts) = writers.stop().await?;
     tally.records_checked +=
         check_writes(&http, &base, &write_token, writer_id, &ledgers, &counts).await?;
     check_import(&http, &base, &import_token, import, importer, plan.rows).await?;
     stop(server).await;
-    let s = check_database(url, backend, import, importer, plan.rows, rows_on_disk).await?;
+    let before = match checking {
+        Some(c) => c.await.map_err(|e| format!("a check panicked: {e}"))??,
+        None => 0,
+    };
+    let s = check_database(url, backend, import, importer, plan.rows, before).await?;
     tally.database_checks += 1;
     check_counts(url, import, importer, plan.rows).await?;
     println!(
