@@ -643,9 +643,8 @@ async fn check_writes(
     Ok(checked)
 }
 
-/// The import's state on disk, read in one statement (one snapshot, also while a server
-/// writes).
-#[derive(Debug, Clone, PartialEq)]
+/// The import's state on disk, read in one statement (one snapshot).
+#[derive(Debug, Clone)]
 struct Snapshot {
     status: String,
     next_row: i64,
