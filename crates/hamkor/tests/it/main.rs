@@ -14,6 +14,7 @@ mod browser;
 mod bulk;
 mod calendar;
 mod conformance;
+mod crash;
 mod currencies;
 mod custom_fields;
 mod deals;
