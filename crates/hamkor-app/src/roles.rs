@@ -187,6 +187,8 @@ impl App {
             errors.push(FieldError::new("role", "error-admin-fixed"));
         }
         let mut parsed = Vec::new();
+        // Each object type's custom fields, read once however many rules name them.
+        let mut customs = std::collections::HashMap::new();
         for (object, field, mode) in changes {
             let key = format!("fields.{object}.{field}");
             let Some(o) = ObjectType::parse(object) else {
@@ -196,7 +198,10 @@ impl App {
             let def = hamkor_domain::objects::ObjectDef::get(o);
             let name = match field.strip_prefix("custom.") {
                 Some(k) => {
-                    if !self.custom_fields(o).await?.iter().any(|d| d.key == k) {
+                    if let std::collections::hash_map::Entry::Vacant(e) = customs.entry(o) {
+                        e.insert(self.custom_fields(o).await?);
+                    }
+                    if !customs[&o].iter().any(|d| d.key == k) {
                         errors.push(FieldError::new(key, "error-unknown-field"));
                         continue;
                     }

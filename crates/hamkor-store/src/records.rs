@@ -740,15 +740,7 @@ pub async fn list(
     q.push_order(&mut sql, b);
     sql.push(" LIMIT ").bind(i64::from(q.limit) + 1);
     let rows = db.fetch_all(&sql).await?;
-    let more = rows.len() > q.limit as usize;
-    let mut items = Vec::with_capacity(rows.len().min(q.limit as usize));
-    let mut next_cursor = None;
-    for (i, row) in rows.iter().enumerate().take(q.limit as usize) {
-        items.push(from_row(def, row)?);
-        if more && i + 1 == q.limit as usize {
-            next_cursor = Some(q.cursor_after(row)?);
-        }
-    }
+    let (items, next_cursor) = page_rows(def, q, &rows)?;
     let total = match count_sql {
         Some(c) => db
             .fetch_optional(&c)
@@ -858,15 +850,7 @@ async fn list_with_shares(
     q.push_order_by_aliases(&mut sql);
     sql.push(" LIMIT ").bind(limit);
     let rows = db.fetch_all(&sql).await?;
-    let more = rows.len() > q.limit as usize;
-    let mut items = Vec::with_capacity(rows.len().min(q.limit as usize));
-    let mut next_cursor = None;
-    for (i, row) in rows.iter().enumerate().take(q.limit as usize) {
-        items.push(from_row(def, row)?);
-        if more && i + 1 == q.limit as usize {
-            next_cursor = Some(q.cursor_after(row)?);
-        }
-    }
+    let (items, next_cursor) = page_rows(def, q, &rows)?;
     let total = if q.count {
         let mut n = 0;
         for shared in [false, true] {
@@ -892,6 +876,25 @@ async fn list_with_shares(
         next_cursor,
         total,
     })
+}
+
+/// A page's records from up to `limit + 1` rows in list order, and the cursor after its
+/// last one when there was one row more.
+fn page_rows(
+    def: &ObjectDef,
+    q: &ListQuery,
+    rows: &[Row],
+) -> Result<(Vec<Record>, Option<String>), StoreError> {
+    let limit = q.limit as usize;
+    let mut items = Vec::with_capacity(rows.len().min(limit));
+    let mut next_cursor = None;
+    for (i, row) in rows.iter().enumerate().take(limit) {
+        items.push(from_row(def, row)?);
+        if rows.len() > limit && i + 1 == limit {
+            next_cursor = Some(q.cursor_after(row)?);
+        }
+    }
+    Ok((items, next_cursor))
 }
 
 /// The search words to check again against what the actor may see, when a field the

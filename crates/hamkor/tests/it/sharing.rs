@@ -704,19 +704,7 @@ async fn field_rules(t: TestApp) {
     }
 
     // Exports: no hidden column, and asking for it is an error.
-    let export = |who: &'static str, q: &'static str| {
-        let t = &t;
-        async move {
-            let r = t
-                .client
-                .get(format!("{}/api/v1/accounts/export?format=csv{q}", t.base))
-                .bearer_auth(&t.tokens[who])
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
-    };
+    let export = |who: &'static str, q: &'static str| export_csv(&t, who, "accounts", q);
     let (s, body) = export("sales_a1", "").await;
     assert_eq!(s, StatusCode::OK);
     assert!(
@@ -892,19 +880,7 @@ async fn custom_field_rules(t: TestApp) {
     assert!(!h.to_string().contains("custom.margin"), "{h}");
     let (_, h) = t.get("admin", &format!("{path}/history")).await;
     assert!(h.to_string().contains("custom.margin"), "{h}");
-    let export = |who: &'static str, q: &'static str| {
-        let t = &t;
-        async move {
-            let r = t
-                .client
-                .get(format!("{}/api/v1/contacts/export?format=csv{q}", t.base))
-                .bearer_auth(&t.tokens[who])
-                .send()
-                .await
-                .unwrap();
-            (r.status(), r.text().await.unwrap())
-        }
-    };
+    let export = |who: &'static str, q: &'static str| export_csv(&t, who, "contacts", q);
     let (s, body) = export("sales_a1", "").await;
     assert_eq!(s, StatusCode::OK);
     assert!(
@@ -1046,3 +1022,15 @@ async fn administrators_change_a_users_role_and_team(t: TestApp) {
     assert_eq!(t.get("admin", &user).await.1["role"], "sales");
 }
 both!(administrators_change_a_users_role_and_team);
+
+/// A CSV export of `plural` as `who`, with the extra query `q`: its status and text.
+async fn export_csv(t: &TestApp, who: &str, plural: &str, q: &str) -> (StatusCode, String) {
+    let r = t
+        .client
+        .get(format!("{}/api/v1/{plural}/export?format=csv{q}", t.base))
+        .bearer_auth(&t.tokens[who])
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
