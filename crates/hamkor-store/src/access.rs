@@ -335,6 +335,37 @@ pub fn push_scope(
     }
 }
 
+/// The most owners a list reads one query each (`records::list_merged`); the records of a
+/// larger team are read with one query over all of them.
+pub const OWNER_BRANCHES: usize = 32;
+
+/// The users whose records `actor`'s scope for `action` on `object` reaches, when it is a
+/// team scope of at most [`OWNER_BRANCHES`] of them (disabled users included: they still
+/// own records). They are read with [`push_scope`]'s own condition.
+pub async fn team_owners(
+    db: &mut crate::Db,
+    actor: &Actor,
+    object: ObjectType,
+    action: Action,
+) -> Result<Option<Vec<Id>>, crate::StoreError> {
+    use crate::Exec;
+    if actor.scope(object, action) != Scope::Team || actor.team_id.is_none() {
+        return Ok(None);
+    }
+    let mut sql = Sql::new("SELECT u.id FROM users u WHERE 1 = 1");
+    push_scope(&mut sql, actor, object, action, "u.id");
+    sql.push(" ORDER BY u.id LIMIT ")
+        .bind(OWNER_BRANCHES as i64 + 1);
+    let rows = db.fetch_all(&sql).await?;
+    if rows.len() > OWNER_BRANCHES {
+        return Ok(None);
+    }
+    rows.iter()
+        .map(|r| r.req_id("id"))
+        .collect::<Result<_, _>>()
+        .map(Some)
+}
+
 /// Appends `col = team` or `col IN (team, …)` for a non-empty list of teams.
 pub fn push_team_in(sql: &mut Sql, col: &'static str, teams: &[Id]) {
     sql.push_ident(col);
