@@ -12,7 +12,7 @@ use hamkor_domain::input::AccountLink;
 use hamkor_domain::objects::{ACCOUNT, CONTACT, DEAL, EVENT, INTERACTION, ObjectDef, TASK};
 use hamkor_domain::phone::normalize_phone;
 use hamkor_domain::{Id, ObjectType, Timestamp};
-use hamkor_store::records::{BatchRecord, insert_batch};
+use hamkor_store::records::{BatchRecord, IndexEntries, insert_batch};
 use hamkor_store::reminders::kind as reminder_kind;
 use hamkor_store::{Arg, bulk};
 use rand::rngs::StdRng;
@@ -205,6 +205,24 @@ pub struct Generated {
 /// looks up every parameter's name by a linear search over the statement's parameters,
 /// so a statement with n parameters costs n² — small statements are much faster there.
 const ROWS_PER_TX: usize = 10_000;
+
+/// The tables the generator fills by the hundred thousand, whose indexes it builds at the
+/// end.
+const GENERATED_TABLES: &[&str] = &[
+    "accounts",
+    "contacts",
+    "interactions",
+    "contact_accounts",
+    "interaction_contacts",
+    "search_numbers",
+    "dup_keys",
+    "tasks",
+    "events",
+    "event_users",
+    "reminders",
+    "deals",
+    "deal_stages",
+];
 
 const SUBJECTS: &[&str] = &[
     "Narx bo'yicha savol",
@@ -881,6 +899,254 @@ fn translit_ascii(s: &str) -> String {
     hamkor_domain::names::fold(s).replace(' ', ".")
 }
 
+/// Which table a batch of generated rows goes to.
+enum Rows {
+    Accounts,
+    Contacts,
+    Interactions,
+}
+
+/// A batch of generated rows: the table, how many of its rows are made so far, the rows;
+/// or why making them stopped.
+type RowBatch = Result<(Rows, usize, Vec<BatchRecord>), String>;
+
+/// What [`make_rows`] needs.
+struct RowWorld {
+    rng: StdRng,
+    owners: Vec<Id>,
+    accounts: usize,
+    contacts: usize,
+    interactions: usize,
+}
+
+/// What [`make_rows`] leaves for the rest of the generator.
+struct MadeRows {
+    rng: StdRng,
+    account_ids: Vec<Id>,
+    /// Each contact and the index of their account.
+    contact_of: Vec<(Id, usize)>,
+    /// How many interactions went to the busiest (first) account.
+    busy: usize,
+}
+
+/// Makes the accounts, contacts and interactions, a transaction's worth at a time, into
+/// `out`. `None` when the writer stopped listening or a row could not be made.
+fn make_rows(world: RowWorld, out: tokio::sync::mpsc::Sender<RowBatch>) -> Option<MadeRows> {
+    let RowWorld {
+        mut rng,
+        owners,
+        accounts,
+        contacts,
+        interactions,
+    } = world;
+    let start = chrono::Utc::now() - chrono::Duration::days(3 * 365);
+    let mut account_ids: Vec<Id> = Vec::with_capacity(accounts);
+    let chunk = ROWS_PER_TX;
+    let mut done = 0;
+    while done < accounts {
+        let n = chunk.min(accounts - done);
+        let mut rows = Vec::with_capacity(n);
+        for i in 0..n {
+            let k = done + i;
+            let mut f = Map::new();
+            let name = format!(
+                "{} {} {}",
+                pick(&mut rng, COMPANY_WORDS),
+                pick(&mut rng, COMPANY_KINDS),
+                pick(&mut rng, LEGAL)
+            );
+            f.insert("name".into(), json!(format!("{name} {k}")));
+            f.insert("kind".into(), json!(pick(&mut rng, KINDS)));
+            f.insert(
+                "tax_id".into(),
+                json!(format!("{:09}", 300_000_000 + k as u64)),
+            );
+            f.insert("industry".into(), json!(pick(&mut rng, INDUSTRIES)));
+            let p = phone(&mut rng);
+            let Ok(e164) = normalize_phone(&p, "998") else {
+                let _ = out.blocking_send(Err(format!("generated phone {p}")));
+                return None;
+            };
+            f.insert(
+                "phones".into(),
+                json!([{"number": p, "kind": "work", "e164": e164}]),
+            );
+            f.insert("emails".into(), json!([{"address": format!("info{k}@{}.uz", translit_ascii(pick(&mut rng, COMPANY_WORDS))), "kind": "work"}]));
+            if k > 10 && rng.random_range(0..10) == 0 {
+                f.insert(
+                    "parent_id".into(),
+                    json!(account_ids[rng.random_range(0..account_ids.len().min(k))].to_string()),
+                );
+            }
+            let created = start + chrono::Duration::minutes((k as i64) * 3);
+            let id = Id::new();
+            account_ids.push(id);
+            rows.push(BatchRecord {
+                id,
+                index: Some(IndexEntries::of(&ACCOUNT, &f)),
+                fields: f,
+                owner_id: owners[rng.random_range(0..owners.len())],
+                created_at: Timestamp::from_datetime(created),
+                account_links: vec![],
+                custom: Map::new(),
+            });
+        }
+        done += n;
+        if out.blocking_send(Ok((Rows::Accounts, done, rows))).is_err() {
+            return None;
+        }
+    }
+    // Each contact's account, for their interactions.
+    let mut contact_of: Vec<(Id, usize)> = Vec::with_capacity(contacts);
+    let mut done = 0;
+    while done < contacts {
+        let n = chunk.min(contacts - done);
+        let mut rows = Vec::with_capacity(n);
+        for i in 0..n {
+            let k = done + i;
+            let (first, last) = match rng.random_range(0..10) {
+                0..=4 => (pick(&mut rng, FIRST_UZ), pick(&mut rng, LAST_UZ)),
+                5..=7 => (pick(&mut rng, FIRST_RU), pick(&mut rng, LAST_RU)),
+                _ => (pick(&mut rng, FIRST_UZ_CYR), pick(&mut rng, LAST_UZ_CYR)),
+            };
+            let mut f = Map::new();
+            f.insert("first_name".into(), json!(first));
+            f.insert("last_name".into(), json!(last));
+            let p = phone(&mut rng);
+            let Ok(e164) = normalize_phone(&p, "998") else {
+                let _ = out.blocking_send(Err(format!("generated phone {p}")));
+                return None;
+            };
+            f.insert(
+                "phones".into(),
+                json!([{"number": p, "kind": "mobile", "e164": e164}]),
+            );
+            f.insert("emails".into(), json!([{"address": format!("{}.{}{k}@mail.uz", translit_ascii(first), translit_ascii(last)), "kind": "work"}]));
+            if rng.random_range(0..3) == 0 {
+                f.insert(
+                    "birthday".into(),
+                    json!(format!(
+                        "{}-{:02}-{:02}",
+                        rng.random_range(1960..2004),
+                        rng.random_range(1..13),
+                        rng.random_range(1..29)
+                    )),
+                );
+            }
+            let account_idx = rng.random_range(0..account_ids.len());
+            let account = account_ids[account_idx];
+            let created = start + chrono::Duration::seconds((k as i64) * 40);
+            let id = Id::new();
+            contact_of.push((id, account_idx));
+            rows.push(BatchRecord {
+                id,
+                index: Some(IndexEntries::of(&CONTACT, &f)),
+                fields: f,
+                owner_id: owners[rng.random_range(0..owners.len())],
+                created_at: Timestamp::from_datetime(created),
+                account_links: vec![AccountLink {
+                    account_id: account,
+                    position: Some(pick(&mut rng, POSITIONS).to_string()),
+                }],
+                custom: Map::new(),
+            });
+        }
+        done += n;
+        if out.blocking_send(Ok((Rows::Contacts, done, rows))).is_err() {
+            return None;
+        }
+    }
+    // Interactions over three years. The first account is the busiest: it gets the
+    // first 10,000 (when there are enough), the history a timeline benchmark reads.
+    let busy = if interactions >= 20_000 { 10_000 } else { 0 };
+    let busy_contacts: Vec<Id> = contact_of
+        .iter()
+        .filter(|(_, a)| *a == 0)
+        .map(|(c, _)| *c)
+        .collect();
+    let total_weight: u32 = INTERACTION_KIND_WEIGHTS.iter().map(|(_, w)| w).sum();
+    let span = (chrono::Utc::now() - start).num_seconds().max(1);
+    let mut done = 0;
+    while done < interactions {
+        let n = chunk.min(interactions - done);
+        let mut rows = Vec::with_capacity(n);
+        for i in 0..n {
+            let k = done + i;
+            let (account_idx, contact) = if k < busy {
+                let c = (!busy_contacts.is_empty() && rng.random_range(0..3) > 0)
+                    .then(|| busy_contacts[rng.random_range(0..busy_contacts.len())]);
+                (0, c)
+            } else if !contact_of.is_empty() && rng.random_range(0..3) > 0 {
+                let (c, a) = contact_of[rng.random_range(0..contact_of.len())];
+                (a, Some(c))
+            } else {
+                (rng.random_range(0..account_ids.len()), None)
+            };
+            let mut roll = rng.random_range(0..total_weight);
+            let mut kind = "note";
+            for (kd, w) in INTERACTION_KIND_WEIGHTS {
+                if roll < *w {
+                    kind = kd;
+                    break;
+                }
+                roll -= w;
+            }
+            let at = start + chrono::Duration::seconds(rng.random_range(0..span));
+            let mut f = Map::new();
+            f.insert("kind".into(), json!(kind));
+            f.insert(
+                "occurred_at".into(),
+                json!(Timestamp::from_datetime(at).to_rfc3339()),
+            );
+            f.insert("subject".into(), json!(pick(&mut rng, SUBJECTS)));
+            f.insert("body".into(), json!(pick(&mut rng, BODIES)));
+            f.insert(
+                "account_id".into(),
+                json!(account_ids[account_idx].to_string()),
+            );
+            if let Some(c) = contact {
+                f.insert("contact_id".into(), json!(c.to_string()));
+            }
+            if kind == "call" {
+                f.insert(
+                    "direction".into(),
+                    json!(pick(&mut rng, &["incoming", "outgoing"])),
+                );
+                f.insert("duration".into(), json!(rng.random_range(10..1800)));
+                f.insert(
+                    "result".into(),
+                    json!(pick(
+                        &mut rng,
+                        &["reached", "reached", "no_answer", "busy", "callback"]
+                    )),
+                );
+            }
+            rows.push(BatchRecord {
+                id: Id::new(),
+                index: Some(IndexEntries::of(&INTERACTION, &f)),
+                fields: f,
+                owner_id: owners[rng.random_range(0..owners.len())],
+                created_at: Timestamp::from_datetime(at),
+                account_links: vec![],
+                custom: Map::new(),
+            });
+        }
+        done += n;
+        if out
+            .blocking_send(Ok((Rows::Interactions, done, rows)))
+            .is_err()
+        {
+            return None;
+        }
+    }
+    Some(MadeRows {
+        rng,
+        account_ids,
+        contact_of,
+        busy,
+    })
+}
+
 impl App {
     /// Writes generated rows, many statements per transaction.
     async fn write_batches(
@@ -1049,6 +1315,24 @@ impl App {
         seed: u64,
         mut progress: impl FnMut(&str, usize),
     ) -> AppResult<Generated> {
+        // The tables' indexes are built once at the end, from the whole tables; a run that
+        // fails or dies half-way has them built by the next start (`hamkor_store::deferred`).
+        hamkor_store::deferred::defer_indexes(&self.db, GENERATED_TABLES).await?;
+        let generated = self
+            .generate_rows(sizes, planning, seed, &mut progress)
+            .await;
+        progress("indexes", 0);
+        hamkor_store::deferred::restore_deferred(&self.db).await?;
+        generated
+    }
+
+    async fn generate_rows(
+        &self,
+        sizes: Sizes,
+        planning: &PlanningSizes,
+        seed: u64,
+        mut progress: impl FnMut(&str, usize),
+    ) -> AppResult<Generated> {
         let contacts = sizes.contacts;
         if hamkor_store::Exec::backend(&self.db) == hamkor_store::Backend::Sqlite {
             // A bulk load touches index pages all over the file: give this process's
@@ -1061,7 +1345,7 @@ impl App {
             .await?;
             tx.commit().await?;
         }
-        let mut rng = StdRng::seed_from_u64(seed);
+        let rng = StdRng::seed_from_u64(seed);
         // Owners: two teams of salespeople with their heads, and an administrator.
         let mut owners = Vec::new();
         let admin = match self.user_by_email("generator@hamkor.local").await? {
@@ -1119,198 +1403,39 @@ impl App {
         }
         let accounts = sizes.accounts.unwrap_or(contacts / 5).max(1);
         let interactions = sizes.interactions.unwrap_or(contacts * 5);
-        let start = chrono::Utc::now() - chrono::Duration::days(3 * 365);
-        let mut account_ids: Vec<Id> = Vec::with_capacity(accounts);
-        let chunk = ROWS_PER_TX;
-        let mut done = 0;
-        while done < accounts {
-            let n = chunk.min(accounts - done);
-            let mut rows = Vec::with_capacity(n);
-            for i in 0..n {
-                let k = done + i;
-                let mut f = Map::new();
-                let name = format!(
-                    "{} {} {}",
-                    pick(&mut rng, COMPANY_WORDS),
-                    pick(&mut rng, COMPANY_KINDS),
-                    pick(&mut rng, LEGAL)
-                );
-                f.insert("name".into(), json!(format!("{name} {k}")));
-                f.insert("kind".into(), json!(pick(&mut rng, KINDS)));
-                f.insert(
-                    "tax_id".into(),
-                    json!(format!("{:09}", 300_000_000 + k as u64)),
-                );
-                f.insert("industry".into(), json!(pick(&mut rng, INDUSTRIES)));
-                let p = phone(&mut rng);
-                let e164 = normalize_phone(&p, "998")
-                    .map_err(|_| AppError::Internal(format!("generated phone {p}")))?;
-                f.insert(
-                    "phones".into(),
-                    json!([{"number": p, "kind": "work", "e164": e164}]),
-                );
-                f.insert("emails".into(), json!([{"address": format!("info{k}@{}.uz", translit_ascii(pick(&mut rng, COMPANY_WORDS))), "kind": "work"}]));
-                if k > 10 && rng.random_range(0..10) == 0 {
-                    f.insert(
-                        "parent_id".into(),
-                        json!(
-                            account_ids[rng.random_range(0..account_ids.len().min(k))].to_string()
-                        ),
-                    );
-                }
-                let created = start + chrono::Duration::minutes((k as i64) * 3);
-                let id = Id::new();
-                account_ids.push(id);
-                rows.push(BatchRecord {
-                    id,
-                    fields: f,
-                    owner_id: owners[rng.random_range(0..owners.len())],
-                    created_at: Timestamp::from_datetime(created),
-                    account_links: vec![],
-                    custom: Map::new(),
-                    index: None,
-                });
-            }
-            self.write_batches(&ACCOUNT, admin.id, &rows).await?;
-            done += n;
-            progress("accounts", done);
+        // The rows are made on a thread of their own while the database writes the ones
+        // before: making them is a third of the work.
+        let (out, mut batches) = tokio::sync::mpsc::channel(2);
+        let world = RowWorld {
+            rng,
+            owners: owners.clone(),
+            accounts,
+            contacts,
+            interactions,
+        };
+        let producer = tokio::task::spawn_blocking(move || make_rows(world, out));
+        while let Some(batch) = batches.recv().await {
+            let (which, done, rows) = batch.map_err(AppError::Internal)?;
+            let (def, what) = match which {
+                Rows::Accounts => (&ACCOUNT, "accounts"),
+                Rows::Contacts => (&CONTACT, "contacts"),
+                Rows::Interactions => (&INTERACTION, "interactions"),
+            };
+            self.write_batches(def, admin.id, &rows).await?;
+            progress(what, done);
         }
-        // Each contact's account, for their interactions.
-        let mut contact_of: Vec<(Id, usize)> = Vec::with_capacity(contacts);
-        let mut done = 0;
-        while done < contacts {
-            let n = chunk.min(contacts - done);
-            let mut rows = Vec::with_capacity(n);
-            for i in 0..n {
-                let k = done + i;
-                let (first, last) = match rng.random_range(0..10) {
-                    0..=4 => (pick(&mut rng, FIRST_UZ), pick(&mut rng, LAST_UZ)),
-                    5..=7 => (pick(&mut rng, FIRST_RU), pick(&mut rng, LAST_RU)),
-                    _ => (pick(&mut rng, FIRST_UZ_CYR), pick(&mut rng, LAST_UZ_CYR)),
-                };
-                let mut f = Map::new();
-                f.insert("first_name".into(), json!(first));
-                f.insert("last_name".into(), json!(last));
-                let p = phone(&mut rng);
-                let e164 = normalize_phone(&p, "998")
-                    .map_err(|_| AppError::Internal(format!("generated phone {p}")))?;
-                f.insert(
-                    "phones".into(),
-                    json!([{"number": p, "kind": "mobile", "e164": e164}]),
-                );
-                f.insert("emails".into(), json!([{"address": format!("{}.{}{k}@mail.uz", translit_ascii(first), translit_ascii(last)), "kind": "work"}]));
-                if rng.random_range(0..3) == 0 {
-                    f.insert(
-                        "birthday".into(),
-                        json!(format!(
-                            "{}-{:02}-{:02}",
-                            rng.random_range(1960..2004),
-                            rng.random_range(1..13),
-                            rng.random_range(1..29)
-                        )),
-                    );
-                }
-                let account_idx = rng.random_range(0..account_ids.len());
-                let account = account_ids[account_idx];
-                let created = start + chrono::Duration::seconds((k as i64) * 40);
-                let id = Id::new();
-                contact_of.push((id, account_idx));
-                rows.push(BatchRecord {
-                    id,
-                    fields: f,
-                    owner_id: owners[rng.random_range(0..owners.len())],
-                    created_at: Timestamp::from_datetime(created),
-                    account_links: vec![AccountLink {
-                        account_id: account,
-                        position: Some(pick(&mut rng, POSITIONS).to_string()),
-                    }],
-                    custom: Map::new(),
-                    index: None,
-                });
-            }
-            self.write_batches(&CONTACT, admin.id, &rows).await?;
-            done += n;
-            progress("contacts", done);
-        }
-        // Interactions over three years. The first account is the busiest: it gets the
-        // first 10,000 (when there are enough), the history a timeline benchmark reads.
-        let busy = if interactions >= 20_000 { 10_000 } else { 0 };
-        let busy_contacts: Vec<Id> = contact_of
-            .iter()
-            .filter(|(_, a)| *a == 0)
-            .map(|(c, _)| *c)
-            .collect();
-        let total_weight: u32 = INTERACTION_KIND_WEIGHTS.iter().map(|(_, w)| w).sum();
-        let span = (chrono::Utc::now() - start).num_seconds().max(1);
-        let mut done = 0;
-        while done < interactions {
-            let n = chunk.min(interactions - done);
-            let mut rows = Vec::with_capacity(n);
-            for i in 0..n {
-                let k = done + i;
-                let (account_idx, contact) = if k < busy {
-                    let c = (!busy_contacts.is_empty() && rng.random_range(0..3) > 0)
-                        .then(|| busy_contacts[rng.random_range(0..busy_contacts.len())]);
-                    (0, c)
-                } else if !contact_of.is_empty() && rng.random_range(0..3) > 0 {
-                    let (c, a) = contact_of[rng.random_range(0..contact_of.len())];
-                    (a, Some(c))
-                } else {
-                    (rng.random_range(0..account_ids.len()), None)
-                };
-                let mut roll = rng.random_range(0..total_weight);
-                let mut kind = "note";
-                for (kd, w) in INTERACTION_KIND_WEIGHTS {
-                    if roll < *w {
-                        kind = kd;
-                        break;
-                    }
-                    roll -= w;
-                }
-                let at = start + chrono::Duration::seconds(rng.random_range(0..span));
-                let mut f = Map::new();
-                f.insert("kind".into(), json!(kind));
-                f.insert(
-                    "occurred_at".into(),
-                    json!(Timestamp::from_datetime(at).to_rfc3339()),
-                );
-                f.insert("subject".into(), json!(pick(&mut rng, SUBJECTS)));
-                f.insert("body".into(), json!(pick(&mut rng, BODIES)));
-                f.insert(
-                    "account_id".into(),
-                    json!(account_ids[account_idx].to_string()),
-                );
-                if let Some(c) = contact {
-                    f.insert("contact_id".into(), json!(c.to_string()));
-                }
-                if kind == "call" {
-                    f.insert(
-                        "direction".into(),
-                        json!(pick(&mut rng, &["incoming", "outgoing"])),
-                    );
-                    f.insert("duration".into(), json!(rng.random_range(10..1800)));
-                    f.insert(
-                        "result".into(),
-                        json!(pick(
-                            &mut rng,
-                            &["reached", "reached", "no_answer", "busy", "callback"]
-                        )),
-                    );
-                }
-                rows.push(BatchRecord {
-                    id: Id::new(),
-                    fields: f,
-                    owner_id: owners[rng.random_range(0..owners.len())],
-                    created_at: Timestamp::from_datetime(at),
-                    account_links: vec![],
-                    custom: Map::new(),
-                    index: None,
-                });
-            }
-            self.write_batches(&INTERACTION, admin.id, &rows).await?;
-            done += n;
-            progress("interactions", done);
-        }
+        let Some(made) = producer
+            .await
+            .map_err(|e| AppError::Internal(format!("making rows: {e}")))?
+        else {
+            return Err(AppError::Internal("the rows stopped short".into()));
+        };
+        let MadeRows {
+            mut rng,
+            account_ids,
+            contact_of,
+            busy,
+        } = made;
         let mut generated = Generated {
             users: owners.len() + 1,
             accounts,

@@ -104,6 +104,15 @@ impl Sql {
             args: Vec::new(),
         }
     }
+    /// A statement the database itself described: a `CREATE INDEX` or `CREATE TRIGGER`
+    /// read from its catalogue (`sqlite_master`, `pg_indexes`), or a `DROP` of a name read
+    /// from there (quoted). Never text from a request.
+    pub(crate) fn from_catalog(text: String) -> Self {
+        Sql {
+            text,
+            args: Vec::new(),
+        }
+    }
     /// Appends program text. Only identifiers from the object descriptions and literal SQL
     /// may go here; values always go through [`Sql::bind`].
     pub fn push(&mut self, text: &'static str) -> &mut Self {
@@ -494,6 +503,8 @@ impl Db {
                 // guesses wrong on big tables (a list of one owner's contacts sorted by
                 // name read 100,000 rows instead of 50). The limit keeps this to moments
                 // even on a database of gigabytes.
+                // A bulk load that died half-way left indexes to build (crate::deferred).
+                crate::deferred::restore_deferred(self).await?;
                 sqlx::query("PRAGMA analysis_limit = 1000")
                     .execute(write)
                     .await?;
@@ -501,7 +512,10 @@ impl Db {
                     .execute(write)
                     .await?;
             }
-            Pools::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+            Pools::Postgres(pool) => {
+                POSTGRES_MIGRATIONS.run(pool).await?;
+                crate::deferred::restore_deferred(self).await?;
+            }
         }
         Ok(())
     }

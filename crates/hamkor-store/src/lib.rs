@@ -12,6 +12,7 @@ pub mod currencies;
 pub mod custom_fields;
 pub mod db;
 pub mod dedup;
+pub mod deferred;
 pub mod dialect;
 pub mod documents;
 pub mod imports;

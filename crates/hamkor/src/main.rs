@@ -539,7 +539,9 @@ async fn main() -> Result<()> {
             let mut last = std::time::Instant::now();
             let done = app
                 .generate_with(sizes, &planning, seed, |what, n| {
-                    if last.elapsed().as_secs() >= 5 {
+                    if what == "indexes" {
+                        eprintln!("  building the indexes");
+                    } else if last.elapsed().as_secs() >= 5 {
                         eprintln!("  {n} {what}");
                         last = std::time::Instant::now();
                     }

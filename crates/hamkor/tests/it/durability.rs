@@ -163,3 +163,150 @@ fn the_sqlite_synchronous_setting_is_checked() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"sometimes\""));
 }
+
+/// The indexes of `table` that are not unique, by name, as the database lists them, and
+/// whether SQLite's trigger feeding its search index is there.
+async fn secondary_indexes(db: &hamkor_store::Db, table: &'static str) -> (Vec<String>, bool) {
+    use hamkor_store::{Backend, Exec, Sql};
+    let mut q = db.clone();
+    let mut sql = match q.backend() {
+        Backend::Sqlite => Sql::new(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL \
+             AND sql NOT LIKE 'CREATE UNIQUE%' AND tbl_name = ",
+        ),
+        Backend::Postgres => Sql::new(
+            "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() \
+             AND indexdef NOT LIKE 'CREATE UNIQUE%' AND tablename = ",
+        ),
+    };
+    sql.bind(table).push(" ORDER BY name");
+    let names = q
+        .fetch_all(&sql)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.req_text("name").unwrap())
+        .collect();
+    let trigger = match q.backend() {
+        Backend::Sqlite => q
+            .fetch_optional(
+                &Sql::new("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name = $1")
+                    .arg(format!("{table}_search_insert")),
+            )
+            .await
+            .unwrap()
+            .is_some(),
+        Backend::Postgres => true,
+    };
+    (names, trigger)
+}
+
+/// How many live contacts a search for `q` finds, as the generator's administrator.
+async fn found(app: &hamkor_app::App, q: &str) -> usize {
+    let admin = app
+        .user_by_email("generator@hamkor.local")
+        .await
+        .unwrap()
+        .unwrap();
+    let actor = app.actor(&admin).await.unwrap();
+    app.list_records(
+        &actor,
+        &hamkor_domain::objects::CONTACT,
+        &[
+            ("q".to_string(), q.to_string()),
+            ("count".into(), "true".into()),
+        ],
+    )
+    .await
+    .unwrap()
+    .total
+    .unwrap() as usize
+}
+
+/// A bulk load (the generator) sets the indexes of the tables it fills aside and builds
+/// them at its end; one that dies half-way has them built by the next start, search index
+/// included, with the rows written meanwhile in it.
+async fn deferred_indexes_come_back(backend: crate::support::Backend) {
+    use hamkor_store::records::{BatchRecord, insert_batch};
+    let Some((url, _dir)) = crate::support::fresh_database(backend).await else {
+        eprintln!("skipped: set HAMKOR_TEST_DATABASE_URL to run on PostgreSQL");
+        return;
+    };
+    let db = hamkor_store::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    let before = secondary_indexes(&db, "contacts").await;
+    assert!(before.0.len() >= 5 && before.1, "{before:?}");
+    let app = hamkor_app::App::new(db.clone());
+    let sizes = |contacts| hamkor_app::generate::Sizes {
+        contacts,
+        accounts: None,
+        interactions: Some(200),
+    };
+    let planning = hamkor_app::generate::PlanningSizes::default();
+    app.generate_with(sizes(300), &planning, 3, |_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(secondary_indexes(&db, "contacts").await, before);
+    let generated = found(&app, "ov").await;
+    assert!(generated > 0, "the generated contacts are found by name");
+
+    // A load that dies after setting the indexes aside and writing a row.
+    hamkor_store::deferred::defer_indexes(&db, &["contacts", "interactions"])
+        .await
+        .unwrap();
+    assert_eq!(
+        secondary_indexes(&db, "contacts").await,
+        (vec![], backend == crate::support::Backend::Postgres)
+    );
+    let owner = app
+        .user_by_email("generator@hamkor.local")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let mut fields = serde_json::Map::new();
+    fields.insert("first_name".into(), json!("Zebiniso"));
+    fields.insert("last_name".into(), json!("Xoldorovaxon"));
+    let mut tx = db.begin().await.unwrap();
+    insert_batch(
+        &mut tx,
+        &hamkor_domain::objects::CONTACT,
+        owner,
+        &[BatchRecord {
+            id: hamkor_domain::Id::new(),
+            fields,
+            owner_id: owner,
+            created_at: hamkor_domain::Timestamp::now(),
+            account_links: vec![],
+            custom: serde_json::Map::new(),
+            index: None,
+        }],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    db.close().await;
+
+    // The next start builds them again, and the note of what was set aside is gone.
+    let db = hamkor_store::Db::connect(&url).await.unwrap();
+    db.migrate().await.unwrap();
+    assert_eq!(secondary_indexes(&db, "contacts").await, before);
+    assert!(!secondary_indexes(&db, "interactions").await.0.is_empty());
+    let app = hamkor_app::App::new(db.clone());
+    assert_eq!(found(&app, "xoldorovax").await, 1);
+    assert_eq!(found(&app, "ov").await, generated + 1);
+    assert!(
+        !hamkor_store::deferred::restore_deferred(&db).await.unwrap(),
+        "nothing is left to build"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_indexes_come_back_sqlite() {
+    deferred_indexes_come_back(crate::support::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deferred_indexes_come_back_postgres() {
+    deferred_indexes_come_back(crate::support::Backend::Postgres).await;
+}
