@@ -309,6 +309,10 @@ enum Command {
         /// stage history.
         #[arg(long, default_value_t = 0)]
         deals: usize,
+        /// Write the accounts and contacts as CSV files for the importer into DIR
+        /// (accounts.csv, contacts.csv) instead of into the database.
+        #[arg(long, value_name = "DIR")]
+        csv: Option<std::path::PathBuf>,
     },
     /// Import a file (CSV, XLSX, XLS, ODS, vCard) into accounts, contacts, leads,
     /// products or interactions: the same importer as the web UI. Columns are mapped by
@@ -465,6 +469,35 @@ async fn main() -> Result<()> {
         Command::Backup { .. } | Command::Restore { .. }
     ));
     let config = cli.settings.resolve()?;
+    if let Command::Generate {
+        csv: Some(dir),
+        contacts,
+        accounts,
+        seed,
+        ..
+    } = &cli.command
+    {
+        // Needs no database.
+        let sizes = hamkor_app::generate::Sizes {
+            contacts: *contacts,
+            accounts: *accounts,
+            interactions: Some(0),
+        };
+        let (dir, seed) = (dir.clone(), *seed);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+        let started = std::time::Instant::now();
+        let (a, c) = tokio::task::spawn_blocking(move || {
+            hamkor_app::generate::generate_csv(sizes, seed, &dir, |_, _| {})
+        })
+        .await?
+        .map_err(|e| anyhow::anyhow!(e))?;
+        println!(
+            "Wrote {a} accounts and {c} contacts as CSV in {:.1} s.",
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(());
+    }
     if let Command::CheckMail { to } = &cli.command {
         // Needs no database. One line on failure, whatever RUST_BACKTRACE says.
         if let Err(e) = check_mail(&config, to).await {
@@ -520,6 +553,7 @@ async fn main() -> Result<()> {
             busy_tasks,
             busy_events,
             deals,
+            csv: _,
         } => {
             let started = std::time::Instant::now();
             let sizes = hamkor_app::generate::Sizes {

@@ -571,3 +571,87 @@ async fn import_resumes_after_kill_sqlite() {
 async fn import_resumes_after_kill_postgres() {
     import_resumes_after_kill(Backend::Postgres).await;
 }
+
+/// `hamkor generate --csv DIR` writes accounts and contacts the importer takes whole: every
+/// row is imported, none rejected, each contact linked to the account its company names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_csv_files_import_whole() {
+    let Some((db, _dir)) = fresh_database(Backend::Sqlite).await else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("csv");
+    let out = hamkor(&db)
+        .args(["generate", "--contacts", "1500", "--seed", "5", "--csv"])
+        .arg(&dir)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let (accounts, contacts) = (text("accounts.csv"), text("contacts.csv"));
+    assert_eq!(accounts.lines().count(), 301);
+    assert_eq!(contacts.lines().count(), 1501);
+    assert!(contacts.starts_with("First Name,Last Name,Mobile Phone,E-mail Address,Company"));
+    // The same seed writes the same files.
+    let again = tmp.path().join("again");
+    let out = hamkor(&db)
+        .args(["generate", "--contacts", "1500", "--seed", "5", "--csv"])
+        .arg(&again)
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(again.join("contacts.csv")).unwrap(),
+        contacts
+    );
+
+    let out = hamkor(&db)
+        .args([
+            "user",
+            "create",
+            "--email",
+            "csv@test.hamkor.uz",
+            "--name",
+            "Csv",
+            "--role",
+            "administrator",
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for (object, rows) in [("accounts", 300), ("contacts", 1500)] {
+        let out = hamkor(&db)
+            .args(["import", object])
+            .arg(dir.join(format!("{object}.csv")))
+            .output()
+            .await
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{said}");
+        assert!(
+            said.contains(&format!("created {rows}, updated 0, skipped 0, rejected 0")),
+            "{said}"
+        );
+    }
+    let db = hamkor_store::Db::connect(&db).await.unwrap();
+    use hamkor_store::Exec;
+    let n = |sql: &'static str| {
+        let mut q = db.clone();
+        async move {
+            q.fetch_optional(&hamkor_store::Sql::new(sql))
+                .await
+                .unwrap()
+                .unwrap()
+                .req_int("n")
+                .unwrap()
+        }
+    };
+    assert_eq!(n("SELECT COUNT(*) AS n FROM accounts").await, 300);
+    assert_eq!(
+        n("SELECT COUNT(DISTINCT contact_id) AS n FROM contact_accounts").await,
+        1500
+    );
+}
