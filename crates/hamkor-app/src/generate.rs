@@ -12,7 +12,7 @@ use hamkor_domain::input::AccountLink;
 use hamkor_domain::objects::{ACCOUNT, CONTACT, DEAL, EVENT, INTERACTION, ObjectDef, TASK};
 use hamkor_domain::phone::normalize_phone;
 use hamkor_domain::{Id, ObjectType, Timestamp};
-use hamkor_store::records::{BatchRecord, IndexEntries, insert_batch};
+use hamkor_store::records::{BatchRecord, IndexEntries, insert_batch, insert_batch_staged};
 use hamkor_store::reminders::kind as reminder_kind;
 use hamkor_store::{Arg, bulk};
 use rand::rngs::StdRng;
@@ -1268,7 +1268,7 @@ impl App {
     ) -> AppResult<()> {
         for group in rows.chunks(ROWS_PER_TX) {
             let mut tx = self.db.begin().await?;
-            insert_batch(&mut tx, def, by, group).await?;
+            insert_batch_staged(&mut tx, def, by, group).await?;
             tx.commit().await?;
         }
         Ok(())

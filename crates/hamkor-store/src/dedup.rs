@@ -35,6 +35,7 @@ pub(crate) async fn insert_keys(
     tx: &mut impl Exec,
     def: &ObjectDef,
     rows: &[(Id, &[Key])],
+    table: &'static str,
 ) -> Result<(), StoreError> {
     let mut flat: Vec<(Id, &Key)> = rows
         .iter()
@@ -55,7 +56,7 @@ pub(crate) async fn insert_keys(
         .collect();
     crate::bulk::insert_rows(
         tx,
-        "dup_keys",
+        table,
         &["object", "kind", "key", "record_id"],
         &values,
         " ON CONFLICT DO NOTHING",
@@ -75,7 +76,7 @@ pub(crate) async fn write_keys(
         return Ok(());
     }
     delete_keys(tx, def, id).await?;
-    insert_keys(tx, def, &[(id, &record_keys(def, fields))]).await
+    insert_keys(tx, def, &[(id, &record_keys(def, fields))], "dup_keys").await
 }
 
 /// Drops a record's keys (it went to the trash: no longer a candidate).
@@ -288,7 +289,7 @@ pub async fn backfill_batch(
         }
     }
     let keys: Vec<(Id, &[Key])> = keys.iter().map(|(id, k)| (*id, k.as_slice())).collect();
-    insert_keys(tx, def, &keys).await?;
+    insert_keys(tx, def, &keys, "dup_keys").await?;
     Ok(if rows.len() as i64 == batch {
         last
     } else {

@@ -6,7 +6,8 @@
 //!
 //! [`defer_indexes`] drops the secondary indexes of the given tables (unique ones stay:
 //! they are rules, and `ON CONFLICT` clauses need them) and, on SQLite, the triggers that
-//! feed each table's search index. What it dropped is written to `settings`
+//! feed each table's search index; the rows of tables whose primary key takes them in
+//! random order wait in a plain table beside them ([`staged`]). What it dropped is written to `settings`
 //! (`bulk_load_deferred`) in the same transaction. [`restore_deferred`] builds it all
 //! again in one transaction and removes the note. [`crate::Db::migrate`] calls it, so a
 //! load that died half-way has its indexes back at the next start of any command.
@@ -17,6 +18,33 @@ use serde::{Deserialize, Serialize};
 
 const KEY: &str = "bulk_load_deferred";
 
+/// Tables whose primary key takes rows in random order (a number's endings, a duplicate
+/// key, an interaction's contacts): during a bulk load their rows go to a plain table
+/// beside them, `{table}_staged`, and are moved in key order at the end. Inserting
+/// millions of random keys into a growing B-tree rewrites most of its pages with every
+/// transaction; (table, staged table, primary key).
+const STAGED: &[(&str, &str, &str)] = &[
+    (
+        "search_numbers",
+        "search_numbers_staged",
+        "object, key, record_id",
+    ),
+    ("dup_keys", "dup_keys_staged", "object, key, record_id"),
+    (
+        "interaction_contacts",
+        "interaction_contacts_staged",
+        "contact_id, interaction_id",
+    ),
+];
+
+/// The table a bulk load writes `table`'s rows to: its staged table if it has one.
+pub fn staged(table: &'static str) -> &'static str {
+    STAGED
+        .iter()
+        .find(|(t, _, _)| *t == table)
+        .map_or(table, |(_, s, _)| s)
+}
+
 /// What a bulk load set aside, as the database described it.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Deferred {
@@ -24,6 +52,9 @@ struct Deferred {
     indexes: Vec<(String, String)>,
     /// SQLite: `(search index table, trigger name, CREATE TRIGGER …)`.
     search: Vec<(String, String, String)>,
+    /// Tables whose rows wait in their staged table ([`STAGED`]).
+    #[serde(default)]
+    staged: Vec<String>,
 }
 
 async fn read(ex: &mut impl Exec) -> Result<Deferred, StoreError> {
@@ -35,8 +66,8 @@ async fn read(ex: &mut impl Exec) -> Result<Deferred, StoreError> {
 }
 
 /// Sets aside the secondary indexes of `tables` (and, on SQLite, the triggers that feed
-/// their search indexes) until [`restore_deferred`]. Calling it again adds to what is set
-/// aside.
+/// their search indexes), and opens the staged tables ([`staged`]), until
+/// [`restore_deferred`]. Calling it again adds to what is set aside.
 pub async fn defer_indexes(db: &Db, tables: &[&'static str]) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
     let mut deferred = read(&mut tx).await?;
@@ -81,6 +112,16 @@ pub async fn defer_indexes(db: &Db, tables: &[&'static str]) -> Result<(), Store
             }
         }
     }
+    // Every staged table at once: a load's batches write them all (`insert_batch_staged`).
+    for (table, stage, _) in STAGED {
+        if !deferred.staged.iter().any(|t| t == table) {
+            tx.execute(&Sql::from_catalog(format!(
+                "CREATE TABLE {stage} AS SELECT * FROM {table} WHERE 1 = 0"
+            )))
+            .await?;
+            deferred.staged.push(table.to_string());
+        }
+    }
     let text =
         serde_json::to_string(&deferred).map_err(|e| StoreError::Decode(format!("{KEY}: {e}")))?;
     crate::settings::set(&mut tx, KEY, &text).await?;
@@ -93,7 +134,7 @@ pub async fn defer_indexes(db: &Db, tables: &[&'static str]) -> Result<(), Store
 pub async fn restore_deferred(db: &Db) -> Result<bool, StoreError> {
     let mut tx = db.begin().await?;
     let deferred = read(&mut tx).await?;
-    if deferred.indexes.is_empty() && deferred.search.is_empty() {
+    if deferred.indexes.is_empty() && deferred.search.is_empty() && deferred.staged.is_empty() {
         if crate::settings::get(&mut tx, KEY).await?.is_some() {
             tx.execute(&Sql::new("DELETE FROM settings WHERE key = $1").arg(KEY))
                 .await?;
@@ -108,6 +149,21 @@ pub async fn restore_deferred(db: &Db) -> Result<bool, StoreError> {
                 .await?;
         }
         Backend::Sqlite => {}
+    }
+    for table in &deferred.staged {
+        let Some((table, stage, key)) = STAGED.iter().find(|(t, _, _)| t == table) else {
+            return Err(StoreError::Decode(format!(
+                "{KEY}: no staged table {table}"
+            )));
+        };
+        // In key order the rows append to the B-tree instead of landing all over it.
+        // (`WHERE true` keeps SQLite from reading ON CONFLICT as part of a join.)
+        tx.execute(&Sql::from_catalog(format!(
+            "INSERT INTO {table} SELECT * FROM {stage} WHERE true ORDER BY {key} ON CONFLICT DO NOTHING"
+        )))
+        .await?;
+        tx.execute(&Sql::from_catalog(format!("DROP TABLE {stage}")))
+            .await?;
     }
     for (index, _, create) in &deferred.search {
         // FTS5's own command: read every row of the content table into the index.

@@ -357,13 +357,20 @@ async fn write_numbers(
     }
     tx.execute(&Sql::new("DELETE FROM search_numbers WHERE record_id = $1").arg(id))
         .await?;
-    insert_numbers(tx, def, &[(id, &record_numbers(def, fields))]).await
+    insert_numbers(
+        tx,
+        def,
+        &[(id, &record_numbers(def, fields))],
+        "search_numbers",
+    )
+    .await
 }
 
 async fn insert_numbers(
     tx: &mut impl Exec,
     def: &ObjectDef,
     rows: &[(Id, &[String])],
+    table: &'static str,
 ) -> Result<(), StoreError> {
     let keys: Vec<(Id, String)> = rows
         .iter()
@@ -382,7 +389,7 @@ async fn insert_numbers(
         .collect();
     crate::bulk::insert_rows(
         tx,
-        "search_numbers",
+        table,
         &["object", "key", "record_id"],
         &values,
         " ON CONFLICT DO NOTHING",
@@ -2107,6 +2114,34 @@ pub async fn insert_batch(
     created_by: Id,
     rows: &[BatchRecord],
 ) -> Result<(), StoreError> {
+    insert_batch_to(tx, def, created_by, rows, false).await
+}
+
+/// [`insert_batch`] during a bulk load that staged the tables of numbers, duplicate keys
+/// and interactions' contacts (`crate::deferred`): their rows go to the staged tables.
+pub async fn insert_batch_staged(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    created_by: Id,
+    rows: &[BatchRecord],
+) -> Result<(), StoreError> {
+    insert_batch_to(tx, def, created_by, rows, true).await
+}
+
+async fn insert_batch_to(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    created_by: Id,
+    rows: &[BatchRecord],
+    staged: bool,
+) -> Result<(), StoreError> {
+    let table = |t: &'static str| {
+        if staged {
+            crate::deferred::staged(t)
+        } else {
+            t
+        }
+    };
     if rows.is_empty() {
         return Ok(());
     }
@@ -2162,7 +2197,7 @@ pub async fn insert_batch(
             .zip(&entries)
             .map(|(r, e)| (r.id, e.numbers.as_slice()))
             .collect();
-        insert_numbers(tx, def, &numbers).await?;
+        insert_numbers(tx, def, &numbers, table("search_numbers")).await?;
     }
     if hamkor_domain::dedup::applies(def.object) {
         let keys: Vec<(Id, &[hamkor_domain::dedup::Key])> = rows
@@ -2170,7 +2205,7 @@ pub async fn insert_batch(
             .zip(&entries)
             .map(|(r, e)| (r.id, e.dup_keys.as_slice()))
             .collect();
-        crate::dedup::insert_keys(tx, def, &keys).await?;
+        crate::dedup::insert_keys(tx, def, &keys, table("dup_keys")).await?;
     }
     if def.object == ObjectType::Interaction {
         let pairs: Vec<(Id, Id)> = rows
@@ -2187,7 +2222,7 @@ pub async fn insert_batch(
             .collect();
         crate::bulk::insert_rows(
             tx,
-            "interaction_contacts",
+            table("interaction_contacts"),
             &["contact_id", "interaction_id"],
             &values,
             "",

@@ -462,11 +462,12 @@ enum TokenCommand {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
-    // A backup or restore reads and writes whole tables: sqlx's "slow statement" warning
-    // would fire on every large one, so it is left out there unless HAMKOR_LOG asks.
+    // A backup or restore reads and writes whole tables, the generator builds whole
+    // indexes: sqlx's "slow statement" warning would fire on every large one, so it is left
+    // out there unless HAMKOR_LOG asks.
     init_logging(matches!(
         cli.command,
-        Command::Backup { .. } | Command::Restore { .. }
+        Command::Backup { .. } | Command::Restore { .. } | Command::Generate { .. }
     ));
     let config = cli.settings.resolve()?;
     if let Command::Generate {

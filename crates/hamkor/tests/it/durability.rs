@@ -225,9 +225,9 @@ async fn found(app: &hamkor_app::App, q: &str) -> usize {
 
 /// A bulk load (the generator) sets the indexes of the tables it fills aside and builds
 /// them at its end; one that dies half-way has them built by the next start, search index
-/// included, with the rows written meanwhile in it.
+/// included, with the rows written meanwhile in it and the staged number keys moved in.
 async fn deferred_indexes_come_back(backend: crate::support::Backend) {
-    use hamkor_store::records::{BatchRecord, insert_batch};
+    use hamkor_store::records::{BatchRecord, insert_batch_staged};
     let Some((url, _dir)) = crate::support::fresh_database(backend).await else {
         eprintln!("skipped: set HAMKOR_TEST_DATABASE_URL to run on PostgreSQL");
         return;
@@ -251,7 +251,7 @@ async fn deferred_indexes_come_back(backend: crate::support::Backend) {
     assert!(generated > 0, "the generated contacts are found by name");
 
     // A load that dies after setting the indexes aside and writing a row.
-    hamkor_store::deferred::defer_indexes(&db, &["contacts", "interactions"])
+    hamkor_store::deferred::defer_indexes(&db, &["contacts", "interactions", "search_numbers"])
         .await
         .unwrap();
     assert_eq!(
@@ -267,8 +267,12 @@ async fn deferred_indexes_come_back(backend: crate::support::Backend) {
     let mut fields = serde_json::Map::new();
     fields.insert("first_name".into(), json!("Zebiniso"));
     fields.insert("last_name".into(), json!("Xoldorovaxon"));
+    fields.insert(
+        "phones".into(),
+        json!([{"number": "+998 97 111 20 33", "kind": "mobile", "e164": "+998971112033"}]),
+    );
     let mut tx = db.begin().await.unwrap();
-    insert_batch(
+    insert_batch_staged(
         &mut tx,
         &hamkor_domain::objects::CONTACT,
         owner,
@@ -294,6 +298,8 @@ async fn deferred_indexes_come_back(backend: crate::support::Backend) {
     assert!(!secondary_indexes(&db, "interactions").await.0.is_empty());
     let app = hamkor_app::App::new(db.clone());
     assert_eq!(found(&app, "xoldorovax").await, 1);
+    // Its number keys waited in the staged table and are in the number index now.
+    assert_eq!(found(&app, "971112033").await, 1);
     assert_eq!(found(&app, "ov").await, generated + 1);
     assert!(
         !hamkor_store::deferred::restore_deferred(&db).await.unwrap(),
