@@ -148,7 +148,13 @@ pub async fn restore_deferred(db: &Db) -> Result<bool, StoreError> {
             tx.execute(&Sql::new("SET LOCAL maintenance_work_mem = '512MB'"))
                 .await?;
         }
-        Backend::Sqlite => {}
+        // Sorting for CREATE INDEX on helper threads, one a core (the connection's
+        // setting: it goes back to none at the end).
+        Backend::Sqlite => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+            tx.execute(&Sql::from_catalog(format!("PRAGMA threads = {cores}")))
+                .await?;
+        }
     }
     for table in &deferred.staged {
         let Some((table, stage, key)) = STAGED.iter().find(|(t, _, _)| t == table) else {
@@ -158,29 +164,48 @@ pub async fn restore_deferred(db: &Db) -> Result<bool, StoreError> {
         };
         // In key order the rows append to the B-tree instead of landing all over it.
         // (`WHERE true` keeps SQLite from reading ON CONFLICT as part of a join.)
-        tx.execute(&Sql::from_catalog(format!(
-            "INSERT INTO {table} SELECT * FROM {stage} WHERE true ORDER BY {key} ON CONFLICT DO NOTHING"
-        )))
+        step(
+            &mut tx,
+            &format!("{table} moved in key order"),
+            format!(
+                "INSERT INTO {table} SELECT * FROM {stage} WHERE true ORDER BY {key} ON CONFLICT DO NOTHING"
+            ),
+        )
         .await?;
         tx.execute(&Sql::from_catalog(format!("DROP TABLE {stage}")))
             .await?;
     }
     for (index, _, create) in &deferred.search {
         // FTS5's own command: read every row of the content table into the index.
-        tx.execute(&Sql::from_catalog(format!(
-            "INSERT INTO {0} ({0}) VALUES ('rebuild')",
-            quoted(index)
-        )))
+        step(
+            &mut tx,
+            &format!("search index {index} rebuilt"),
+            format!("INSERT INTO {0} ({0}) VALUES ('rebuild')", quoted(index)),
+        )
         .await?;
         tx.execute(&Sql::from_catalog(create.clone())).await?;
     }
-    for (_, create) in &deferred.indexes {
-        tx.execute(&Sql::from_catalog(create.clone())).await?;
+    for (name, create) in &deferred.indexes {
+        step(&mut tx, &format!("index {name} built"), create.clone()).await?;
     }
     tx.execute(&Sql::new("DELETE FROM settings WHERE key = $1").arg(KEY))
         .await?;
+    if tx.backend() == Backend::Sqlite {
+        tx.execute(&Sql::new("PRAGMA threads = 0")).await?;
+    }
     tx.commit().await?;
     Ok(true)
+}
+
+/// Runs one step of [`restore_deferred`], saying how long it took (`HAMKOR_LOG=info`).
+async fn step(tx: &mut crate::db::Tx, what: &str, text: String) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
+    tx.execute(&Sql::from_catalog(text)).await?;
+    tracing::info!(
+        "bulk load: {what} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// A name from the database's own catalogue, quoted as an identifier.
