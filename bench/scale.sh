@@ -97,7 +97,7 @@ while len(ids) < 2000:
     cursor = page["next_cursor"]
     if not cursor:
         break
-c = get("/api/v1/contacts?limit=1&sort=-created_at")["items"][0]
+c = get("/api/v1/contacts?limit=1&sort=created_at")["items"][0]  # a generated one (the runs add others)
 busiest = get("/api/v1/accounts?limit=1&sort=created_at")["items"][0]
 pipelines = get("/api/v1/pipelines")["items"]
 values = {
@@ -112,13 +112,13 @@ ids_lua = "ids = {" + ",".join(f'"{i}"' for i in ids) + "}\n"
 with open(f"{work}/card.lua", "w") as f:
     f.write(ids_lua + 'request = function() return wrk.format("GET", "/api/v1/contacts/" .. ids[math.random(#ids)]) end\n' + p95)
 with open(f"{work}/create.lua", "w") as f:
-    f.write('n = 0\nrequest = function()\n  n = n + 1\n'
+    f.write('n = 0\nwrk.headers["Content-Type"] = "application/json"\nrequest = function()\n  n = n + 1\n'
             '  local body = string.format(\'{"first_name":"Yangi","last_name":"Mijoz %d-%d","phones":[{"number":"+99890%07d","kind":"mobile"}]}\', math.random(1000000), n, math.random(9999999))\n'
-            '  return wrk.format("POST", "/api/v1/contacts", {["Content-Type"]="application/json"}, body)\nend\n' + p95)
+            '  return wrk.format("POST", "/api/v1/contacts", nil, body)\nend\n' + p95)
 with open(f"{work}/update.lua", "w") as f:
-    f.write(ids_lua + 'request = function()\n'
+    f.write(ids_lua + 'wrk.headers["Content-Type"] = "application/json"\nrequest = function()\n'
             '  local body = string.format(\'{"middle_name":"Ozgargan %d"}\', math.random(1000000))\n'
-            '  return wrk.format("PATCH", "/api/v1/contacts/" .. ids[math.random(#ids)], {["Content-Type"]="application/json"}, body)\nend\n' + p95)
+            '  return wrk.format("PATCH", "/api/v1/contacts/" .. ids[math.random(#ids)], nil, body)\nend\n' + p95)
 with open(f"{work}/p95.lua", "w") as f:
     f.write(p95)
 PY
