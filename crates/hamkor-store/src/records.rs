@@ -841,12 +841,15 @@ async fn list_merged(
     }
     let b = db.backend();
     let limit = i64::from(q.limit) + 1;
+    // A branch reads its first rows' ids and sort keys only (`count`: just counts); the
+    // page's records are read whole once the merge has chosen them, not once per branch
+    // (each record's linked accounts are a query of their own).
     let branch = |which: Branch, count: bool| -> Result<Sql, StoreError> {
         let mut sql = Sql::new("SELECT ");
         if count {
             sql.push("1");
         } else {
-            push_columns(&mut sql, def, actor, b);
+            sql.push("t.id AS k");
             q.push_sort_columns(&mut sql, b);
         }
         sql.push(" FROM ")
@@ -889,17 +892,27 @@ async fn list_merged(
     if shares {
         branches.push(Branch::Shared);
     }
-    let mut sql = Sql::new("");
+    let mut keys = Sql::new("SELECT k FROM (");
     for (i, which) in branches.iter().enumerate() {
         if i > 0 {
-            sql.push(" UNION ALL ");
+            keys.push(" UNION ALL ");
         }
-        sql.push("SELECT * FROM (");
-        sql.append(branch(*which, false)?);
-        sql.push(") b").push_number(i);
+        keys.push("SELECT * FROM (");
+        keys.append(branch(*which, false)?);
+        keys.push(") b").push_number(i);
     }
-    q.push_order_by_aliases(&mut sql);
-    sql.push(" LIMIT ").bind(limit);
+    keys.push(") merged");
+    q.push_order_by_aliases(&mut keys);
+    keys.push(" LIMIT ").bind(limit);
+    let mut sql = Sql::new("SELECT ");
+    push_columns(&mut sql, def, actor, b);
+    q.push_sort_columns(&mut sql, b);
+    sql.push(" FROM ")
+        .push_ident(def.plural)
+        .push(" t WHERE t.id IN (");
+    sql.append(keys);
+    sql.push(")");
+    q.push_order(&mut sql, b);
     let rows = db.fetch_all(&sql).await?;
     let (items, next_cursor) = page_rows(def, q, &rows)?;
     let total = if q.count {
