@@ -190,8 +190,15 @@ pub async fn restore_deferred(db: &Db) -> Result<bool, StoreError> {
     }
     tx.execute(&Sql::new("DELETE FROM settings WHERE key = $1").arg(KEY))
         .await?;
-    if tx.backend() == Backend::Sqlite {
-        tx.execute(&Sql::new("PRAGMA threads = 0")).await?;
+    match tx.backend() {
+        Backend::Sqlite => {
+            // The planner's statistics are brought up to date by `PRAGMA optimize` at
+            // the next start ([`Db::migrate`]).
+            tx.execute(&Sql::new("PRAGMA threads = 0")).await?;
+        }
+        // Statistics for the new rows now, not when autovacuum comes round: without them
+        // the planner takes a table of a million rows for an empty one.
+        Backend::Postgres => step(&mut tx, "statistics (ANALYZE)", "ANALYZE".into()).await?,
     }
     tx.commit().await?;
     Ok(true)
