@@ -489,6 +489,11 @@ pub fn push_read_scope_as(sql: &mut Sql, actor: &Actor, def: &ObjectDef, id_col:
 
 /// Appends the conditions of `def`'s parents (an interaction's account and contact): a
 /// record under a parent the actor may not see is not theirs to see either.
+///
+/// Written as a lookup of the parent by its key (`(SELECT 1 … LIMIT 1) IS NOT NULL`), not
+/// `EXISTS`: under the `OR`, PostgreSQL turns an `EXISTS` into a hashed subplan that reads
+/// every live account into a hash for each query (230 ms for a first page of interactions
+/// at 200,000 accounts, where the page needs 51 lookups: 7 ms).
 fn push_parent_scopes(sql: &mut Sql, actor: &Actor, def: &ObjectDef) {
     for name in def.parents {
         let Some(FieldKind::Ref(target)) = def.field(name).map(|f| f.kind) else {
@@ -496,13 +501,13 @@ fn push_parent_scopes(sql: &mut Sql, actor: &Actor, def: &ObjectDef) {
         };
         sql.push(" AND (t.")
             .push_ident(name)
-            .push(" IS NULL OR EXISTS (SELECT 1 FROM ")
+            .push(" IS NULL OR (SELECT 1 FROM ")
             .push_ident(ObjectDef::get(target).plural)
             .push(" p WHERE p.id = t.")
             .push_ident(name)
             .push(" AND p.deleted_at IS NULL");
         push_record_scope(sql, actor, target, Action::Read, "p.id", "p.owner_id");
-        sql.push("))");
+        sql.push(" LIMIT 1) IS NOT NULL)");
     }
 }
 
