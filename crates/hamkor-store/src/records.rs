@@ -703,6 +703,19 @@ async fn search_plan(
     Ok(plan)
 }
 
+/// Appends ` FROM <table> t WHERE 1 = 1` and the trash condition of a list: its live
+/// records, or with `trashed` the ones in the trash.
+fn push_from_listed(sql: &mut Sql, def: &ObjectDef, q: &ListQuery) {
+    sql.push(" FROM ")
+        .push_ident(def.plural)
+        .push(" t WHERE 1 = 1");
+    sql.push(if q.trashed {
+        " AND t.deleted_at IS NOT NULL"
+    } else {
+        " AND t.deleted_at IS NULL"
+    });
+}
+
 /// Lists records the actor may see, one page at a time.
 pub async fn list(
     db: &mut Db,
@@ -715,14 +728,7 @@ pub async fn list(
     let mut sql = Sql::new("SELECT ");
     push_columns(&mut sql, def, actor, b);
     q.push_sort_columns(&mut sql, b);
-    sql.push(" FROM ")
-        .push_ident(def.plural)
-        .push(" t WHERE 1 = 1");
-    sql.push(if q.trashed {
-        " AND t.deleted_at IS NOT NULL"
-    } else {
-        " AND t.deleted_at IS NULL"
-    });
+    push_from_listed(&mut sql, def, q);
     push_read_scope(&mut sql, actor, def);
     q.push_conditions(&mut sql, b, &plan);
     if let Some(words) = hidden_search(actor, def, q) {
@@ -742,16 +748,11 @@ pub async fn list(
     let mut count_sql = None;
     if q.count {
         let mut c = Sql::new(if q.count_cap.is_some() {
-            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM "
+            "SELECT COUNT(*) AS n FROM (SELECT 1"
         } else {
-            "SELECT COUNT(*) AS n FROM "
+            "SELECT COUNT(*) AS n"
         });
-        c.push_ident(def.plural).push(" t WHERE 1 = 1");
-        c.push(if q.trashed {
-            " AND t.deleted_at IS NOT NULL"
-        } else {
-            " AND t.deleted_at IS NULL"
-        });
+        push_from_listed(&mut c, def, q);
         push_read_scope(&mut c, actor, def);
         q.push_conditions(&mut c, b, &plan);
         if let Some(cap) = q.count_cap {
@@ -857,14 +858,7 @@ async fn list_merged(
             sql.push("t.id AS k");
             q.push_sort_columns(&mut sql, b);
         }
-        sql.push(" FROM ")
-            .push_ident(def.plural)
-            .push(" t WHERE 1 = 1");
-        sql.push(if q.trashed {
-            " AND t.deleted_at IS NOT NULL"
-        } else {
-            " AND t.deleted_at IS NULL"
-        });
+        push_from_listed(&mut sql, def, q);
         match which {
             Branch::Scope => push_scope(&mut sql, actor, def.object, Action::Read, "t.owner_id"),
             Branch::Owner(owner) => {
