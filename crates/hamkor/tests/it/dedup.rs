@@ -288,6 +288,45 @@ async fn answers_of_writes_list_duplicates(t: TestApp) {
 }
 both!(answers_of_writes_list_duplicates);
 
+/// A name shared by many: the check lists each record once (a record shares both the
+/// name's key and its sound's), at most ten, and the one sharing a phone first.
+async fn a_common_name_lists_each_record_once(t: TestApp) {
+    for _ in 0..24 {
+        t.contact(
+            "admin",
+            "admin",
+            json!({"first_name": "Bobur", "last_name": "Xolmatov"}),
+        )
+        .await;
+    }
+    let phone = t
+        .contact(
+            "admin",
+            "admin",
+            json!({"first_name": "Bobur", "last_name": "Xolmatov",
+                   "phones": [{"number": "+998 93 100-20-30"}]}),
+        )
+        .await;
+    let (s, v) = t
+        .get(
+            "admin",
+            &format!(
+                "/api/v1/contacts/duplicates?first_name=Bobur&last_name=Xolmatov&phones={}",
+                q("931002030")
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let ids: Vec<String> = found(&v).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), 10, "{v}");
+    assert_eq!(ids[0], phone, "{v}");
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "a record listed twice: {v}");
+}
+both!(a_common_name_lists_each_record_once);
+
 async fn wait_scan(t: &TestApp, who: &str, object: &str) -> Value {
     for _ in 0..200 {
         let (s, v) = t
