@@ -195,7 +195,7 @@ async fn sharing(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new("SELECT DISTINCT d.record_id FROM dup_keys d JOIN ");
+    let mut sql = Sql::new("SELECT d.record_id FROM dup_keys d JOIN ");
     sql.push_ident(def.plural)
         .push(" t ON t.id = d.record_id WHERE d.object = ")
         .bind(def.object.as_str())
