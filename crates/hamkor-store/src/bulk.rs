@@ -7,10 +7,8 @@
 //! triggers), and FTS5 writes its pending terms to disk at every savepoint: ten rows per
 //! statement meant a tiny index segment, and merges, every ten rows. And the driver looks
 //! each bound parameter up by name with a linear search, so a statement with n
-//! parameters costs n². One parameter per chunk avoids both. PostgreSQL reads its chunk
-//! from one JSON parameter too (`json_populate_recordset`, typed by the table itself):
-//! parsing and planning a `VALUES` list of 8,000 parameters cost more than writing its
-//! rows, and the generator loaded a third as fast.
+//! parameters costs n². One parameter per chunk avoids both. PostgreSQL takes ordinary
+//! multi-row `VALUES`.
 
 use crate::StoreError;
 use crate::db::{Arg, Backend, Exec, Sql};
@@ -18,10 +16,7 @@ use serde_json::Value;
 
 /// Rows per statement on SQLite (one JSON text each; a few MB at most).
 const SQLITE_ROWS: usize = 5000;
-/// Rows per statement on PostgreSQL.
-const POSTGRES_ROWS: usize = 5000;
-/// Parameters per statement on PostgreSQL when rows are bound one value each (its limit
-/// is 65,535).
+/// Parameters per statement on PostgreSQL (its limit is 65,535).
 const POSTGRES_PARAMS: usize = 8000;
 
 /// Inserts `rows` (each with one value per column, in order) into `table`. `tail` ends
@@ -67,95 +62,10 @@ pub async fn insert_rows(
             Ok(())
         }
         Backend::Postgres => {
-            for chunk in rows.chunks(POSTGRES_ROWS) {
-                match json_records(columns, chunk) {
-                    Some(json) => {
-                        let mut sql = Sql::new("INSERT INTO ");
-                        sql.push_ident(table).push(" (");
-                        push_columns(&mut sql, columns);
-                        sql.push(") SELECT ");
-                        push_columns(&mut sql, columns);
-                        sql.push(" FROM json_populate_recordset(NULL::")
-                            .push_ident(table)
-                            .push(", ")
-                            .bind(json)
-                            .push("::json) WHERE true")
-                            .push(tail);
-                        ex.execute(&sql).await?;
-                    }
-                    None => {
-                        let per = (POSTGRES_PARAMS / columns.len().max(1)).max(1);
-                        values(ex, table, columns, chunk, tail, per).await?
-                    }
-                }
-            }
-            Ok(())
+            let per = (POSTGRES_PARAMS / columns.len().max(1)).max(1);
+            values(ex, table, columns, rows, tail, per).await
         }
     }
-}
-
-/// The rows as one JSON array of objects keyed by column, each value in the form
-/// PostgreSQL's input function for the column's type reads as the value the driver would
-/// have bound; `None` if a value has no such form (a float that is not a number, a JSON
-/// `null`, which would arrive as SQL `NULL`).
-fn json_records(columns: &[&'static str], rows: &[Vec<Arg>]) -> Option<String> {
-    use std::io::Write;
-    let keys: Vec<String> = columns
-        .iter()
-        .map(|c| serde_json::to_string(c).map(|k| format!("{k}:")))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    let mut out: Vec<u8> = Vec::with_capacity(rows.len() * columns.len() * 24);
-    let mut last_ts: Option<(hamkor_domain::Timestamp, String)> = None;
-    out.push(b'[');
-    for (i, row) in rows.iter().enumerate() {
-        out.extend_from_slice(if i == 0 { b"{" } else { b",{" });
-        for (k, v) in row.iter().enumerate() {
-            if k > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(keys.get(k)?.as_bytes());
-            match v {
-                Arg::Text(Some(s)) => serde_json::to_writer(&mut out, s).ok()?,
-                Arg::Int(Some(n)) => write!(out, "{n}").ok()?,
-                Arg::Float(Some(f)) => {
-                    serde_json::to_writer(&mut out, &serde_json::Number::from_f64(*f)?).ok()?
-                }
-                Arg::Bool(Some(b)) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-                Arg::Id(Some(id)) => write!(out, "\"{id}\"").ok()?,
-                Arg::Ts(Some(ts)) => {
-                    if last_ts.as_ref().is_none_or(|(t, _)| t != ts) {
-                        last_ts = Some((*ts, ts.to_rfc3339()));
-                    }
-                    let text = last_ts.as_ref().map_or("", |(_, s)| s.as_str());
-                    serde_json::to_writer(&mut out, text).ok()?
-                }
-                Arg::Date(Some(d)) => write!(out, "\"{}\"", d.format("%Y-%m-%d")).ok()?,
-                Arg::Json(Some(Value::Null)) => return None,
-                // A `json`/`jsonb` column takes the value itself.
-                Arg::Json(Some(j)) => serde_json::to_writer(&mut out, j).ok()?,
-                Arg::Bytes(Some(b)) => {
-                    out.extend_from_slice(b"\"\\\\x");
-                    for byte in b {
-                        write!(out, "{byte:02x}").ok()?;
-                    }
-                    out.push(b'"');
-                }
-                Arg::Text(None)
-                | Arg::Int(None)
-                | Arg::Float(None)
-                | Arg::Bool(None)
-                | Arg::Id(None)
-                | Arg::Ts(None)
-                | Arg::Date(None)
-                | Arg::Json(None)
-                | Arg::Bytes(None) => out.extend_from_slice(b"null"),
-            }
-        }
-        out.push(b'}');
-    }
-    out.push(b']');
-    String::from_utf8(out).ok()
 }
 
 fn push_columns(sql: &mut Sql, columns: &[&'static str]) {
@@ -351,100 +261,5 @@ mod tests {
         drop(ex);
         db.close().await;
         let _ = std::fs::remove_file(&path);
-    }
-
-    /// On PostgreSQL (when `HAMKOR_TEST_DATABASE_URL` names a server), rows written
-    /// through `json_populate_recordset` are stored exactly as bound rows are, in a column
-    /// of every type the store binds; a value JSON cannot carry falls back to binding.
-    #[tokio::test]
-    async fn json_records_store_what_bound_rows_store_on_postgres() {
-        let Ok(url) = std::env::var("HAMKOR_TEST_DATABASE_URL") else {
-            eprintln!("skipped: set HAMKOR_TEST_DATABASE_URL to run on PostgreSQL");
-            return;
-        };
-        let db = Db::connect(&url).await.unwrap();
-        let mut ex = db.clone();
-        let table: &'static str = Box::leak(
-            format!("bulk_test_{}", Id::new().to_string().replace('-', "")).into_boxed_str(),
-        );
-        let mut create = Sql::new("CREATE TABLE ");
-        create.push_ident(table).push(
-            " (n BIGINT, k TEXT, a TEXT, b BIGINT, c DOUBLE PRECISION, d BOOLEAN, e UUID, \
-             f TIMESTAMPTZ, g DATE, h JSONB, i TEXT, j INTEGER, l NUMERIC, m BYTEA, o JSONB, \
-             p TEXT DEFAULT 'default')",
-        );
-        ex.execute(&create).await.unwrap();
-        let ts = Timestamp::now();
-        let id = Id::new();
-        let row = |n: i64, m: Option<Vec<u8>>| {
-            vec![
-                Arg::Int(Some(n)),
-                Arg::Text(Some("O'Brien \"Ким\" \\ \u{1F600} ,}{".into())),
-                Arg::Text(None),
-                Arg::Int(Some(-9_007_199_254_740_993)),
-                Arg::Float(Some(0.1 + 0.2)),
-                Arg::Bool(Some(true)),
-                Arg::Id(Some(id)),
-                Arg::Ts(Some(ts)),
-                Arg::Date(chrono::NaiveDate::from_ymd_opt(2024, 2, 29)),
-                Arg::Json(Some(
-                    serde_json::json!({"phones": [{"value": "+998 90", "n": 1.5}]}),
-                )),
-                Arg::Text(Some("12".into())),
-                Arg::Int(Some(7)),
-                Arg::Float(Some(1234.56)),
-                Arg::Bytes(m),
-                Arg::Json(None),
-            ]
-        };
-        let columns = [
-            "n", "k", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "l", "m", "o",
-        ];
-        let json = row(2, Some(vec![0, 1, 0xfe, b'\\']));
-        assert!(json_records(&columns, std::slice::from_ref(&json)).is_some());
-        values(
-            &mut ex,
-            table,
-            &columns,
-            &[row(1, Some(vec![0, 1, 0xfe, b'\\']))],
-            "",
-            10,
-        )
-        .await
-        .unwrap();
-        insert_rows(&mut ex, table, &columns, &[json], "")
-            .await
-            .unwrap();
-        // A JSON `null` would arrive as SQL `NULL`: that chunk is bound instead.
-        let mut null = row(3, None);
-        null[14] = Arg::Json(Some(Value::Null));
-        assert!(json_records(&columns, std::slice::from_ref(&null)).is_none());
-        insert_rows(&mut ex, table, &columns, &[null], "")
-            .await
-            .unwrap();
-        let mut q = Sql::new("SELECT n");
-        for c in columns[1..].iter().chain(["p"].iter()) {
-            q.push(", COALESCE(")
-                .push_ident(c)
-                .push("::text, '<null>') AS ")
-                .push_ident(c);
-        }
-        q.push(" FROM ").push_ident(table).push(" ORDER BY n");
-        let rows = ex.fetch_all(&q).await.unwrap();
-        let mut drop = Sql::new("DROP TABLE ");
-        drop.push_ident(table);
-        ex.execute(&drop).await.unwrap();
-        assert_eq!(rows.len(), 3);
-        for c in columns[1..].iter().chain(["p"].iter()) {
-            let a = rows[0].req_text(c).unwrap();
-            let b = rows[1].req_text(c).unwrap();
-            assert_eq!(a, b, "column {c}");
-        }
-        assert_eq!(rows[1].req_text("m").unwrap(), "\\x0001fe5c");
-        assert_eq!(rows[1].req_text("p").unwrap(), "default");
-        assert_eq!(rows[1].req_text("o").unwrap(), "<null>");
-        assert_eq!(rows[2].req_text("o").unwrap(), "null");
-        assert_eq!(rows[2].req_text("m").unwrap(), "<null>");
-        db.close().await;
     }
 }
