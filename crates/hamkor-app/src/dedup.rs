@@ -3,7 +3,7 @@
 //! are kept in the database), and merging two or more records into one with an undo.
 
 use crate::{App, AppError, AppResult};
-use hamkor_domain::dedup::{Profile, Reason};
+use hamkor_domain::dedup::{self, Profile, Reason};
 use hamkor_domain::input::RecordInput;
 use hamkor_domain::objects::{ACCOUNT, CONTACT, ObjectDef};
 use hamkor_domain::{Action, FieldError, Id, ObjectType, Timestamp, ValidationErrors};
@@ -20,6 +20,8 @@ use std::collections::{HashMap, HashSet};
 pub const DUP_KEY_VERSION: &str = "2";
 /// Candidates a check answers with.
 pub const CHECK_LIMIT: usize = 10;
+/// The value of a merge's `fields` entry that takes a list from every record.
+pub const COMBINE: &str = "all";
 /// A key shared by more records than this is left out of a scan (a common name says
 /// nothing; such records still meet through their phones, e-mails and tax ids).
 pub const SCAN_BLOCK_CAP: i64 = 50;
@@ -168,6 +170,12 @@ impl App {
         let cc = settings::default_country_code(&mut db).await?;
         let profile = Profile::of(def.object, &fields, &cc);
         Ok(store::candidates(&mut db, actor, def, &profile, &exclude, CHECK_LIMIT).await?)
+    }
+
+    /// The country code a number written without one is read in (a setting).
+    pub async fn default_country_code(&self) -> AppResult<String> {
+        let mut db = self.db.clone();
+        Ok(settings::default_country_code(&mut db).await?)
     }
 
     /// Likely duplicates of a saved account or contact (for the answer to a create or an
@@ -341,7 +349,9 @@ impl App {
 
     /// Merges `merged` into `survivor` in one transaction: the survivor takes, field by
     /// field, the value of the record `fields` names (`{"phones": "<id>"}`; unnamed
-    /// fields keep the survivor's), everything linked to the merged records moves to it,
+    /// fields keep the survivor's) or, for a list of phones, e-mails, addresses,
+    /// messengers or tags, every record's entries (`"all"`, each named once), everything
+    /// linked to the merged records moves to it,
     /// and they go to the trash. The actor must be able to change the survivor and
     /// delete the others (else `Forbidden`, or `NotFound` for what they cannot see, and
     /// nothing changes). The log allows [`App::undo_merge`].
@@ -392,7 +402,33 @@ impl App {
         let mut before_custom = Map::new();
         let mut before_owner = None;
         let mut errors = ValidationErrors::default();
+        let cc = settings::default_country_code(&mut tx).await?;
         for (field, from) in fields {
+            if from.as_str() == Some(COMBINE) {
+                // Every record's phones (e-mails, addresses …), each named once.
+                let kind = def
+                    .field(field)
+                    .filter(|_| allowed.contains(&field.as_str()))
+                    .map(|f| f.kind);
+                let lists: Vec<&Value> = std::iter::once(&survivor)
+                    .chain(others.iter())
+                    .map(|r| r.fields.get(field).unwrap_or(&Value::Null))
+                    .collect();
+                match kind.and_then(|k| dedup::combine_lists(k, &lists, &cc)) {
+                    Some(new) => {
+                        let old = survivor.fields.get(field).cloned().unwrap_or(Value::Null);
+                        if new != old {
+                            before.insert(field.clone(), old);
+                            input.fields.insert(field.clone(), new);
+                        }
+                    }
+                    None => errors.push(FieldError::new(
+                        format!("fields.{field}"),
+                        "error-merge-source",
+                    )),
+                }
+                continue;
+            }
             let Some(source) = from
                 .as_str()
                 .and_then(|s| s.parse::<Id>().ok())

@@ -8,6 +8,7 @@
 
 use crate::access::ObjectType;
 use crate::names::fold;
+use crate::objects::FieldKind;
 use crate::phone::normalize_phone;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -100,6 +101,78 @@ pub fn canonical_email(address: &str) -> Option<String> {
         return Some(format!("{local}@gmail.com"));
     }
     Some(format!("{local}@{domain}"))
+}
+
+/// Field kinds a merge can take from every record at once ([`combine_lists`]).
+pub fn combinable(kind: FieldKind) -> bool {
+    matches!(
+        kind,
+        FieldKind::Phones
+            | FieldKind::Emails
+            | FieldKind::Addresses
+            | FieldKind::Messengers
+            | FieldKind::Tags
+    )
+}
+
+/// Several records' lists of one [`combinable`] kind as one list, for a merge: the first
+/// list's entries, then each other entry that names something not yet listed (the same
+/// number in another format, the same mailbox in another spelling, the same handle or tag
+/// in other letter case is listed once, as first seen). An empty result is `Null`, as an
+/// empty list is stored; `None` for a kind that is not such a list.
+pub fn combine_lists(kind: FieldKind, lists: &[&Value], default_cc: &str) -> Option<Value> {
+    if !combinable(kind) {
+        return None;
+    }
+    let text = |item: &Value, key: &str| -> String {
+        item.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let key_of = |item: &Value| -> String {
+        match kind {
+            FieldKind::Phones => item
+                .get("e164")
+                .and_then(Value::as_str)
+                .map(|e| e.trim_start_matches('+').to_string())
+                .or_else(|| phone_key(&text(item, "number"), default_cc))
+                .unwrap_or_else(|| text(item, "number")),
+            FieldKind::Emails => {
+                let a = text(item, "address");
+                canonical_email(&a).unwrap_or_else(|| a.to_lowercase())
+            }
+            FieldKind::Addresses => text(item, "address")
+                .to_lowercase()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            FieldKind::Messengers => format!(
+                "{}:{}",
+                text(item, "kind"),
+                text(item, "handle").trim_start_matches('@').to_lowercase()
+            ),
+            _ => item
+                .as_str()
+                .map(|t| t.trim().to_lowercase())
+                .unwrap_or_else(|| item.to_string()),
+        }
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let mut out: Vec<Value> = Vec::new();
+    for item in lists.iter().filter_map(|l| l.as_array()).flatten() {
+        let key = key_of(item);
+        if !seen.contains(&key) {
+            seen.push(key);
+            out.push(item.clone());
+        }
+    }
+    Some(if out.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(out)
+    })
 }
 
 /// A phone number in E.164 digits (no `+`); `None` for what is not a number.
@@ -476,6 +549,71 @@ mod tests {
     }
     fn account(v: Value) -> Profile {
         Profile::of(ObjectType::Account, v.as_object().unwrap(), "998")
+    }
+
+    /// A merge's combined lists name each number, mailbox, handle and tag once, as the
+    /// first record has it, then the others' in order; other kinds are not combined.
+    #[test]
+    fn combined_lists_name_each_thing_once() {
+        let a = json!([{"number": "90 123 45 67", "kind": "mobile", "e164": "+998901234567"}]);
+        let b = json!([
+            {"number": "+998 (90) 123-45-67", "kind": "work", "e164": "+998901234567"},
+            {"number": "71 200 00 00", "kind": "work", "e164": "+998712000000"}
+        ]);
+        assert_eq!(
+            combine_lists(FieldKind::Phones, &[&a, &Value::Null, &b], "998"),
+            Some(json!([
+                {"number": "90 123 45 67", "kind": "mobile", "e164": "+998901234567"},
+                {"number": "71 200 00 00", "kind": "work", "e164": "+998712000000"}
+            ]))
+        );
+        let a = json!([{"address": "ivan.ivanov@gmail.com", "kind": "work"}]);
+        let b = json!([
+            {"address": "ivanivanov+crm@gmail.com", "kind": "home"},
+            {"address": "Ivan@Savdo.uz", "kind": "work"}
+        ]);
+        let c = json!([{"address": "ivan@savdo.uz", "kind": "home"}]);
+        assert_eq!(
+            combine_lists(FieldKind::Emails, &[&a, &b, &c], "998"),
+            Some(json!([
+                {"address": "ivan.ivanov@gmail.com", "kind": "work"},
+                {"address": "Ivan@Savdo.uz", "kind": "work"}
+            ]))
+        );
+        let a = json!([{"handle": "@Aziz", "kind": "telegram"}]);
+        let b = json!([{"handle": "aziz", "kind": "telegram"}, {"handle": "aziz", "kind": "instagram"}]);
+        assert_eq!(
+            combine_lists(FieldKind::Messengers, &[&a, &b], "998"),
+            Some(
+                json!([{"handle": "@Aziz", "kind": "telegram"}, {"handle": "aziz", "kind": "instagram"}])
+            )
+        );
+        let a = json!([{"address": "Toshkent,  Navoiy 1", "kind": "actual"}]);
+        let b = json!([{"address": "toshkent, navoiy 1", "kind": "legal"}]);
+        assert_eq!(
+            combine_lists(FieldKind::Addresses, &[&a, &b], "998"),
+            Some(a.clone())
+        );
+        assert_eq!(
+            combine_lists(
+                FieldKind::Tags,
+                &[&json!(["VIP", "opt"]), &json!(["vip", "new"])],
+                "998"
+            ),
+            Some(json!(["VIP", "opt", "new"]))
+        );
+        assert_eq!(
+            combine_lists(FieldKind::Phones, &[&Value::Null, &Value::Null], "998"),
+            Some(Value::Null)
+        );
+        assert_eq!(
+            combine_lists(
+                FieldKind::Text { max: 10 },
+                &[&json!("a"), &json!("b")],
+                "998"
+            ),
+            None
+        );
     }
 
     #[test]

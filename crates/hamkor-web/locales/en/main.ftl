@@ -1034,6 +1034,7 @@ dedup-merge-explain = Choose the record that stays and, for each field that diff
 dedup-merge-moves = Interactions, needs, deals, tasks, meetings, documents, leads, files and links move to the record that stays.
 dedup-survivor = Record that stays
 dedup-keep = keep this one
+dedup-combine = all of them
 dedup-choose-survivor = Choose the record that stays.
 dedup-possible = Possible duplicates
 dedup-merged = The records were merged.

@@ -1034,6 +1034,7 @@ dedup-merge-explain = Qoladigan yozuvni va farq qiladigan har bir maydon uchun k
 dedup-merge-moves = Muloqotlar, ehtiyojlar, bitimlar, vazifalar, uchrashuvlar, hujjatlar, lidlar, fayllar va bogʻlanishlar qoladigan yozuvga oʻtadi.
 dedup-survivor = Qoladigan yozuv
 dedup-keep = shu qolsin
+dedup-combine = hammasi birga
 dedup-choose-survivor = Qoladigan yozuvni tanlang.
 dedup-possible = Ehtimoliy dublikatlar
 dedup-merged = Yozuvlar birlashtirildi.

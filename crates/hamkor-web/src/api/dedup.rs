@@ -159,7 +159,8 @@ fn id_field(v: Option<&Value>, field: String) -> Result<Id, FieldError> {
 }
 
 /// `POST /api/v1/{accounts,contacts}/merge` `{"survivor_id": …, "merged_ids": […],
-/// "fields": {"phones": "<id of the record whose value wins>", …}}`: 200
+/// "fields": {"first_name": "<id of the record whose value wins>", "phones": "all", …}}`
+/// (`"all"`: a list from every record): 200
 /// `{"merge_id", "moved", "record"}`.
 async fn merge(
     def: &'static ObjectDef,

@@ -14,8 +14,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use hamkor_app::AppError;
-use hamkor_app::dedup::{dedup_def, mergeable_fields};
+use hamkor_app::dedup::{COMBINE, dedup_def, mergeable_fields};
 use hamkor_domain::dedup::Reason;
+use hamkor_domain::dedup::combine_lists;
 use hamkor_domain::objects::{ACCOUNT, CONTACT, ObjectDef};
 use hamkor_domain::{Action, Id};
 use hamkor_store::records::Record;
@@ -191,13 +192,16 @@ async fn scan_post(State(s): State<AppState>, f: UiForm) -> Response {
     }
 }
 
-/// One field of the merge page: a radio per record whose value differs.
+/// One field of the merge page: a radio per record whose value differs and, for a list
+/// of phones, e-mails and the like, one more (checked) taking every record's entries.
 pub struct MergeRow {
     name: String,
     label: String,
     /// (record id, value as text)
     values: Vec<(String, String)>,
     differ: bool,
+    /// The lists combined, as text.
+    combined: Option<String>,
 }
 
 #[derive(Template)]
@@ -238,25 +242,33 @@ async fn merge_render(
     let names = names_for(s, &c.actor, def, &refs).await;
     let customs = s.app.custom_fields(def.object).await.unwrap_or_default();
     let mut rows = Vec::new();
-    let mut push = |name: String, label: String, values: Vec<(String, String)>| {
-        let differ = values.iter().any(|v| v.1 != values[0].1);
-        rows.push(MergeRow {
-            name,
-            label,
-            values,
-            differ,
-        });
-    };
+    let cc = s.app.default_country_code().await.unwrap_or_default();
+    let mut push =
+        |name: String, label: String, values: Vec<(String, String)>, combined: Option<String>| {
+            let differ = values.iter().any(|v| v.1 != values[0].1);
+            rows.push(MergeRow {
+                name,
+                label,
+                values,
+                differ,
+                combined: combined.filter(|_| differ),
+            });
+        };
     for f in mergeable_fields(def) {
         let kind = def.field(f).map(|d| d.kind);
+        let lists: Vec<&Value> = records
+            .iter()
+            .map(|r| r.fields.get(f).unwrap_or(&Value::Null))
+            .collect();
         let values = records
             .iter()
-            .map(|r| {
-                let v = r.fields.get(f).unwrap_or(&Value::Null);
-                (r.id.to_string(), value_text(&loc, kind, v, &names))
-            })
+            .zip(&lists)
+            .map(|(r, v)| (r.id.to_string(), value_text(&loc, kind, v, &names)))
             .collect();
-        push(f.to_string(), field_label(&loc, def, f), values);
+        let combined = kind
+            .and_then(|k| combine_lists(k, &lists, &cc))
+            .map(|v| value_text(&loc, kind, &v, &names));
+        push(f.to_string(), field_label(&loc, def, f), values, combined);
     }
     for cf in &customs {
         let values = records
@@ -266,7 +278,7 @@ async fn merge_render(
                 (r.id.to_string(), value_text(&loc, None, v, &names))
             })
             .collect();
-        push(format!("custom.{}", cf.key), cf.label.clone(), values);
+        push(format!("custom.{}", cf.key), cf.label.clone(), values, None);
     }
     let owners = records
         .iter()
@@ -284,6 +296,7 @@ async fn merge_render(
         "owner_id".into(),
         field_label(&loc, def, "owner_id"),
         owners,
+        None,
     );
     let frame = Frame::for_caller(c);
     let status = if error.is_some() {
@@ -359,7 +372,7 @@ async fn merge_post(def: &'static ObjectDef, State(s): State<AppState>, f: UiFor
     let mut fields = Map::new();
     for (k, v) in &f.fields {
         if let Some(name) = k.strip_prefix("f_")
-            && v.parse::<Id>().is_ok()
+            && (v.parse::<Id>().is_ok() || v == COMBINE)
         {
             fields.insert(name.to_string(), Value::String(v.clone()));
         }

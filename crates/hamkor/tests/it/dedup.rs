@@ -964,6 +964,17 @@ async fn merge_refusals_change_nothing(t: TestApp) {
             json!({"survivor_id": mine, "merged_ids": [mine2], "fields": {"version": mine2}}),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
+        // Only lists are taken from every record.
+        (
+            "sales_a1",
+            json!({"survivor_id": mine, "merged_ids": [mine2], "fields": {"first_name": "all"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "sales_a1",
+            json!({"survivor_id": mine, "merged_ids": [mine2], "fields": {"owner_id": "all", "phones": "all"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let (s, v) = t.post(who, "/api/v1/contacts/merge", b.clone()).await;
         assert_eq!(s, status, "{who} {b}: {v}");
@@ -976,6 +987,89 @@ async fn merge_refusals_change_nothing(t: TestApp) {
     assert_eq!(s, StatusCode::OK, "{v}");
 }
 both!(merge_refusals_change_nothing);
+
+/// `"all"` gives the survivor every record's phones, e-mails and messengers, each named
+/// once (the survivor's spelling first); the merged numbers find it; undo gives back its
+/// own lists.
+async fn merging_combines_lists(t: TestApp) {
+    let a = t
+        .contact(
+            "admin",
+            "admin",
+            json!({"first_name": "Aziz", "last_name": "Karimov",
+                   "phones": [{"number": "90 123 45 67", "kind": "mobile"}],
+                   "emails": [{"address": "aziz@bahor.uz"}]}),
+        )
+        .await;
+    let b = t
+        .contact(
+            "admin",
+            "admin",
+            json!({"first_name": "Азиз", "last_name": "Каримов",
+                   "phones": [{"number": "+998 (90) 123-45-67", "kind": "work"},
+                              {"number": "71 200 00 00", "kind": "work"}],
+                   "emails": [{"address": "Aziz@Bahor.uz"}, {"address": "aziz.k@gmail.com"}],
+                   "messengers": [{"kind": "telegram", "handle": "@aziz_k"}]}),
+        )
+        .await;
+    let before = t.snapshot(&format!("/api/v1/contacts/{a}")).await;
+    let (s, v) = t
+        .post(
+            "admin",
+            "/api/v1/contacts/merge",
+            json!({"survivor_id": a, "merged_ids": [b],
+                   "fields": {"phones": "all", "emails": "all", "messengers": "all"}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let r = &v["record"];
+    let numbers: Vec<(&str, &str)> = r["phones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["number"].as_str().unwrap(), p["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        numbers,
+        [("90 123 45 67", "mobile"), ("71 200 00 00", "work")],
+        "{v}"
+    );
+    let emails: Vec<&str> = r["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(emails, ["aziz@bahor.uz", "aziz.k@gmail.com"], "{v}");
+    assert_eq!(r["messengers"][0]["handle"], "@aziz_k", "{v}");
+    // The number that came from the merged record finds the survivor.
+    let (_, found) = t
+        .get(
+            "admin",
+            &format!("/api/v1/contacts?q={}", q("71 200-00-00")),
+        )
+        .await;
+    let ids: Vec<&str> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [a.as_str()], "{found}");
+    let (s, v) = t
+        .post(
+            "admin",
+            &format!("/api/v1/merges/{}/undo", v["merge_id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let after = t.snapshot(&format!("/api/v1/contacts/{a}")).await;
+    for f in ["phones", "emails", "messengers"] {
+        assert_eq!(after[f], before[f], "{f}");
+    }
+}
+both!(merging_combines_lists);
 
 /// Records written before the keys existed get them at the next start.
 async fn keys_are_backfilled(t: TestApp) {

@@ -1860,6 +1860,12 @@ async fn duplicate_pages(t: TestApp) {
     assert_eq!(s, StatusCode::OK, "{html}");
     assert!(html.contains("name=\"f_emails\""), "{html}");
     assert!(html.contains("name=\"survivor\""), "{html}");
+    // A list can be taken from both records, and that is the choice made.
+    assert!(
+        html.contains("name=\"f_emails\" value=\"all\" checked"),
+        "{html}"
+    );
+    assert!(html.contains("all of them: aziz@bahor.uz"), "{html}");
     let (s, _) = ui
         .post(
             "/contacts/merge",
@@ -1868,6 +1874,7 @@ async fn duplicate_pages(t: TestApp) {
                 ("ids", &b),
                 ("survivor", &a),
                 ("f_emails", &b),
+                ("f_phones", "all"),
                 ("f_first_name", &a),
             ],
         )
@@ -1875,6 +1882,8 @@ async fn duplicate_pages(t: TestApp) {
     assert_eq!(s, StatusCode::SEE_OTHER);
     let (_, v) = t.get("admin", &format!("/api/v1/contacts/{a}")).await;
     assert_eq!(v["emails"][0]["address"], "aziz@bahor.uz", "{v}");
+    assert_eq!(v["phones"].as_array().unwrap().len(), 1, "one number: {v}");
+    assert_eq!(v["phones"][0]["number"], "90 123 45 67", "{v}");
     assert_eq!(
         t.get("admin", &format!("/api/v1/contacts/{b}")).await.0,
         StatusCode::NOT_FOUND
