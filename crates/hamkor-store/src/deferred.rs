@@ -9,8 +9,9 @@
 //! feed each table's search index; the rows of tables whose primary key takes them in
 //! random order wait in a plain table beside them ([`staged`]). What it dropped is written to `settings`
 //! (`bulk_load_deferred`) in the same transaction. [`restore_deferred`] builds it all
-//! again in one transaction and removes the note. [`crate::Db::migrate`] calls it, so a
-//! load that died half-way has its indexes back at the next start of any command.
+//! again, one step a transaction, taking each step off the note as it commits, and
+//! removes the note at the end. [`crate::Db::migrate`] calls it, so a load (or a restore)
+//! that died half-way has its indexes back at the next start of any command.
 
 use crate::db::{Db, Exec, Sql};
 use crate::{Backend, StoreError};
@@ -128,80 +129,93 @@ pub async fn defer_indexes(db: &Db, tables: &[&'static str]) -> Result<(), Store
     tx.commit().await
 }
 
-/// Builds what [`defer_indexes`] set aside, in one transaction: each search index from
-/// its whole table, then its trigger, then every index. Returns whether there was
-/// anything to build.
+/// Builds what [`defer_indexes`] set aside: each staged table's rows moved in key order,
+/// each search index from its whole table and then its trigger, then every index. Each
+/// step is a transaction of its own that also takes the step off the note, so a step's
+/// work is kept (and a staged table's space given back) as soon as it is done, the
+/// write-ahead log holds one step's pages rather than every index's, and a process that
+/// dies part-way leaves the rest for the next start. Returns whether there was anything
+/// to build.
 pub async fn restore_deferred(db: &Db) -> Result<bool, StoreError> {
-    let mut tx = db.begin().await?;
-    let deferred = read(&mut tx).await?;
-    if deferred.indexes.is_empty() && deferred.search.is_empty() && deferred.staged.is_empty() {
-        if crate::settings::get(&mut tx, KEY).await?.is_some() {
-            tx.execute(&Sql::new("DELETE FROM settings WHERE key = $1").arg(KEY))
-                .await?;
-            tx.commit().await?;
+    let mut built = false;
+    loop {
+        let mut tx = db.begin().await?;
+        let mut deferred = read(&mut tx).await?;
+        let b = tx.backend();
+        match b {
+            // Sorting a big index wants more than the default few megabytes.
+            Backend::Postgres => {
+                tx.execute(&Sql::new("SET LOCAL maintenance_work_mem = '512MB'"))
+                    .await?;
+            }
+            // Sorting for CREATE INDEX on helper threads, one a core (the connection's
+            // setting: it goes back to none after the step).
+            Backend::Sqlite => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+                tx.execute(&Sql::from_catalog(format!("PRAGMA threads = {cores}")))
+                    .await?;
+            }
         }
-        return Ok(false);
-    }
-    match tx.backend() {
-        // Sorting a big index wants more than the default few megabytes.
-        Backend::Postgres => {
-            tx.execute(&Sql::new("SET LOCAL maintenance_work_mem = '512MB'"))
-                .await?;
-        }
-        // Sorting for CREATE INDEX on helper threads, one a core (the connection's
-        // setting: it goes back to none at the end).
-        Backend::Sqlite => {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-            tx.execute(&Sql::from_catalog(format!("PRAGMA threads = {cores}")))
-                .await?;
-        }
-    }
-    for table in &deferred.staged {
-        let Some((table, stage, key)) = STAGED.iter().find(|(t, _, _)| t == table) else {
-            return Err(StoreError::Decode(format!(
-                "{KEY}: no staged table {table}"
-            )));
-        };
-        // In key order the rows append to the B-tree instead of landing all over it.
-        // (`WHERE true` keeps SQLite from reading ON CONFLICT as part of a join.)
-        step(
-            &mut tx,
-            &format!("{table} moved in key order"),
-            format!(
-                "INSERT INTO {table} SELECT * FROM {stage} WHERE true ORDER BY {key} ON CONFLICT DO NOTHING"
-            ),
-        )
-        .await?;
-        tx.execute(&Sql::from_catalog(format!("DROP TABLE {stage}")))
+        if let Some(table) = deferred.staged.first().cloned() {
+            let Some((table, stage, key)) = STAGED.iter().find(|(t, _, _)| *t == table) else {
+                return Err(StoreError::Decode(format!(
+                    "{KEY}: no staged table {table}"
+                )));
+            };
+            // In key order the rows append to the B-tree instead of landing all over it.
+            // (`WHERE true` keeps SQLite from reading ON CONFLICT as part of a join.)
+            step(
+                &mut tx,
+                &format!("{table} moved in key order"),
+                format!(
+                    "INSERT INTO {table} SELECT * FROM {stage} WHERE true ORDER BY {key} ON CONFLICT DO NOTHING"
+                ),
+            )
             .await?;
-    }
-    for (index, _, create) in &deferred.search {
-        // FTS5's own command: read every row of the content table into the index.
-        step(
-            &mut tx,
-            &format!("search index {index} rebuilt"),
-            format!("INSERT INTO {0} ({0}) VALUES ('rebuild')", quoted(index)),
-        )
-        .await?;
-        tx.execute(&Sql::from_catalog(create.clone())).await?;
-    }
-    for (name, create) in &deferred.indexes {
-        step(&mut tx, &format!("index {name} built"), create.clone()).await?;
-    }
-    tx.execute(&Sql::new("DELETE FROM settings WHERE key = $1").arg(KEY))
-        .await?;
-    match tx.backend() {
-        Backend::Sqlite => {
-            // The planner's statistics are brought up to date by `PRAGMA optimize` at
-            // the next start ([`Db::migrate`]).
+            tx.execute(&Sql::from_catalog(format!("DROP TABLE {stage}")))
+                .await?;
+            deferred.staged.remove(0);
+        } else if let Some((index, _, create)) = deferred.search.first().cloned() {
+            // FTS5's own command: read every row of the content table into the index.
+            step(
+                &mut tx,
+                &format!("search index {index} rebuilt"),
+                format!("INSERT INTO {0} ({0}) VALUES ('rebuild')", quoted(&index)),
+            )
+            .await?;
+            tx.execute(&Sql::from_catalog(create)).await?;
+            deferred.search.remove(0);
+        } else if let Some((name, create)) = deferred.indexes.first().cloned() {
+            step(&mut tx, &format!("index {name} built"), create).await?;
+            deferred.indexes.remove(0);
+        } else {
+            let noted = crate::settings::get(&mut tx, KEY).await?.is_some();
+            if noted {
+                tx.execute(&Sql::new("DELETE FROM settings WHERE key = $1").arg(KEY))
+                    .await?;
+                // Statistics for the new rows now, not when autovacuum comes round:
+                // without them the planner takes a table of a million rows for an empty
+                // one. (SQLite's come from `PRAGMA optimize` at the next start,
+                // [`Db::migrate`].)
+                if built && b == Backend::Postgres {
+                    step(&mut tx, "statistics (ANALYZE)", "ANALYZE".into()).await?;
+                }
+            }
+            if b == Backend::Sqlite {
+                tx.execute(&Sql::new("PRAGMA threads = 0")).await?;
+            }
+            tx.commit().await?;
+            return Ok(built);
+        }
+        built = true;
+        let text = serde_json::to_string(&deferred)
+            .map_err(|e| StoreError::Decode(format!("{KEY}: {e}")))?;
+        crate::settings::set(&mut tx, KEY, &text).await?;
+        if b == Backend::Sqlite {
             tx.execute(&Sql::new("PRAGMA threads = 0")).await?;
         }
-        // Statistics for the new rows now, not when autovacuum comes round: without them
-        // the planner takes a table of a million rows for an empty one.
-        Backend::Postgres => step(&mut tx, "statistics (ANALYZE)", "ANALYZE".into()).await?,
+        tx.commit().await?;
     }
-    tx.commit().await?;
-    Ok(true)
 }
 
 /// Runs one step of [`restore_deferred`], saying how long it took (`HAMKOR_LOG=info`).
