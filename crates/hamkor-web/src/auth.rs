@@ -360,7 +360,7 @@ impl axum::extract::FromRequest<AppState> for UiForm {
             .map(|(_, v)| v.as_str())
             .unwrap_or("");
         if !caller.csrf_ok(sent) {
-            return Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response());
+            return Err(csrf_refused());
         }
         Ok(UiForm { caller, fields })
     }
@@ -395,7 +395,7 @@ async fn ui_caller(
                 };
             Err(Redirect::to(&target).into_response())
         }
-        Err(AuthFailure::Csrf) => Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response()),
+        Err(AuthFailure::Csrf) => Err(csrf_refused()),
         Err(AuthFailure::Network) => {
             let loc = crate::i18n::Loc::new(request_lang(&parts.headers, None));
             Err(crate::ui::message(
@@ -452,19 +452,53 @@ impl axum::extract::FromRequest<AppState> for UiUpload {
                 fields.push((name, text));
             }
         }
-        let sent = fields
-            .iter()
-            .find(|(k, _)| k == "_csrf")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("");
-        if !caller.csrf_ok(sent) {
-            return Err((StatusCode::FORBIDDEN, "CSRF check failed").into_response());
+        if !caller.csrf_in(&fields) {
+            return Err(csrf_refused());
         }
         Ok(UiUpload {
             caller,
             file,
             fields,
         })
+    }
+}
+
+/// A web UI upload read as it arrives (`multipart/form-data`): the caller, with the
+/// form still to read; the handler checks `_csrf` ([`Caller::csrf_in`]) before
+/// it takes a byte of the file. For files too large to hold in memory.
+pub struct UiMultipart {
+    pub caller: Caller,
+    pub multipart: axum::extract::Multipart,
+}
+
+impl axum::extract::FromRequest<AppState> for UiMultipart {
+    type Rejection = Response;
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let caller = ui_caller(&mut parts, state, true).await?;
+        let req = axum::extract::Request::from_parts(parts, body);
+        let multipart = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(UiMultipart { caller, multipart })
+    }
+}
+
+/// The answer to a form whose CSRF token does not match its session.
+pub fn csrf_refused() -> Response {
+    (StatusCode::FORBIDDEN, "CSRF check failed").into_response()
+}
+
+impl Caller {
+    /// Whether the `_csrf` field among a form's `fields` matches the session (else the
+    /// form is answered [`csrf_refused`]).
+    pub fn csrf_in(&self, fields: &[(String, String)]) -> bool {
+        let sent = fields
+            .iter()
+            .find(|(k, _)| k == "_csrf")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("");
+        self.csrf_ok(sent)
     }
 }
 

@@ -50,6 +50,38 @@ impl AppState {
     }
 }
 
+/// How long a request may take before it is answered 408.
+const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
+/// How long an import's upload may take: a file of hundreds of megabytes over a slow
+/// line takes minutes. Its bytes must keep coming ([`UPLOAD_STALL`]).
+const UPLOAD_DEADLINE: Duration = Duration::from_secs(3600);
+/// How long an import's upload may go without a byte before it is refused.
+pub const UPLOAD_STALL: Duration = Duration::from_secs(30);
+
+/// Whether a request uploads a file to import (the API's raw body, or the web form).
+fn is_import_upload(req: &axum::extract::Request) -> bool {
+    req.method() == axum::http::Method::POST
+        && matches!(req.uri().path(), "/api/v1/imports" | "/imports")
+}
+
+/// Answers 408 to a request that takes longer than [`REQUEST_DEADLINE`], or an import's
+/// upload longer than [`UPLOAD_DEADLINE`].
+async fn deadline(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = if is_import_upload(&req) {
+        UPLOAD_DEADLINE
+    } else {
+        REQUEST_DEADLINE
+    };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => axum::http::StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}
+
 /// The whole router: API, UI, assets and operations endpoints.
 pub fn router(app: App, config: WebConfig) -> Router {
     let max_upload = config.max_upload_bytes;
@@ -75,10 +107,7 @@ pub fn router(app: App, config: WebConfig) -> Router {
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(axum::middleware::from_fn(ui::security_headers))
         .layer(axum::extract::DefaultBodyLimit::max(2 * 1024 * 1024))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
+        .layer(axum::middleware::from_fn(deadline))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -83,16 +83,25 @@ pub struct BodyChunks(pub axum::body::BodyDataStream);
 
 impl AsyncChunks for BodyChunks {
     async fn next_chunk(&mut self) -> AppResult<Option<Vec<u8>>> {
-        match self.0.next().await {
-            None => Ok(None),
-            Some(Ok(b)) => Ok(Some(b.to_vec())),
-            Some(Err(e)) => Err(AppError::Invalid(
-                FieldError::new("file", "error-import-upload")
-                    .with("reason", e.to_string())
-                    .into(),
-            )),
+        match tokio::time::timeout(crate::UPLOAD_STALL, self.0.next()).await {
+            Err(_) => Err(upload_error(format!(
+                "no data for {} s",
+                crate::UPLOAD_STALL.as_secs()
+            ))),
+            Ok(None) => Ok(None),
+            Ok(Some(Ok(b))) => Ok(Some(b.to_vec())),
+            Ok(Some(Err(e))) => Err(upload_error(e.to_string())),
         }
     }
+}
+
+/// An upload that broke off: 422 naming the file and why.
+pub fn upload_error(reason: String) -> AppError {
+    AppError::Invalid(
+        FieldError::new("file", "error-import-upload")
+            .with("reason", reason)
+            .into(),
+    )
 }
 
 /// `POST /api/v1/imports?object=contacts&file_name=clients.csv` with the file as the

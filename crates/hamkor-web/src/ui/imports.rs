@@ -6,8 +6,8 @@
 use super::records::app_error_page;
 use super::{Frame, render};
 use crate::AppState;
-use crate::api::imports::describe;
-use crate::auth::{Caller, UiForm, UiUpload, UiUser};
+use crate::api::imports::{MAX_UPLOAD, describe, upload_error};
+use crate::auth::{Caller, UiForm, UiMultipart, UiUser, csrf_refused};
 use crate::i18n::{Lang, Loc};
 use askama::Template;
 use axum::Router;
@@ -15,8 +15,8 @@ use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use hamkor_app::AppError;
 use hamkor_app::imports::{Choice, OBJECTS, Settings, apply_mapping};
+use hamkor_app::{AppError, AppResult};
 use hamkor_domain::objects::ObjectDef;
 use hamkor_domain::{Action, Id, Scope};
 use hamkor_store::imports::Import;
@@ -24,16 +24,13 @@ use hamkor_store::users::User;
 use serde_json::Value;
 use std::collections::HashMap;
 
-/// The largest file the upload form takes (read into memory; the API streams).
-const MAX_FORM_UPLOAD: usize = 256 * 1024 * 1024;
-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/imports",
             get(list_page)
                 .post(upload)
-                .layer(DefaultBodyLimit::max(MAX_FORM_UPLOAD)),
+                .layer(DefaultBodyLimit::max(MAX_UPLOAD)),
         )
         .route("/imports/{id}", get(import_page))
         .route("/imports/{id}/start", post(start))
@@ -136,34 +133,80 @@ async fn list_page(
     }
 }
 
-async fn upload(State(s): State<AppState>, up: UiUpload) -> Response {
-    let c = &up.caller;
-    let object = up
-        .fields
+/// The upload form: the file is read as it arrives, not held in memory. The fields before
+/// it (`_csrf`, `object`) are read first, and the CSRF check passed before the file is.
+async fn upload(State(s): State<AppState>, mut up: UiMultipart) -> Response {
+    let mut fields: Vec<(String, String)> = Vec::new();
+    let again = |c: &Caller, object: String, error: String| {
+        let s = s.clone();
+        let c = c.clone();
+        async move {
+            let list = s.app.imports(&c.actor).await.unwrap_or_default();
+            list_render(&c, &list, &object, Some(error))
+        }
+    };
+    loop {
+        let field = match up.multipart.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(e) => return e.into_response(),
+        };
+        let name = field.name().unwrap_or("").to_string();
+        if name != "file" {
+            match field.text().await {
+                Ok(text) => fields.push((name, text)),
+                Err(e) => return e.into_response(),
+            }
+            continue;
+        }
+        if !up.caller.csrf_in(&fields) {
+            return csrf_refused();
+        }
+        let object = fields
+            .iter()
+            .find(|(k, _)| k == "object")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        let file_name = field.file_name().unwrap_or("").to_string();
+        if file_name.is_empty() {
+            break;
+        }
+        let c = &up.caller;
+        return match s
+            .app
+            .upload_import(&c.actor, &object, &file_name, FieldChunks(field))
+            .await
+        {
+            Ok(i) => Redirect::to(&format!("/imports/{}", i.id)).into_response(),
+            Err(AppError::Invalid(v)) => again(c, object, c.loc.errors(&v)).await,
+            Err(e) => app_error_page(c, e),
+        };
+    }
+    if !up.caller.csrf_in(&fields) {
+        return csrf_refused();
+    }
+    let object = fields
         .iter()
         .find(|(k, _)| k == "object")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let again = |error: String| async {
-        let list = s.app.imports(&c.actor).await.unwrap_or_default();
-        list_render(c, &list, &object, Some(error))
-    };
-    let Some((name, bytes)) = up.file.clone() else {
-        return again(c.loc.t("file-missing")).await;
-    };
-    match s
-        .app
-        .upload_import(
-            &c.actor,
-            &object,
-            &name,
-            hamkor_app::imports::BytesChunks(Some(bytes)),
-        )
-        .await
-    {
-        Ok(i) => Redirect::to(&format!("/imports/{}", i.id)).into_response(),
-        Err(AppError::Invalid(v)) => again(c.loc.errors(&v)).await,
-        Err(e) => app_error_page(c, e),
+    let c = &up.caller;
+    again(c, object, c.loc.t("file-missing")).await
+}
+
+/// A form's file as it arrives, in pieces.
+struct FieldChunks<'a>(axum::extract::multipart::Field<'a>);
+
+impl hamkor_app::imports::AsyncChunks for FieldChunks<'_> {
+    async fn next_chunk(&mut self) -> AppResult<Option<Vec<u8>>> {
+        match tokio::time::timeout(crate::UPLOAD_STALL, self.0.chunk()).await {
+            Err(_) => Err(upload_error(format!(
+                "no data for {} s",
+                crate::UPLOAD_STALL.as_secs()
+            ))),
+            Ok(Ok(piece)) => Ok(piece.map(|b| b.to_vec())),
+            Ok(Err(e)) => Err(upload_error(e.to_string())),
+        }
     }
 }
 

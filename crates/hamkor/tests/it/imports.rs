@@ -607,3 +607,78 @@ async fn lead_rows_like_existing_leads_by_phone(t: TestApp) {
     assert_eq!(dup["reason"], "same_phone", "{v}");
 }
 both!(lead_rows_like_existing_leads_by_phone);
+
+/// Sends `POST path` with `body` over a raw connection, `pieces` parts `pause` apart
+/// (the last part is held back when `stall`), and returns the status and the answer.
+async fn trickle(
+    t: &TestApp,
+    path: &str,
+    body: &[u8],
+    pieces: usize,
+    pause: std::time::Duration,
+    stall: bool,
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = t.base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        t.tokens["admin"],
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let size = body.len().div_ceil(pieces);
+    let parts: Vec<&[u8]> = body.chunks(size).collect();
+    let send = if stall { parts.len() - 1 } else { parts.len() };
+    for (i, part) in parts[..send].iter().enumerate() {
+        if i > 0 {
+            tokio::time::sleep(pause).await;
+        }
+        // The server may answer (and close) before the rest is sent.
+        if conn.write_all(part).await.is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = conn.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, answer)
+}
+
+/// An import's upload may take longer than the 30 s any other request has, as long as
+/// its bytes keep coming; one whose bytes stop for 30 s is refused (422 naming the file)
+/// and leaves no import behind. (SQLite only: this is the web layer's doing.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_uploads_finish_and_stalled_ones_are_refused() {
+    let t = TestApp::spawn(crate::support::Backend::Sqlite)
+        .await
+        .expect("sqlite");
+    let mut csv = String::from("First Name,Last Name,Mobile Phone\r\n");
+    for i in 0..2000 {
+        csv.push_str(&format!(
+            "Sekin{i},Yuklovchi,+99890{:07}\r\n",
+            1_000_000 + i
+        ));
+    }
+    let pause = std::time::Duration::from_secs(5);
+    let path = "/api/v1/imports?object=contacts&file_name=slow.csv";
+    let (slow, stalled) = tokio::join!(
+        // Eight parts five seconds apart: 35 s in all.
+        trickle(&t, path, csv.as_bytes(), 8, pause, false),
+        // Half the file, then nothing.
+        trickle(&t, path, csv.as_bytes(), 2, pause, true),
+    );
+    assert_eq!(slow.0, 201, "{}", slow.1);
+    assert_eq!(stalled.0, 422, "{}", stalled.1);
+    assert!(stalled.1.contains("\"file\""), "{}", stalled.1);
+    let (s, v) = t.get("admin", "/api/v1/imports").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["items"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v["items"][0]["file_name"], "slow.csv", "{v}");
+}

@@ -1728,6 +1728,26 @@ async fn the_import_wizard_in_the_browser(t: TestApp) {
     // Without the CSRF token nothing is stored.
     let r = send("wrong".into(), "a.csv", b"Name\nA\n").await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // The file is read as it arrives, so the token must come before it (as the form
+    // sends it): a token after the file is refused before the file is read.
+    let late = reqwest::multipart::Form::new()
+        .text("object", "contacts")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"Name\nA\n".to_vec()).file_name("b.csv"),
+        )
+        .text("_csrf", me.csrf.clone());
+    let r = t
+        .client
+        .post(format!("{}/imports", t.base))
+        .header("cookie", format!("hamkor_session={}", me.cookie))
+        .multipart(late)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let (_, v) = t.get("sales_a1", "/api/v1/imports").await;
+    assert_eq!(v["items"], json!([]), "nothing stored: {v}");
     // A file that is not what its name says is named as such on the page.
     let r = send(me.csrf.clone(), "a.xlsx", b"Name\nA\n").await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
