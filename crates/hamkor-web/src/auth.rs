@@ -354,12 +354,7 @@ impl axum::extract::FromRequest<AppState> for UiForm {
             axum::extract::Form::<Vec<(String, String)>>::from_request(req, state)
                 .await
                 .map_err(IntoResponse::into_response)?;
-        let sent = fields
-            .iter()
-            .find(|(k, _)| k == "_csrf")
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("");
-        if !caller.csrf_ok(sent) {
+        if !caller.csrf_in(&fields) {
             return Err(csrf_refused());
         }
         Ok(UiForm { caller, fields })

@@ -137,52 +137,23 @@ async fn list_page(
 /// it (`_csrf`, `object`) are read first, and the CSRF check passed before the file is.
 async fn upload(State(s): State<AppState>, mut up: UiMultipart) -> Response {
     let mut fields: Vec<(String, String)> = Vec::new();
-    let again = |c: &Caller, object: String, error: String| {
-        let s = s.clone();
-        let c = c.clone();
-        async move {
-            let list = s.app.imports(&c.actor).await.unwrap_or_default();
-            list_render(&c, &list, &object, Some(error))
-        }
-    };
-    loop {
+    let file = loop {
         let field = match up.multipart.next_field().await {
             Ok(Some(field)) => field,
-            Ok(None) => break,
+            Ok(None) => break None,
             Err(e) => return e.into_response(),
         };
+        if field.name() == Some("file") {
+            break Some(field);
+        }
         let name = field.name().unwrap_or("").to_string();
-        if name != "file" {
-            match field.text().await {
-                Ok(text) => fields.push((name, text)),
-                Err(e) => return e.into_response(),
-            }
-            continue;
+        match field.text().await {
+            Ok(text) => fields.push((name, text)),
+            Err(e) => return e.into_response(),
         }
-        if !up.caller.csrf_in(&fields) {
-            return csrf_refused();
-        }
-        let object = fields
-            .iter()
-            .find(|(k, _)| k == "object")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default();
-        let file_name = field.file_name().unwrap_or("").to_string();
-        if file_name.is_empty() {
-            break;
-        }
-        let c = &up.caller;
-        return match s
-            .app
-            .upload_import(&c.actor, &object, &file_name, FieldChunks(field))
-            .await
-        {
-            Ok(i) => Redirect::to(&format!("/imports/{}", i.id)).into_response(),
-            Err(AppError::Invalid(v)) => again(c, object, c.loc.errors(&v)).await,
-            Err(e) => app_error_page(c, e),
-        };
-    }
-    if !up.caller.csrf_in(&fields) {
+    };
+    let c = &up.caller;
+    if !c.csrf_in(&fields) {
         return csrf_refused();
     }
     let object = fields
@@ -190,8 +161,26 @@ async fn upload(State(s): State<AppState>, mut up: UiMultipart) -> Response {
         .find(|(k, _)| k == "object")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    let c = &up.caller;
-    again(c, object, c.loc.t("file-missing")).await
+    let again = |error: String| async {
+        let list = s.app.imports(&c.actor).await.unwrap_or_default();
+        list_render(c, &list, &object, Some(error))
+    };
+    // A form sent without a file chosen has a file part with no name.
+    let Some((file_name, field)) = file.and_then(|f| {
+        let name = f.file_name().unwrap_or("").to_string();
+        (!name.is_empty()).then_some((name, f))
+    }) else {
+        return again(c.loc.t("file-missing")).await;
+    };
+    match s
+        .app
+        .upload_import(&c.actor, &object, &file_name, FieldChunks(field))
+        .await
+    {
+        Ok(i) => Redirect::to(&format!("/imports/{}", i.id)).into_response(),
+        Err(AppError::Invalid(v)) => again(c.loc.errors(&v)).await,
+        Err(e) => app_error_page(c, e),
+    }
 }
 
 /// A form's file as it arrives, in pieces.
