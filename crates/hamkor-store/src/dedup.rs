@@ -212,10 +212,11 @@ async fn sharing(
     }
     push_read_scope(&mut sql, actor, def);
     sql.push(" LIMIT ").bind(limit * keys.len() as i64);
+    let mut seen = std::collections::HashSet::new();
     let mut ids: Vec<Id> = Vec::new();
     for row in ex.fetch_all(&sql).await? {
         let id = row.req_id("record_id")?;
-        if !ids.contains(&id) {
+        if seen.insert(id) {
             ids.push(id);
         }
     }

@@ -58,10 +58,12 @@ struct Deferred {
     staged: Vec<String>,
 }
 
-async fn read(ex: &mut impl Exec) -> Result<Deferred, StoreError> {
+/// What a bulk load noted it set aside, if one did.
+async fn noted(ex: &mut impl Exec) -> Result<Option<Deferred>, StoreError> {
     match crate::settings::get(ex, KEY).await? {
-        None => Ok(Deferred::default()),
+        None => Ok(None),
         Some(text) => serde_json::from_str(&text)
+            .map(Some)
             .map_err(|e| StoreError::Decode(format!("{KEY} in settings: {e}"))),
     }
 }
@@ -71,7 +73,7 @@ async fn read(ex: &mut impl Exec) -> Result<Deferred, StoreError> {
 /// [`restore_deferred`]. Calling it again adds to what is set aside.
 pub async fn defer_indexes(db: &Db, tables: &[&'static str]) -> Result<(), StoreError> {
     let mut tx = db.begin().await?;
-    let mut deferred = read(&mut tx).await?;
+    let mut deferred = noted(&mut tx).await?.unwrap_or_default();
     let b = tx.backend();
     for table in tables {
         let mut sql = match b {
@@ -140,7 +142,10 @@ pub async fn restore_deferred(db: &Db) -> Result<bool, StoreError> {
     let mut built = false;
     loop {
         let mut tx = db.begin().await?;
-        let mut deferred = read(&mut tx).await?;
+        // Nothing noted: nothing to build (the transaction only read).
+        let Some(mut deferred) = noted(&mut tx).await? else {
+            return Ok(built);
+        };
         let b = tx.backend();
         match b {
             // Sorting a big index wants more than the default few megabytes.
@@ -189,22 +194,19 @@ pub async fn restore_deferred(db: &Db) -> Result<bool, StoreError> {
             step(&mut tx, &format!("index {name} built"), create).await?;
             deferred.indexes.remove(0);
         } else {
-            let noted = crate::settings::get(&mut tx, KEY).await?.is_some();
-            if noted {
-                tx.execute(&Sql::new("DELETE FROM settings WHERE key = $1").arg(KEY))
-                    .await?;
-                // Statistics for the new rows now: without them the planner takes a
-                // table of a million rows for an empty one. PostgreSQL would wait for
-                // autovacuum; SQLite for `PRAGMA optimize` at the next start
-                // ([`Db::migrate`]), which then kept a server from answering for half a
-                // minute on a 10 GB database. SQLite samples as `Db::migrate` does.
-                if built {
-                    if b == Backend::Sqlite {
-                        tx.execute(&Sql::new("PRAGMA analysis_limit = 1000"))
-                            .await?;
-                    }
-                    step(&mut tx, "statistics (ANALYZE)", "ANALYZE".into()).await?;
+            tx.execute(&Sql::new("DELETE FROM settings WHERE key = $1").arg(KEY))
+                .await?;
+            // Statistics for the new rows now: without them the planner takes a table of
+            // a million rows for an empty one. PostgreSQL would wait for autovacuum;
+            // SQLite for `PRAGMA optimize` at the next start ([`Db::migrate`]), which
+            // then kept a server from answering for half a minute on a 10 GB database.
+            // SQLite samples as `Db::migrate` does.
+            if built {
+                if b == Backend::Sqlite {
+                    tx.execute(&Sql::new("PRAGMA analysis_limit = 1000"))
+                        .await?;
                 }
+                step(&mut tx, "statistics (ANALYZE)", "ANALYZE".into()).await?;
             }
             if b == Backend::Sqlite {
                 tx.execute(&Sql::new("PRAGMA threads = 0")).await?;

@@ -422,12 +422,10 @@ pub struct UiUpload {
 impl axum::extract::FromRequest<AppState> for UiUpload {
     type Rejection = Response;
     async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let caller = ui_caller(&mut parts, state, true).await?;
-        let req = axum::extract::Request::from_parts(parts, body);
-        let mut multipart = axum::extract::Multipart::from_request(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
+        let UiMultipart {
+            caller,
+            mut multipart,
+        } = UiMultipart::from_request(req, state).await?;
         let mut file = None;
         let mut fields = Vec::new();
         while let Some(field) = multipart

@@ -83,25 +83,31 @@ pub struct BodyChunks(pub axum::body::BodyDataStream);
 
 impl AsyncChunks for BodyChunks {
     async fn next_chunk(&mut self) -> AppResult<Option<Vec<u8>>> {
-        match tokio::time::timeout(crate::UPLOAD_STALL, self.0.next()).await {
-            Err(_) => Err(upload_error(format!(
-                "no data for {} s",
-                crate::UPLOAD_STALL.as_secs()
-            ))),
-            Ok(None) => Ok(None),
-            Ok(Some(Ok(b))) => Ok(Some(b.to_vec())),
-            Ok(Some(Err(e))) => Err(upload_error(e.to_string())),
-        }
+        next_piece(self.0.next()).await
     }
 }
 
-/// An upload that broke off: 422 naming the file and why.
-pub fn upload_error(reason: String) -> AppError {
-    AppError::Invalid(
-        FieldError::new("file", "error-import-upload")
-            .with("reason", reason)
-            .into(),
-    )
+/// The next piece of an upload (`None` at its end), given up with 422 naming the file
+/// when the connection breaks or [`crate::UPLOAD_STALL`] passes without a byte.
+pub async fn next_piece<E: std::fmt::Display>(
+    piece: impl Future<Output = Option<Result<axum::body::Bytes, E>>>,
+) -> AppResult<Option<Vec<u8>>> {
+    let broke = |reason: String| {
+        AppError::Invalid(
+            FieldError::new("file", "error-import-upload")
+                .with("reason", reason)
+                .into(),
+        )
+    };
+    match tokio::time::timeout(crate::UPLOAD_STALL, piece).await {
+        Err(_) => Err(broke(format!(
+            "no data for {} s",
+            crate::UPLOAD_STALL.as_secs()
+        ))),
+        Ok(None) => Ok(None),
+        Ok(Some(Ok(b))) => Ok(Some(b.to_vec())),
+        Ok(Some(Err(e))) => Err(broke(e.to_string())),
+    }
 }
 
 /// `POST /api/v1/imports?object=contacts&file_name=clients.csv` with the file as the

@@ -6,7 +6,7 @@
 use super::records::app_error_page;
 use super::{Frame, render};
 use crate::AppState;
-use crate::api::imports::{MAX_UPLOAD, describe, upload_error};
+use crate::api::imports::{MAX_UPLOAD, describe, next_piece};
 use crate::auth::{Caller, UiForm, UiMultipart, UiUser, csrf_refused};
 use crate::i18n::{Lang, Loc};
 use askama::Template;
@@ -188,14 +188,7 @@ struct FieldChunks<'a>(axum::extract::multipart::Field<'a>);
 
 impl hamkor_app::imports::AsyncChunks for FieldChunks<'_> {
     async fn next_chunk(&mut self) -> AppResult<Option<Vec<u8>>> {
-        match tokio::time::timeout(crate::UPLOAD_STALL, self.0.chunk()).await {
-            Err(_) => Err(upload_error(format!(
-                "no data for {} s",
-                crate::UPLOAD_STALL.as_secs()
-            ))),
-            Ok(Ok(piece)) => Ok(piece.map(|b| b.to_vec())),
-            Ok(Err(e)) => Err(upload_error(e.to_string())),
-        }
+        next_piece(async { self.0.chunk().await.transpose() }).await
     }
 }
 
