@@ -429,6 +429,43 @@ impl Default for DbOptions {
     }
 }
 
+/// Makes a SQLite connection plan each statement once, when it is prepared, whatever
+/// values it is bound to later (SQLite's query planner stability guarantee).
+///
+/// Without it, the bundled SQLite (built with `SQLITE_ENABLE_STAT4`) marks a statement
+/// whose plan might depend on a bound value (a `LIKE` pattern, or a value compared with
+/// an indexed column that `ANALYZE` sampled) and parses and plans it again at its first
+/// step after every bind: each execution of a cached statement was prepared anew. At a
+/// million contacts that was a sixth of a search's CPU; the bound values buy no better
+/// plans here, since the search chooses between its index and a scan itself
+/// (`records::search_plan`). Reached through the raw handle: sqlx has no option for it.
+fn stable_plans(
+    conn: &mut sqlx::SqliteConnection,
+) -> futures_util::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        let mut handle = conn.lock_handle().await?;
+        let db = handle.as_raw_handle().as_ptr();
+        let mut now: std::ffi::c_int = -1;
+        // SAFETY: `db` is a live connection that the locked handle keeps to this thread
+        // until the call returns, and SQLITE_DBCONFIG_ENABLE_QPSG takes exactly an int (1:
+        // on) and a pointer to an int that receives the setting now in force.
+        let rc = unsafe {
+            libsqlite3_sys::sqlite3_db_config(
+                db,
+                libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+                1 as std::ffi::c_int,
+                &mut now as *mut std::ffi::c_int,
+            )
+        };
+        if rc != libsqlite3_sys::SQLITE_OK || now != 1 {
+            return Err(sqlx::Error::Configuration(
+                format!("SQLite refused the query planner stability guarantee (code {rc})").into(),
+            ));
+        }
+        Ok(())
+    })
+}
+
 /// The database. Cheap to clone; all clones share the pools.
 #[derive(Clone)]
 pub struct Db {
@@ -519,6 +556,7 @@ impl Db {
             // all): 32 MiB keeps the index pages it is filling in memory.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
+                .after_connect(|conn, _| stable_plans(conn))
                 .acquire_timeout(acquire_timeout)
                 .connect_with(
                     base.clone()
@@ -529,6 +567,7 @@ impl Db {
                 .await?;
             let checkpoint = SqlitePoolOptions::new()
                 .max_connections(1)
+                .after_connect(|conn, _| stable_plans(conn))
                 .min_connections(0)
                 .acquire_timeout(acquire_timeout)
                 .connect_with(base.clone())
@@ -539,6 +578,7 @@ impl Db {
                 .max(4) as u32;
             let read = SqlitePoolOptions::new()
                 .max_connections(readers)
+                .after_connect(|conn, _| stable_plans(conn))
                 .min_connections(1)
                 .acquire_timeout(acquire_timeout)
                 .connect_with(base.read_only(true))
@@ -849,6 +889,97 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         assert!(copied, "the database file is still {} bytes", size());
+        db.close().await;
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+
+    /// Runs `sql` (one text parameter) once per value through one prepared statement of
+    /// the connection, as the statement cache does, and returns how many times SQLite
+    /// prepared it again.
+    async fn times_prepared_again(
+        conn: &mut sqlx::SqliteConnection,
+        sql: &str,
+        values: &[&str],
+    ) -> i32 {
+        use libsqlite3_sys as ffi;
+        use std::ffi::CString;
+        let mut handle = conn.lock_handle().await.unwrap();
+        let db = handle.as_raw_handle().as_ptr();
+        let sql = CString::new(sql).unwrap();
+        let values: Vec<CString> = values.iter().map(|v| CString::new(*v).unwrap()).collect();
+        let mut stmt = std::ptr::null_mut();
+        // SAFETY: the locked handle keeps the connection to this thread; the statement is
+        // prepared, bound with SQLite's own copies of the values, stepped and finalized
+        // here, and never escapes.
+        unsafe {
+            let rc = ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, std::ptr::null_mut());
+            assert_eq!(rc, ffi::SQLITE_OK);
+            for v in &values {
+                ffi::sqlite3_reset(stmt);
+                let rc = ffi::sqlite3_bind_text(stmt, 1, v.as_ptr(), -1, ffi::SQLITE_TRANSIENT());
+                assert_eq!(rc, ffi::SQLITE_OK);
+                while ffi::sqlite3_step(stmt) == ffi::SQLITE_ROW {}
+            }
+            let n = ffi::sqlite3_stmt_status(stmt, ffi::SQLITE_STMTSTATUS_REPREPARE, 0);
+            ffi::sqlite3_finalize(stmt);
+            n
+        }
+    }
+
+    /// Every SQLite connection (readers, writer, checkpointer) plans a statement once: a
+    /// cached statement run again with new values is not parsed and planned again. Both
+    /// kinds of statement SQLite would otherwise prepare anew at each run are tried: a
+    /// bound `LIKE` pattern (every search and text filter) and a value compared with an
+    /// indexed column that `ANALYZE` sampled.
+    #[tokio::test]
+    async fn sqlite_statements_are_planned_once() {
+        use super::{Db, Exec, Pools, Sql};
+        let path =
+            std::env::temp_dir().join(format!("hamkor-plan-{}.db", uuid::Uuid::now_v7().simple()));
+        let db = Db::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let mut ex = db.clone();
+        for sql in [
+            "CREATE TABLE t (k TEXT, v TEXT)",
+            "CREATE INDEX t_k ON t (k)",
+            // Skewed keys, so that the samples say something.
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+             INSERT INTO t SELECT CASE WHEN i % 10 = 0 THEN 'k' || i ELSE 'common' END, 'v' || i FROM n",
+            "ANALYZE",
+        ] {
+            ex.execute(&Sql::new(sql)).await.unwrap();
+        }
+        let Pools::Sqlite {
+            read,
+            write,
+            checkpoint,
+        } = &*db.pools
+        else {
+            unreachable!()
+        };
+        for (name, pool) in [
+            ("reader", read),
+            ("writer", write),
+            ("checkpointer", checkpoint),
+        ] {
+            let mut conn = pool.acquire().await.unwrap();
+            for (sql, values) in [
+                (
+                    "SELECT count(*) FROM t WHERE v LIKE ?1",
+                    ["%1%", "%2%", "v3%"],
+                ),
+                (
+                    "SELECT count(*) FROM t WHERE k = ?1",
+                    ["common", "k10", "k20"],
+                ),
+            ] {
+                let again = times_prepared_again(&mut conn, sql, &values).await;
+                assert_eq!(again, 0, "the {name} prepared {sql:?} again {again} times");
+            }
+        }
         db.close().await;
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
