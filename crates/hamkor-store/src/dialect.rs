@@ -188,8 +188,9 @@ pub struct SearchPlan {
     /// The index holds words (matched by prefix) rather than trigrams (matched anywhere);
     /// the scan then matches word starts too, so both ways find the same records.
     pub words: bool,
-    /// The FTS5 query to use, or `None` to scan.
-    pub fts_query: Option<String>,
+    /// The rowids the FTS5 query found (a JSON array), or `None` to scan. The probe that
+    /// chose the index already read them, so the list does not ask the index again.
+    pub hits: Option<String>,
     /// A number search through `search_numbers` for this object (see `ListQuery::numeric`).
     pub numbers: Option<&'static str>,
 }
@@ -211,21 +212,42 @@ fn trigram_part(w: &str) -> Option<String> {
     Some(w.chars().skip(n.saturating_sub(TRIGRAM_WORD)).collect())
 }
 
-/// The FTS5 query for the words: for a trigram index, the words of three or more
-/// characters (see `trigram_part`); for a word index, word prefixes (`exact`: whole
+/// The most words an FTS5 query looks up; the list checks the others with `LIKE`.
+const FTS_WORDS: usize = 2;
+
+/// Which of the words the index looks up: those it can (for a trigram index, three
+/// characters or more), the longest [`FTS_WORDS`] of them, in the query's order. The
+/// longest are the rarest as a rule, and each word costs the index a list of matches to
+/// walk: in "nodira.xolmatov@mail.uz" the word "mail" is in nearly every contact's
+/// e-mail, and looking it up made the query six times slower while ruling out nothing.
+fn fts_words(words: &[String], word_index: bool) -> Vec<usize> {
+    let mut usable: Vec<usize> = (0..words.len())
+        .filter(|&i| word_index || trigram_part(&words[i]).is_some())
+        .collect();
+    // A stable sort: of words as long, the first ones.
+    usable.sort_by_key(|&i| std::cmp::Reverse(words[i].chars().count()));
+    usable.truncate(FTS_WORDS);
+    usable.sort_unstable();
+    usable
+}
+
+/// The FTS5 query for the words (see [`fts_words`]): for a trigram index, each word's
+/// trigram part (see `trigram_part`); for a word index, word prefixes (`exact`: whole
 /// words, a cheap first probe). `None` when no word can use the index. Words hold only
 /// letters, digits and spaces, so quoting them is safe.
 pub fn fts_query(words: &[String], word_index: bool, exact: bool) -> Option<String> {
-    let terms: Vec<String> = if word_index {
-        let star = if exact { "" } else { "*" };
-        words.iter().map(|w| format!("\"{w}\"{star}")).collect()
-    } else {
-        words
-            .iter()
-            .filter_map(|w| trigram_part(w))
-            .map(|w| format!("\"{w}\""))
-            .collect()
-    };
+    let star = if exact { "" } else { "*" };
+    let terms: Vec<String> = fts_words(words, word_index)
+        .into_iter()
+        .filter_map(|i| {
+            let w = &words[i];
+            if word_index {
+                Some(format!("\"{w}\"{star}"))
+            } else {
+                trigram_part(w).map(|w| format!("\"{w}\""))
+            }
+        })
+        .collect();
     (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
@@ -258,21 +280,19 @@ pub fn push_search(sql: &mut Sql, b: Backend, plan: &SearchPlan, words: &[String
             .push(")");
         return;
     }
-    if let (Backend::Sqlite, Some(q)) = (b, &plan.fts_query) {
-        sql.push(" AND t.rowid IN (SELECT rowid FROM ")
-            .push_ident(plan.index)
-            .push(" WHERE ");
-        sql.push_ident(plan.index)
-            .push(" MATCH ")
-            .bind(q.clone())
-            .push(")");
+    if let (Backend::Sqlite, Some(hits)) = (b, &plan.hits) {
+        sql.push(" AND t.rowid IN (SELECT value FROM json_each(")
+            .bind(hits.clone())
+            .push("))");
         // Words the index did not look up whole are checked here.
-        for w in words
-            .iter()
-            .filter(|w| !plan.words && trigram_part(w).as_deref() != Some(w.as_str()))
-        {
-            sql.push(" AND ");
-            push_like(sql, false, w);
+        let looked_up = fts_words(words, plan.words);
+        for (i, w) in words.iter().enumerate() {
+            let whole = looked_up.contains(&i)
+                && (plan.words || trigram_part(w).as_deref() == Some(w.as_str()));
+            if !whole {
+                sql.push(" AND ");
+                push_like(sql, plan.words, w);
+            }
         }
         return;
     }
@@ -396,6 +416,24 @@ mod tests {
         assert_eq!(
             fts_query(&w("998901234567"), false, false).as_deref(),
             Some("\"901234567\"")
+        );
+    }
+
+    #[test]
+    fn the_longest_two_words_are_looked_up() {
+        // An e-mail address: "mail" and "uz" are in nearly every contact.
+        assert_eq!(
+            fts_query(&w("nodira xolmatov4999 mail uz"), false, false).as_deref(),
+            Some("\"nodira\" AND \"matov4999\"")
+        );
+        // Of words as long, the first ones; the query's order is kept.
+        assert_eq!(
+            fts_query(&w("anvar aziz karim"), false, false).as_deref(),
+            Some("\"anvar\" AND \"karim\"")
+        );
+        assert_eq!(
+            fts_query(&w("ab muzokara shartnoma uz"), true, false).as_deref(),
+            Some("\"muzokara\"* AND \"shartnoma\"*")
         );
     }
 

@@ -641,10 +641,16 @@ fn search_index(def: &ObjectDef) -> &'static str {
     }
 }
 
-/// How many records the FTS query matches, counting no further than just past the
-/// threshold.
-async fn probe_hits(db: &mut Db, index: &'static str, fts: &str) -> Result<i64, StoreError> {
-    let mut probe = Sql::new("SELECT COUNT(*) AS n FROM (SELECT rowid FROM ");
+/// The records the FTS query matches, counting no further than just past the threshold:
+/// how many, and their rowids as a JSON array (which the list reads when there are few).
+async fn probe_hits(
+    db: &mut Db,
+    index: &'static str,
+    fts: &str,
+) -> Result<(i64, String), StoreError> {
+    let mut probe = Sql::new(
+        "SELECT COUNT(*) AS n, '[' || COALESCE(group_concat(rowid), '') || ']' AS hits FROM (SELECT rowid FROM ",
+    );
     probe
         .push_ident(index)
         .push(" WHERE ")
@@ -655,12 +661,10 @@ async fn probe_hits(db: &mut Db, index: &'static str, fts: &str) -> Result<i64, 
         .push(" LIMIT ")
         .bind(dialect::INDEX_HITS + 1)
         .push(")");
-    Ok(db
-        .fetch_optional(&probe)
-        .await?
-        .map(|r| r.req_int("n"))
-        .transpose()?
-        .unwrap_or(0))
+    match db.fetch_optional(&probe).await? {
+        Some(r) => Ok((r.req_int("n")?, r.req_text("hits")?)),
+        None => Ok((0, "[]".to_string())),
+    }
 }
 
 /// Decides how this list searches (see [`dialect::SearchPlan`]): on SQLite, one cheap
@@ -675,7 +679,7 @@ async fn search_plan(
         index,
         // Interactions are indexed by words (migration 0011), the others by trigrams.
         words: def.object == ObjectType::Interaction,
-        fts_query: None,
+        hits: None,
         numbers: None,
     };
     if q.numeric && has_numbers(def) {
@@ -690,15 +694,16 @@ async fn search_plan(
     // a tenth of five million interactions), so only rarer words go on to the prefix probe.
     if plan.words
         && let Some(exact) = dialect::fts_query(&words, true, true)
-        && probe_hits(db, index, &exact).await? > dialect::INDEX_HITS
+        && probe_hits(db, index, &exact).await?.0 > dialect::INDEX_HITS
     {
         return Ok(plan);
     }
     let Some(fts) = dialect::fts_query(&words, plan.words, false) else {
         return Ok(plan);
     };
-    if probe_hits(db, index, &fts).await? <= dialect::INDEX_HITS {
-        plan.fts_query = Some(fts);
+    let (n, hits) = probe_hits(db, index, &fts).await?;
+    if n <= dialect::INDEX_HITS {
+        plan.hits = Some(hits);
     }
     Ok(plan)
 }
@@ -725,6 +730,15 @@ pub async fn list(
 ) -> Result<Page, StoreError> {
     let b = db.backend();
     let plan = search_plan(db, def, q).await?;
+    if plan.hits.as_deref() == Some("[]") {
+        // The index holds none of the words: nothing to read (a search of every kind of
+        // record asks each kind, and most have nothing).
+        return Ok(Page {
+            items: Vec::new(),
+            next_cursor: None,
+            total: q.count.then_some(0),
+        });
+    }
     let mut sql = Sql::new("SELECT ");
     push_columns(&mut sql, def, actor, b);
     q.push_sort_columns(&mut sql, b);
