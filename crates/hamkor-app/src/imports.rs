@@ -2133,7 +2133,7 @@ impl App {
                     like = Some((Some(*id), None, k.0));
                     break;
                 }
-                if let Some(s) = seen.get(k) {
+                if let Some(s) = seen.get(k)? {
                     like = Some((s.id, Some(s.row), k.0));
                     break;
                 }
@@ -2858,14 +2858,18 @@ struct Seen {
 /// The duplicate keys of the rows a run has met so far, each with where it was first
 /// seen. A file of a million contacts brings two or three million keys: kept as a map of
 /// `(kind, String)` keys they took over 400 MB, so the key bytes live in one buffer and
-/// the table holds only their numbers (about 60 bytes a key in all).
+/// the table holds only their numbers (about 40 bytes a key in all).
 struct SeenKeys {
     /// Numbers of entries of `keys`, found by the hash of their bytes.
     table: hashbrown::HashTable<u32>,
-    /// Each key: where its bytes (kind, a zero byte, the key) start in `bytes`, how many
-    /// there are, and which of `seen` it leads to.
-    keys: Vec<(usize, u32, u32)>,
+    /// Each key: where its bytes (its kind's number, then the key) start in `bytes`, and
+    /// which of `seen` it leads to. Keys are stored in the order they come, so a key's
+    /// bytes end where the next one's start: 8 bytes a key here.
+    keys: Vec<(u32, u32)>,
     bytes: Vec<u8>,
+    /// The kinds of key met ("phone", "email" …): a key's first byte is its kind's place
+    /// here.
+    kinds: Vec<&'static str>,
     seen: Vec<Seen>,
     /// How many keys lead to each of `seen`.
     links: Vec<u32>,
@@ -2874,12 +2878,22 @@ struct SeenKeys {
     probe: Vec<u8>,
 }
 
+/// The bytes of key `i`: from its start to the next key's (or the end).
+fn bytes_of<'a>(keys: &[(u32, u32)], bytes: &'a [u8], i: u32) -> &'a [u8] {
+    let start = keys[i as usize].0 as usize;
+    let end = keys
+        .get(i as usize + 1)
+        .map_or(bytes.len(), |next| next.0 as usize);
+    &bytes[start..end]
+}
+
 impl SeenKeys {
     fn new() -> SeenKeys {
         SeenKeys {
             table: hashbrown::HashTable::new(),
             keys: Vec::new(),
             bytes: Vec::new(),
+            kinds: Vec::new(),
             seen: Vec::new(),
             links: Vec::new(),
             hasher: std::hash::RandomState::new(),
@@ -2888,30 +2902,39 @@ impl SeenKeys {
     }
 
     fn bytes_of(&self, i: u32) -> &[u8] {
-        let (start, len, _) = self.keys[i as usize];
-        &self.bytes[start..start + len as usize]
+        bytes_of(&self.keys, &self.bytes, i)
     }
 
     /// Hashes `k` into `probe`'s bytes, returning the hash.
-    fn probe(&mut self, k: &(&'static str, String)) -> u64 {
+    fn probe(&mut self, k: &(&'static str, String)) -> AppResult<u64> {
+        let kind = match self.kinds.iter().position(|x| *x == k.0) {
+            Some(n) => n,
+            None => {
+                self.kinds.push(k.0);
+                self.kinds.len() - 1
+            }
+        };
+        let kind = u8::try_from(kind)
+            .map_err(|_| AppError::Internal("too many kinds of duplicate key".into()))?;
         self.probe.clear();
-        self.probe.extend_from_slice(k.0.as_bytes());
-        self.probe.push(0);
+        self.probe.push(kind);
         self.probe.extend_from_slice(k.1.as_bytes());
-        self.hasher.hash_one(self.probe.as_slice())
+        Ok(self.hasher.hash_one(self.probe.as_slice()))
     }
 
     /// The number of `k`'s entry, if it has one.
-    fn find(&mut self, k: &(&'static str, String)) -> Option<u32> {
-        let hash = self.probe(k);
-        self.table
+    fn find(&mut self, k: &(&'static str, String)) -> AppResult<Option<u32>> {
+        let hash = self.probe(k)?;
+        Ok(self
+            .table
             .find(hash, |&i| self.bytes_of(i) == self.probe.as_slice())
-            .copied()
+            .copied())
     }
 
-    fn get(&mut self, k: &(&'static str, String)) -> Option<Seen> {
-        let i = self.find(k)?;
-        Some(self.seen[self.keys[i as usize].2 as usize])
+    fn get(&mut self, k: &(&'static str, String)) -> AppResult<Option<Seen>> {
+        Ok(self
+            .find(k)?
+            .map(|i| self.seen[self.keys[i as usize].1 as usize]))
     }
 
     /// Where the keys of one row lead: a new entry of `seen`, for [`SeenKeys::link`].
@@ -2925,10 +2948,10 @@ impl SeenKeys {
 
     /// Makes `k` lead to `place`: always if `replace`, else only if `k` is new.
     fn link(&mut self, k: &(&'static str, String), place: u32, replace: bool) -> AppResult<()> {
-        if let Some(i) = self.find(k) {
-            let old = self.keys[i as usize].2;
+        if let Some(i) = self.find(k)? {
+            let old = self.keys[i as usize].1;
             if replace && old != place {
-                self.keys[i as usize].2 = place;
+                self.keys[i as usize].1 = place;
                 self.links[old as usize] -= 1;
                 self.links[place as usize] += 1;
             }
@@ -2937,9 +2960,10 @@ impl SeenKeys {
         let hash = self.hasher.hash_one(self.probe.as_slice());
         let n = u32::try_from(self.keys.len())
             .map_err(|_| AppError::Internal("too many keys in one import".into()))?;
-        let len = u32::try_from(self.probe.len())
-            .map_err(|_| AppError::Internal("a duplicate key is too long".into()))?;
-        self.keys.push((self.bytes.len(), len, place));
+        // An upload is at most MAX_UPLOAD bytes, and its keys are shorter than its cells.
+        let start = u32::try_from(self.bytes.len())
+            .map_err(|_| AppError::Internal("too many duplicate keys in one import".into()))?;
+        self.keys.push((start, place));
         self.links[place as usize] += 1;
         self.bytes.extend_from_slice(&self.probe);
         let SeenKeys {
@@ -2949,10 +2973,7 @@ impl SeenKeys {
             hasher,
             ..
         } = self;
-        table.insert_unique(hash, n, |&i| {
-            let (start, len, _) = keys[i as usize];
-            hasher.hash_one(&bytes[start..start + len as usize])
-        });
+        table.insert_unique(hash, n, |&i| hasher.hash_one(bytes_of(keys, bytes, i)));
         Ok(())
     }
 
@@ -2960,7 +2981,7 @@ impl SeenKeys {
     fn note(&mut self, keys: &[(&'static str, String)], seen: Seen) -> AppResult<()> {
         let mut place = None;
         for k in keys {
-            if self.find(k).is_some() {
+            if self.find(k)?.is_some() {
                 continue;
             }
             let p = match place {
@@ -2983,10 +3004,10 @@ impl SeenKeys {
         }
         // Usually these are the keys of a row just written, which lead to that row and
         // nothing else does: its place is changed where it is.
-        let places: Vec<Option<u32>> = keys
-            .iter()
-            .map(|k| self.find(k).map(|i| self.keys[i as usize].2))
-            .collect();
+        let mut places: Vec<Option<u32>> = Vec::with_capacity(keys.len());
+        for k in keys {
+            places.push(self.find(k)?.map(|i| self.keys[i as usize].1));
+        }
         let distinct = keys.iter().collect::<std::collections::HashSet<_>>().len();
         if let Some(Some(p)) = places.first().copied()
             && places.iter().all(|x| *x == Some(p))
@@ -3077,7 +3098,11 @@ mod tests {
                 id: (next(2) == 0).then(Id::new),
             };
             for k in &keys {
-                assert_eq!(table.get(k), model.get(k).copied(), "{k:?} at {step}");
+                assert_eq!(
+                    table.get(k).unwrap(),
+                    model.get(k).copied(),
+                    "{k:?} at {step}"
+                );
             }
             if next(3) == 0 {
                 table.set(&keys, seen).unwrap();
@@ -3092,9 +3117,9 @@ mod tests {
             }
         }
         for (k, v) in &model {
-            assert_eq!(table.get(k), Some(*v), "{k:?}");
+            assert_eq!(table.get(k).unwrap(), Some(*v), "{k:?}");
         }
-        assert_eq!(table.get(&("phone", "no such key".into())), None);
+        assert_eq!(table.get(&("phone", "no such key".into())).unwrap(), None);
     }
 
     #[test]
