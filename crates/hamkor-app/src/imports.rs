@@ -1697,7 +1697,9 @@ impl App {
                     .into());
             }
         }
-        let (tx_rows, mut rx) = tokio::sync::mpsc::channel::<Vec<Prepared>>(4);
+        // Checked batches wait here for the writer. It is the slower of the two, so more
+        // room would only hold more rows in memory (a checked batch is a few megabytes).
+        let (tx_rows, mut rx) = tokio::sync::mpsc::channel::<Vec<Prepared>>(2);
         let start = import.next_row;
         let settings2 = settings.clone();
         let customs2 = customs.clone();
@@ -2134,19 +2136,13 @@ impl App {
                     break;
                 }
                 if let Some(s) = seen.get(k)? {
-                    like = Some((s.id, Some(s.row), k.0));
+                    like = Some((s.id, Some(i64::from(s.row)), k.0));
                     break;
                 }
             }
             if let Some((id, row, why)) = like {
                 // The row's other keys lead to the same record (or row) from now on.
-                seen.note(
-                    &cand.keys,
-                    Seen {
-                        row: row.unwrap_or(p.number),
-                        id,
-                    },
-                )?;
+                seen.note(&cand.keys, Seen::at_row(row.unwrap_or(p.number), id)?)?;
                 tally.note(Class::Duplicate, || json!({"row": p.number, "id": id, "of_row": row, "reason": format!("same_{why}")}));
                 match (settings.on_duplicate, id) {
                     (Choice::Skip, _) => {
@@ -2189,13 +2185,7 @@ impl App {
             } else {
                 tally.note(Class::New, || json!({"row": p.number}));
             }
-            seen.note(
-                &cand.keys,
-                Seen {
-                    row: p.number,
-                    id: None,
-                },
-            )?;
+            seen.note(&cand.keys, Seen::at_row(p.number, None)?)?;
             creates.push((p.number, cand));
         }
         if let Some(mut tx) = tx {
@@ -2851,8 +2841,19 @@ fn app_row_errors(e: AppError) -> Vec<RowError> {
 /// it, the record.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Seen {
-    row: i64,
+    /// A row number (a file of at most `MAX_UPLOAD` bytes has fewer rows than this holds):
+    /// 24 bytes a row here rather than 32 with an `i64`.
+    row: u32,
     id: Option<Id>,
+}
+
+impl Seen {
+    fn at_row(row: i64, id: Option<Id>) -> AppResult<Seen> {
+        let row = u32::try_from(row).map_err(|_| {
+            AppError::Internal(format!("row {row} is past the last an import takes"))
+        })?;
+        Ok(Seen { row, id })
+    }
 }
 
 /// The duplicate keys of the rows a run has met so far, each with where it was first
@@ -3093,10 +3094,7 @@ mod tests {
             let keys: Vec<(&'static str, String)> = (0..1 + next(3))
                 .map(|_| (kinds[next(4) as usize], format!("{}", next(3000))))
                 .collect();
-            let seen = Seen {
-                row: step,
-                id: (next(2) == 0).then(Id::new),
-            };
+            let seen = Seen::at_row(step, (next(2) == 0).then(Id::new)).unwrap();
             for k in &keys {
                 assert_eq!(
                     table.get(k).unwrap(),
