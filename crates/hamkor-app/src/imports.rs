@@ -1699,7 +1699,7 @@ impl App {
         }
         // Checked batches wait here for the writer. It is the slower of the two, so more
         // room would only hold more rows in memory (a checked batch is a few megabytes).
-        let (tx_rows, mut rx) = tokio::sync::mpsc::channel::<Vec<Prepared>>(2);
+        let (tx_rows, mut rx) = tokio::sync::mpsc::channel::<Vec<Prepared>>(1);
         let start = import.next_row;
         let settings2 = settings.clone();
         let customs2 = customs.clone();
