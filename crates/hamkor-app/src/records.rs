@@ -449,7 +449,9 @@ impl App {
                 ("q".to_string(), q.to_string()),
                 ("limit".to_string(), per_object.to_string()),
             ];
-            let q2 = ListQuery::parse(def, &[], &params)?;
+            let mut q2 = ListQuery::parse(def, &[], &params)?;
+            // A few of each kind are shown, with no next page: any matches will do.
+            q2.any_matches = true;
             let mut db = self.db.clone();
             let actor = actor.clone();
             tasks.spawn(async move {

@@ -191,6 +191,9 @@ pub struct SearchPlan {
     /// The rowids the FTS5 query found (a JSON array), or `None` to scan. The probe that
     /// chose the index already read them, so the list does not ask the index again.
     pub hits: Option<String>,
+    /// `hits` are only the first of more matches, read because any will do
+    /// ([`crate::list::ListQuery::any_matches`]).
+    pub first_hits: bool,
     /// A number search through `search_numbers` for this object (see `ListQuery::numeric`).
     pub numbers: Option<&'static str>,
 }

@@ -217,6 +217,10 @@ pub struct ListQuery {
     /// Count at most this many (the web UI shows "10,000+" rather than waiting for an
     /// exact count of millions); `None` counts exactly.
     pub count_cap: Option<i64>,
+    /// Any page of matching records will do (the search box, which shows a few of each
+    /// kind and has no next page): on SQLite a common word's matches are first looked for
+    /// among the index's first hits, and the table is scanned only if those fall short.
+    pub any_matches: bool,
 }
 
 impl Default for ListQuery {
@@ -231,6 +235,7 @@ impl Default for ListQuery {
             trashed: false,
             count: false,
             count_cap: None,
+            any_matches: false,
         }
     }
 }

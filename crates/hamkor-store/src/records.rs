@@ -680,6 +680,7 @@ async fn search_plan(
         // Interactions are indexed by words (migration 0011), the others by trigrams.
         words: def.object == ObjectType::Interaction,
         hits: None,
+        first_hits: false,
         numbers: None,
     };
     if q.numeric && has_numbers(def) {
@@ -704,6 +705,9 @@ async fn search_plan(
     let (n, hits) = probe_hits(db, index, &fts).await?;
     if n <= dialect::INDEX_HITS {
         plan.hits = Some(hits);
+    } else if q.any_matches && !q.count {
+        plan.hits = Some(hits);
+        plan.first_hits = true;
     }
     Ok(plan)
 }
@@ -728,8 +732,7 @@ pub async fn list(
     def: &ObjectDef,
     q: &ListQuery,
 ) -> Result<Page, StoreError> {
-    let b = db.backend();
-    let plan = search_plan(db, def, q).await?;
+    let mut plan = search_plan(db, def, q).await?;
     if plan.hits.as_deref() == Some("[]") {
         // The index holds none of the words: nothing to read (a search of every kind of
         // record asks each kind, and most have nothing).
@@ -739,12 +742,40 @@ pub async fn list(
             total: q.count.then_some(0),
         });
     }
+    if plan.first_hits {
+        // A common word, and any matches will do: its first hits usually hold a page.
+        // The scan in list order stops at a full page too, but reads the whole table when
+        // the matches are all among the last records (a word that only new records have).
+        let page = list_planned(db, actor, def, q, &plan).await?;
+        if page.items.len() >= q.limit as usize {
+            return Ok(Page {
+                items: page.items,
+                // Pages after it would continue within the first hits only.
+                next_cursor: None,
+                total: None,
+            });
+        }
+        plan.hits = None;
+        plan.first_hits = false;
+    }
+    list_planned(db, actor, def, q, &plan).await
+}
+
+/// [`list`] once its search is planned.
+async fn list_planned(
+    db: &mut Db,
+    actor: &Actor,
+    def: &ObjectDef,
+    q: &ListQuery,
+    plan: &dialect::SearchPlan,
+) -> Result<Page, StoreError> {
+    let b = db.backend();
     let mut sql = Sql::new("SELECT ");
     push_columns(&mut sql, def, actor, b);
     q.push_sort_columns(&mut sql, b);
     push_from_listed(&mut sql, def, q);
     push_read_scope(&mut sql, actor, def);
-    q.push_conditions(&mut sql, b, &plan);
+    q.push_conditions(&mut sql, b, plan);
     if let Some(words) = hidden_search(actor, def, q) {
         return list_rechecked(db, def, q, sql, &words).await;
     }
@@ -756,7 +787,7 @@ pub async fn list(
             Some(_) => None,
         };
         if shares || owners.is_some() {
-            return list_merged(db, actor, def, q, &plan, owners.as_deref(), shares).await;
+            return list_merged(db, actor, def, q, plan, owners.as_deref(), shares).await;
         }
     }
     let mut count_sql = None;
@@ -768,7 +799,7 @@ pub async fn list(
         });
         push_from_listed(&mut c, def, q);
         push_read_scope(&mut c, actor, def);
-        q.push_conditions(&mut c, b, &plan);
+        q.push_conditions(&mut c, b, plan);
         if let Some(cap) = q.count_cap {
             c.push(" LIMIT ").bind(cap).push(") capped");
         }

@@ -328,6 +328,50 @@ async fn both_search_paths_agree_with_a_scan(t: TestApp) {
 }
 both!(both_search_paths_agree_with_a_scan);
 
+/// The search box looks for a common word among the index's first hits (any matches will
+/// do there), and scans the table when those hold none: a record created after thousands
+/// that share the word is still found by a word only it has.
+async fn the_search_box_finds_past_a_common_words_first_hits(t: TestApp) {
+    t.app
+        .generate(
+            hamkor_app::generate::Sizes {
+                contacts: 2_500,
+                accounts: None,
+                interactions: Some(0),
+            },
+            7,
+            |_, _| {},
+        )
+        .await
+        .expect("generate");
+    // Every generated contact has an e-mail at a "mail" domain: more hits than the index
+    // path takes (2,000), so the search box reads the first of them.
+    let (s, v) = t.get("admin", "/api/v1/search?q=mail").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert!(!v["items"].as_array().unwrap().is_empty(), "{v}");
+    // The newest record, past the first hits: "qx" is too short for the index, so the
+    // first hits are checked for it, hold none, and the table is scanned.
+    let newest = t
+        .contact(
+            "admin",
+            "sales_a1",
+            json!({"first_name": "Qx", "last_name": "Mailov"}),
+        )
+        .await;
+    for q in ["mail%20qx", "qx%20mailov"] {
+        let (s, v) = t.get("admin", &format!("/api/v1/search?q={q}")).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let ids: Vec<&str> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, vec![newest.as_str()], "{q}: {v}");
+    }
+}
+both!(the_search_box_finds_past_a_common_words_first_hits);
+
 /// The search box's table: every kind of query from the client-base issue finds its
 /// record, across scripts both ways and phone numbers in any spelling; interactions are
 /// found by the words in them; nothing the caller may not see is found.
