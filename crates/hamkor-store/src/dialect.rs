@@ -188,9 +188,9 @@ pub struct SearchPlan {
     /// The index holds words (matched by prefix) rather than trigrams (matched anywhere);
     /// the scan then matches word starts too, so both ways find the same records.
     pub words: bool,
-    /// The rowids the FTS5 query found (a JSON array), or `None` to scan. The probe that
-    /// chose the index already read them, so the list does not ask the index again.
-    pub hits: Option<String>,
+    /// The rowids the FTS5 query found, or `None` to scan. The probe that chose the index
+    /// already read them, so the list does not ask the index again.
+    pub hits: Option<Vec<i64>>,
     /// `hits` are only the first of more matches, read because any will do
     /// ([`crate::list::ListQuery::any_matches`]).
     pub first_hits: bool,
@@ -284,9 +284,12 @@ pub fn push_search(sql: &mut Sql, b: Backend, plan: &SearchPlan, words: &[String
         return;
     }
     if let (Backend::Sqlite, Some(hits)) = (b, &plan.hits) {
-        sql.push(" AND t.rowid IN (SELECT value FROM json_each(")
-            .bind(hits.clone())
-            .push("))");
+        sql.push(" AND t.rowid");
+        push_in(
+            sql,
+            b,
+            hits.iter().map(|&r| crate::Arg::Int(Some(r))).collect(),
+        );
         // Words the index did not look up whole are checked here.
         let looked_up = fts_words(words, plan.words);
         for (i, w) in words.iter().enumerate() {

@@ -641,16 +641,11 @@ fn search_index(def: &ObjectDef) -> &'static str {
     }
 }
 
-/// The records the FTS query matches, counting no further than just past the threshold:
-/// how many, and their rowids as a JSON array (which the list reads when there are few).
-async fn probe_hits(
-    db: &mut Db,
-    index: &'static str,
-    fts: &str,
-) -> Result<(i64, String), StoreError> {
-    let mut probe = Sql::new(
-        "SELECT COUNT(*) AS n, '[' || COALESCE(group_concat(rowid), '') || ']' AS hits FROM (SELECT rowid FROM ",
-    );
+/// The rowids of the records the FTS query matches, no further than just past the
+/// threshold (in one row of text: a row per hit would cost more than the hits).
+async fn probe_hits(db: &mut Db, index: &'static str, fts: &str) -> Result<Vec<i64>, StoreError> {
+    let mut probe =
+        Sql::new("SELECT COALESCE(group_concat(rowid), '') AS hits FROM (SELECT rowid FROM ");
     probe
         .push_ident(index)
         .push(" WHERE ")
@@ -661,10 +656,17 @@ async fn probe_hits(
         .push(" LIMIT ")
         .bind(dialect::INDEX_HITS + 1)
         .push(")");
-    match db.fetch_optional(&probe).await? {
-        Some(r) => Ok((r.req_int("n")?, r.req_text("hits")?)),
-        None => Ok((0, "[]".to_string())),
-    }
+    let Some(row) = db.fetch_optional(&probe).await? else {
+        return Ok(Vec::new());
+    };
+    row.req_text("hits")?
+        .split(',')
+        .filter(|r| !r.is_empty())
+        .map(|r| {
+            r.parse()
+                .map_err(|_| StoreError::Decode(format!("a search index rowid {r:?}")))
+        })
+        .collect()
 }
 
 /// How many of a common word's hits the search box reads before it scans the table
@@ -699,25 +701,21 @@ async fn search_plan(
     // a tenth of five million interactions), so only rarer words go on to the prefix probe.
     if plan.words
         && let Some(exact) = dialect::fts_query(&words, true, true)
-        && probe_hits(db, index, &exact).await?.0 > dialect::INDEX_HITS
+        && probe_hits(db, index, &exact).await?.len() as i64 > dialect::INDEX_HITS
     {
         return Ok(plan);
     }
     let Some(fts) = dialect::fts_query(&words, plan.words, false) else {
         return Ok(plan);
     };
-    let (n, hits) = probe_hits(db, index, &fts).await?;
-    if n <= dialect::INDEX_HITS {
+    let mut hits = probe_hits(db, index, &fts).await?;
+    if hits.len() as i64 <= dialect::INDEX_HITS {
         plan.hits = Some(hits);
     } else if q.any_matches && !q.count {
         // The first few: reading 2,000 rows (or 200) to show ten cost more than the scan
         // it saves when the word is spread through the table.
-        let first: Vec<&str> = hits
-            .trim_matches(['[', ']'])
-            .split(',')
-            .take(FIRST_HITS)
-            .collect();
-        plan.hits = Some(format!("[{}]", first.join(",")));
+        hits.truncate(FIRST_HITS);
+        plan.hits = Some(hits);
         plan.first_hits = true;
     }
     Ok(plan)
@@ -744,7 +742,7 @@ pub async fn list(
     q: &ListQuery,
 ) -> Result<Page, StoreError> {
     let mut plan = search_plan(db, def, q).await?;
-    if plan.hits.as_deref() == Some("[]") {
+    if plan.hits.as_ref().is_some_and(Vec::is_empty) {
         // The index holds none of the words: nothing to read (a search of every kind of
         // record asks each kind, and most have nothing).
         return Ok(Page {
