@@ -820,15 +820,36 @@ impl Sql {
 mod tests {
     use std::collections::BTreeMap;
 
+    /// A SQLite file in the temporary directory, removed with its WAL when dropped.
+    struct TempSqlite(std::path::PathBuf);
+
+    impl TempSqlite {
+        fn new(name: &str) -> TempSqlite {
+            TempSqlite(std::env::temp_dir().join(format!(
+                "hamkor-{name}-{}.db",
+                uuid::Uuid::now_v7().simple()
+            )))
+        }
+
+        fn url(&self) -> String {
+            format!("sqlite://{}", self.0.display())
+        }
+    }
+
+    impl Drop for TempSqlite {
+        fn drop(&mut self) {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+            }
+        }
+    }
+
     #[tokio::test]
     async fn the_synchronous_setting_reaches_every_sqlite_connection() {
         use super::{Db, Pools, Synchronous};
         for (setting, pragma) in [(Synchronous::Normal, 1i64), (Synchronous::Full, 2)] {
-            let path = std::env::temp_dir()
-                .join(format!("hamkor-sync-{}.db", uuid::Uuid::now_v7().simple()));
-            let db = Db::connect_with(&format!("sqlite://{}", path.display()), setting)
-                .await
-                .unwrap();
+            let file = TempSqlite::new("sync");
+            let db = Db::connect_with(&file.url(), setting).await.unwrap();
             let Pools::Sqlite { read, write, .. } = &*db.pools else {
                 unreachable!()
             };
@@ -840,9 +861,6 @@ mod tests {
                 assert_eq!(v, pragma, "{setting:?}");
             }
             db.close().await;
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-            }
         }
         assert_eq!("FULL".parse::<Synchronous>().unwrap(), Synchronous::Full);
         assert!("off".parse::<Synchronous>().is_err());
@@ -854,11 +872,8 @@ mod tests {
     #[tokio::test]
     async fn the_wal_is_checkpointed_beside_the_writer() {
         use super::{Db, Exec, Pools, Sql};
-        let path =
-            std::env::temp_dir().join(format!("hamkor-ckpt-{}.db", uuid::Uuid::now_v7().simple()));
-        let db = Db::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let file = TempSqlite::new("ckpt");
+        let db = Db::connect(&file.url()).await.unwrap();
         let Pools::Sqlite { write, .. } = &*db.pools else {
             unreachable!()
         };
@@ -871,7 +886,7 @@ mod tests {
         ex.execute(&Sql::new("CREATE TABLE t (v TEXT)"))
             .await
             .unwrap();
-        let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        let size = || std::fs::metadata(&file.0).map(|m| m.len()).unwrap_or(0);
         let before = size();
         // About 2 MB of rows: in the WAL first, then in the database file.
         ex.execute(&Sql::new(
@@ -890,9 +905,6 @@ mod tests {
         }
         assert!(copied, "the database file is still {} bytes", size());
         db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
     }
 
     /// Runs `sql` (one text parameter) once per value through one prepared statement of
@@ -936,11 +948,8 @@ mod tests {
     #[tokio::test]
     async fn sqlite_statements_are_planned_once() {
         use super::{Db, Exec, Pools, Sql};
-        let path =
-            std::env::temp_dir().join(format!("hamkor-plan-{}.db", uuid::Uuid::now_v7().simple()));
-        let db = Db::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let file = TempSqlite::new("plan");
+        let db = Db::connect(&file.url()).await.unwrap();
         let mut ex = db.clone();
         for sql in [
             "CREATE TABLE t (k TEXT, v TEXT)",
@@ -981,9 +990,6 @@ mod tests {
             }
         }
         db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
     }
 
     /// PostgreSQL sessions run without JIT (when `HAMKOR_TEST_DATABASE_URL` names a

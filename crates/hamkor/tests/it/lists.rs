@@ -127,12 +127,7 @@ async fn search_finds_people_across_scripts_and_formats(t: TestApp) {
             .get("admin", &format!("/api/v1/search?q={}", urlencode(q)))
             .await;
         assert_eq!(s, StatusCode::OK);
-        let ids: Vec<&str> = v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap())
-            .collect();
+        let ids = item_ids(&v);
         assert!(ids.contains(&ivanov.as_str()), "{q} finds Иванов: {v}");
         assert_eq!(v["items"][0]["type"], "contact");
     }
@@ -266,9 +261,9 @@ async fn search_follows_changes(t: TestApp) {
 }
 both!(search_follows_changes);
 
-/// Rare terms go through the search index, common ones through a scan (on SQLite the list
-/// chooses by probing the index): both must find exactly what a plain scan finds.
-async fn both_search_paths_agree_with_a_scan(t: TestApp) {
+/// 2,500 generated contacts (seed 7): more than the search index path takes for a word
+/// they nearly all share.
+async fn generate_contacts(t: &TestApp) {
     t.app
         .generate(
             hamkor_app::generate::Sizes {
@@ -281,6 +276,22 @@ async fn both_search_paths_agree_with_a_scan(t: TestApp) {
         )
         .await
         .expect("generate");
+}
+
+/// The ids of a list or search answer's items.
+fn item_ids(v: &serde_json::Value) -> Vec<&str> {
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect()
+}
+
+/// Rare terms go through the search index, common ones through a scan (on SQLite the list
+/// chooses by probing the index): both must find exactly what a plain scan finds.
+async fn both_search_paths_agree_with_a_scan(t: TestApp) {
+    generate_contacts(&t).await;
     for q in [
         "karimov",
         "mail",
@@ -332,18 +343,7 @@ both!(both_search_paths_agree_with_a_scan);
 /// do there), and scans the table when those hold none: a record created after thousands
 /// that share the word is still found by a word only it has.
 async fn the_search_box_finds_past_a_common_words_first_hits(t: TestApp) {
-    t.app
-        .generate(
-            hamkor_app::generate::Sizes {
-                contacts: 2_500,
-                accounts: None,
-                interactions: Some(0),
-            },
-            7,
-            |_, _| {},
-        )
-        .await
-        .expect("generate");
+    generate_contacts(&t).await;
     // Every generated contact has an e-mail at a "mail" domain: more hits than the index
     // path takes (2,000), so the search box reads the first of them.
     let (s, v) = t.get("admin", "/api/v1/search?q=mail").await;
@@ -361,12 +361,7 @@ async fn the_search_box_finds_past_a_common_words_first_hits(t: TestApp) {
     for q in ["mail%20qx", "qx%20mailov"] {
         let (s, v) = t.get("admin", &format!("/api/v1/search?q={q}")).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        let ids: Vec<&str> = v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap())
-            .collect();
+        let ids = item_ids(&v);
         assert_eq!(ids, vec![newest.as_str()], "{q}: {v}");
     }
 }
@@ -447,12 +442,7 @@ async fn search_table(t: TestApp) {
             .get("sales_a1", &format!("/api/v1/search?q={}", urlencode(q)))
             .await;
         assert_eq!(s, StatusCode::OK);
-        let ids: Vec<&str> = v["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["id"].as_str().unwrap())
-            .collect();
+        let ids = item_ids(&v);
         assert!(ids.contains(want), "{q:?} should find {want}: {v}");
         // And nobody outside the owner's reach finds it.
         let (_, v) = t
