@@ -2923,13 +2923,20 @@ impl SeenKeys {
         Ok(self.hasher.hash_one(self.probe.as_slice()))
     }
 
-    /// The number of `k`'s entry, if it has one.
-    fn find(&mut self, k: &(&'static str, String)) -> AppResult<Option<u32>> {
+    /// Hashes `k` into `probe` and looks it up: the hash, and the number of `k`'s entry
+    /// if it has one.
+    fn locate(&mut self, k: &(&'static str, String)) -> AppResult<(u64, Option<u32>)> {
         let hash = self.probe(k)?;
-        Ok(self
+        let found = self
             .table
             .find(hash, |&i| self.bytes_of(i) == self.probe.as_slice())
-            .copied())
+            .copied();
+        Ok((hash, found))
+    }
+
+    /// The number of `k`'s entry, if it has one.
+    fn find(&mut self, k: &(&'static str, String)) -> AppResult<Option<u32>> {
+        Ok(self.locate(k)?.1)
     }
 
     fn get(&mut self, k: &(&'static str, String)) -> AppResult<Option<Seen>> {
@@ -2949,7 +2956,8 @@ impl SeenKeys {
 
     /// Makes `k` lead to `place`: always if `replace`, else only if `k` is new.
     fn link(&mut self, k: &(&'static str, String), place: u32, replace: bool) -> AppResult<()> {
-        if let Some(i) = self.find(k)? {
+        let (hash, found) = self.locate(k)?;
+        if let Some(i) = found {
             let old = self.keys[i as usize].1;
             if replace && old != place {
                 self.keys[i as usize].1 = place;
@@ -2958,7 +2966,11 @@ impl SeenKeys {
             }
             return Ok(());
         }
-        let hash = self.hasher.hash_one(self.probe.as_slice());
+        self.add_probe(hash, place)
+    }
+
+    /// Adds the key in `probe` (hashed to `hash`, not yet in the table), leading to `place`.
+    fn add_probe(&mut self, hash: u64, place: u32) -> AppResult<()> {
         let n = u32::try_from(self.keys.len())
             .map_err(|_| AppError::Internal("too many keys in one import".into()))?;
         // An upload is at most MAX_UPLOAD bytes, and its keys are shorter than its cells.
@@ -2982,7 +2994,8 @@ impl SeenKeys {
     fn note(&mut self, keys: &[(&'static str, String)], seen: Seen) -> AppResult<()> {
         let mut place = None;
         for k in keys {
-            if self.find(k)?.is_some() {
+            let (hash, found) = self.locate(k)?;
+            if found.is_some() {
                 continue;
             }
             let p = match place {
@@ -2993,7 +3006,7 @@ impl SeenKeys {
                     p
                 }
             };
-            self.link(k, p, false)?;
+            self.add_probe(hash, p)?;
         }
         Ok(())
     }
