@@ -336,6 +336,10 @@ pub(crate) enum Pools {
     Postgres(PgPool),
 }
 
+/// How many rows of each index SQLite's `ANALYZE` samples (at every start and after a
+/// bulk load): enough for the planner, and moments even on a database of gigabytes.
+pub(crate) const SQLITE_ANALYSIS_LIMIT: &str = "PRAGMA analysis_limit = 1000";
+
 /// How often the WAL is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -611,9 +615,7 @@ impl Db {
                 // even on a database of gigabytes.
                 // A bulk load that died half-way left indexes to build (crate::deferred).
                 crate::deferred::restore_deferred(self).await?;
-                sqlx::query("PRAGMA analysis_limit = 1000")
-                    .execute(write)
-                    .await?;
+                sqlx::query(SQLITE_ANALYSIS_LIMIT).execute(write).await?;
                 sqlx::query("PRAGMA optimize = 0x10002")
                     .execute(write)
                     .await?;

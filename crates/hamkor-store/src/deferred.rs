@@ -203,7 +203,7 @@ pub async fn restore_deferred(db: &Db) -> Result<bool, StoreError> {
             // SQLite samples as `Db::migrate` does.
             if built {
                 if b == Backend::Sqlite {
-                    tx.execute(&Sql::new("PRAGMA analysis_limit = 1000"))
+                    tx.execute(&Sql::new(crate::db::SQLITE_ANALYSIS_LIMIT))
                         .await?;
                 }
                 step(&mut tx, "statistics (ANALYZE)", "ANALYZE".into()).await?;
