@@ -421,7 +421,19 @@ const WORDS: &[(&str, &[&str])] = &[
     ),
     (
         "unit",
-        &["unit", "единица", "ед. изм.", "birlik", "o'lchov birligi"],
+        &[
+            "unit",
+            "unit of measure",
+            "uom",
+            "единица",
+            "единица измерения",
+            "ед.",
+            "ед",
+            "ед. изм.",
+            "ед.изм.",
+            "birlik",
+            "o'lchov birligi",
+        ],
     ),
     ("price", &["price", "цена", "narx", "narxi"]),
     ("currency", &["currency", "валюта", "valyuta"]),
@@ -482,6 +494,48 @@ fn suggest_one(header: &str, targets: &[Target]) -> Option<String> {
         }
     }
     None
+}
+
+/// The screens' names of the choices, in the three languages (the locale files'
+/// `choice-<value> = <name>` messages), by their folded name: a spreadsheet says "шт",
+/// "Звонок" or "Yuqori" where Hamkor stores `pcs`, `call` or `high`.
+static CHOICE_LABELS: std::sync::LazyLock<HashMap<String, Vec<&'static str>>> =
+    std::sync::LazyLock::new(|| {
+        let mut by_label: HashMap<String, Vec<&'static str>> = HashMap::new();
+        for file in [
+            include_str!("../../hamkor-web/locales/en/main.ftl"),
+            include_str!("../../hamkor-web/locales/ru/main.ftl"),
+            include_str!("../../hamkor-web/locales/uz/main.ftl"),
+        ] {
+            for line in file.lines() {
+                let Some((key, label)) = line.split_once(" = ") else {
+                    continue;
+                };
+                let Some(value) = key.trim().strip_prefix("choice-") else {
+                    continue;
+                };
+                let label = names::fold(label.trim());
+                if label.is_empty() {
+                    continue;
+                }
+                let values = by_label.entry(label).or_default();
+                if !values.contains(&value) {
+                    values.push(value);
+                }
+            }
+        }
+        by_label
+    });
+
+/// The one of `values` a cell names by its name on the screens, in any of the three
+/// languages; `None` when it names none or more than one.
+fn choice_by_label(values: &[&'static str], cell: &str) -> Option<&'static str> {
+    let named = CHOICE_LABELS.get(&names::fold(cell.trim()))?;
+    let mut found = values.iter().filter(|v| named.contains(v));
+    match (found.next(), found.next()) {
+        (Some(v), None) => Some(v),
+        _ => None,
+    }
 }
 
 /// A field for each column: each scalar field once (the first column naming it), list
@@ -679,6 +733,12 @@ struct Prepared {
     cells: Vec<String>,
     outcome: Result<Candidate, Vec<RowError>>,
 }
+
+/// An object's own checks of a record about to be written that need no database.
+type Prepare = fn(
+    Option<&records::Record>,
+    &mut hamkor_domain::input::RecordInput,
+) -> Result<(), hamkor_store::StoreError>;
 
 /// What the pure part of the check needs.
 struct Checker {
@@ -970,9 +1030,11 @@ impl Checker {
                         },
                         FieldKind::Choice(values) => {
                             let v = cell.to_lowercase().replace([' ', '-'], "_");
-                            if values.contains(&v.as_str())
-                                || !values.iter().any(|x| x.eq_ignore_ascii_case(cell))
-                            {
+                            if values.contains(&v.as_str()) {
+                                json!(v)
+                            } else if let Some(code) = choice_by_label(values, cell) {
+                                json!(code)
+                            } else if !values.iter().any(|x| x.eq_ignore_ascii_case(cell)) {
                                 json!(v)
                             } else {
                                 json!(cell)
@@ -1018,11 +1080,16 @@ impl Checker {
                     errors.push(RowError::from_field(e, self.column_of(&e.field)));
                 }
             }
-            if self.def.object == ObjectType::Lead {
+            // The rules a lead or a product is checked by as it is written, so that the
+            // check says what the run will do.
+            let prepare = match self.def.object {
+                ObjectType::Lead => Some(hamkor_store::leads::prepare_lead as Prepare),
+                ObjectType::Product => Some(hamkor_store::sales::prepare_product as Prepare),
+                _ => None,
+            };
+            if let Some(prepare) = prepare {
                 let mut probe = cand.input.clone();
-                if let Err(hamkor_store::StoreError::Invalid(v)) =
-                    hamkor_store::leads::prepare_lead(None, &mut probe)
-                {
+                if let Err(hamkor_store::StoreError::Invalid(v)) = prepare(None, &mut probe) {
                     for e in &v.0 {
                         errors.push(RowError::from_field(e, self.column_of(&e.field)));
                     }
@@ -2015,18 +2082,25 @@ impl App {
                 }
             }
         }
-        for (_, k) in keys.iter().filter(|(k, _)| *k == "code") {
-            if def.object != ObjectType::Product {
-                continue;
-            }
-            let mut q = Sql::new(
-                "SELECT t.id FROM products t WHERE t.deleted_at IS NULL AND lower(t.code) = ",
-            );
-            q.bind(k.clone());
+        // Product codes are matched whatever their case, in any script. Neither engine's
+        // `lower` folds like Rust's (SQLite's folds ASCII only) and no index holds codes
+        // folded, so the catalog's codes are read once a batch and folded here: one
+        // statement instead of a scan of the catalog for every row.
+        let codes: std::collections::HashSet<&str> = keys
+            .iter()
+            .filter(|(kind, _)| *kind == "code")
+            .map(|(_, k)| k.as_str())
+            .collect();
+        if def.object == ObjectType::Product && !codes.is_empty() {
+            let mut q = Sql::new("SELECT t.id, t.code FROM products t WHERE t.deleted_at IS NULL");
             records::push_read_scope(&mut q, actor, def);
-            q.push(" LIMIT 1");
-            if let Some(row) = ex.fetch_optional(&q).await? {
-                out.insert(("code", k.clone()), row.req_id("id")?);
+            // Of codes alike but for their case, the oldest product's.
+            q.push(" ORDER BY t.created_at, t.id");
+            for row in ex.fetch_all(&q).await? {
+                let code = row.req_text("code")?.to_lowercase();
+                if codes.contains(code.as_str()) {
+                    out.entry(("code", code)).or_insert(row.req_id("id")?);
+                }
             }
         }
         Ok(out)
@@ -2071,7 +2145,9 @@ impl App {
             Some(self.db.begin().await?)
         };
         let mut rejects: Vec<(i64, Value, Value)> = Vec::new();
-        let mut creates: Vec<(i64, Candidate)> = Vec::new();
+        let mut creates: Vec<(i64, Vec<String>, Candidate)> = Vec::new();
+        // Duplicates of earlier rows of this batch, to update what those rows make.
+        let mut later: Vec<(i64, Vec<String>, Candidate)> = Vec::new();
         let mut created_note: Vec<Value> = Vec::new();
         let mut updated_note: Vec<Value> = Vec::new();
         let reject = |rejects: &mut Vec<(i64, Value, Value)>,
@@ -2175,9 +2251,14 @@ impl App {
                         }
                         continue;
                     }
-                    // An earlier row a check has not written: it would be updated.
+                    // An earlier row not written yet: a check counts it as an update; a run
+                    // updates the record that row makes, once this batch has made it.
                     (Choice::Update, None) => {
-                        tally.updated += 1;
+                        if tx.is_some() {
+                            later.push((p.number, std::mem::take(&mut p.cells), cand));
+                        } else {
+                            tally.updated += 1;
+                        }
                         continue;
                     }
                     (Choice::Create, _) => {}
@@ -2186,7 +2267,7 @@ impl App {
                 tally.note(Class::New, || json!({"row": p.number}));
             }
             seen.note(&cand.keys, Seen::at_row(p.number, None)?)?;
-            creates.push((p.number, cand));
+            creates.push((p.number, std::mem::take(&mut p.cells), cand));
         }
         if let Some(mut tx) = tx {
             let made = self
@@ -2211,6 +2292,40 @@ impl App {
                         id: Some(id),
                     },
                 )?;
+            }
+            for (row, cells, cand) in later {
+                let mut made_by = None;
+                for k in &cand.keys {
+                    if let Some(id) = seen.get(k)?.and_then(|s| s.id) {
+                        made_by = Some(id);
+                        break;
+                    }
+                }
+                // The earlier row was refused as it was written: nothing to update.
+                let Some(id) = made_by else {
+                    reject_written(
+                        &mut rejects,
+                        tally,
+                        row,
+                        cells,
+                        &[RowError::plain("error-import-no-record", None)],
+                    );
+                    continue;
+                };
+                let updated = match records::get(&mut tx, actor, def, id).await {
+                    Ok(current) => {
+                        self.update_from_row(&mut tx, actor, def, customs, &current, cand)
+                            .await
+                    }
+                    Err(_) => Err(vec![RowError::plain("error-import-no-record", None)]),
+                };
+                match updated {
+                    Ok(note) => {
+                        updated_note.push(note);
+                        tally.updated += 1;
+                    }
+                    Err(errors) => reject_written(&mut rejects, tally, row, cells, &errors),
+                }
             }
             imports::add_batch(
                 &mut tx,
@@ -2262,8 +2377,17 @@ impl App {
         def: &ObjectDef,
         customs: &[CustomFieldDef],
         current: &records::Record,
-        cand: Candidate,
+        mut cand: Candidate,
     ) -> Result<Value, Vec<RowError>> {
+        // A product found by its code keeps its code as it is spelled, whatever the case
+        // of the row's.
+        if def.object == ObjectType::Product
+            && let (Some(Value::String(row)), Some(Value::String(kept))) =
+                (cand.input.fields.get("code"), current.fields.get("code"))
+            && row.to_lowercase() == kept.to_lowercase()
+        {
+            cand.input.fields.remove("code");
+        }
         let mut before_fields = Map::new();
         for k in cand.input.fields.keys() {
             before_fields.insert(
@@ -2278,7 +2402,14 @@ impl App {
                 current.custom.get(k).cloned().unwrap_or(Value::Null),
             );
         }
-        match records::update(tx, actor, def, current.id, cand.input, customs, None).await {
+        let input = cand.input;
+        let updated = tx
+            .atomically(async |tx| {
+                records::update(tx, actor, def, current.id, input, customs, None).await
+            })
+            .await
+            .map_err(store_row_errors)?;
+        match updated {
             Ok(r) => Ok(
                 json!({"object": def.plural, "id": r.id, "version": r.version, "before": {"fields": before_fields, "custom": before_custom}}),
             ),
@@ -2298,15 +2429,15 @@ impl App {
         def: &'static ObjectDef,
         customs: &[CustomFieldDef],
         import: &Import,
-        creates: Vec<(i64, Candidate)>,
+        creates: Vec<(i64, Vec<String>, Candidate)>,
         rejects: &mut Vec<(i64, Value, Value)>,
         tally: &mut Tally,
         names: &mut HashMap<String, Id>,
     ) -> AppResult<Vec<(&'static str, Id, Vec<(&'static str, String)>)>> {
         let mut made = Vec::new();
         let mut owners: HashMap<String, Result<Id, &'static str>> = HashMap::new();
-        let mut resolved: Vec<(i64, Candidate, Id)> = Vec::new();
-        for (row, cand) in creates {
+        let mut resolved: Vec<(i64, Vec<String>, Candidate, Id)> = Vec::new();
+        for (row, cells, cand) in creates {
             let owner = match &cand.owner {
                 None => actor.user_id,
                 Some(email) => {
@@ -2333,19 +2464,19 @@ impl App {
                     match owners[email] {
                         Ok(id) => id,
                         Err(key) => {
-                            let errors = vec![RowError::plain(key, None)];
-                            tally.rejected += 1;
-                            rejects.push((
+                            reject_written(
+                                rejects,
+                                tally,
                                 row,
-                                Value::Null,
-                                serde_json::to_value(&errors).unwrap_or_default(),
-                            ));
+                                cells,
+                                &[RowError::plain(key, None)],
+                            );
                             continue;
                         }
                     }
                 }
             };
-            resolved.push((row, cand, owner));
+            resolved.push((row, cells, cand, owner));
         }
         let now = Timestamp::now();
         if matches!(def.object, ObjectType::Account | ObjectType::Contact) {
@@ -2354,7 +2485,7 @@ impl App {
             let unknown: Vec<String> = {
                 let mut n: Vec<String> = resolved
                     .iter()
-                    .filter_map(|(_, cand, _)| account_name(cand))
+                    .filter_map(|(_, _, cand, _)| account_name(cand))
                     .filter(|name| !names.contains_key(&names::fold(name)))
                     .collect();
                 n.sort();
@@ -2364,7 +2495,7 @@ impl App {
             let found = self.accounts_by_name(&mut *tx, actor, unknown).await?;
             let mut accounts: Vec<BatchRecord> = Vec::new();
             let mut rows: Vec<BatchRecord> = Vec::new();
-            for (_, cand, owner) in resolved {
+            for (_, _, cand, owner) in resolved {
                 let mut links = Vec::new();
                 if let Some(name) = account_name(&cand) {
                     let key = names::fold(&name);
@@ -2433,7 +2564,7 @@ impl App {
         } else {
             Vec::new()
         };
-        for (row, mut cand, owner) in resolved {
+        for (row, cells, mut cand, owner) in resolved {
             if def.object == ObjectType::Interaction {
                 match self.resolve_client(&mut *tx, actor, &cand).await? {
                     Ok((account, contact)) => {
@@ -2451,24 +2582,12 @@ impl App {
                             .prepare_client_record(actor, def, &mut cand.input, None)
                             .await
                         {
-                            let errors = app_row_errors(e);
-                            tally.rejected += 1;
-                            rejects.push((
-                                row,
-                                Value::Null,
-                                serde_json::to_value(&errors).unwrap_or_default(),
-                            ));
+                            reject_written(rejects, tally, row, cells, &app_row_errors(e));
                             continue;
                         }
                     }
                     Err(key) => {
-                        let errors = vec![RowError::plain(key, None)];
-                        tally.rejected += 1;
-                        rejects.push((
-                            row,
-                            Value::Null,
-                            serde_json::to_value(&errors).unwrap_or_default(),
-                        ));
+                        reject_written(rejects, tally, row, cells, &[RowError::plain(key, None)]);
                         continue;
                     }
                 }
@@ -2495,7 +2614,11 @@ impl App {
                 cand.input.fields.insert("source".into(), json!("other"));
             }
             let keys = cand.keys.clone();
-            match records::create(&mut *tx, actor, def, cand.input, customs).await {
+            let input = cand.input;
+            let created = tx
+                .atomically(async |tx| records::create(tx, actor, def, input, customs).await)
+                .await?;
+            match created {
                 Ok(r) => {
                     tally.created += 1;
                     made.push((def.plural, r.id, keys));
@@ -2505,15 +2628,7 @@ impl App {
                 }
                 // Not the row's fault: the batch stops and is tried again.
                 Err(e @ hamkor_store::StoreError::Busy(_)) => return Err(e.into()),
-                Err(e) => {
-                    let errors = store_row_errors(e);
-                    tally.rejected += 1;
-                    rejects.push((
-                        row,
-                        Value::Null,
-                        serde_json::to_value(&errors).unwrap_or_default(),
-                    ));
-                }
+                Err(e) => reject_written(rejects, tally, row, cells, &store_row_errors(e)),
             }
         }
         let _ = import;
@@ -2779,7 +2894,20 @@ impl App {
     }
 }
 
-/// When a claim taken now runs out.
+/// Notes a row refused as it was written (its owner, its client, a code in use): its
+/// cells go into the report of rejected rows as they were, ready to fix and import again.
+fn reject_written(
+    rejects: &mut Vec<(i64, Value, Value)>,
+    tally: &mut Tally,
+    row: i64,
+    cells: Vec<String>,
+    errors: &[RowError],
+) {
+    tally.rejected += 1;
+    let errors = serde_json::to_value(errors).unwrap_or_default();
+    rejects.push((row, json!(cells), errors));
+}
+
 /// The company a contact row names, as an account's name is stored.
 fn account_name(cand: &Candidate) -> Option<String> {
     cand.account
@@ -2789,6 +2917,7 @@ fn account_name(cand: &Candidate) -> Option<String> {
         .map(|n| n.chars().take(200).collect())
 }
 
+/// When a claim taken now runs out.
 fn lease() -> Timestamp {
     Timestamp(Timestamp::now().0 + chrono::Duration::seconds(lease_secs()))
 }
@@ -2821,6 +2950,9 @@ fn store_row_errors(e: hamkor_store::StoreError) -> Vec<RowError> {
         }
         hamkor_store::StoreError::NotFound => vec![RowError::plain("error-import-no-record", None)],
         hamkor_store::StoreError::Stale { .. } => vec![RowError::plain("error-import-stale", None)],
+        hamkor_store::StoreError::Conflict(_) => {
+            vec![RowError::plain("error-import-exists", None)]
+        }
         other => vec![RowError::plain("error-import-internal", None)]
             .into_iter()
             .inspect(|_| tracing::warn!(error = ?other, "import row failed"))
@@ -3203,6 +3335,13 @@ mod tests {
             .map(|o| o.map(str::to_string))
         );
         assert_eq!(kind_from_header("Business Phone", true), "work");
+        // Choices are known by their names on the screens too, in each language.
+        let units = hamkor_domain::objects::UNITS;
+        assert_eq!(choice_by_label(units, "шт"), Some("pcs"));
+        assert_eq!(choice_by_label(units, "dona"), Some("pcs"));
+        assert_eq!(choice_by_label(units, " КГ "), Some("kg"));
+        assert_eq!(choice_by_label(units, "м"), Some("m"));
+        assert_eq!(choice_by_label(units, "parsecs"), None);
         assert_eq!(kind_from_header("Мобильный телефон", true), "mobile");
         assert_eq!(kind_from_header("Home e-mail", false), "personal");
     }

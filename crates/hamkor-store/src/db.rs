@@ -747,6 +747,25 @@ impl Tx {
         }
         Ok(())
     }
+
+    /// Runs `write` so that it either all happens or leaves the transaction as it was,
+    /// which can go on: a row of an import refused part-way (a code in use, say) is
+    /// undone alone. PostgreSQL would otherwise refuse every later statement of the
+    /// transaction, and SQLite would keep what the row wrote before the error.
+    pub async fn atomically<T, E, F>(&mut self, write: F) -> Result<Result<T, E>, StoreError>
+    where
+        F: AsyncFnOnce(&mut Tx) -> Result<T, E>,
+    {
+        self.execute(&Sql::new("SAVEPOINT hamkor_part")).await?;
+        let result = write(self).await;
+        if result.is_err() {
+            self.execute(&Sql::new("ROLLBACK TO SAVEPOINT hamkor_part"))
+                .await?;
+        }
+        self.execute(&Sql::new("RELEASE SAVEPOINT hamkor_part"))
+            .await?;
+        Ok(result)
+    }
 }
 
 impl Exec for Tx {

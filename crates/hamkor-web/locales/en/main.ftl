@@ -924,6 +924,7 @@ error-import-no-contact = There is no contact with this e-mail.
 error-import-forbidden = Your role may not change this record.
 error-import-stale = The record was changed meanwhile.
 error-import-internal = The row could not be written.
+error-import-exists = Another record already has this value, and it must be unique (a product code, say).
 ## Export (F6) and bulk actions on a whole filtered list
 error-export-vcard = Only contacts can be exported as vCard.
 error-export-column = There is no column { $column }.

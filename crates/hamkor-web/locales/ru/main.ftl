@@ -924,6 +924,7 @@ error-import-no-contact = Нет контакта с таким e-mail.
 error-import-forbidden = Ваша роль не может изменять эту запись.
 error-import-stale = Запись тем временем изменили.
 error-import-internal = Строку не удалось записать.
+error-import-exists = Такое значение уже есть у другой записи, а оно должно быть единственным (например, код товара).
 ## Export (F6) and bulk actions on a whole filtered list
 error-export-vcard = В формате vCard можно выгрузить только контакты.
 error-export-column = Нет столбца { $column }.

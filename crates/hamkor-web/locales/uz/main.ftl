@@ -924,6 +924,7 @@ error-import-no-contact = Bunday e-pochtali kontakt yo‘q.
 error-import-forbidden = Rolingiz bu yozuvni o‘zgartira olmaydi.
 error-import-stale = Yozuv shu orada o‘zgartirildi.
 error-import-internal = Qatorni yozib bo‘lmadi.
+error-import-exists = Bu qiymat boshqa yozuvda bor, u esa takrorlanmasligi kerak (masalan, mahsulot kodi).
 ## Export (F6) and bulk actions on a whole filtered list
 error-export-vcard = vCard formatida faqat kontaktlarni yuklab olish mumkin.
 error-export-column = { $column } ustuni yo‘q.

@@ -608,6 +608,169 @@ async fn lead_rows_like_existing_leads_by_phone(t: TestApp) {
 }
 both!(lead_rows_like_existing_leads_by_phone);
 
+/// A price list imported into the catalog: rows are like existing products by their code,
+/// whatever its case and script (Cyrillic codes too); a code already taken is refused by
+/// row, never by the batch; a bad code is an error naming its cell; undo puts the prices
+/// back.
+async fn products_are_matched_by_their_code(t: TestApp) {
+    let mut ids = Vec::new();
+    for (code, price) in [("АРТ-001", "50000"), ("TX-100", "42000")] {
+        let (s, v) = t
+            .post(
+                "head_a",
+                "/api/v1/products",
+                json!({"code": code, "name": code, "unit": "m", "price": price}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_string());
+    }
+    let before = t.count("products").await;
+    let csv = "Артикул;Наименование;Цена;Ед.\n\
+        арт-001;Ткань, 150 см;55000;м\n\
+        tx-100;Cotton fabric;43000;m\n\
+        NEW-1;Buttons;1000;pcs\n\
+        BAD CODE;Thread;1;pcs\n\
+        new-1;Buttons again;2;pcs\n";
+    let (s, v) = upload(&t, "head_a", "products", "prices.csv", csv.into()).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    let (_, p) = t
+        .get("head_a", &format!("/api/v1/imports/{id}/preview"))
+        .await;
+    assert_eq!(
+        p["suggested"],
+        json!(["code", "name", "price", "unit"]),
+        "{p}"
+    );
+    let settings = json!({"columns": p["suggested"], "on_duplicate": "update"});
+    let (s, v) = t
+        .post(
+            "head_a",
+            &format!("/api/v1/imports/{id}/check"),
+            settings.clone(),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let v = settle(&t, "head_a", &id).await;
+    assert_eq!(
+        v["counts"],
+        json!({"new": 1, "duplicate": 3, "error": 1}),
+        "{v}"
+    );
+    let dups = v["examples"]["duplicate"].as_array().unwrap();
+    for (row, of) in [(2, json!(ids[0])), (3, json!(ids[1]))] {
+        assert!(
+            dups.iter()
+                .any(|d| d["row"] == row && d["id"] == of && d["reason"] == "same_code"),
+            "row {row}: {dups:?}"
+        );
+    }
+    assert!(
+        dups.iter().any(|d| d["row"] == 6 && d["of_row"] == 4),
+        "{dups:?}"
+    );
+    assert_eq!(v["examples"]["error"][0]["row"], 5, "{v}");
+    assert_eq!(
+        v["examples"]["error"][0]["errors"][0]["column"], "Артикул",
+        "{v}"
+    );
+    let (s, v) = t
+        .post("head_a", &format!("/api/v1/imports/{id}/run"), settings)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    let v = settle(&t, "head_a", &id).await;
+    assert_eq!(v["status"], "done", "{v}");
+    assert_eq!(
+        (
+            v["created"].as_i64(),
+            v["updated"].as_i64(),
+            v["rejected"].as_i64()
+        ),
+        (Some(1), Some(3), Some(1)),
+        "{v}"
+    );
+    assert_eq!(t.count("products").await, before + 1);
+    let (_, art) = t
+        .get("head_a", &format!("/api/v1/products/{}", ids[0]))
+        .await;
+    assert_eq!(
+        (art["code"].as_str(), art["price"].as_str()),
+        (Some("АРТ-001"), Some("55000.00")),
+        "{art}"
+    );
+    let (_, tx) = t
+        .get("head_a", &format!("/api/v1/products/{}", ids[1]))
+        .await;
+    assert_eq!(tx["price"], "43000.00", "{tx}");
+    // The last row repeats the new product's code (in another case): it updated what the
+    // row before made, in the same batch.
+    let (_, new) = t.get("head_a", "/api/v1/products?q=NEW-1").await;
+    assert_eq!(new["items"].as_array().unwrap().len(), 1, "{new}");
+    assert_eq!(
+        (
+            new["items"][0]["name"].as_str(),
+            new["items"][0]["price"].as_str()
+        ),
+        (Some("Buttons again"), Some("2.00")),
+        "{new}"
+    );
+    // "Create anyway" cannot make a second product with a code in use: those rows are
+    // refused one by one, the new one is made.
+    let csv = "code,name\nTX-100,Copy\nNEW-2,Needles\n";
+    let (_, v) = upload(&t, "head_a", "products", "again.csv", csv.into()).await;
+    let again = v["id"].as_str().unwrap().to_string();
+    t.post(
+        "head_a",
+        &format!("/api/v1/imports/{again}/run"),
+        json!({"columns": ["code", "name"], "on_duplicate": "create"}),
+    )
+    .await;
+    let v = settle(&t, "head_a", &again).await;
+    assert_eq!(
+        (
+            v["status"].as_str(),
+            v["created"].as_i64(),
+            v["rejected"].as_i64()
+        ),
+        (Some("done"), Some(1), Some(1)),
+        "{v}"
+    );
+    assert_eq!(t.count("products").await, before + 2);
+    // The refused row is in the report as it was, to fix and import again.
+    let resp = t
+        .client
+        .get(format!("{}/api/v1/imports/{again}/rejected.csv", t.base))
+        .bearer_auth(&t.tokens["head_a"])
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[1].starts_with("TX-100,Copy,2,"), "{text}");
+    assert!(lines[1].contains("must be unique"), "{text}");
+    // Undo of the price list: the prices are back, the new product goes.
+    t.post("head_a", &format!("/api/v1/imports/{id}/undo"), json!({}))
+        .await;
+    let v = settle(&t, "head_a", &id).await;
+    assert_eq!(v["status"], "undone", "{v}");
+    let (_, tx) = t
+        .get("head_a", &format!("/api/v1/products/{}", ids[1]))
+        .await;
+    assert_eq!(tx["price"], "42000.00", "{tx}");
+    let (_, art) = t
+        .get("head_a", &format!("/api/v1/products/{}", ids[0]))
+        .await;
+    assert_eq!(art["price"], "50000.00", "{art}");
+    assert_eq!(t.count("products").await, before + 1);
+    // A salesperson may not change the catalog, so may not import into it.
+    let (s, _) = upload(&t, "sales_a1", "products", "prices.csv", csv.into()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(t.count("products").await, before + 1);
+}
+both!(products_are_matched_by_their_code);
+
 /// Sends `POST path` with `body` over a raw connection, `pieces` parts `pause` apart
 /// (the last part is held back when `stall`), and returns the status and the answer.
 async fn trickle(
