@@ -439,8 +439,7 @@ impl App {
         q: &str,
         per_object: u32,
     ) -> AppResult<Vec<(ObjectType, Record)>> {
-        // Each kind of record is searched at the same time, on its own reader.
-        let mut tasks = tokio::task::JoinSet::new();
+        let mut lists = Vec::new();
         for (i, def) in hamkor_domain::objects::OBJECTS.into_iter().enumerate() {
             if !actor.may_list(def.object) {
                 continue;
@@ -452,10 +451,22 @@ impl App {
             let mut q2 = ListQuery::parse(def, &[], &params)?;
             // A few of each kind are shown, with no next page: any matches will do.
             q2.any_matches = true;
+            lists.push((i, def, q2));
+        }
+        // The indexes are asked about every kind at once; the kinds they find nothing of
+        // are not read.
+        let asked: Vec<_> = lists.iter().map(|(_, def, q2)| (*def, q2)).collect();
+        let plans = records::search_plans(&mut self.db.clone(), &asked).await?;
+        // The kinds with something to read are read at the same time, each on a reader.
+        let mut tasks = tokio::task::JoinSet::new();
+        for ((i, def, q2), plan) in lists.into_iter().zip(plans) {
+            if plan.hits.as_ref().is_some_and(Vec::is_empty) {
+                continue;
+            }
             let mut db = self.db.clone();
             let actor = actor.clone();
             tasks.spawn(async move {
-                records::list(&mut db, &actor, def, &q2)
+                records::list_with_plan(&mut db, &actor, def, &q2, plan)
                     .await
                     .map(|p| (i, def.object, p.items))
             });

@@ -558,8 +558,12 @@ impl Db {
                 .statement_cache_capacity(256);
             // The one writer maintains every index of every insert (a bulk import's above
             // all): 32 MiB keeps the index pages it is filling in memory.
+            // No ping before each acquire (sqlx's default): an SQLite connection is a handle
+            // in this process that cannot go stale, and the ping is a round trip to its
+            // worker thread for every statement a request runs.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
+                .test_before_acquire(false)
                 .after_connect(|conn, _| stable_plans(conn))
                 .acquire_timeout(acquire_timeout)
                 .connect_with(
@@ -570,6 +574,7 @@ impl Db {
                 )
                 .await?;
             let checkpoint = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(1)
                 .after_connect(|conn, _| stable_plans(conn))
                 .min_connections(0)
@@ -581,6 +586,7 @@ impl Db {
                 .unwrap_or(4)
                 .max(4) as u32;
             let read = SqlitePoolOptions::new()
+                .test_before_acquire(false)
                 .max_connections(readers)
                 .after_connect(|conn, _| stable_plans(conn))
                 .min_connections(1)
@@ -1009,6 +1015,34 @@ mod tests {
                 let again = times_prepared_again(&mut conn, sql, &values).await;
                 assert_eq!(again, 0, "the {name} prepared {sql:?} again {again} times");
             }
+        }
+        db.close().await;
+    }
+
+    /// SQLite connections are handed out without sqlx's ping, a round trip to the
+    /// connection's worker thread before every statement of every request.
+    #[tokio::test]
+    async fn sqlite_connections_are_handed_out_without_a_ping() {
+        use super::{Db, Pools};
+        let file = TempSqlite::new("ping");
+        let db = Db::connect(&file.url()).await.unwrap();
+        let Pools::Sqlite {
+            read,
+            write,
+            checkpoint,
+        } = &*db.pools
+        else {
+            unreachable!()
+        };
+        for (name, pool) in [
+            ("reader", read),
+            ("writer", write),
+            ("checkpointer", checkpoint),
+        ] {
+            assert!(
+                !pool.options().get_test_before_acquire(),
+                "the {name} pool pings each connection it hands out"
+            );
         }
         db.close().await;
     }

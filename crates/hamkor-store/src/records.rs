@@ -659,13 +659,122 @@ async fn probe_hits(db: &mut Db, index: &'static str, fts: &str) -> Result<Vec<i
     let Some(row) = db.fetch_optional(&probe).await? else {
         return Ok(Vec::new());
     };
-    row.req_text("hits")?
-        .split(',')
+    parse_hits(&row.req_text("hits")?)
+}
+
+/// The rowids of a probe's `group_concat`.
+fn parse_hits(hits: &str) -> Result<Vec<i64>, StoreError> {
+    hits.split(',')
         .filter(|r| !r.is_empty())
         .map(|r| {
             r.parse()
                 .map_err(|_| StoreError::Decode(format!("a search index rowid {r:?}")))
         })
+        .collect()
+}
+
+/// The plan for a probe's hits: the index when they are few; the first of them when
+/// they are many and any matches will do; else a scan.
+fn with_hits(
+    mut plan: dialect::SearchPlan,
+    mut hits: Vec<i64>,
+    q: &ListQuery,
+) -> dialect::SearchPlan {
+    if hits.len() as i64 <= dialect::INDEX_HITS {
+        plan.hits = Some(hits);
+    } else if q.any_matches && !q.count {
+        // The first few: reading 2,000 rows (or 200) to show ten cost more than the scan
+        // it saves when the word is spread through the table.
+        hits.truncate(FIRST_HITS);
+        plan.hits = Some(hits);
+        plan.first_hits = true;
+    }
+    plan
+}
+
+/// The plan of a search before the index is asked, and the trigram query to ask it
+/// (`None`: no probe, or not a plain trigram probe).
+fn unprobed_plan(
+    b: crate::Backend,
+    def: &ObjectDef,
+    q: &ListQuery,
+) -> (dialect::SearchPlan, Option<String>) {
+    let mut plan = dialect::SearchPlan {
+        index: search_index(def),
+        // Interactions are indexed by words (migration 0011), the others by trigrams.
+        words: def.object == ObjectType::Interaction,
+        hits: None,
+        first_hits: false,
+        numbers: None,
+    };
+    if q.numeric && has_numbers(def) {
+        plan.numbers = Some(def.object.as_str());
+        return (plan, None);
+    }
+    let fts = match (q.search_terms(), b) {
+        (Some(words), crate::Backend::Sqlite) if !plan.words => {
+            dialect::fts_query(&words, false, false)
+        }
+        _ => None,
+    };
+    (plan, fts)
+}
+
+/// Plans the searches of several kinds of record at once (the search box): on SQLite the
+/// trigram probes of them all go to their indexes in one statement, not one each (each
+/// statement is a round trip to a connection's thread, and most kinds find nothing).
+pub async fn search_plans(
+    db: &mut Db,
+    lists: &[(&ObjectDef, &ListQuery)],
+) -> Result<Vec<dialect::SearchPlan>, StoreError> {
+    let b = db.backend();
+    let mut plans = Vec::with_capacity(lists.len());
+    let mut probes: Vec<(usize, String)> = Vec::new();
+    for (i, (def, q)) in lists.iter().enumerate() {
+        let (plan, fts) = unprobed_plan(b, def, q);
+        match fts {
+            Some(fts) => {
+                probes.push((i, fts));
+                plans.push(Some(plan));
+            }
+            None if plan.words && b == crate::Backend::Sqlite && plan.numbers.is_none() => {
+                plans.push(Some(search_plan(db, def, q).await?));
+            }
+            None => plans.push(Some(plan)),
+        }
+    }
+    if !probes.is_empty() {
+        let mut sql = Sql::new("");
+        for (n, (i, fts)) in probes.iter().enumerate() {
+            let index = search_index(lists[*i].0);
+            sql.push(if n == 0 {
+                "SELECT "
+            } else {
+                " UNION ALL SELECT "
+            })
+            .bind(*i as i64)
+            .push(" AS i, (SELECT COALESCE(group_concat(rowid), '') FROM (SELECT rowid FROM ")
+            .push_ident(index)
+            .push(" WHERE ")
+            .push_ident(index)
+            .push(" MATCH ")
+            .bind(fts.clone())
+            .push(" LIMIT ")
+            .bind(dialect::INDEX_HITS + 1)
+            .push(")) AS hits");
+        }
+        for row in db.fetch_all(&sql).await? {
+            let i = usize::try_from(row.req_int("i")?)
+                .map_err(|_| StoreError::Decode("a probe's number".into()))?;
+            let hits = parse_hits(&row.req_text("hits")?)?;
+            if let Some(plan) = plans.get_mut(i).and_then(Option::take) {
+                plans[i] = Some(with_hits(plan, hits, lists[i].1));
+            }
+        }
+    }
+    plans
+        .into_iter()
+        .map(|p| p.ok_or_else(|| StoreError::Decode("a probe without an answer".into())))
         .collect()
 }
 
@@ -680,17 +789,9 @@ async fn search_plan(
     def: &ObjectDef,
     q: &ListQuery,
 ) -> Result<dialect::SearchPlan, StoreError> {
-    let index = search_index(def);
-    let mut plan = dialect::SearchPlan {
-        index,
-        // Interactions are indexed by words (migration 0011), the others by trigrams.
-        words: def.object == ObjectType::Interaction,
-        hits: None,
-        first_hits: false,
-        numbers: None,
-    };
-    if q.numeric && has_numbers(def) {
-        plan.numbers = Some(def.object.as_str());
+    let (plan, _) = unprobed_plan(db.backend(), def, q);
+    let index = plan.index;
+    if plan.numbers.is_some() {
         return Ok(plan);
     }
     let (Some(words), crate::Backend::Sqlite) = (q.search_terms(), db.backend()) else {
@@ -708,17 +809,8 @@ async fn search_plan(
     let Some(fts) = dialect::fts_query(&words, plan.words, false) else {
         return Ok(plan);
     };
-    let mut hits = probe_hits(db, index, &fts).await?;
-    if hits.len() as i64 <= dialect::INDEX_HITS {
-        plan.hits = Some(hits);
-    } else if q.any_matches && !q.count {
-        // The first few: reading 2,000 rows (or 200) to show ten cost more than the scan
-        // it saves when the word is spread through the table.
-        hits.truncate(FIRST_HITS);
-        plan.hits = Some(hits);
-        plan.first_hits = true;
-    }
-    Ok(plan)
+    let hits = probe_hits(db, index, &fts).await?;
+    Ok(with_hits(plan, hits, q))
 }
 
 /// Appends ` FROM <table> t WHERE 1 = 1` and the trash condition of a list: its live
@@ -741,7 +833,18 @@ pub async fn list(
     def: &ObjectDef,
     q: &ListQuery,
 ) -> Result<Page, StoreError> {
-    let mut plan = search_plan(db, def, q).await?;
+    let plan = search_plan(db, def, q).await?;
+    list_with_plan(db, actor, def, q, plan).await
+}
+
+/// [`list`] with its search planned already (see [`search_plans`]).
+pub async fn list_with_plan(
+    db: &mut Db,
+    actor: &Actor,
+    def: &ObjectDef,
+    q: &ListQuery,
+    mut plan: dialect::SearchPlan,
+) -> Result<Page, StoreError> {
     if plan.hits.as_ref().is_some_and(Vec::is_empty) {
         // The index holds none of the words: nothing to read (a search of every kind of
         // record asks each kind, and most have nothing).

@@ -367,6 +367,82 @@ async fn the_search_box_finds_past_a_common_words_first_hits(t: TestApp) {
 }
 both!(the_search_box_finds_past_a_common_words_first_hits);
 
+/// The search box asks every kind's index in one statement and reads only the kinds it
+/// found something of: for terms no kind has thousands of, each kind's part of its answer
+/// is exactly that kind's list searched for the same terms (its first ten), whether the
+/// list goes through the index or scans, and whoever asks.
+async fn the_search_box_finds_what_each_list_finds(t: TestApp) {
+    generate_contacts(&t).await;
+    let acc = t.account("admin", "sales_a1", "Karimov Savdo").await;
+    t.contact(
+        "admin",
+        "sales_b",
+        json!({"first_name": "Nodira", "last_name": "Karimova", "phones": ["+998 90 765 43 21"]}),
+    )
+    .await;
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/tasks",
+            json!({"title": "Karimov bilan uchrashuv", "related": {"type": "account", "id": acc}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (s, v) = t
+        .post(
+            "sales_a1",
+            "/api/v1/interactions",
+            json!({"kind": "note", "account_id": acc, "body": "Karimov savdo shartnomasi"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let objects = [
+        ("account", "accounts"),
+        ("contact", "contacts"),
+        ("task", "tasks"),
+        ("interaction", "interactions"),
+    ];
+    for who in ["admin", "sales_a1", "sales_b"] {
+        for q in [
+            "karimov",
+            "Каримов",
+            "nodira karimova",
+            "savdo",
+            "765 43 21",
+            "ka",
+            "qwzx",
+        ] {
+            let (s, found) = t
+                .get(who, &format!("/api/v1/search?q={}", urlencode(q)))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{found}");
+            let items = found["items"].as_array().unwrap();
+            for (kind, plural) in objects {
+                let mut boxed: Vec<&str> = items
+                    .iter()
+                    .filter(|i| i["type"] == kind)
+                    .map(|i| i["id"].as_str().unwrap())
+                    .collect();
+                let (s, list) = t
+                    .get(
+                        who,
+                        &format!("/api/v1/{plural}?q={}&limit=10", urlencode(q)),
+                    )
+                    .await;
+                assert_eq!(s, StatusCode::OK, "{list}");
+                let mut listed = item_ids(&list);
+                boxed.sort_unstable();
+                listed.sort_unstable();
+                assert_eq!(boxed, listed, "{who} searching {q:?}: {kind}");
+            }
+            if q == "qwzx" {
+                assert_eq!(items.len(), 0, "{found}");
+            }
+        }
+    }
+}
+both!(the_search_box_finds_what_each_list_finds);
+
 /// The search box's table: every kind of query from the client-base issue finds its
 /// record, across scripts both ways and phone numbers in any spelling; interactions are
 /// found by the words in them; nothing the caller may not see is found.
