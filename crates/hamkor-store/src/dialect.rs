@@ -194,6 +194,10 @@ pub struct SearchPlan {
     /// `hits` are only the first of more matches, read because any will do
     /// ([`crate::list::ListQuery::any_matches`]).
     pub first_hits: bool,
+    /// With `first_hits`: the FTS5 query when the probe stopped at the first hits without
+    /// counting up to [`INDEX_HITS`] (the search box's quick probe), to ask again when
+    /// those hits do not fill the page.
+    pub recount: Option<String>,
     /// A number search through `search_numbers` for this object (see `ListQuery::numeric`).
     pub numbers: Option<&'static str>,
 }

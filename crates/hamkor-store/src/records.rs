@@ -643,7 +643,12 @@ fn search_index(def: &ObjectDef) -> &'static str {
 
 /// The rowids of the records the FTS query matches, no further than just past the
 /// threshold (in one row of text: a row per hit would cost more than the hits).
-async fn probe_hits(db: &mut Db, index: &'static str, fts: &str) -> Result<Vec<i64>, StoreError> {
+async fn probe_hits(
+    db: &mut Db,
+    index: &'static str,
+    fts: &str,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
     let mut probe =
         Sql::new("SELECT COALESCE(group_concat(rowid), '') AS hits FROM (SELECT rowid FROM ");
     probe
@@ -652,10 +657,7 @@ async fn probe_hits(db: &mut Db, index: &'static str, fts: &str) -> Result<Vec<i
         .push_ident(index)
         .push(" MATCH ")
         .bind(fts.to_string());
-    probe
-        .push(" LIMIT ")
-        .bind(dialect::INDEX_HITS + 1)
-        .push(")");
+    probe.push(" LIMIT ").bind(limit).push(")");
     let Some(row) = db.fetch_optional(&probe).await? else {
         return Ok(Vec::new());
     };
@@ -679,7 +681,19 @@ fn with_hits(
     mut plan: dialect::SearchPlan,
     mut hits: Vec<i64>,
     q: &ListQuery,
+    short: Option<&str>,
 ) -> dialect::SearchPlan {
+    if let Some(fts) = short {
+        // The probe stopped just past the first hits: the rest are counted only if these
+        // do not fill the page.
+        if hits.len() > FIRST_HITS {
+            hits.truncate(FIRST_HITS);
+            plan.first_hits = true;
+            plan.recount = Some(fts.to_string());
+        }
+        plan.hits = Some(hits);
+        return plan;
+    }
     if hits.len() as i64 <= dialect::INDEX_HITS {
         plan.hits = Some(hits);
     } else if q.any_matches && !q.count {
@@ -705,6 +719,7 @@ fn unprobed_plan(
         words: def.object == ObjectType::Interaction,
         hits: None,
         first_hits: false,
+        recount: None,
         numbers: None,
     };
     if q.numeric && has_numbers(def) {
@@ -743,6 +758,9 @@ pub async fn search_plans(
             None => plans.push(Some(plan)),
         }
     }
+    // The search box shows a few of each kind: its probes stop just past the first hits
+    // (`with_hits`), where the rest cost the most to walk.
+    let short = |q: &ListQuery| q.any_matches && !q.count;
     if !probes.is_empty() {
         let mut sql = Sql::new("");
         for (n, (i, fts)) in probes.iter().enumerate() {
@@ -760,7 +778,11 @@ pub async fn search_plans(
             .push(" MATCH ")
             .bind(fts.clone())
             .push(" LIMIT ")
-            .bind(dialect::INDEX_HITS + 1)
+            .bind(if short(lists[*i].1) {
+                FIRST_HITS as i64 + 1
+            } else {
+                dialect::INDEX_HITS + 1
+            })
             .push(")) AS hits");
         }
         for row in db.fetch_all(&sql).await? {
@@ -768,7 +790,13 @@ pub async fn search_plans(
                 .map_err(|_| StoreError::Decode("a probe's number".into()))?;
             let hits = parse_hits(&row.req_text("hits")?)?;
             if let Some(plan) = plans.get_mut(i).and_then(Option::take) {
-                plans[i] = Some(with_hits(plan, hits, lists[i].1));
+                let q = lists[i].1;
+                let fts = probes
+                    .iter()
+                    .find(|(p, _)| *p == i)
+                    .map(|(_, fts)| fts.as_str())
+                    .filter(|_| short(q));
+                plans[i] = Some(with_hits(plan, hits, q, fts));
             }
         }
     }
@@ -802,15 +830,18 @@ async fn search_plan(
     // a tenth of five million interactions), so only rarer words go on to the prefix probe.
     if plan.words
         && let Some(exact) = dialect::fts_query(&words, true, true)
-        && probe_hits(db, index, &exact).await?.len() as i64 > dialect::INDEX_HITS
+        && probe_hits(db, index, &exact, dialect::INDEX_HITS + 1)
+            .await?
+            .len() as i64
+            > dialect::INDEX_HITS
     {
         return Ok(plan);
     }
     let Some(fts) = dialect::fts_query(&words, plan.words, false) else {
         return Ok(plan);
     };
-    let hits = probe_hits(db, index, &fts).await?;
-    Ok(with_hits(plan, hits, q))
+    let hits = probe_hits(db, index, &fts, dialect::INDEX_HITS + 1).await?;
+    Ok(with_hits(plan, hits, q, None))
 }
 
 /// Appends ` FROM <table> t WHERE 1 = 1` and the trash condition of a list: its live
@@ -867,8 +898,19 @@ pub async fn list_with_plan(
                 total: None,
             });
         }
-        plan.hits = None;
         plan.first_hits = false;
+        plan.hits = None;
+        // Counted on: few enough matches for the index after all (the caller sees a few
+        // of many, say), or a scan.
+        if let Some(fts) = plan.recount.take() {
+            let hits = probe_hits(db, plan.index, &fts, dialect::INDEX_HITS + 1).await?;
+            plan = with_hits(plan, hits, q, None);
+            if plan.first_hits {
+                // As many as the first hits again would fill no more: the scan decides.
+                plan.first_hits = false;
+                plan.hits = None;
+            }
+        }
     }
     list_planned(db, actor, def, q, &plan).await
 }
