@@ -1019,6 +1019,32 @@ mod tests {
         db.close().await;
     }
 
+    /// The bundled SQLite is built without the process-wide locks readers queued on
+    /// (`.cargo/config.toml`): no shared page cache group (`SQLITE_ENABLE_MEMORY_MANAGEMENT`)
+    /// and no memory statistics, whose mutex every allocation took.
+    #[tokio::test]
+    async fn sqlite_is_built_without_process_wide_locks() {
+        use libsqlite3_sys as ffi;
+        let file = TempSqlite::new("locks");
+        let db = super::Db::connect(&file.url()).await.unwrap();
+        // SAFETY: both calls only read SQLite's static compile options and counters.
+        let (shared_cache, used) = unsafe {
+            let shared = ffi::sqlite3_compileoption_used(c"ENABLE_MEMORY_MANAGEMENT".as_ptr());
+            let (mut now, mut high) = (0i64, 0i64);
+            ffi::sqlite3_status64(ffi::SQLITE_STATUS_MEMORY_USED, &mut now, &mut high, 0);
+            (shared, now)
+        };
+        assert_eq!(
+            shared_cache, 0,
+            "SQLite shares one page cache group between connections"
+        );
+        assert_eq!(
+            used, 0,
+            "SQLite counts its memory, under a lock, at every allocation"
+        );
+        db.close().await;
+    }
+
     /// SQLite connections are handed out without sqlx's ping, a round trip to the
     /// connection's worker thread before every statement of every request.
     #[tokio::test]
