@@ -934,6 +934,23 @@ mod tests {
         db.close().await;
     }
 
+    /// A SQLite database's pools, by the name of their part.
+    fn sqlite_pools(db: &super::Db) -> [(&'static str, &sqlx::SqlitePool); 3] {
+        let super::Pools::Sqlite {
+            read,
+            write,
+            checkpoint,
+        } = &*db.pools
+        else {
+            unreachable!("a SQLite database")
+        };
+        [
+            ("reader", read),
+            ("writer", write),
+            ("checkpointer", checkpoint),
+        ]
+    }
+
     /// Runs `sql` (one text parameter) once per value through one prepared statement of
     /// the connection, as the statement cache does, and returns how many times SQLite
     /// prepared it again.
@@ -974,7 +991,7 @@ mod tests {
     /// indexed column that `ANALYZE` sampled.
     #[tokio::test]
     async fn sqlite_statements_are_planned_once() {
-        use super::{Db, Exec, Pools, Sql};
+        use super::{Db, Exec, Sql};
         let file = TempSqlite::new("plan");
         let db = Db::connect(&file.url()).await.unwrap();
         let mut ex = db.clone();
@@ -988,19 +1005,7 @@ mod tests {
         ] {
             ex.execute(&Sql::new(sql)).await.unwrap();
         }
-        let Pools::Sqlite {
-            read,
-            write,
-            checkpoint,
-        } = &*db.pools
-        else {
-            unreachable!()
-        };
-        for (name, pool) in [
-            ("reader", read),
-            ("writer", write),
-            ("checkpointer", checkpoint),
-        ] {
+        for (name, pool) in sqlite_pools(&db) {
             let mut conn = pool.acquire().await.unwrap();
             for (sql, values) in [
                 (
@@ -1049,22 +1054,10 @@ mod tests {
     /// connection's worker thread before every statement of every request.
     #[tokio::test]
     async fn sqlite_connections_are_handed_out_without_a_ping() {
-        use super::{Db, Pools};
+        use super::Db;
         let file = TempSqlite::new("ping");
         let db = Db::connect(&file.url()).await.unwrap();
-        let Pools::Sqlite {
-            read,
-            write,
-            checkpoint,
-        } = &*db.pools
-        else {
-            unreachable!()
-        };
-        for (name, pool) in [
-            ("reader", read),
-            ("writer", write),
-            ("checkpointer", checkpoint),
-        ] {
+        for (name, pool) in sqlite_pools(&db) {
             assert!(
                 !pool.options().get_test_before_acquire(),
                 "the {name} pool pings each connection it hands out"
