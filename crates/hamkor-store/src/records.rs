@@ -641,23 +641,30 @@ fn search_index(def: &ObjectDef) -> &'static str {
     }
 }
 
-/// The rowids of the records the FTS query matches, no further than just past the
-/// threshold (in one row of text: a row per hit would cost more than the hits).
+/// Appends the probe of an FTS index: the rowids of the records the FTS query matches,
+/// no further than `limit`, as one text (a row per hit would cost more than the hits).
+fn push_probe(sql: &mut Sql, index: &'static str, fts: &str, limit: i64) {
+    sql.push("(SELECT COALESCE(group_concat(rowid), '') FROM (SELECT rowid FROM ")
+        .push_ident(index)
+        .push(" WHERE ")
+        .push_ident(index)
+        .push(" MATCH ")
+        .bind(fts.to_string())
+        .push(" LIMIT ")
+        .bind(limit)
+        .push("))");
+}
+
+/// The rowids of the records the FTS query matches, no further than `limit`.
 async fn probe_hits(
     db: &mut Db,
     index: &'static str,
     fts: &str,
     limit: i64,
 ) -> Result<Vec<i64>, StoreError> {
-    let mut probe =
-        Sql::new("SELECT COALESCE(group_concat(rowid), '') AS hits FROM (SELECT rowid FROM ");
-    probe
-        .push_ident(index)
-        .push(" WHERE ")
-        .push_ident(index)
-        .push(" MATCH ")
-        .bind(fts.to_string());
-    probe.push(" LIMIT ").bind(limit).push(")");
+    let mut probe = Sql::new("SELECT ");
+    push_probe(&mut probe, index, fts, limit);
+    probe.push(" AS hits");
     let Some(row) = db.fetch_optional(&probe).await? else {
         return Ok(Vec::new());
     };
@@ -743,66 +750,64 @@ pub async fn search_plans(
     lists: &[(&ObjectDef, &ListQuery)],
 ) -> Result<Vec<dialect::SearchPlan>, StoreError> {
     let b = db.backend();
-    let mut plans = Vec::with_capacity(lists.len());
-    let mut probes: Vec<(usize, String)> = Vec::new();
-    for (i, (def, q)) in lists.iter().enumerate() {
+    // Each list's plan, with the trigram query still to ask (word indexes take two probes
+    // of their own, see `search_plan`).
+    let mut staged = Vec::with_capacity(lists.len());
+    for (def, q) in lists {
         let (plan, fts) = unprobed_plan(b, def, q);
-        match fts {
-            Some(fts) => {
-                probes.push((i, fts));
-                plans.push(Some(plan));
-            }
-            None if plan.words && b == crate::Backend::Sqlite && plan.numbers.is_none() => {
-                plans.push(Some(search_plan(db, def, q).await?));
-            }
-            None => plans.push(Some(plan)),
+        if fts.is_none() && plan.words && b == crate::Backend::Sqlite {
+            staged.push((search_plan(db, def, q).await?, None));
+        } else {
+            staged.push((plan, fts));
         }
     }
     // The search box shows a few of each kind: its probes stop just past the first hits
     // (`with_hits`), where the rest cost the most to walk.
     let short = |q: &ListQuery| q.any_matches && !q.count;
-    if !probes.is_empty() {
-        let mut sql = Sql::new("");
-        for (n, (i, fts)) in probes.iter().enumerate() {
-            let index = search_index(lists[*i].0);
-            sql.push(if n == 0 {
-                "SELECT "
-            } else {
-                " UNION ALL SELECT "
-            })
-            .bind(*i as i64)
-            .push(" AS i, (SELECT COALESCE(group_concat(rowid), '') FROM (SELECT rowid FROM ")
-            .push_ident(index)
-            .push(" WHERE ")
-            .push_ident(index)
-            .push(" MATCH ")
-            .bind(fts.clone())
-            .push(" LIMIT ")
-            .bind(if short(lists[*i].1) {
-                FIRST_HITS as i64 + 1
-            } else {
-                dialect::INDEX_HITS + 1
-            })
-            .push(")) AS hits");
-        }
+    let mut sql = Sql::new("");
+    let mut asked = 0;
+    for (i, (plan, fts)) in staged.iter().enumerate() {
+        let Some(fts) = fts else { continue };
+        asked += 1;
+        let limit = if short(lists[i].1) {
+            FIRST_HITS as i64 + 1
+        } else {
+            dialect::INDEX_HITS + 1
+        };
+        sql.push(if asked == 1 {
+            "SELECT "
+        } else {
+            " UNION ALL SELECT "
+        })
+        .bind(i as i64)
+        .push(" AS i, ");
+        push_probe(&mut sql, plan.index, fts, limit);
+        sql.push(" AS hits");
+    }
+    let mut answers: std::collections::HashMap<usize, Vec<i64>> = Default::default();
+    if asked > 0 {
         for row in db.fetch_all(&sql).await? {
             let i = usize::try_from(row.req_int("i")?)
                 .map_err(|_| StoreError::Decode("a probe's number".into()))?;
-            let hits = parse_hits(&row.req_text("hits")?)?;
-            if let Some(plan) = plans.get_mut(i).and_then(Option::take) {
-                let q = lists[i].1;
-                let fts = probes
-                    .iter()
-                    .find(|(p, _)| *p == i)
-                    .map(|(_, fts)| fts.as_str())
-                    .filter(|_| short(q));
-                plans[i] = Some(with_hits(plan, hits, q, fts));
-            }
+            answers.insert(i, parse_hits(&row.req_text("hits")?)?);
         }
     }
-    plans
+    staged
         .into_iter()
-        .map(|p| p.ok_or_else(|| StoreError::Decode("a probe without an answer".into())))
+        .enumerate()
+        .map(|(i, (plan, fts))| {
+            let Some(fts) = fts else { return Ok(plan) };
+            let hits = answers
+                .remove(&i)
+                .ok_or_else(|| StoreError::Decode("a probe without an answer".into()))?;
+            let q = lists[i].1;
+            Ok(with_hits(
+                plan,
+                hits,
+                q,
+                Some(fts.as_str()).filter(|_| short(q)),
+            ))
+        })
         .collect()
 }
 
