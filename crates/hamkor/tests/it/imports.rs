@@ -51,6 +51,15 @@ async fn settle(t: &TestApp, who: &str, id: &str) -> Value {
     panic!("the import {id} did not finish");
 }
 
+/// Runs an import with these choices and waits for it to finish.
+async fn run(t: &TestApp, who: &str, id: &str, settings: Value) -> Value {
+    let (s, v) = t
+        .post(who, &format!("/api/v1/imports/{id}/run"), settings)
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    settle(t, who, id).await
+}
+
 const OUTLOOK: &str = "\u{feff}First Name,Middle Name,Last Name,Company,Job Title,Business Phone,Mobile Phone,E-mail Address,Birthday\r\n\
 Aziz,,Karimov,Orient Trade,Director,+998 71 200-00-01,+998 90 123 45 67,aziz@orient.uz,12.03.1985\r\n\
 Иван,Петрович,Иванов,ООО Север,,,8 (916) 123-45-67,ivan@sever.ru,\r\n\
@@ -140,11 +149,7 @@ async fn outlook_csv_checked_run_reported_and_undone(t: TestApp) {
     );
     assert_eq!(t.count("contacts").await, contacts);
     // The run: three new contacts (and their two new accounts), the duplicates skipped.
-    let (s, v) = t
-        .post("sales_a1", &format!("/api/v1/imports/{id}/run"), settings)
-        .await;
-    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
-    let v = settle(&t, "sales_a1", &id).await;
+    let v = run(&t, "sales_a1", &id, settings).await;
     assert_eq!(v["status"], "done", "{v}");
     assert_eq!(
         (
@@ -564,11 +569,7 @@ async fn a_stopped_run_goes_on_and_never_writes_a_row_twice(t: TestApp) {
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
     // The same choices go on from where it stopped: nothing is written twice.
-    let (s, v) = t
-        .post("sales_a1", &format!("/api/v1/imports/{id}/run"), settings)
-        .await;
-    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
-    let v = settle(&t, "sales_a1", &id).await;
+    let v = run(&t, "sales_a1", &id, settings).await;
     assert_eq!(
         (v["status"].as_str(), v["created"].as_i64()),
         (Some("done"), Some(3)),
@@ -675,11 +676,7 @@ async fn products_are_matched_by_their_code(t: TestApp) {
         v["examples"]["error"][0]["errors"][0]["column"], "Артикул",
         "{v}"
     );
-    let (s, v) = t
-        .post("head_a", &format!("/api/v1/imports/{id}/run"), settings)
-        .await;
-    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
-    let v = settle(&t, "head_a", &id).await;
+    let v = run(&t, "head_a", &id, settings).await;
     assert_eq!(v["status"], "done", "{v}");
     assert_eq!(
         (
@@ -720,13 +717,13 @@ async fn products_are_matched_by_their_code(t: TestApp) {
     let csv = "code,name\nTX-100,Copy\nNEW-2,Needles\n";
     let (_, v) = upload(&t, "head_a", "products", "again.csv", csv.into()).await;
     let again = v["id"].as_str().unwrap().to_string();
-    t.post(
+    let v = run(
+        &t,
         "head_a",
-        &format!("/api/v1/imports/{again}/run"),
+        &again,
         json!({"columns": ["code", "name"], "on_duplicate": "create"}),
     )
     .await;
-    let v = settle(&t, "head_a", &again).await;
     assert_eq!(
         (
             v["status"].as_str(),
