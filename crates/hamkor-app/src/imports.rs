@@ -2154,10 +2154,8 @@ impl App {
                       tally: &mut Tally,
                       p: &Prepared,
                       errors: &[RowError]| {
-            tally.rejected += 1;
-            let errors = serde_json::to_value(errors).unwrap_or_default();
             tally.note(Class::Error, || json!({"row": p.number, "errors": errors}));
-            rejects.push((p.number, json!(p.cells), errors));
+            reject_written(rejects, tally, p.number, p.cells.clone(), errors);
         };
         for mut p in batch {
             let cand = match std::mem::replace(&mut p.outcome, Err(Vec::new())) {
@@ -2227,24 +2225,12 @@ impl App {
                     }
                     (Choice::Update, Some(id)) => {
                         if let Some(tx) = tx.as_mut() {
-                            let current = records::get(&mut *tx, actor, def, id).await;
-                            match current {
-                                Ok(current) => match self
-                                    .update_from_row(tx, actor, def, customs, &current, cand)
-                                    .await
-                                {
-                                    Ok(note) => {
-                                        updated_note.push(note);
-                                        tally.updated += 1;
-                                    }
-                                    Err(errors) => reject(&mut rejects, tally, &p, &errors),
-                                },
-                                Err(_) => reject(
-                                    &mut rejects,
-                                    tally,
-                                    &p,
-                                    &[RowError::plain("error-import-no-record", None)],
-                                ),
+                            match self.update_found(tx, actor, def, customs, id, cand).await {
+                                Ok(note) => {
+                                    updated_note.push(note);
+                                    tally.updated += 1;
+                                }
+                                Err(errors) => reject(&mut rejects, tally, &p, &errors),
                             }
                         } else {
                             tally.updated += 1;
@@ -2312,14 +2298,10 @@ impl App {
                     );
                     continue;
                 };
-                let updated = match records::get(&mut tx, actor, def, id).await {
-                    Ok(current) => {
-                        self.update_from_row(&mut tx, actor, def, customs, &current, cand)
-                            .await
-                    }
-                    Err(_) => Err(vec![RowError::plain("error-import-no-record", None)]),
-                };
-                match updated {
+                match self
+                    .update_found(&mut tx, actor, def, customs, id, cand)
+                    .await
+                {
                     Ok(note) => {
                         updated_note.push(note);
                         tally.updated += 1;
@@ -2366,6 +2348,23 @@ impl App {
             }
         }
         Ok(())
+    }
+
+    /// Updates the record a row was found to be a duplicate of (see `update_from_row`).
+    async fn update_found(
+        &self,
+        tx: &mut hamkor_store::Tx,
+        actor: &Actor,
+        def: &ObjectDef,
+        customs: &[CustomFieldDef],
+        id: Id,
+        cand: Candidate,
+    ) -> Result<Value, Vec<RowError>> {
+        let Ok(current) = records::get(&mut *tx, actor, def, id).await else {
+            return Err(vec![RowError::plain("error-import-no-record", None)]);
+        };
+        self.update_from_row(tx, actor, def, customs, &current, cand)
+            .await
     }
 
     /// Updates a record from a row's values, through the same path as any edit (rights,
