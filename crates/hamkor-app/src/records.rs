@@ -460,7 +460,7 @@ impl App {
         // The kinds with something to read are read at the same time, each on a reader.
         let mut tasks = tokio::task::JoinSet::new();
         for ((i, def, q2), plan) in lists.into_iter().zip(plans) {
-            if plan.hits.as_ref().is_some_and(Vec::is_empty) {
+            if plan.finds_nothing() {
                 continue;
             }
             let mut db = self.db.clone();

@@ -202,6 +202,13 @@ pub struct SearchPlan {
     pub numbers: Option<&'static str>,
 }
 
+impl SearchPlan {
+    /// The index holds none of the words: the list has nothing to read.
+    pub fn finds_nothing(&self) -> bool {
+        self.hits.as_ref().is_some_and(Vec::is_empty)
+    }
+}
+
 /// At most this many index hits make the index the better way on SQLite.
 pub const INDEX_HITS: i64 = 2000;
 

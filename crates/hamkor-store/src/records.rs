@@ -881,7 +881,7 @@ pub async fn list_with_plan(
     q: &ListQuery,
     mut plan: dialect::SearchPlan,
 ) -> Result<Page, StoreError> {
-    if plan.hits.as_ref().is_some_and(Vec::is_empty) {
+    if plan.finds_nothing() {
         // The index holds none of the words: nothing to read (a search of every kind of
         // record asks each kind, and most have nothing).
         return Ok(Page {
@@ -909,11 +909,8 @@ pub async fn list_with_plan(
         // of many, say), or a scan.
         if let Some(fts) = plan.recount.take() {
             let hits = probe_hits(db, plan.index, &fts, dialect::INDEX_HITS + 1).await?;
-            plan = with_hits(plan, hits, q, None);
-            if plan.first_hits {
-                // As many as the first hits again would fill no more: the scan decides.
-                plan.first_hits = false;
-                plan.hits = None;
+            if hits.len() as i64 <= dialect::INDEX_HITS {
+                plan.hits = Some(hits);
             }
         }
     }
