@@ -528,11 +528,45 @@ async fn birthdays_and_meetings_have_reminders(t: TestApp) {
             json!({"first_name": "Dilnoza", "last_name": "Karimova", "birthday": birthday}),
         )
         .await;
-    assert!(t.app.sweep_dates().await.unwrap().unwrap() >= 1);
+    // A disabled owner is not reminded.
+    let (s, v) = t
+        .post(
+            "admin",
+            "/api/v1/users",
+            json!({"email": "gone@test.hamkor.uz", "name": "Gone", "role": "sales", "password": crate::support::PASSWORD}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let gone = v["id"].as_str().unwrap().to_string();
+    let (s, v) = t
+        .post(
+            "admin",
+            "/api/v1/contacts",
+            json!({"first_name": "Aziz", "last_name": "Umarov", "birthday": birthday, "owner_id": gone}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let theirs: hamkor_domain::Id = v["id"].as_str().unwrap().parse().unwrap();
+    let (s, v) = t
+        .patch(
+            "admin",
+            &format!("/api/v1/users/{gone}"),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(t.app.sweep_dates().await.unwrap(), Some(1));
     // Another server within the hour does not sweep again.
     assert_eq!(t.app.sweep_dates().await.unwrap(), None);
     use hamkor_store::Exec;
     let mut db = t.app.db.clone();
+    let none = db
+        .fetch_optional(
+            &hamkor_store::Sql::new("SELECT id FROM reminders WHERE record_id = $1").arg(theirs),
+        )
+        .await
+        .unwrap();
+    assert!(none.is_none(), "a disabled owner was reminded");
     let row = db
         .fetch_optional(
             &hamkor_store::Sql::new(
