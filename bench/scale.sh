@@ -109,14 +109,24 @@ values = {
 json.dump(values, open(f"{work}/values.json", "w"))
 p95 = 'done = function(summary, latency, requests) io.write(string.format("P95 %d\\n", latency:percentile(95))) end\n'
 ids_lua = "ids = {" + ",".join(f'"{i}"' for i in ids) + "}\n"
+# Each wrk thread seeds its own generator from the clock: unseeded, every thread (and every
+# run) draws the same sequence, so the threads asked for the same records at the same time.
+seed = ('local threads = 0\nfunction setup(thread) threads = threads + 1; thread:set("tid", threads) end\n'
+        'function init(args) math.randomseed(os.time() * 1000 + tid) end\n')
 with open(f"{work}/card.lua", "w") as f:
-    f.write(ids_lua + 'request = function() return wrk.format("GET", "/api/v1/contacts/" .. ids[math.random(#ids)]) end\n' + p95)
+    f.write(ids_lua + seed + 'request = function() return wrk.format("GET", "/api/v1/contacts/" .. ids[math.random(#ids)]) end\n' + p95)
+# New clients as they come: common Uzbek and Russian names (a check finds others sharing
+# them, as it would), a random mobile number. Unseeded, every thread and every run sent the
+# same names and numbers, so each contact created was a duplicate of the ones before it
+# and the duplicate check read its caps' worth of records every time.
 with open(f"{work}/create.lua", "w") as f:
-    f.write('n = 0\nwrk.headers["Content-Type"] = "application/json"\nrequest = function()\n  n = n + 1\n'
-            '  local body = string.format(\'{"first_name":"Yangi","last_name":"Mijoz %d-%d","phones":[{"number":"+99890%07d","kind":"mobile"}]}\', math.random(1000000), n, math.random(9999999))\n'
+    f.write('local first = {"Aziz","Dilnoza","Jasur","Nodira","Sardor","Malika","Bobur","Gulnora","Алексей","Ольга","Тимур","Наталья"}\n'
+            'local last = {"Karimov","Yusupova","Rashidov","Toshmatova","Ahmedov","Saidova","Иванов","Петрова","Ким","Абдуллаева"}\n'
+            + seed + 'wrk.headers["Content-Type"] = "application/json"\nrequest = function()\n'
+            '  local body = string.format(\'{"first_name":"%s","last_name":"%s","phones":[{"number":"+9989%08d","kind":"mobile"}]}\', first[math.random(#first)], last[math.random(#last)], math.random(99999999))\n'
             '  return wrk.format("POST", "/api/v1/contacts", nil, body)\nend\n' + p95)
 with open(f"{work}/update.lua", "w") as f:
-    f.write(ids_lua + 'wrk.headers["Content-Type"] = "application/json"\nrequest = function()\n'
+    f.write(ids_lua + seed + 'wrk.headers["Content-Type"] = "application/json"\nrequest = function()\n'
             '  local body = string.format(\'{"middle_name":"Ozgargan %d"}\', math.random(1000000))\n'
             '  return wrk.format("PATCH", "/api/v1/contacts/" .. ids[math.random(#ids)], nil, body)\nend\n' + p95)
 with open(f"{work}/p95.lua", "w") as f:
