@@ -72,10 +72,20 @@ pub(crate) async fn write_keys(
     id: Id,
     fields: &Map<String, Value>,
 ) -> Result<(), StoreError> {
+    delete_keys(tx, def, id).await?;
+    add_keys(tx, def, id, fields).await
+}
+
+/// A new record's keys (it has none to replace).
+pub(crate) async fn add_keys(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    id: Id,
+    fields: &Map<String, Value>,
+) -> Result<(), StoreError> {
     if !dedup::applies(def.object) {
         return Ok(());
     }
-    delete_keys(tx, def, id).await?;
     insert_keys(tx, def, &[(id, &record_keys(def, fields))], "dup_keys").await
 }
 

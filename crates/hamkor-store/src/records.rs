@@ -357,6 +357,19 @@ async fn write_numbers(
     }
     tx.execute(&Sql::new("DELETE FROM search_numbers WHERE record_id = $1").arg(id))
         .await?;
+    add_numbers(tx, def, id, fields).await
+}
+
+/// A new record's rows in `search_numbers` (it has none to replace).
+async fn add_numbers(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    id: Id,
+    fields: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    if !has_numbers(def) {
+        return Ok(());
+    }
     insert_numbers(
         tx,
         def,
@@ -1708,6 +1721,19 @@ async fn write_participants(
     }
     tx.execute(&Sql::new("DELETE FROM interaction_contacts WHERE interaction_id = $1").arg(id))
         .await?;
+    add_participants(tx, def, id, fields).await
+}
+
+/// A new interaction's links to its contacts (it has none to replace).
+async fn add_participants(
+    tx: &mut impl Exec,
+    def: &ObjectDef,
+    id: Id,
+    fields: &Map<String, Value>,
+) -> Result<(), StoreError> {
+    if def.object != ObjectType::Interaction {
+        return Ok(());
+    }
     for contact in participant_contacts(fields) {
         tx.execute(
             &Sql::new(
@@ -1818,9 +1844,10 @@ pub(crate) async fn insert_row(
         .bind(now)
         .push(", 1)");
     tx.execute(&sql).await?;
-    write_participants(tx, def, id, &input.fields).await?;
-    write_numbers(tx, def, id, &input.fields).await?;
-    crate::dedup::write_keys(tx, def, id, &input.fields).await?;
+    // A new record: its side rows are added, with nothing to replace.
+    add_participants(tx, def, id, &input.fields).await?;
+    add_numbers(tx, def, id, &input.fields).await?;
+    crate::dedup::add_keys(tx, def, id, &input.fields).await?;
     let mut changes = Map::new();
     for (k, v) in &input.fields {
         if !v.is_null() {
