@@ -763,30 +763,26 @@ pub async fn search_plans(
     lists: &[(&ObjectDef, &ListQuery)],
 ) -> Result<Vec<dialect::SearchPlan>, StoreError> {
     let b = db.backend();
-    // Each list's plan, with the trigram query still to ask (word indexes take two probes
-    // of their own, see `search_plan`).
+    // Each list's plan, with what its index is still to be asked.
     let mut staged = Vec::with_capacity(lists.len());
     for (def, q) in lists {
         let (plan, fts) = unprobed_plan(b, def, q);
-        if fts.is_none() && plan.words && b == crate::Backend::Sqlite {
-            staged.push((search_plan(db, def, q).await?, None));
-        } else {
-            staged.push((plan, fts));
-        }
+        let probe = match fts {
+            Some(fts) => Probe::Trigrams(fts),
+            None => word_probe(b, &plan, q).unwrap_or(Probe::Nothing),
+        };
+        staged.push((plan, probe));
     }
     // The search box shows a few of each kind: its probes stop just past the first hits
     // (`with_hits`), where the rest cost the most to walk.
     let short = |q: &ListQuery| q.any_matches && !q.count;
     let mut sql = Sql::new("");
     let mut asked = 0;
-    for (i, (plan, fts)) in staged.iter().enumerate() {
-        let Some(fts) = fts else { continue };
+    for (i, (plan, probe)) in staged.iter().enumerate() {
+        if matches!(probe, Probe::Nothing) {
+            continue;
+        }
         asked += 1;
-        let limit = if short(lists[i].1) {
-            FIRST_HITS as i64 + 1
-        } else {
-            dialect::INDEX_HITS + 1
-        };
         sql.push(if asked == 1 {
             "SELECT "
         } else {
@@ -794,34 +790,92 @@ pub async fn search_plans(
         })
         .bind(i as i64)
         .push(" AS i, ");
-        push_probe(&mut sql, plan.index, fts, limit);
+        match probe {
+            Probe::Nothing => {}
+            Probe::Trigrams(fts) => {
+                let limit = if short(lists[i].1) {
+                    FIRST_HITS as i64 + 1
+                } else {
+                    dialect::INDEX_HITS + 1
+                };
+                push_probe(&mut sql, plan.index, fts, limit);
+            }
+            Probe::Words { exact, prefix } => {
+                // As `search_plan`: the prefix probe only for words that are not common
+                // (NULL: scan). SQLite evaluates a CASE's branches only when taken.
+                sql.push("CASE WHEN (SELECT count(*) FROM (SELECT rowid FROM ")
+                    .push_ident(plan.index)
+                    .push(" WHERE ")
+                    .push_ident(plan.index)
+                    .push(" MATCH ")
+                    .bind(exact.clone())
+                    .push(" LIMIT ")
+                    .bind(dialect::INDEX_HITS + 1)
+                    .push(")) > ")
+                    .bind(dialect::INDEX_HITS)
+                    .push(" THEN NULL ELSE ");
+                push_probe(&mut sql, plan.index, prefix, dialect::INDEX_HITS + 1);
+                sql.push(" END");
+            }
+        }
         sql.push(" AS hits");
     }
-    let mut answers: std::collections::HashMap<usize, Vec<i64>> = Default::default();
+    let mut answers: std::collections::HashMap<usize, Option<Vec<i64>>> = Default::default();
     if asked > 0 {
         for row in db.fetch_all(&sql).await? {
             let i = usize::try_from(row.req_int("i")?)
                 .map_err(|_| StoreError::Decode("a probe's number".into()))?;
-            answers.insert(i, parse_hits(&row.req_text("hits")?)?);
+            let hits = match row.text("hits")? {
+                Some(h) => Some(parse_hits(&h)?),
+                None => None,
+            };
+            answers.insert(i, hits);
         }
     }
     staged
         .into_iter()
         .enumerate()
-        .map(|(i, (plan, fts))| {
-            let Some(fts) = fts else { return Ok(plan) };
+        .map(|(i, (plan, probe))| {
+            if matches!(probe, Probe::Nothing) {
+                return Ok(plan);
+            }
             let hits = answers
                 .remove(&i)
                 .ok_or_else(|| StoreError::Decode("a probe without an answer".into()))?;
             let q = lists[i].1;
-            Ok(with_hits(
-                plan,
-                hits,
-                q,
-                Some(fts.as_str()).filter(|_| short(q)),
-            ))
+            Ok(match (probe, hits) {
+                (Probe::Trigrams(fts), Some(hits)) => {
+                    with_hits(plan, hits, q, Some(fts.as_str()).filter(|_| short(q)))
+                }
+                (Probe::Words { .. }, Some(hits)) => with_hits(plan, hits, q, None),
+                // A common word: the list scans.
+                _ => plan,
+            })
         })
         .collect()
+}
+
+/// What the search box asks a kind's index (see [`search_plans`]).
+enum Probe {
+    /// Nothing: the kind is searched without its index (a number, PostgreSQL, no word).
+    Nothing,
+    /// The trigram query.
+    Trigrams(String),
+    /// A word index's two queries: whole words, to tell a common word (see
+    /// `search_plan`), then word prefixes.
+    Words { exact: String, prefix: String },
+}
+
+/// A word index's probe on SQLite, as `search_plan` asks it.
+fn word_probe(b: crate::Backend, plan: &dialect::SearchPlan, q: &ListQuery) -> Option<Probe> {
+    if b != crate::Backend::Sqlite || !plan.words || plan.numbers.is_some() {
+        return None;
+    }
+    let words = q.search_terms()?;
+    Some(Probe::Words {
+        exact: dialect::fts_query(&words, true, true)?,
+        prefix: dialect::fts_query(&words, true, false)?,
+    })
 }
 
 /// How many of a common word's hits the search box reads before it scans the table

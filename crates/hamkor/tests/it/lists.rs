@@ -373,7 +373,20 @@ both!(the_search_box_finds_past_a_common_words_first_hits);
 /// through the index or a scan, and whoever asks — a salesperson whose one match comes
 /// after sixty of a colleague's too.
 async fn the_search_box_finds_what_each_list_finds(t: TestApp) {
-    generate_contacts(&t).await;
+    // Interactions enough for a word of their subjects ("Shartnoma loyihasi", one in
+    // twelve) to be common: the index of words then leaves it to a scan.
+    t.app
+        .generate(
+            hamkor_app::generate::Sizes {
+                contacts: 2_500,
+                accounts: None,
+                interactions: Some(40_000),
+            },
+            7,
+            |_, _| {},
+        )
+        .await
+        .expect("generate");
     let acc = t.account("admin", "sales_a1", "Karimov Savdo").await;
     for i in 0..60 {
         t.contact(
@@ -422,6 +435,8 @@ async fn the_search_box_finds_what_each_list_finds(t: TestApp) {
             "765 43 21",
             "ka",
             "qwzx",
+            "shartnoma",
+            "shartnoma loyihasi",
         ] {
             let (s, found) = t
                 .get(who, &format!("/api/v1/search?q={}", urlencode(q)))
