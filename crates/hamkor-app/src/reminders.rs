@@ -75,6 +75,10 @@ fn reminder_mail(user: &User, due: &Due, base_url: &str) -> Mail {
     }
 }
 
+/// How often the scheduler merges what piled up in SQLite's search indexes (see
+/// `hamkor_store::fts`).
+const SEARCH_TIDY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Date reminders written in one transaction by the sweep: other writes get the writer
 /// between them.
 const DATE_REMINDERS_PER_TRANSACTION: usize = 500;
@@ -221,8 +225,17 @@ impl App {
     pub async fn run_scheduler(self, server: String, every: std::time::Duration) {
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tidied: Option<std::time::Instant> = None;
         loop {
             tick.tick().await;
+            if tidied.is_none_or(|t| t.elapsed() >= SEARCH_TIDY_EVERY) {
+                tidied = Some(std::time::Instant::now());
+                match hamkor_store::fts::tidy(&self.db).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(steps = n, "search indexes merged"),
+                    Err(e) => tracing::warn!(error = %e, "merging the search indexes failed"),
+                }
+            }
             // Imports whose server stopped are taken up here (on start, and from a
             // server that died, by any other).
             if let Err(e) = self.resume_imports().await {

@@ -188,6 +188,13 @@ pub async fn restore_deferred(db: &Db) -> Result<bool, StoreError> {
                 format!("INSERT INTO {0} ({0}) VALUES ('rebuild')", quoted(&index)),
             )
             .await?;
+            // The rebuild leaves the index in segments; a search asks each (see `fts`).
+            step(
+                &mut tx,
+                &format!("search index {index} merged into one segment"),
+                format!("INSERT INTO {0} ({0}) VALUES ('optimize')", quoted(&index)),
+            )
+            .await?;
             tx.execute(&Sql::from_catalog(create)).await?;
             deferred.search.remove(0);
         } else if let Some((name, create)) = deferred.indexes.first().cloned() {

@@ -15,6 +15,7 @@ pub mod dedup;
 pub mod deferred;
 pub mod dialect;
 pub mod documents;
+pub mod fts;
 pub mod imports;
 pub mod leads;
 pub mod list;

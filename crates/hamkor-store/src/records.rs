@@ -639,7 +639,7 @@ async fn read_record(
 }
 
 /// The search index table of an object (SQLite's FTS5 table; see migration 0003).
-fn search_index(def: &ObjectDef) -> &'static str {
+pub(crate) fn search_index(def: &ObjectDef) -> &'static str {
     match def.object {
         ObjectType::Account => "accounts_search",
         ObjectType::Contact => "contacts_search",

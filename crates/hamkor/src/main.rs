@@ -915,6 +915,11 @@ async fn import(app: App, a: ImportArgs) -> Result<()> {
     };
     let secs = started.elapsed().as_secs_f64();
     eprintln!();
+    // A server merges the search indexes' new segments on its own; the shell does it
+    // before it goes (see `hamkor_store::fts`).
+    if done.status == "done" {
+        hamkor_store::fts::tidy(&app.db).await?;
+    }
     let counts = done.report.get("counts").cloned().unwrap_or_default();
     let count = |k: &str| {
         counts

@@ -668,3 +668,61 @@ async fn numbers_are_found_by_either_end(t: TestApp) {
     assert_eq!(found(&v), vec![c]);
 }
 both!(numbers_are_found_by_either_end);
+
+async fn write_tozalovs(t: &TestApp, numbers: std::ops::Range<usize>) {
+    for i in numbers {
+        t.contact(
+            "admin",
+            "sales_a1",
+            json!({"first_name": format!("Bek{i}"), "last_name": "Tozalov"}),
+        )
+        .await;
+    }
+}
+
+/// Each write adds a segment to SQLite's search index, and a search asks every segment:
+/// the scheduler's tidy merges those of a level, two or more (FTS5 alone waits for four),
+/// and the index still finds every record.
+async fn search_indexes_are_merged_as_they_grow(t: TestApp) {
+    use hamkor_store::Exec;
+    let db = &t.app.db;
+    let sqlite = db.backend() == hamkor_store::Backend::Sqlite;
+    let segments = || async {
+        hamkor_store::fts::segments(db, "contacts_search")
+            .await
+            .unwrap()
+    };
+    // Three writes, three small segments: too few for FTS5 to merge on its own.
+    write_tozalovs(&t, 0..3).await;
+    if sqlite {
+        assert_eq!(segments().await, 3);
+        assert!(hamkor_store::fts::tidy(db).await.unwrap() > 0);
+        assert_eq!(segments().await, 1);
+    }
+    write_tozalovs(&t, 3..40).await;
+    if sqlite {
+        let before = segments().await;
+        assert!(before > 3, "{before} segments after 37 writes");
+        assert!(hamkor_store::fts::tidy(db).await.unwrap() > 0);
+        let after = segments().await;
+        assert!(after < before && after <= 3, "{before} → {after} segments");
+        // Nothing left to merge: the next tidy only looks.
+        assert_eq!(hamkor_store::fts::tidy(db).await.unwrap(), 0);
+        let mut ex = db.clone();
+        ex.execute(&hamkor_store::Sql::new(
+            "INSERT INTO contacts_search (contacts_search, rank) VALUES ('integrity-check', 1)",
+        ))
+        .await
+        .expect("the index agrees with the contacts");
+        assert!(hamkor_store::fts::segments(db, "no_such").await.is_err());
+    } else {
+        assert_eq!(hamkor_store::fts::tidy(db).await.unwrap(), 0);
+    }
+    let (s, v) = t.get("admin", "/api/v1/contacts?q=tozalov&limit=100").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(item_ids(&v).len(), 40);
+    let (s, v) = t.get("admin", "/api/v1/search?q=bek17%20tozalov").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(item_ids(&v).len(), 1, "{v}");
+}
+both!(search_indexes_are_merged_as_they_grow);
