@@ -50,8 +50,10 @@ base, token, work = sys.argv[1:4]
 def get(path):
     req = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {token}"})
     return json.load(urllib.request.urlopen(req))
-c = get("/api/v1/contacts?limit=1&sort=-created_at")["items"][0]
-a = get("/api/v1/accounts?limit=1&sort=-created_at")["items"][0]
+# Generated records, the oldest: the newest may be ones a benchmark's import or writes
+# added, without an e-mail, a tax id or a phone.
+c = get("/api/v1/contacts?limit=1&sort=created_at")["items"][0]
+a = get("/api/v1/accounts?limit=1&sort=created_at")["items"][0]
 e164 = c["phones"][0]["e164"]
 national = e164[4:]
 q = urllib.parse.urlencode
