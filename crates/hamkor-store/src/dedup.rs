@@ -65,26 +65,19 @@ pub(crate) async fn insert_keys(
     Ok(())
 }
 
-/// Replaces a record's keys.
+/// Writes a record's keys.
 pub(crate) async fn write_keys(
     tx: &mut impl Exec,
     def: &ObjectDef,
     id: Id,
     fields: &Map<String, Value>,
-) -> Result<(), StoreError> {
-    delete_keys(tx, def, id).await?;
-    add_keys(tx, def, id, fields).await
-}
-
-/// A new record's keys (it has none to replace).
-pub(crate) async fn add_keys(
-    tx: &mut impl Exec,
-    def: &ObjectDef,
-    id: Id,
-    fields: &Map<String, Value>,
+    rows: crate::records::SideRows,
 ) -> Result<(), StoreError> {
     if !dedup::applies(def.object) {
         return Ok(());
+    }
+    if rows == crate::records::SideRows::Replace {
+        delete_keys(tx, def, id).await?;
     }
     insert_keys(tx, def, &[(id, &record_keys(def, fields))], "dup_keys").await
 }

@@ -345,30 +345,28 @@ fn number_keys(n: &str) -> Vec<String> {
         .collect()
 }
 
-/// Replaces a record's rows in `search_numbers`.
+/// Whether a record's side rows (its number keys, duplicate keys and participant links)
+/// replace earlier ones, or are its first: a new record has none to delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SideRows {
+    First,
+    Replace,
+}
+
+/// Writes a record's rows in `search_numbers`.
 async fn write_numbers(
     tx: &mut impl Exec,
     def: &ObjectDef,
     id: Id,
     fields: &Map<String, Value>,
+    rows: SideRows,
 ) -> Result<(), StoreError> {
     if !has_numbers(def) {
         return Ok(());
     }
-    tx.execute(&Sql::new("DELETE FROM search_numbers WHERE record_id = $1").arg(id))
-        .await?;
-    add_numbers(tx, def, id, fields).await
-}
-
-/// A new record's rows in `search_numbers` (it has none to replace).
-async fn add_numbers(
-    tx: &mut impl Exec,
-    def: &ObjectDef,
-    id: Id,
-    fields: &Map<String, Value>,
-) -> Result<(), StoreError> {
-    if !has_numbers(def) {
-        return Ok(());
+    if rows == SideRows::Replace {
+        tx.execute(&Sql::new("DELETE FROM search_numbers WHERE record_id = $1").arg(id))
+            .await?;
     }
     insert_numbers(
         tx,
@@ -1769,24 +1767,14 @@ async fn write_participants(
     def: &ObjectDef,
     id: Id,
     fields: &Map<String, Value>,
+    rows: SideRows,
 ) -> Result<(), StoreError> {
     if def.object != ObjectType::Interaction {
         return Ok(());
     }
-    tx.execute(&Sql::new("DELETE FROM interaction_contacts WHERE interaction_id = $1").arg(id))
-        .await?;
-    add_participants(tx, def, id, fields).await
-}
-
-/// A new interaction's links to its contacts (it has none to replace).
-async fn add_participants(
-    tx: &mut impl Exec,
-    def: &ObjectDef,
-    id: Id,
-    fields: &Map<String, Value>,
-) -> Result<(), StoreError> {
-    if def.object != ObjectType::Interaction {
-        return Ok(());
+    if rows == SideRows::Replace {
+        tx.execute(&Sql::new("DELETE FROM interaction_contacts WHERE interaction_id = $1").arg(id))
+            .await?;
     }
     for contact in participant_contacts(fields) {
         tx.execute(
@@ -1898,10 +1886,9 @@ pub(crate) async fn insert_row(
         .bind(now)
         .push(", 1)");
     tx.execute(&sql).await?;
-    // A new record: its side rows are added, with nothing to replace.
-    add_participants(tx, def, id, &input.fields).await?;
-    add_numbers(tx, def, id, &input.fields).await?;
-    crate::dedup::add_keys(tx, def, id, &input.fields).await?;
+    write_participants(tx, def, id, &input.fields, SideRows::First).await?;
+    write_numbers(tx, def, id, &input.fields, SideRows::First).await?;
+    crate::dedup::write_keys(tx, def, id, &input.fields, SideRows::First).await?;
     let mut changes = Map::new();
     for (k, v) in &input.fields {
         if !v.is_null() {
@@ -2073,19 +2060,19 @@ pub async fn update_with(
         });
     }
     if changes.contains_key("contact_id") || changes.contains_key("contact_ids") {
-        write_participants(tx, def, id, &fields).await?;
+        write_participants(tx, def, id, &fields, SideRows::Replace).await?;
     }
     if ["phones", "messengers", "tax_id"]
         .iter()
         .any(|k| changes.contains_key(*k))
     {
-        write_numbers(tx, def, id, &fields).await?;
+        write_numbers(tx, def, id, &fields, SideRows::Replace).await?;
     }
     if hamkor_domain::dedup::profile_fields(def.object)
         .iter()
         .any(|k| changes.contains_key(*k))
     {
-        crate::dedup::write_keys(tx, def, id, &fields).await?;
+        crate::dedup::write_keys(tx, def, id, &fields, SideRows::Replace).await?;
     }
     audit::record(tx, def.object, id, "update", actor, changes).await?;
     let record = written(tx, actor, def, id).await?;
@@ -2197,7 +2184,7 @@ pub async fn restore(
         .map(|t| Value::String(t.to_rfc3339()))
         .unwrap_or(Value::Null);
     changes.insert("deleted_at".into(), Value::Array(vec![was, Value::Null]));
-    crate::dedup::write_keys(tx, def, id, &current.fields).await?;
+    crate::dedup::write_keys(tx, def, id, &current.fields, SideRows::Replace).await?;
     audit::record(tx, def.object, id, "restore", actor, changes).await?;
     let record = get(tx, actor, def, id).await?;
     planning::after_write(tx, actor, &record, Some(&current)).await?;
@@ -2310,7 +2297,7 @@ pub async fn refresh_search_batch(
             };
             fields.insert(f.name.to_string(), v.unwrap_or(Value::Null));
         }
-        write_numbers(tx, def, id, &fields).await?;
+        write_numbers(tx, def, id, &fields, SideRows::Replace).await?;
         let text = search_text(def, &fields);
         if row.req_text("search")? != text {
             let mut up = Sql::new("UPDATE ");
