@@ -529,15 +529,7 @@ async fn birthdays_and_meetings_have_reminders(t: TestApp) {
         )
         .await;
     // A disabled owner is not reminded.
-    let (s, v) = t
-        .post(
-            "admin",
-            "/api/v1/users",
-            json!({"email": "gone@test.hamkor.uz", "name": "Gone", "role": "sales", "password": crate::support::PASSWORD}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let gone = v["id"].as_str().unwrap().to_string();
+    let gone = t.new_salesperson("gone@test.hamkor.uz").await;
     let (s, v) = t
         .post(
             "admin",
@@ -547,14 +539,7 @@ async fn birthdays_and_meetings_have_reminders(t: TestApp) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let theirs: hamkor_domain::Id = v["id"].as_str().unwrap().parse().unwrap();
-    let (s, v) = t
-        .patch(
-            "admin",
-            &format!("/api/v1/users/{gone}"),
-            json!({"disabled": true}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    t.disable_user(&gone).await;
     assert_eq!(t.app.sweep_dates().await.unwrap(), Some(1));
     // Another server within the hour does not sweep again.
     assert_eq!(t.app.sweep_dates().await.unwrap(), None);

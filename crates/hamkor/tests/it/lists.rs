@@ -264,12 +264,17 @@ both!(search_follows_changes);
 /// 2,500 generated contacts (seed 7): more than the search index path takes for a word
 /// they nearly all share.
 async fn generate_contacts(t: &TestApp) {
+    generate(t, 0).await;
+}
+
+/// 2,500 generated contacts and their accounts, and `interactions` interactions.
+async fn generate(t: &TestApp, interactions: usize) {
     t.app
         .generate(
             hamkor_app::generate::Sizes {
                 contacts: 2_500,
                 accounts: None,
-                interactions: Some(0),
+                interactions: Some(interactions),
             },
             7,
             |_, _| {},
@@ -375,18 +380,7 @@ both!(the_search_box_finds_past_a_common_words_first_hits);
 async fn the_search_box_finds_what_each_list_finds(t: TestApp) {
     // Interactions enough for a word of their subjects ("Shartnoma loyihasi", one in
     // twelve) to be common: the index of words then leaves it to a scan.
-    t.app
-        .generate(
-            hamkor_app::generate::Sizes {
-                contacts: 2_500,
-                accounts: None,
-                interactions: Some(40_000),
-            },
-            7,
-            |_, _| {},
-        )
-        .await
-        .expect("generate");
+    generate(&t, 40_000).await;
     let acc = t.account("admin", "sales_a1", "Karimov Savdo").await;
     for i in 0..60 {
         t.contact(

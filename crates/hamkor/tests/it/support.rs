@@ -291,6 +291,32 @@ impl TestApp {
         v["id"].as_str().expect("id").to_string()
     }
 
+    /// Creates a salesperson outside the fixture's teams, as the administrator; returns
+    /// the id.
+    pub async fn new_salesperson(&self, email: &str) -> String {
+        let (s, v) = self
+            .post(
+                "admin",
+                "/api/v1/users",
+                json!({"email": email, "name": "Gone", "role": "sales", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        v["id"].as_str().expect("id").to_string()
+    }
+
+    /// Disables a user, as the administrator.
+    pub async fn disable_user(&self, id: &str) {
+        let (s, v) = self
+            .patch(
+                "admin",
+                &format!("/api/v1/users/{id}"),
+                json!({"disabled": true}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+
     /// The record as the administrator sees it (to check nothing changed).
     pub async fn snapshot(&self, path: &str) -> Value {
         self.get("admin", path).await.1

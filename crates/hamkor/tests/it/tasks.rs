@@ -239,26 +239,8 @@ async fn tasks_are_seen_by_author_assignee_team_and_scope(t: TestApp) {
     // An unknown team, a disabled assignee, a deadline in the past, a repeat without a
     // deadline or that never fires: refused by name, nothing created.
     let before = t.count("tasks").await;
-    let disabled = {
-        let (s, v) = t
-            .post(
-                "admin",
-                "/api/v1/users",
-                json!({"email": "gone@test.hamkor.uz", "name": "Gone", "role": "sales", "password": crate::support::PASSWORD}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::CREATED, "{v}");
-        let uid = v["id"].as_str().unwrap().to_string();
-        let (s, v) = t
-            .patch(
-                "admin",
-                &format!("/api/v1/users/{uid}"),
-                json!({"disabled": true}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        uid
-    };
+    let disabled = t.new_salesperson("gone@test.hamkor.uz").await;
+    t.disable_user(&disabled).await;
     for (body, field, key) in [
         (
             json!({"title": "x", "team_id": uuid::Uuid::now_v7().to_string()}),
