@@ -34,7 +34,7 @@ pub struct Delivered {
 /// A reminder as an e-mail in the user's language.
 fn reminder_mail(user: &User, due: &Due, base_url: &str) -> Mail {
     let lang = user.language.as_deref().unwrap_or("en");
-    let tz: chrono_tz::Tz = user.time_zone.parse().unwrap_or(chrono_tz::Asia::Tashkent);
+    let tz = hamkor_domain::time::user_zone(Some(&user.time_zone));
     let (word, when_word) = match lang {
         "ru" => ("Напоминание", "Когда"),
         "uz" => ("Eslatma", "Qachon"),

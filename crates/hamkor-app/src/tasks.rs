@@ -364,7 +364,7 @@ impl App {
                 .into_iter()
                 .map(|r| (r.id, r))
                 .collect();
-        let tz: chrono_tz::Tz = user.time_zone.parse().unwrap_or(chrono_tz::Asia::Tashkent);
+        let tz = hamkor_domain::time::user_zone(Some(&user.time_zone));
         for (id, starts_at, ends_at) in spans {
             let Some(r) = full.get(&id) else { continue };
             let get = |k: &str| r.fields.get(k).and_then(Value::as_str).map(str::to_string);

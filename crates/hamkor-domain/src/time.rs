@@ -10,6 +10,13 @@ use std::fmt;
 #[serde(transparent)]
 pub struct Timestamp(pub DateTime<Utc>);
 
+/// A user's time zone, by its IANA name; Tashkent, the default, when the name is missing
+/// or names no zone.
+pub fn user_zone(name: Option<&str>) -> chrono_tz::Tz {
+    name.and_then(|n| n.parse().ok())
+        .unwrap_or(chrono_tz::Asia::Tashkent)
+}
+
 /// The one text format SQLite stores: fixed width, so text order is time order.
 pub const STORAGE_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
 
@@ -52,6 +59,13 @@ impl fmt::Debug for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_zone_falls_back_to_tashkent() {
+        assert_eq!(user_zone(Some("Europe/Moscow")), chrono_tz::Europe::Moscow);
+        assert_eq!(user_zone(Some("Mars/Olympus")), chrono_tz::Asia::Tashkent);
+        assert_eq!(user_zone(None), chrono_tz::Asia::Tashkent);
+    }
 
     #[test]
     fn storage_text_sorts_like_time() {

@@ -33,9 +33,7 @@ pub async fn user_tz(ex: &mut impl Exec, user: Id) -> Result<chrono_tz::Tz, Stor
         .map(|r| r.text("time_zone"))
         .transpose()?
         .flatten();
-    Ok(tz
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(chrono_tz::Asia::Tashkent))
+    Ok(hamkor_domain::time::user_zone(tz.as_deref()))
 }
 
 fn ts_field(input: &RecordInput, current: Option<&Record>, name: &str) -> Option<Timestamp> {

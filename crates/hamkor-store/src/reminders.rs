@@ -218,10 +218,7 @@ async fn active_zones(
         .await?;
     let mut zones = std::collections::HashMap::with_capacity(rows.len());
     for r in rows {
-        let tz = r
-            .text("time_zone")?
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(chrono_tz::Asia::Tashkent);
+        let tz = hamkor_domain::time::user_zone(r.text("time_zone")?.as_deref());
         zones.insert(r.req_id("id")?, tz);
     }
     Ok(zones)
