@@ -655,15 +655,21 @@ pub(crate) fn search_index(def: &ObjectDef) -> &'static str {
 /// Appends the probe of an FTS index: the rowids of the records the FTS query matches,
 /// no further than `limit`, as one text (a row per hit would cost more than the hits).
 fn push_probe(sql: &mut Sql, index: &'static str, fts: &str, limit: i64) {
-    sql.push("(SELECT COALESCE(group_concat(rowid), '') FROM (SELECT rowid FROM ")
+    sql.push("(SELECT COALESCE(group_concat(rowid), '') FROM (");
+    push_matches(sql, index, fts, limit);
+    sql.push("))");
+}
+
+/// Appends `SELECT rowid FROM <index> WHERE <index> MATCH <fts> LIMIT <limit>`.
+fn push_matches(sql: &mut Sql, index: &'static str, fts: &str, limit: i64) {
+    sql.push("SELECT rowid FROM ")
         .push_ident(index)
         .push(" WHERE ")
         .push_ident(index)
         .push(" MATCH ")
         .bind(fts.to_string())
         .push(" LIMIT ")
-        .bind(limit)
-        .push("))");
+        .bind(limit);
 }
 
 /// The rowids of the records the FTS query matches, no further than `limit`.
@@ -799,17 +805,11 @@ pub async fn search_plans(
                 push_probe(&mut sql, plan.index, fts, limit);
             }
             Probe::Words { exact, prefix } => {
-                // As `search_plan`: the prefix probe only for words that are not common
-                // (NULL: scan). SQLite evaluates a CASE's branches only when taken.
-                sql.push("CASE WHEN (SELECT count(*) FROM (SELECT rowid FROM ")
-                    .push_ident(plan.index)
-                    .push(" WHERE ")
-                    .push_ident(plan.index)
-                    .push(" MATCH ")
-                    .bind(exact.clone())
-                    .push(" LIMIT ")
-                    .bind(dialect::INDEX_HITS + 1)
-                    .push(")) > ")
+                // The prefix probe only for words that are not common (NULL: scan).
+                // SQLite evaluates a CASE's branches only when taken.
+                sql.push("CASE WHEN (SELECT count(*) FROM (");
+                push_matches(&mut sql, plan.index, exact, dialect::INDEX_HITS + 1);
+                sql.push(")) > ")
                     .bind(dialect::INDEX_HITS)
                     .push(" THEN NULL ELSE ");
                 push_probe(&mut sql, plan.index, prefix, dialect::INDEX_HITS + 1);
@@ -859,12 +859,14 @@ enum Probe {
     Nothing,
     /// The trigram query.
     Trigrams(String),
-    /// A word index's two queries: whole words, to tell a common word (see
-    /// `search_plan`), then word prefixes.
+    /// A word index's two queries: whole words first, then word prefixes, only when the
+    /// words are not common: a common word is found at once by scanning in list order,
+    /// and its prefix query would make FTS5 gather every match (20 ms for a word in a
+    /// tenth of five million interactions).
     Words { exact: String, prefix: String },
 }
 
-/// A word index's probe on SQLite, as `search_plan` asks it.
+/// A word index's probe (SQLite).
 fn word_probe(b: crate::Backend, plan: &dialect::SearchPlan, q: &ListQuery) -> Option<Probe> {
     if b != crate::Backend::Sqlite || !plan.words || plan.numbers.is_some() {
         return None;
@@ -881,37 +883,17 @@ fn word_probe(b: crate::Backend, plan: &dialect::SearchPlan, q: &ListQuery) -> O
 const FIRST_HITS: usize = 50;
 
 /// Decides how this list searches (see [`dialect::SearchPlan`]): on SQLite, one cheap
-/// probe of the index says whether the terms are rare enough for it.
+/// probe of the index says whether the terms are rare enough for it. The search box's
+/// planning, for one list.
 async fn search_plan(
     db: &mut Db,
     def: &ObjectDef,
     q: &ListQuery,
 ) -> Result<dialect::SearchPlan, StoreError> {
-    let (plan, _) = unprobed_plan(db.backend(), def, q);
-    let index = plan.index;
-    if plan.numbers.is_some() {
-        return Ok(plan);
-    }
-    let (Some(words), crate::Backend::Sqlite) = (q.search_terms(), db.backend()) else {
-        return Ok(plan);
-    };
-    // Word indexes: whole words first. A common word is found at once by scanning in list
-    // order, and its prefix query would make FTS5 gather every match (20 ms for a word in
-    // a tenth of five million interactions), so only rarer words go on to the prefix probe.
-    if plan.words
-        && let Some(exact) = dialect::fts_query(&words, true, true)
-        && probe_hits(db, index, &exact, dialect::INDEX_HITS + 1)
-            .await?
-            .len() as i64
-            > dialect::INDEX_HITS
-    {
-        return Ok(plan);
-    }
-    let Some(fts) = dialect::fts_query(&words, plan.words, false) else {
-        return Ok(plan);
-    };
-    let hits = probe_hits(db, index, &fts, dialect::INDEX_HITS + 1).await?;
-    Ok(with_hits(plan, hits, q, None))
+    search_plans(db, &[(def, q)])
+        .await?
+        .pop()
+        .ok_or_else(|| StoreError::Decode("a search without a plan".into()))
 }
 
 /// Appends ` FROM <table> t WHERE 1 = 1` and the trash condition of a list: its live
