@@ -845,31 +845,8 @@ impl Sql {
 
 #[cfg(test)]
 mod tests {
+    use crate::test_support::TempSqlite;
     use std::collections::BTreeMap;
-
-    /// A SQLite file in the temporary directory, removed with its WAL when dropped.
-    struct TempSqlite(std::path::PathBuf);
-
-    impl TempSqlite {
-        fn new(name: &str) -> TempSqlite {
-            TempSqlite(std::env::temp_dir().join(format!(
-                "hamkor-{name}-{}.db",
-                uuid::Uuid::now_v7().simple()
-            )))
-        }
-
-        fn url(&self) -> String {
-            format!("sqlite://{}", self.0.display())
-        }
-    }
-
-    impl Drop for TempSqlite {
-        fn drop(&mut self) {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
-            }
-        }
-    }
 
     #[tokio::test]
     async fn the_synchronous_setting_reaches_every_sqlite_connection() {

@@ -34,6 +34,9 @@ pub mod timeline;
 pub mod users;
 pub mod views;
 
+#[cfg(test)]
+mod test_support;
+
 pub use access::Actor;
 pub use db::{Arg, Backend, Db, DbOptions, Exec, Row, Sql, Synchronous, Tx};
 

@@ -596,13 +596,8 @@ mod tests {
     /// inside the writer's transaction.
     #[tokio::test]
     async fn birthdays_are_read_through_their_index() {
-        let path = std::env::temp_dir().join(format!(
-            "hamkor-birthdays-{}.db",
-            uuid::Uuid::now_v7().simple()
-        ));
-        let db = crate::Db::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let file = crate::test_support::TempSqlite::new("birthdays");
+        let db = crate::Db::connect(&file.url()).await.unwrap();
         db.migrate().await.unwrap();
         let mut ex = db.clone();
         ex.execute(&Sql::new("ANALYZE")).await.unwrap();
@@ -621,9 +616,7 @@ mod tests {
         }
         // The planner reads the statistics again on the next connection it opens.
         db.close().await;
-        let db = crate::Db::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
+        let db = crate::Db::connect(&file.url()).await.unwrap();
         let mut ex = db.clone();
         let days = days_between(
             NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
@@ -645,9 +638,6 @@ mod tests {
             "{plan:?}"
         );
         db.close().await;
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
     }
 
     #[test]
