@@ -382,14 +382,7 @@ async fn the_search_box_finds_what_each_list_finds(t: TestApp) {
     // twelve) to be common: the index of words then leaves it to a scan.
     generate(&t, 40_000).await;
     let acc = t.account("admin", "sales_a1", "Karimov Savdo").await;
-    for i in 0..60 {
-        t.contact(
-            "admin",
-            "sales_a1",
-            json!({"first_name": format!("Ali{i}"), "last_name": "Zarifov"}),
-        )
-        .await;
-    }
+    family(&t, "Ali", "Zarifov", 0..60).await;
     let theirs = t
         .contact(
             "admin",
@@ -663,12 +656,13 @@ async fn numbers_are_found_by_either_end(t: TestApp) {
 }
 both!(numbers_are_found_by_either_end);
 
-async fn write_tozalovs(t: &TestApp, numbers: std::ops::Range<usize>) {
+/// Contacts of `sales_a1` named `<first><i> <last>` for each `i`, one write each.
+async fn family(t: &TestApp, first: &str, last: &str, numbers: std::ops::Range<usize>) {
     for i in numbers {
         t.contact(
             "admin",
             "sales_a1",
-            json!({"first_name": format!("Bek{i}"), "last_name": "Tozalov"}),
+            json!({"first_name": format!("{first}{i}"), "last_name": last}),
         )
         .await;
     }
@@ -687,13 +681,13 @@ async fn search_indexes_are_merged_as_they_grow(t: TestApp) {
             .unwrap()
     };
     // Three writes, three small segments: too few for FTS5 to merge on its own.
-    write_tozalovs(&t, 0..3).await;
+    family(&t, "Bek", "Tozalov", 0..3).await;
     if sqlite {
         assert_eq!(segments().await, 3);
         assert!(hamkor_store::fts::tidy(db).await.unwrap() > 0);
         assert_eq!(segments().await, 1);
     }
-    write_tozalovs(&t, 3..40).await;
+    family(&t, "Bek", "Tozalov", 3..40).await;
     if sqlite {
         let before = segments().await;
         assert!(before > 3, "{before} segments after 37 writes");
