@@ -38,7 +38,7 @@ pub mod views;
 mod test_support;
 
 pub use access::Actor;
-pub use db::{Arg, Backend, Db, DbOptions, Exec, Row, Sql, Synchronous, Tx};
+pub use db::{Arg, Backend, BulkWrites, Db, DbOptions, Exec, Row, Sql, Synchronous, Tx};
 
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]
