@@ -434,8 +434,16 @@ fn spawn_checkpointer(pools: std::sync::Weak<Pools>) {
                 }
             };
             if pages >= wal.limit() {
-                // A second pass copies what was written during the first, beside the
-                // writer, so that the restart has less to copy while it holds it.
+                // Beside the writer: the disk flush of the pages copied so far (a passive
+                // checkpoint that commits overtake never makes it), then a second pass
+                // for what was written during the first; the restart, holding the
+                // writer, has little left to copy and flush.
+                if let Err(e) = sqlx::query("SELECT hamkor_sync_database()")
+                    .execute(checkpoint)
+                    .await
+                {
+                    tracing::warn!(error = %e, "database file flush failed");
+                }
                 let _ = passive_checkpoint(checkpoint).await;
                 let started = std::time::Instant::now();
                 match restart_wal(write, wal.busy_timeout).await {
@@ -584,6 +592,82 @@ fn stable_plans(
     })
 }
 
+/// The checkpointer's connection: planned once like the others, and with
+/// `hamkor_sync_database()` ([`sync_database`]).
+fn checkpointer_connection(
+    conn: &mut sqlx::SqliteConnection,
+) -> futures_util::future::BoxFuture<'_, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        stable_plans(conn).await?;
+        let mut handle = conn.lock_handle().await?;
+        let db = handle.as_raw_handle().as_ptr();
+        // SAFETY: `db` is a live connection that the locked handle keeps to this thread
+        // until the call returns; the name is a C string, the function takes no
+        // arguments and no application data, and `sync_database` has the signature
+        // SQLite calls.
+        let rc = unsafe {
+            libsqlite3_sys::sqlite3_create_function_v2(
+                db,
+                c"hamkor_sync_database".as_ptr(),
+                0,
+                libsqlite3_sys::SQLITE_UTF8 | libsqlite3_sys::SQLITE_DIRECTONLY,
+                std::ptr::null_mut(),
+                Some(sync_database),
+                None,
+                None,
+                None,
+            )
+        };
+        if rc != libsqlite3_sys::SQLITE_OK {
+            return Err(sqlx::Error::Configuration(
+                format!("SQLite refused hamkor_sync_database (code {rc})").into(),
+            ));
+        }
+        Ok(())
+    })
+}
+
+/// `hamkor_sync_database()`: flushes the database file to the disk through SQLite's own
+/// handle of it (its VFS's `xSync`), as a checkpoint does at its end. Opening the file
+/// a second time is not an option: closing any descriptor of a file drops every POSIX
+/// lock the process holds on it, SQLite's included. Returns 0, or fails with the code.
+unsafe extern "C" fn sync_database(
+    ctx: *mut libsqlite3_sys::sqlite3_context,
+    _argc: std::ffi::c_int,
+    _argv: *mut *mut libsqlite3_sys::sqlite3_value,
+) {
+    use libsqlite3_sys as ffi;
+    // SAFETY: SQLite calls this with a live context of the connection running the
+    // statement; SQLITE_FCNTL_FILE_POINTER writes that connection's `sqlite3_file` for
+    // "main" (which lives as long as the connection) into the pointer it is given, and
+    // its methods' `xSync` takes that file and sync flags.
+    unsafe {
+        let db = ffi::sqlite3_context_db_handle(ctx);
+        let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+        let mut rc = ffi::sqlite3_file_control(
+            db,
+            c"main".as_ptr(),
+            ffi::SQLITE_FCNTL_FILE_POINTER,
+            (&mut file as *mut *mut ffi::sqlite3_file).cast(),
+        );
+        if rc == ffi::SQLITE_OK {
+            rc = match file
+                .as_ref()
+                .and_then(|f| f.pMethods.as_ref())
+                .and_then(|m| m.xSync)
+            {
+                Some(sync) => sync(file, ffi::SQLITE_SYNC_NORMAL),
+                None => ffi::SQLITE_MISUSE,
+            };
+        }
+        if rc == ffi::SQLITE_OK {
+            ffi::sqlite3_result_int(ctx, 0);
+        } else {
+            ffi::sqlite3_result_error_code(ctx, rc);
+        }
+    }
+}
+
 /// The database. Cheap to clone; all clones share the pools.
 #[derive(Clone)]
 pub struct Db {
@@ -692,7 +776,7 @@ impl Db {
             let checkpoint = SqlitePoolOptions::new()
                 .test_before_acquire(false)
                 .max_connections(1)
-                .after_connect(|conn, _| stable_plans(conn))
+                .after_connect(|conn, _| checkpointer_connection(conn))
                 .min_connections(0)
                 .acquire_timeout(acquire_timeout)
                 .connect_with(base.clone())
@@ -1091,6 +1175,35 @@ mod tests {
         assert!(
             largest < written / 2,
             "the WAL grew to {largest} bytes for {written} bytes written"
+        );
+        db.close().await;
+    }
+
+    /// The checkpointer flushes the database file through SQLite's own handle of it
+    /// before a WAL restart; the function it calls is on its connection alone.
+    #[tokio::test]
+    async fn the_checkpointer_flushes_the_database_file() {
+        use super::{Db, Pools};
+        let file = TempSqlite::new("flush");
+        let db = Db::connect(&file.url()).await.unwrap();
+        let Pools::Sqlite {
+            checkpoint, read, ..
+        } = &*db.pools
+        else {
+            unreachable!()
+        };
+        let done: i64 = sqlx::query_scalar("SELECT hamkor_sync_database()")
+            .fetch_one(checkpoint)
+            .await
+            .unwrap();
+        assert_eq!(done, 0);
+        let elsewhere = sqlx::query("SELECT hamkor_sync_database()")
+            .execute(read)
+            .await
+            .unwrap_err();
+        assert!(
+            elsewhere.to_string().contains("no such function"),
+            "{elsewhere}"
         );
         db.close().await;
     }
