@@ -1743,8 +1743,8 @@ impl App {
     async fn run_job(&self, id: Id, owner: &str) -> AppResult<()> {
         let mut db = self.db.clone();
         let import = imports::get(&mut db, id).await?.ok_or(AppError::NotFound)?;
-        // Its batches and its lookups of existing keys leave SQLite no moment to start
-        // the WAL again: keep it short while it runs.
+        // Its batches, one after another, leave SQLite no moment to start the WAL again:
+        // keep it short while it runs.
         let _bulk = self.db.bulk_writes();
         if import.status == "undoing" {
             return self.undo_job(&import, owner).await;

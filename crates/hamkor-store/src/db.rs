@@ -357,8 +357,6 @@ pub(crate) struct WalBound {
     bulk_pages: i64,
     /// Bulk writers running ([`Db::bulk_writes`]).
     bulk: AtomicUsize,
-    /// The writer's busy timeout, put back after a restart.
-    busy_timeout: Duration,
 }
 
 impl WalBound {
@@ -383,7 +381,8 @@ impl Drop for BulkWrites {
 }
 
 /// How long a WAL restart waits for readers still reading from the WAL before it gives
-/// up until the next round: it holds the writer while it waits.
+/// up until the next round: it holds the writer while it waits. The checkpointer's busy
+/// timeout (a passive checkpoint never waits).
 const WAL_RESTART_WAIT: Duration = Duration::from_millis(50);
 
 /// How many rows of each index SQLite's `ANALYZE` samples (at every start and after a
@@ -446,7 +445,7 @@ fn spawn_checkpointer(pools: std::sync::Weak<Pools>) {
                 }
                 let _ = passive_checkpoint(checkpoint).await;
                 let started = std::time::Instant::now();
-                match restart_wal(write, wal.busy_timeout).await {
+                match restart_wal(write, checkpoint).await {
                     Ok(restarted) => tracing::debug!(
                         pages,
                         restarted,
@@ -472,24 +471,16 @@ async fn passive_checkpoint(checkpoint: &SqlitePool) -> Result<i64, sqlx::Error>
     Ok(pages)
 }
 
-/// Copies the rest of the WAL into the database file on the writer, so no commit comes
-/// in meanwhile, and waits up to [`WAL_RESTART_WAIT`] for readers still reading from the
-/// WAL: then the next write transaction starts it again from its beginning. Returns
-/// whether it got that far (readers may hold it up until the next round).
-async fn restart_wal(write: &SqlitePool, busy_timeout: Duration) -> Result<bool, sqlx::Error> {
-    let mut conn = write.acquire().await?;
-    let wait = format!("PRAGMA busy_timeout = {}", WAL_RESTART_WAIT.as_millis());
-    sqlx::query(AssertSqlSafe(wait)).execute(&mut *conn).await?;
-    let restart = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(RESTART)")
-        .fetch_one(&mut *conn)
-        .await;
-    let back = format!("PRAGMA busy_timeout = {}", busy_timeout.as_millis());
-    if let Err(e) = sqlx::query(AssertSqlSafe(back)).execute(&mut *conn).await {
-        // A writer that would no longer wait for locks must not serve another write.
-        conn.close_on_drop();
-        return Err(e);
-    }
-    let (busy, _, _) = restart?;
+/// Copies the rest of the WAL into the database file while holding the writer idle, so
+/// no commit comes in meanwhile, and waits up to [`WAL_RESTART_WAIT`] for readers still
+/// reading from the WAL: then the next write transaction starts it again from its
+/// beginning. Returns whether it got that far (readers may hold it up until the next
+/// round).
+async fn restart_wal(write: &SqlitePool, checkpoint: &SqlitePool) -> Result<bool, sqlx::Error> {
+    let _writer = write.acquire().await?;
+    let (busy, _, _) = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(RESTART)")
+        .fetch_one(checkpoint)
+        .await?;
     Ok(busy == 0)
 }
 
@@ -779,7 +770,7 @@ impl Db {
                 .after_connect(|conn, _| checkpointer_connection(conn))
                 .min_connections(0)
                 .acquire_timeout(acquire_timeout)
-                .connect_with(base.clone())
+                .connect_with(base.clone().busy_timeout(WAL_RESTART_WAIT))
                 .await?;
             let readers = std::thread::available_parallelism()
                 .map(|n| n.get() * 2)
@@ -801,7 +792,6 @@ impl Db {
                     pages: wal_limit_pages,
                     bulk_pages: bulk_wal_limit_pages,
                     bulk: AtomicUsize::new(0),
-                    busy_timeout,
                 }),
             }
         } else {
